@@ -1,0 +1,63 @@
+# The two commands (README): `make run` and `make test`. Both install what is missing from Debian and
+# npm first (idempotent: a second run installs nothing), then build with CMake.
+#   make run    — build and start `simhost serve` on http://127.0.0.1:8080/live with the default asset DB
+#   make test   — build, run every test (ctest), then rebuild under ASan+UBSan and run the specs again
+
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Debian 12 packages the build, the tests and the live view need.
+DEB_PACKAGES := build-essential cmake pkg-config git lua5.4 liblua5.4-dev lua-cjson lua-busted \
+	lua-socket libwebsockets-dev libcglm-dev libsqlite3-dev sqlite3 libreadline-dev luarocks \
+	clang-format chromium chromium-driver
+
+.PHONY: all deps build run test test-normal test-asan format format-check clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	else echo "deps: all Debian packages present"; fi
+	@if [ -f package.json ]; then \
+	  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+	    echo "deps: npm ci"; npm ci --no-audit --no-fund; \
+	  else echo "deps: npm packages present"; fi; \
+	fi
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	./$(BUILD)/simhost serve
+
+test: build
+	$(MAKE) --no-print-directory test-normal test-asan
+
+test-normal:
+	ctest --test-dir $(BUILD) --output-on-failure -j 1
+
+# Same specs on an AddressSanitizer + UBSan build; leaks fail the run (LSan).
+test-asan:
+	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DSH_SANITIZE=ON
+	cmake --build $(BUILD_ASAN) -j $(JOBS)
+	ctest --test-dir $(BUILD_ASAN) --output-on-failure -L spec -j 1
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)

@@ -1,0 +1,16 @@
+#pragma once
+// Registration entry points of the `simhost` Lua module, one per Lua type / sub-table.
+// Each sh_l_*_register(L) expects the module table on top of the stack and adds its fields to it.
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#define SH_LUA_EXPORT __attribute__((visibility("default")))
+
+void sh_l_assets_register(lua_State* L); // simhost.assets
+void sh_l_world_register(lua_State* L);  // simhost.world
+void sh_l_host_register(lua_State* L);   // simhost.host (filled by the server for sessions)
+void sh_l_ws_register(lua_State* L);     // simhost.ws (blocking WebSocket client)
+
+// Opens the module and leaves its table on the stack (also used by the host program's own states).
+SH_LUA_EXPORT int luaopen_simhost(lua_State* L);

@@ -1,0 +1,12 @@
+// simhost attach — placeholder until its issue lands.
+#include "cli.h"
+
+#include <stdio.h>
+
+int sh_cmd_attach(int argc, char** argv)
+{
+    (void)argc;
+    (void)argv;
+    fputs("simhost attach: not built yet\n", stderr);
+    return SH_EXIT_FAIL;
+}

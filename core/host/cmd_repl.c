@@ -1,0 +1,12 @@
+// simhost repl — placeholder until its issue lands.
+#include "cli.h"
+
+#include <stdio.h>
+
+int sh_cmd_repl(int argc, char** argv)
+{
+    (void)argc;
+    (void)argv;
+    fputs("simhost repl: not built yet\n", stderr);
+    return SH_EXIT_FAIL;
+}

@@ -1,0 +1,12 @@
+// simhost serve — placeholder until its issue lands.
+#include "cli.h"
+
+#include <stdio.h>
+
+int sh_cmd_serve(int argc, char** argv)
+{
+    (void)argc;
+    (void)argv;
+    fputs("simhost serve: not built yet\n", stderr);
+    return SH_EXIT_FAIL;
+}

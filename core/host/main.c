@@ -1,0 +1,60 @@
+// simhost: dispatch to subcommands; exit codes 0 ok, 1 failure, 2 bad usage.
+#include "cli.h"
+
+#include "simhost/base.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char usage[] =
+    "simhost " SH_VERSION " — a Lua-scriptable rigid-body simulation host\n"
+    "\n"
+    "usage:\n"
+    "  simhost serve [--host 127.0.0.1] [--port 8080] [--assets FILE] [--scripts DIR] [--web DIR]\n"
+    "                [--repl] [--repl-socket PATH] [--max-sessions N] [--workers N]\n"
+    "  simhost run SCENARIO [--param k=v ...] [--duration S] [--timestep-ms T] [--out FILE]\n"
+    "  simhost repl [SCRIPT]\n"
+    "  simhost attach PATH\n"
+    "  simhost assets list | show NAME | import FILE --name NAME [--category C] | build [--out FILE]\n"
+    "                (each takes --db FILE; default: the default asset DB)\n"
+    "  simhost bench [SCENE ...] [--steps N] [--base N]\n"
+    "  simhost bench-live [--sessions K] [--bodies M] [--seconds S]\n"
+    "  simhost --version | --help\n"
+    "\n"
+    "Run `simhost COMMAND --help` for the options of one command.\n";
+
+typedef struct command
+{
+    const char* name;
+    int (*run)(int argc, char** argv);
+} command;
+
+static const command commands[] = {
+    {"serve", sh_cmd_serve},   {"run", sh_cmd_run},     {"repl", sh_cmd_repl},
+    {"attach", sh_cmd_attach}, {"assets", sh_cmd_assets}, {"bench", sh_cmd_bench},
+    {"bench-live", sh_cmd_bench_live},
+};
+
+int main(int argc, char** argv)
+{
+    if (argc < 2)
+    {
+        fputs(usage, stderr);
+        return SH_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0)
+    {
+        fputs(usage, stdout);
+        return SH_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0)
+    {
+        puts("simhost " SH_VERSION);
+        return SH_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 2, argv + 2);
+    fprintf(stderr, "simhost: unknown command '%s' (see simhost --help)\n", argv[1]);
+    return SH_EXIT_USAGE;
+}

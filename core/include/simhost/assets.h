@@ -1,0 +1,98 @@
+#pragma once
+// Asset database (SQLite), convex hulls and mass properties. No Lua here.
+// Layout of the DB and its blobs: docs/assets.md.
+
+#include "simhost/base.h"
+
+#include <cglm/types.h>
+
+// ---------------------------------------------------------------------------------------------
+// Convex hull. One allocation owns all arrays (sh_hull_free releases it). Indices are uint16, so
+// a hull holds at most 65535 vertices/faces/edges; the builder caps input well below that.
+//
+// Faces are convex polygons (coplanar triangles merged), vertices counter-clockwise seen from
+// outside; plane: dot(normal, x) = offset, normal unit and outward. Edges are undirected, each
+// listed once, with the two faces that meet there: `face_a` lies to the left of v0→v1 seen from
+// outside, `face_b` to the right. The SAT's Gauss-map pruning reads those two normals per edge.
+typedef struct sh_hull_face
+{
+    vec3 normal;    // unit, outward, hull-local frame
+    float offset;   // dot(normal, x) = offset for x on the face (m)
+    uint16_t first; // first index into sh_hull.face_indices
+    uint16_t count; // vertex count (>= 3)
+} sh_hull_face;
+
+typedef struct sh_hull_edge
+{
+    uint16_t v0, v1;         // vertex indices
+    uint16_t face_a, face_b; // faces left and right of v0→v1 seen from outside
+} sh_hull_edge;
+
+typedef struct sh_mass_props
+{
+    float volume;   // m³
+    vec3 centroid;  // hull-local frame (m)
+    mat3 inertia;   // about the centroid, at density 1 kg/m³ (kg·m²), cglm column-major
+} sh_mass_props;
+
+typedef struct sh_hull
+{
+    int vertex_count, face_count, edge_count, index_count;
+    vec3* vertices;         // hull-local frame (the asset's own frame, not shifted to the centroid)
+    sh_hull_face* faces;
+    sh_hull_edge* edges;
+    uint16_t* face_indices; // concatenated face vertex lists
+    sh_mass_props mass;     // at unit density
+    vec3 aabb_min, aabb_max;
+    size_t bytes; // size of the single allocation, for sh_free
+} sh_hull;
+
+// Builds the convex hull of points (quickhull), robust to duplicates and (nearly) coplanar input;
+// coplanar triangles are merged into polygon faces. Fails (with a line in err) on NaN/inf input,
+// fewer than 4 non-coplanar points, or too many points. Mass properties are filled in.
+bool sh_hull_build(const float* xyz, int point_count, sh_hull** out, sh_error* err);
+void sh_hull_free(sh_hull* hull);
+// A copy moved by -offset (used to put the centroid at the origin). NULL on out of memory.
+sh_hull* sh_hull_clone_shifted(const sh_hull* hull, const vec3 offset);
+
+// Mass properties of a closed, outward-wound triangle mesh at unit density (exact polyhedral integrals).
+bool sh_mass_from_triangles(const float* xyz, const uint32_t* indices, int triangle_count, sh_mass_props* out,
+                            sh_error* err);
+
+// ---------------------------------------------------------------------------------------------
+// Asset DB. Opened read-only for lookups (sh_assets_open) or read-write for imports.
+typedef struct sh_asset_db sh_asset_db;
+
+typedef struct sh_asset_info
+{
+    int asset_id;
+    char name[64];
+    char category[32];
+    int vertex_count;   // render mesh as a triangle list: 3 per triangle
+    int hull_vertex_count, hull_face_count;
+    vec3 bounds_min, bounds_max; // render mesh, asset frame (m)
+    float volume;       // m³
+} sh_asset_info;
+
+bool sh_assets_open(const char* path, bool writable, sh_asset_db** out, sh_error* err);
+void sh_assets_close(sh_asset_db* db);
+const char* sh_assets_path(const sh_asset_db* db);
+
+// Number of assets; infos in id order via sh_assets_info_at (0-based index) — the list is read at open.
+int sh_assets_count(const sh_asset_db* db);
+const sh_asset_info* sh_assets_info_at(const sh_asset_db* db, int index);
+// Lookup by exact, case-sensitive name or by id. NULL when absent.
+const sh_asset_info* sh_assets_find(const sh_asset_db* db, const char* name);
+const sh_asset_info* sh_assets_find_id(const sh_asset_db* db, int asset_id);
+
+// The render mesh as a triangle list (positions xyz per vertex, CCW from outside), asset frame.
+// Returned array is owned by the DB (cached) and lives until sh_assets_close.
+const float* sh_assets_triangles(sh_asset_db* db, int asset_id, int* vertex_count, sh_error* err);
+// The convex hull (with mass properties), owned by the DB (cached), lives until sh_assets_close.
+const sh_hull* sh_assets_hull(sh_asset_db* db, int asset_id, sh_error* err);
+
+// Imports a mesh (positions + triangle indices) under a new unique name in one transaction; computes
+// the hull and mass properties. On failure the DB is unchanged.
+bool sh_assets_import_mesh(sh_asset_db* db, const char* name, const char* category, const float* xyz,
+                           int vertex_count, const uint32_t* indices, int triangle_count, int* out_id,
+                           sh_error* err);

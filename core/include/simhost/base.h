@@ -1,0 +1,59 @@
+#pragma once
+// Shared basics of the core: the error line, counted allocation, asserts.
+// Every module includes this and nothing else from outside its own directory.
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SH_VERSION "0.1.0"
+
+// One human-readable line describing why a fallible call failed. Caller-owned, written by the callee
+// (the SQLite errmsg / luaL_fileresult pattern): functions return false and fill it.
+typedef struct sh_error
+{
+    char message[256];
+} sh_error;
+
+// Formats into err (if non-NULL) and returns false, so `return sh_error_set(err, ...)` reads naturally.
+bool sh_error_set(sh_error* err, const char* fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+// All core memory goes through these so the bytes in use can be read (sh_alloc_bytes) — the Box3D
+// b3GetByteCount idea. The counter is process-wide and atomic: it is a statistic, never a decision input.
+void* sh_alloc(size_t size);
+void* sh_alloc_zeroed(size_t size);
+void* sh_realloc(void* p, size_t old_size, size_t new_size);
+void sh_free(void* p, size_t size);
+int64_t sh_alloc_bytes(void);
+
+// Our own invariants: on in debug and sanitizer builds (SH_DEBUG), compiled out in release.
+#if defined(SH_DEBUG)
+#include <stdio.h>
+#include <stdlib.h>
+#define SH_ASSERT(c)                                                                                         \
+    do                                                                                                       \
+    {                                                                                                        \
+        if (!(c))                                                                                            \
+        {                                                                                                    \
+            fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #c);                         \
+            abort();                                                                                         \
+        }                                                                                                    \
+    } while (0)
+#define SH_NEVER(c) (SH_ASSERT(!(c)), 0)
+#else
+#define SH_ASSERT(c) ((void)0)
+// "Cannot happen" at a boundary: asserts in debug, still evaluates (and lets the caller handle) in release.
+#define SH_NEVER(c) (c)
+#endif
+
+// Costly whole-structure checks, behind -DSH_VALIDATE.
+#if defined(SH_VALIDATE)
+#define SH_VALIDATE_ON 1
+#else
+#define SH_VALIDATE_ON 0
+#endif

@@ -1,0 +1,40 @@
+#pragma once
+// Narrow phase: hull–hull contact manifolds by SAT (face and edge–edge axes, Gauss-map pruning)
+// and clipping of the incident face against the reference face's side planes, reduced to <= 4
+// points (deepest kept, area maximised), each point carrying a feature id for warm starting.
+
+#include "simhost/assets.h"
+#include "transform.h"
+
+#define SH_MAX_MANIFOLD_POINTS 4
+
+typedef struct sh_manifold_point
+{
+    vec3 point_a;     // on A's surface, world (m)
+    vec3 point_b;     // on B's surface, world (m)
+    float separation; // dot(point_b - point_a, normal); < 0 penetrating (m)
+    uint32_t id;      // feature key: stable while the same features touch (warm starting)
+} sh_manifold_point;
+
+typedef struct sh_manifold
+{
+    vec3 normal; // unit, world, from A towards B
+    int point_count;
+    sh_manifold_point points[SH_MAX_MANIFOLD_POINTS];
+} sh_manifold;
+
+// Per-pair cache of the last separating/best axis so the next step tests it first.
+typedef struct sh_sat_cache
+{
+    uint8_t kind;   // 0 none, 1 face of A, 2 face of B, 3 edge pair
+    uint16_t index_a, index_b;
+    float separation; // last best separation (m)
+} sh_sat_cache;
+
+// Hulls are in their local frames, already centred on their centroid (COM at the local origin).
+// Points are reported when separation < speculative_distance (m), so bodies closing in get
+// contacts before they touch (speculative contacts). Returns the number of points (0: none).
+// cache may be NULL.
+int sh_collide_hulls(const sh_hull* hull_a, const sh_transform* xf_a, const sh_hull* hull_b,
+                     const sh_transform* xf_b, float speculative_distance, sh_sat_cache* cache,
+                     sh_manifold* out);
