@@ -14,3 +14,11 @@ void sh_l_ws_register(lua_State* L);     // simhost.ws (blocking WebSocket clien
 
 // Opens the module and leaves its table on the stack (also used by the host program's own states).
 SH_LUA_EXPORT int luaopen_simhost(lua_State* L);
+
+// Shared between the binding files. The asset DB userdata (metatable "simhost.assets") is owned by
+// l_assets.c; l_world.c pins it as the world's user value so the DB outlives the world.
+#include "simhost/assets.h"
+#define SH_L_ASSETS_META "simhost.assets"
+#define SH_L_WORLD_META  "simhost.world"
+// Raises a Lua argument error unless arg is an open asset DB; returns it.
+sh_asset_db* sh_l_check_assets(lua_State* L, int arg);
