@@ -727,9 +727,14 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static int g_time_case = -1; // --time-only N: run only the N-th timing (profiling)
+
 static void time_pair(const char* name, const sh_hull* a, const sh_hull* b, sh_transform ta, sh_transform tb,
                       float spec, bool use_cache, int iters)
 {
+    static int case_index = 0;
+    if (g_time_case >= 0 && case_index++ != g_time_case)
+        return;
     sh_sat_cache cache = {0};
     sh_manifold m;
     volatile int sink = 0;
@@ -769,8 +774,15 @@ static void timings(void)
     free(prism);
 }
 
-int main(void)
+int main(int argc, char** argv)
 {
+    // --time-only: just the timings (for perf stat / perf record).
+    if (argc > 1 && strcmp(argv[1], "--time-only") == 0)
+    {
+        g_time_case = argc > 2 ? atoi(argv[2]) : -1;
+        timings();
+        return 0;
+    }
     test_box_on_ground();
     test_swap();
     test_rotated_45();
