@@ -199,24 +199,56 @@ static float min_projection(const sh_hull* h, v3 n)
 }
 
 // ---------------------------------------------------------------------------------------------
-// Face queries.
+// Face queries. One routine serves both hulls: the faces of one hull against the vertices of the
+// other, expressed in the face hull's frame (for B's faces that is B's frame; separations do not
+// depend on the frame).
 
-// Separation of B from A's face i (along A's outward normal).
-static float face_a_separation(const sh_hull* a, const sh_hull* b, const relative* rel, int i)
+typedef struct face_side
 {
-    v3 n = face_normal(a, i);
-    // The plane in B's frame, so B's vertices are read untransformed.
-    v3 n_b = m33_mul_t(&rel->r, n);
-    float d_b = a->faces[i].offset - v3_dot(n, rel->p);
-    return min_projection(b, n_b) - d_b;
+    const sh_hull* faces; // hull whose faces are the axes
+    const sh_hull* other; // hull whose support is taken
+    m33 r;                // other's frame -> faces' frame: x' = r·x + t
+    v3 t;
+    const v3* moved; // other's vertices in the faces' frame, or NULL (then each plane is rotated)
+} face_side;
+
+static face_side side_of_a(const sh_hull* a, const sh_hull* b, const relative* rel)
+{
+    face_side s = {a, b, rel->r, rel->p, NULL};
+    return s;
 }
 
-// Separation of A from B's face j (along B's outward normal), in A's frame.
-static float face_b_separation(const sh_hull* a, const sh_hull* b, const relative* rel, int j)
+static face_side side_of_b(const sh_hull* a, const sh_hull* b, const relative* rel)
 {
-    v3 n = m33_mul(&rel->r, face_normal(b, j));
-    float d = b->faces[j].offset + v3_dot(n, rel->p);
-    return min_projection(a, n) - d;
+    face_side s;
+    s.faces = b;
+    s.other = a;
+    s.r = (m33){{rel->r.c0.x, rel->r.c1.x, rel->r.c2.x},
+                {rel->r.c0.y, rel->r.c1.y, rel->r.c2.y},
+                {rel->r.c0.z, rel->r.c1.z, rel->r.c2.z}};
+    s.t = v3_neg(m33_mul(&s.r, rel->p));
+    s.moved = NULL;
+    return s;
+}
+
+// Separation of the other hull from face i, along the face's outward normal.
+static float side_separation(const face_side* s, int i)
+{
+    v3 n = face_normal(s->faces, i);
+    float off = s->faces->faces[i].offset;
+    if (s->moved != NULL)
+    {
+        float best = FLT_MAX;
+        const v3* v = s->moved;
+        for (int k = 0; k < s->other->vertex_count; ++k)
+        {
+            float d = n.x * v[k].x + n.y * v[k].y + n.z * v[k].z;
+            best = d < best ? d : best;
+        }
+        return best - off;
+    }
+    // The plane in the other's frame, so its vertices are read untransformed.
+    return min_projection(s->other, m33_mul_t(&s->r, n)) - (off - v3_dot(n, s->t));
 }
 
 typedef struct face_query
@@ -238,81 +270,63 @@ static float inner_radius(const sh_hull* h)
     return r > 0.0f ? r : -FLT_MAX;
 }
 
-// Face queries evaluate the O(V) support only for faces whose cheap upper bound (one dot product)
-// beats the best separation found so far, starting from the face with the highest bound: a box
-// tests ~1 face of 6 in full, a 320-face sphere a handful. The early out is unaffected: a face
-// separating by more than limit has a bound above any best found before it.
+#define MOVED_MAX   256 // vertices of the other hull copied into the face hull's frame (stack)
+#define BOUND_CHUNK 256
 
-// Faces of A against B. Returns false (early out) as soon as a face separates by more than limit.
-static bool query_faces_a(const sh_hull* a, const sh_hull* b, const relative* rel, float r_b, float limit,
-                          face_query* out)
+// The faces of s->faces against s->other. Returns false (early out) as soon as a face separates by
+// more than limit. The O(V) support is evaluated only for faces whose cheap upper bound (one dot
+// product: n·t - r_other - offset, t the other's centre) beats the best separation found so far,
+// starting from the face with the highest bound: a box tests ~1 face of 6 in full, a 320-face sphere
+// against a sphere a handful. The early out is unaffected: a face separating by more than limit has
+// a bound above any best found before it. When the bound is weak (a small hull against a huge flat
+// one: the inscribed ball of an 800 m ground is 1 m) many faces remain; for hulls with many faces the
+// other's vertices are then moved into this frame once (V rotations instead of one per face).
+//
+// floor: faces whose separation cannot exceed it are irrelevant to the caller (see
+// sh_collide_hulls) and are skipped; out->index stays -1 when no face beat it.
+static bool query_faces(face_side* s, float r_other, float floor, float limit, face_query* out)
 {
-    // bound_i = n_i·p - r_b - offset_i: B's centre p in A's frame.
-    float bound[256];
+    v3 moved[MOVED_MAX];
+    float bound[BOUND_CHUNK];
+    const sh_hull* h = s->faces;
     out->separation = -FLT_MAX;
     out->index = -1;
-    for (int base = 0; base < a->face_count; base += 256)
+    for (int base = 0; base < h->face_count; base += BOUND_CHUNK)
     {
-        int n = a->face_count - base < 256 ? a->face_count - base : 256;
+        int n = h->face_count - base < BOUND_CHUNK ? h->face_count - base : BOUND_CHUNK;
         int first = 0;
         for (int k = 0; k < n; ++k)
         {
-            const sh_hull_face* f = &a->faces[base + k];
-            bound[k] = v3_dot(v3_load(f->normal), rel->p) - r_b - f->offset;
+            const sh_hull_face* f = &h->faces[base + k];
+            bound[k] = v3_dot(v3_load(f->normal), s->t) - r_other - f->offset;
             first = bound[k] > bound[first] ? k : first;
         }
+        int evaluated = 0;
         for (int t = -1; t < n; ++t)
         {
             int k = t < 0 ? first : t;
-            if ((t >= 0 && k == first) || !(bound[k] > out->separation))
+            if ((t >= 0 && k == first) || !(bound[k] > out->separation) || !(bound[k] > floor))
                 continue;
-            float s = face_a_separation(a, b, rel, base + k);
-            if (s > out->separation)
+            if (++evaluated == 8 && s->moved == NULL && s->other->vertex_count <= MOVED_MAX)
             {
-                out->separation = s;
+                for (int i = 0; i < s->other->vertex_count; ++i)
+                    moved[i] = v3_add(m33_mul(&s->r, hull_vertex(s->other, i)), s->t);
+                s->moved = moved;
+            }
+            float sep = side_separation(s, base + k);
+            if (sep > out->separation)
+            {
+                out->separation = sep;
                 out->index = base + k;
-                if (s > limit)
+                if (sep > limit)
+                {
+                    s->moved = NULL; // points into this frame's stack
                     return false;
+                }
             }
         }
     }
-    return true;
-}
-
-// Faces of B against A, in A's frame.
-static bool query_faces_b(const sh_hull* a, const sh_hull* b, const relative* rel, float r_a, float limit,
-                          face_query* out)
-{
-    // bound_j = -(R n_j)·p - r_a - offset_j = -n_j·(Rᵀp) - r_a - offset_j: A's centre is -Rᵀp in B's frame.
-    v3 pb = m33_mul_t(&rel->r, rel->p);
-    float bound[256];
-    out->separation = -FLT_MAX;
-    out->index = -1;
-    for (int base = 0; base < b->face_count; base += 256)
-    {
-        int n = b->face_count - base < 256 ? b->face_count - base : 256;
-        int first = 0;
-        for (int k = 0; k < n; ++k)
-        {
-            const sh_hull_face* f = &b->faces[base + k];
-            bound[k] = -v3_dot(v3_load(f->normal), pb) - r_a - f->offset;
-            first = bound[k] > bound[first] ? k : first;
-        }
-        for (int t = -1; t < n; ++t)
-        {
-            int k = t < 0 ? first : t;
-            if ((t >= 0 && k == first) || !(bound[k] > out->separation))
-                continue;
-            float s = face_b_separation(a, b, rel, base + k);
-            if (s > out->separation)
-            {
-                out->separation = s;
-                out->index = base + k;
-                if (s > limit)
-                    return false;
-            }
-        }
-    }
+    s->moved = NULL;
     return true;
 }
 
@@ -718,8 +732,67 @@ static int incident_face(const sh_hull* h, const m33* rot, v3 n)
 
 // Face contact with reference face ref_face on A (flip false) or B (flip true). Fills c in A's
 // frame and the normal n (A's frame, from A towards B). Returns the point count (before reduction).
+// Closest point to x (on the polygon's plane) inside the convex polygon ref (CCW about n).
+static v3 closest_on_polygon(const v3* ref, int count, v3 n, v3 x)
+{
+    bool inside = true;
+    v3 best = x;
+    float best_d = FLT_MAX;
+    for (int j = 0; j < count; ++j)
+    {
+        v3 v0 = ref[j], v1 = ref[j + 1 == count ? 0 : j + 1];
+        v3 e = v3_sub(v1, v0);
+        if (v3_dot(v3_cross(e, n), v3_sub(x, v0)) <= 0.0f)
+            continue;
+        inside = false;
+        float ee = v3_len_sq(e);
+        float t = ee > 0.0f ? clamp01(v3_dot(v3_sub(x, v0), e) / ee) : 0.0f;
+        v3 q = v3_mad(v0, e, t);
+        float dd = v3_len_sq(v3_sub(x, q));
+        if (dd < best_d)
+        {
+            best_d = dd;
+            best = q;
+        }
+    }
+    return inside ? x : best;
+}
+
+// When clipping leaves nothing (deep overlap of round hulls: the most anti-parallel incident face
+// lies beside the small reference face), the contact is the incident hull's deepest vertex along
+// the reference normal — its separation is exactly the face axis' — paired with the nearest point
+// of the reference face, so both points stay on their surfaces and the pair is pushed apart.
+static int support_contact(const sh_hull* inc, const m33* rot, const v3* shift, const v3* ref, int ref_count,
+                           v3 n, float d, bool flip, int ref_face, candidate* c)
+{
+    // Support of inc in -n, in inc's own frame: rotate the direction once.
+    v3 dir = rot ? m33_mul_t(rot, n) : n;
+    int best = 0;
+    float best_d = FLT_MAX;
+    for (int i = 0; i < inc->vertex_count; ++i)
+    {
+        float dd = v3_dot(hull_vertex(inc, i), dir);
+        if (dd < best_d)
+        {
+            best_d = dd;
+            best = i;
+        }
+    }
+    v3 p = hull_vertex(inc, best);
+    if (rot)
+        p = v3_add(m33_mul(rot, p), *shift);
+    float sep = v3_dot(n, p) - d;
+    c->on_inc = p;
+    c->on_ref = closest_on_polygon(ref, ref_count, n, v3_mad(p, n, -sep));
+    c->separation = sep;
+    // Key 0x3FFF is never produced by clipping (plane 63 of feature 127); the vertex sits in the
+    // incident-face bits so the id follows it.
+    c->id = make_face_id(flip, ref_face, best, 0x3FFFu);
+    return 1;
+}
+
 static int face_contact(const sh_hull* a, const sh_hull* b, const relative* rel, bool flip, int ref_face,
-                        float limit, candidate* c, v3* normal)
+                        float limit, bool fallback, candidate* c, v3* normal)
 {
     v3 ref[MAX_POLY], inc[MAX_POLY];
     v3 n;
@@ -743,7 +816,15 @@ static int face_contact(const sh_hull* a, const sh_hull* b, const relative* rel,
         inc_count = load_face(a, inc_face, NULL, inc);
         *normal = v3_neg(n);
     }
-    return clip_faces(ref, ref_count, n, d, inc, inc_count, limit, flip, ref_face, inc_face, c);
+    int count = clip_faces(ref, ref_count, n, d, inc, inc_count, limit, flip, ref_face, inc_face, c);
+    if (count == 0 && fallback)
+    {
+        count = flip ? support_contact(a, NULL, NULL, ref, ref_count, n, d, flip, ref_face, c)
+                     : support_contact(b, &rel->r, &rel->p, ref, ref_count, n, d, flip, ref_face, c);
+        if (!(c[0].separation < limit))
+            count = 0;
+    }
+    return count;
 }
 
 // Closest points of segments p0 + s·u and q0 + t·v, s, t in [0, 1] (robust to degenerate and
@@ -830,10 +911,14 @@ static float cached_separation(const sh_hull* a, const sh_hull* b, const relativ
         return -FLT_MAX;
     switch (cache->kind)
     {
-        case CACHE_FACE_A:
-            return cache->index_a < a->face_count ? face_a_separation(a, b, rel, cache->index_a) : -FLT_MAX;
-        case CACHE_FACE_B:
-            return cache->index_b < b->face_count ? face_b_separation(a, b, rel, cache->index_b) : -FLT_MAX;
+        case CACHE_FACE_A: {
+            face_side s = side_of_a(a, b, rel);
+            return cache->index_a < a->face_count ? side_separation(&s, cache->index_a) : -FLT_MAX;
+        }
+        case CACHE_FACE_B: {
+            face_side s = side_of_b(a, b, rel);
+            return cache->index_b < b->face_count ? side_separation(&s, cache->index_b) : -FLT_MAX;
+        }
         case CACHE_EDGES:
             if (cache->index_a < a->edge_count && cache->index_b < b->edge_count)
             {
@@ -868,6 +953,12 @@ int sh_collide_hulls(const sh_hull* hull_a, const sh_transform* xf_a, const sh_h
     rel.r.c2 = m33_mul_t(&ra, rb.c2);
     rel.p = m33_mul_t(&ra, v3_sub(v3_load(xf_b->p), pa));
 
+    // Non-finite poses (a diverged body) give no contact rather than NaN contacts.
+    float probe = rel.p.x + rel.p.y + rel.p.z + rel.r.c0.x + rel.r.c0.y + rel.r.c0.z + rel.r.c1.x +
+                  rel.r.c1.y + rel.r.c1.z + rel.r.c2.x + rel.r.c2.y + rel.r.c2.z + pa.x + pa.y + pa.z;
+    if (!isfinite(probe))
+        return 0;
+
     // Temporal coherence: the axis that separated the pair last step most likely still does.
     float cached = cached_separation(hull_a, hull_b, &rel, cache);
     if (cached > limit)
@@ -878,16 +969,40 @@ int sh_collide_hulls(const sh_hull* hull_a, const sh_transform* xf_a, const sh_h
 
     float r_a = inner_radius(hull_a), r_b = inner_radius(hull_b);
     face_query fa, fb;
-    if (!query_faces_a(hull_a, hull_b, &rel, r_b, limit, &fa))
+    face_side side_a = side_of_a(hull_a, hull_b, &rel), side_b = side_of_b(hull_a, hull_b, &rel);
+    // The hull with fewer faces goes first; its best separation then lets the other skip faces that
+    // cannot change the outcome. B's faces matter only above fa (to be the deepest face or win the
+    // reference by prefer()). A's faces, when B went first, matter only if prefer(fa) could reach fb,
+    // which needs fa > fb - 2.06 % |fb| - ABS_TOL; the floor below is a little lower still.
+    if (hull_a->face_count <= hull_b->face_count)
     {
-        store_cache(cache, CACHE_FACE_A, fa.index, 0, fa.separation);
-        return 0;
+        if (!query_faces(&side_a, r_b, -FLT_MAX, limit, &fa))
+        {
+            store_cache(cache, CACHE_FACE_A, fa.index, 0, fa.separation);
+            return 0;
+        }
+        if (!query_faces(&side_b, r_a, fa.separation, limit, &fb))
+        {
+            store_cache(cache, CACHE_FACE_B, 0, fb.index, fb.separation);
+            return 0;
+        }
     }
-    if (!query_faces_b(hull_a, hull_b, &rel, r_a, limit, &fb))
+    else
     {
-        store_cache(cache, CACHE_FACE_B, 0, fb.index, fb.separation);
-        return 0;
+        if (!query_faces(&side_b, r_a, -FLT_MAX, limit, &fb))
+        {
+            store_cache(cache, CACHE_FACE_B, 0, fb.index, fb.separation);
+            return 0;
+        }
+        float floor_a = fb.separation - 1.5f * FACE_REL_TOL * fabsf(fb.separation) - 1.2f * ABS_TOL;
+        if (!query_faces(&side_a, r_b, floor_a, limit, &fa))
+        {
+            store_cache(cache, CACHE_FACE_A, fa.index, 0, fa.separation);
+            return 0;
+        }
     }
+    if (SH_NEVER(fa.index < 0 && fb.index < 0))
+        return 0;
     float max_face = fa.separation > fb.separation ? fa.separation : fb.separation;
     // An edge axis matters only if it separates (> limit) or wins over the faces (> prefer(max_face)).
     float edge_thresh = min_f(limit, prefer(max_face, EDGE_REL_TOL));
@@ -905,15 +1020,17 @@ int sh_collide_hulls(const sh_hull* hull_a, const sh_transform* xf_a, const sh_h
     bool use_edge = eq.index_a >= 0 && eq.separation > prefer(max_face, EDGE_REL_TOL);
     if (!use_edge)
     {
-        flip = fb.separation > prefer(fa.separation, FACE_REL_TOL);
+        flip = fa.index < 0 || (fb.index >= 0 && fb.separation > prefer(fa.separation, FACE_REL_TOL));
         if (flip)
             store_cache(cache, CACHE_FACE_B, 0, fb.index, fb.separation);
         else
             store_cache(cache, CACHE_FACE_A, fa.index, 0, fa.separation);
-        count = face_contact(hull_a, hull_b, &rel, flip, flip ? fb.index : fa.index, limit, c, &n);
         // Clipping can come back empty for a face axis that barely wins over an edge axis
-        // (incident face beside the reference face): the edge pair is then the contact.
-        if (count == 0 && eq.index_a >= 0 && eq.separation < limit)
+        // (incident face beside the reference face): the edge pair is then the contact; without
+        // one, the incident hull's deepest vertex is (support_contact).
+        bool edge_ok = eq.index_a >= 0 && eq.separation < limit;
+        count = face_contact(hull_a, hull_b, &rel, flip, flip ? fb.index : fa.index, limit, !edge_ok, c, &n);
+        if (count == 0 && edge_ok)
             use_edge = true;
     }
     if (use_edge)

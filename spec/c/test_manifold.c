@@ -3,6 +3,7 @@
 // (printed, never asserted: the machine is shared).
 
 #include "manifold.h"
+#include "shapes.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -139,8 +140,10 @@ static test_hull* make_box(float hx, float hy, float hz)
 // Regular n-gon prism of radius r, half height hz.
 static test_hull* make_prism(int n, float r, float hz)
 {
-    float v[128][3];
-    int sizes[66], idx[512];
+    float v[256][3];
+    int sizes[130], idx[1024];
+    if (n < 3 || n > 126)
+        abort();
     for (int k = 0; k < n; ++k)
     {
         float a = 2.0f * (float)M_PI * (float)k / (float)n;
@@ -680,13 +683,13 @@ static bool vertex_inside(const sh_hull* a, const sh_transform* ta, const sh_hul
     return false;
 }
 
-static void fuzz(test_hull** shapes, int shape_count, int pairs, const char* name)
+static void fuzz(sh_hull** shapes, int shape_count, int pairs, const char* name)
 {
     int contacts = 0, required = 0, missed = 0;
     for (int i = 0; i < pairs; ++i)
     {
-        const sh_hull* a = &shapes[(int)frand(0, (float)shape_count - 0.001f)]->h;
-        const sh_hull* b = &shapes[(int)frand(0, (float)shape_count - 0.001f)]->h;
+        const sh_hull* a = shapes[(int)frand(0, (float)shape_count - 0.001f)];
+        const sh_hull* b = shapes[(int)frand(0, (float)shape_count - 0.001f)];
         sh_transform ta, tb;
         random_pose(&ta, 0.1f);
         random_pose(&tb, 1.2f);
@@ -706,7 +709,13 @@ static void fuzz(test_hull** shapes, int shape_count, int pairs, const char* nam
         {
             ++required;
             if (n == 0)
+            {
                 ++missed;
+                if (getenv("SH_FUZZ_DEBUG"))
+                    printf("miss %s %d: hulls %d/%d faces %d/%d cache kind %d idx %d/%d sep %g spec %g\n",
+                           name, i, a->vertex_count, b->vertex_count, a->face_count, b->face_count,
+                           cache.kind, cache.index_a, cache.index_b, cache.separation, spec);
+            }
         }
         // A cached second call at the same pose gives the same count.
         int n2 = sh_collide_hulls(a, &ta, b, &tb, spec, &cache, &m);
@@ -715,6 +724,224 @@ static void fuzz(test_hull** shapes, int shape_count, int pairs, const char* nam
     CHECK(missed == 0, "%s: %d of %d overlapping pairs got no contact", name, missed, required);
     printf("fuzz %s: %d pairs, %d with contacts, %d overlapping by vertex\n", name, pairs, contacts,
            required);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hulls from the real builder (core/assets/hull.c), centred on their centroid as the world does.
+
+static sh_hull* centred(sh_hull* h)
+{
+    if (h == NULL)
+        return NULL;
+    sh_hull* c = sh_hull_clone_shifted(h, h->mass.centroid);
+    sh_hull_free(h);
+    return c;
+}
+
+static sh_hull* built_from_points(const float* xyz, int n)
+{
+    sh_hull* h = NULL;
+    sh_error err;
+    if (!sh_hull_build(xyz, n, &h, &err))
+    {
+        fprintf(stderr, "sh_hull_build: %s\n", err.message);
+        return NULL;
+    }
+    return centred(h);
+}
+
+static sh_hull* built_from_mesh(sh_mesh* m)
+{
+    sh_hull* h = built_from_points(m->xyz, m->vertex_count);
+    sh_mesh_free(m);
+    return h;
+}
+
+static sh_hull* built_icosphere(float radius, int subdivisions)
+{
+    sh_mesh m = {0};
+    if (!sh_shape_icosphere(&m, radius, subdivisions))
+        return NULL;
+    return built_from_mesh(&m);
+}
+
+static sh_hull* built_box(float sx, float sy, float sz)
+{
+    sh_mesh m = {0};
+    if (!sh_shape_box(&m, sx, sy, sz))
+        return NULL;
+    return built_from_mesh(&m);
+}
+
+static sh_hull* built_tet(float edge)
+{
+    sh_mesh m = {0};
+    if (!sh_shape_tetrahedron(&m, edge))
+        return NULL;
+    return built_from_mesh(&m);
+}
+
+// n random points on an ellipsoid (plus jitter inside), as the convex_pile bench hull.
+static sh_hull* built_random(int n, float rx, float ry, float rz)
+{
+    float xyz[3 * 256];
+    for (int i = 0; i < n; ++i)
+    {
+        float x, y, z, l;
+        do
+        {
+            x = frand(-1, 1);
+            y = frand(-1, 1);
+            z = frand(-1, 1);
+            l = x * x + y * y + z * z;
+        } while (l < 1e-3f || l > 1);
+        float r = (i % 4 == 0 ? frand(0.7f, 1.0f) : 1.0f) / sqrtf(l);
+        xyz[3 * i] = rx * x * r;
+        xyz[3 * i + 1] = ry * y * r;
+        xyz[3 * i + 2] = rz * z * r;
+    }
+    return built_from_points(xyz, n);
+}
+
+// The builder's box must collide exactly like the hand-built one (same conventions).
+static void test_builder_box_parity(void)
+{
+    sh_hull* built = built_box(1, 1, 1);
+    test_hull* hand = make_box(0.5f, 0.5f, 0.5f);
+    test_hull* ground = make_box(10, 10, 1);
+    CHECK(built != NULL, "builder box");
+    if (built == NULL)
+        return;
+    sh_transform tg = xf(0, 0, -1, 0, 0, 0, 1);
+    for (int trial = 0; trial < 200; ++trial)
+    {
+        sh_transform ta, tb;
+        random_pose(&ta, 0.1f);
+        random_pose(&tb, 1.1f);
+        if (trial < 20)
+            ta = tg;
+        sh_manifold m1, m2;
+        int n1 = sh_collide_hulls(&hand->h, &ta, &hand->h, &tb, 0.02f, NULL, &m1);
+        int n2 = sh_collide_hulls(built, &ta, built, &tb, 0.02f, NULL, &m2);
+        check_manifold("builder box", built, &ta, built, &tb, 0.02f, &m2, 1e-4f);
+        CHECK(n1 == n2, "builder box %d: %d points, hand-built %d", trial, n2, n1);
+        if (n1 == n2 && n1 > 0)
+        {
+            CHECK(NEAR(min_separation(&m1), min_separation(&m2), 1e-5), "builder box %d: separation %g vs %g",
+                  trial, min_separation(&m2), min_separation(&m1));
+            CHECK(glm_vec3_dot(m1.normal, m2.normal) > 0.9999f, "builder box %d: normals differ", trial);
+        }
+    }
+    sh_hull_free(built);
+    free(hand);
+    free(ground);
+}
+
+static void test_icosphere(void)
+{
+    sh_hull* ico = built_icosphere(0.5f, 2);
+    test_hull* ground = make_box(10, 10, 1);
+    CHECK(ico != NULL && ico->vertex_count == 162, "icosphere: %d vertices", ico ? ico->vertex_count : -1);
+    if (ico == NULL)
+        return;
+    sh_transform tg = xf(0, 0, -1, 0, 0, 0, 1);
+    for (int trial = 0; trial < 50; ++trial)
+    {
+        sh_transform ts;
+        random_pose(&ts, 0.0f);
+        ts.p[0] = frand(-3, 3);
+        ts.p[1] = frand(-3, 3);
+        ts.p[2] = 0.5f - frand(0, 0.02f);
+        float lowest = INFINITY;
+        for (int i = 0; i < ico->vertex_count; ++i)
+        {
+            vec3 w;
+            sh_transform_point(&ts, ico->vertices[i], w);
+            lowest = fminf(lowest, w[2]);
+        }
+        sh_manifold m;
+        int n = sh_collide_hulls(&ground->h, &tg, ico, &ts, 0.02f, NULL, &m);
+        check_manifold("icosphere on ground", &ground->h, &tg, ico, &ts, 0.02f, &m, 1e-4f);
+        if (lowest < 0.02f)
+        {
+            CHECK(n >= 1, "icosphere %d: %d points (lowest vertex %g)", trial, n, lowest);
+            // The lowest vertex is the contact: a face of the sphere or the ground's top face is the
+            // reference; either way the deepest point is that vertex (within the reduction's 0.5 mm tie).
+            CHECK(n == 0 || (min_separation(&m) >= lowest - 1e-5f && min_separation(&m) <= lowest + 5.1e-4f),
+                  "icosphere %d: min separation %g, lowest vertex %g", trial, min_separation(&m), lowest);
+            CHECK(n == 0 || fabsf(m.normal[2]) > 0.9f, "icosphere %d: normal z %g", trial, m.normal[2]);
+        }
+    }
+    // Sphere on sphere: the normal joins the centres (within the facet angle, ~10° for 320 faces).
+    for (int trial = 0; trial < 50; ++trial)
+    {
+        sh_transform ta, tb;
+        random_pose(&ta, 0.0f);
+        random_pose(&tb, 0.0f);
+        vec3 dir = {frand(-1, 1), frand(-1, 1), frand(-1, 1)};
+        glm_vec3_normalize(dir);
+        glm_vec3_scale(dir, 0.97f, tb.p);
+        sh_manifold m;
+        int n = sh_collide_hulls(ico, &ta, ico, &tb, 0.02f, NULL, &m);
+        check_manifold("icosphere pair", ico, &ta, ico, &tb, 0.02f, &m, 1e-4f);
+        CHECK(n >= 1, "icosphere pair %d: %d points", trial, n);
+        CHECK(glm_vec3_dot(m.normal, dir) > 0.95f, "icosphere pair %d: normal·dir %g", trial,
+              glm_vec3_dot(m.normal, dir));
+    }
+    sh_hull_free(ico);
+    free(ground);
+}
+
+// Tetrahedron from the builder, vertex down into the ground (one face down in its own frame:
+// flipped over, a vertex points down).
+static void test_built_tet(void)
+{
+    sh_hull* tet = built_tet(1.0f);
+    test_hull* ground = make_box(10, 10, 1);
+    if (tet == NULL)
+    {
+        CHECK(false, "builder tetrahedron");
+        return;
+    }
+    sh_transform tg = xf(0, 0, -1, 0, 0, 0, 1);
+    sh_transform tt = xf(0.3f, 0.2f, 0, (float)M_PI, 1, 0, 0);
+    float lowest = INFINITY;
+    for (int i = 0; i < tet->vertex_count; ++i)
+    {
+        vec3 w;
+        sh_transform_point(&tt, tet->vertices[i], w);
+        lowest = fminf(lowest, w[2]);
+    }
+    tt.p[2] = -lowest - 0.01f; // apex 1 cm into the ground
+    sh_manifold m;
+    int n = sh_collide_hulls(&ground->h, &tg, tet, &tt, 0.02f, NULL, &m);
+    check_manifold("built tet", &ground->h, &tg, tet, &tt, 0.02f, &m, 1e-4f);
+    CHECK(n == 1, "built tet: %d points", n);
+    CHECK(n == 1 && NEAR(m.points[0].separation, -0.01, 1e-5) && NEAR(m.normal[2], 1, 1e-6),
+          "built tet: separation %g normal z %g", n ? m.points[0].separation : 0, m.normal[2]);
+    sh_hull_free(tet);
+    free(ground);
+}
+
+// Large face (100-gon prism): faces beyond MAX_POLY vertices are sampled; contacts stay on the surface.
+static void test_big_faces(void)
+{
+    test_hull* prism = make_prism(100, 0.5f, 0.2f);
+    test_hull* ground = make_box(10, 10, 1);
+    sh_transform tg = xf(0, 0, -1, 0, 0, 0, 1);
+    sh_transform tp = xf(0, 0, 0.19f, 0.01f, 1, 0, 0);
+    sh_manifold m;
+    int n = sh_collide_hulls(&ground->h, &tg, &prism->h, &tp, 0.02f, NULL, &m);
+    check_manifold("100-gon on ground", &ground->h, &tg, &prism->h, &tp, 0.02f, &m, 1e-4f);
+    CHECK(n == 4, "100-gon on ground: %d points", n);
+    n = sh_collide_hulls(&prism->h, &tp, &ground->h, &tg, 0.02f, NULL, &m);
+    check_manifold("ground under 100-gon", &prism->h, &tp, &ground->h, &tg, 0.02f, &m, 1e-4f);
+    CHECK(n == 4, "ground under 100-gon: %d points", n);
+    n = sh_collide_hulls(&prism->h, &tp, &prism->h, &tp, 0.02f, NULL, &m);
+    check_manifold("100-gon coincident", &prism->h, &tp, &prism->h, &tp, 0.02f, &m, 1e-4f);
+    CHECK(n >= 3, "100-gon coincident: %d points", n);
+    free(prism);
+    free(ground);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -769,6 +996,24 @@ static void timings(void)
               xf(0, 0, 2 * 0.70710678f - 0.01f, (float)M_PI / 4, 0, 1, 0), 0.02f, true, 200000);
     time_pair("32-prism on 32-prism", &prism->h, &prism->h, t0, xf(0.1f, 0.05f, 0.995f, 0.3f, 0, 0, 1), 0.02f,
               true, 20000);
+    sh_hull* ico = built_icosphere(0.5f, 2);
+    sh_hull* rnd = built_random(32, 1, 1, 1);
+    if (ico != NULL && rnd != NULL)
+    {
+        time_pair("icosphere-162 on icosphere-162", ico, ico, t0, xf(0.1f, 0.05f, 0.99f, 0.3f, 0, 0, 1),
+                  0.02f, true, 5000);
+        time_pair("icosphere-162 on ground", &ground->h, ico, xf(0, 0, -1, 0, 0, 0, 1),
+                  xf(0.1f, 0.05f, 0.495f, 0.3f, 0, 0, 1), 0.02f, true, 20000);
+        // Lower B until it touches, then 5 mm more.
+        sh_transform tr = xf(0.3f, 0.2f, 2.5f, 0.3f, 1, 0, 0);
+        sh_manifold m;
+        while (tr.p[2] > 0 && sh_collide_hulls(rnd, &t0, rnd, &tr, 0.0f, NULL, &m) == 0)
+            tr.p[2] -= 0.001f;
+        tr.p[2] -= 0.005f;
+        time_pair("32-point hull pair, touching", rnd, rnd, t0, tr, 0.02f, true, 20000);
+    }
+    sh_hull_free(ico);
+    sh_hull_free(rnd);
     free(box);
     free(ground);
     free(prism);
@@ -793,13 +1038,44 @@ int main(int argc, char** argv)
     test_tet_vertex();
     test_ids_stable();
 
-    test_hull* shapes[] = {make_box(0.5f, 0.5f, 0.5f),  make_box(1.0f, 0.2f, 0.4f),
-                           make_box(0.05f, 0.6f, 0.3f), make_prism(5, 0.6f, 0.3f),
-                           make_prism(12, 0.4f, 0.7f),  make_tet()};
-    int shape_count = (int)(sizeof shapes / sizeof shapes[0]);
-    fuzz(shapes, shape_count, 10000, "hand-built");
-    for (int i = 0; i < shape_count; ++i)
-        free(shapes[i]);
+    test_builder_box_parity();
+    test_icosphere();
+    test_built_tet();
+    test_big_faces();
+
+    test_hull* hand[] = {make_box(0.5f, 0.5f, 0.5f), make_box(1.0f, 0.2f, 0.4f), make_box(0.05f, 0.6f, 0.3f),
+                         make_prism(5, 0.6f, 0.3f),  make_prism(12, 0.4f, 0.7f), make_tet()};
+    enum
+    {
+        hand_count = sizeof hand / sizeof hand[0]
+    };
+    sh_hull* shapes[hand_count];
+    for (int i = 0; i < hand_count; ++i)
+        shapes[i] = &hand[i]->h;
+    fuzz(shapes, hand_count, 10000, "hand-built");
+
+    sh_hull* built[] = {built_icosphere(0.5f, 2),
+                        built_icosphere(0.3f, 1),
+                        built_box(1, 2, 0.5f),
+                        built_tet(0.8f),
+                        built_random(32, 1, 1, 1),
+                        built_random(32, 0.5f, 1.2f, 0.3f),
+                        built_random(12, 0.4f, 0.4f, 0.8f),
+                        built_random(200, 0.7f, 0.7f, 0.7f)};
+    enum
+    {
+        built_count = sizeof built / sizeof built[0]
+    };
+    bool all_built = true;
+    for (int i = 0; i < built_count; ++i)
+        all_built &= built[i] != NULL;
+    CHECK(all_built, "builder hulls");
+    if (all_built)
+        fuzz(built, built_count, 10000, "built");
+    for (int i = 0; i < built_count; ++i)
+        sh_hull_free(built[i]);
+    for (int i = 0; i < hand_count; ++i)
+        free(hand[i]);
 
     timings();
     printf("%d checks, %d failures\n", g_checks, g_failures);
