@@ -901,6 +901,7 @@ static void store_cache(sh_sat_cache* cache, int kind, int ia, int ib, float sep
     cache->index_a = (uint16_t)(ia < 0 ? 0 : ia);
     cache->index_b = (uint16_t)(ib < 0 ? 0 : ib);
     cache->separation = sep;
+    cache->anchored = 0;
 }
 
 // Returns the separation along the cached axis, or -FLT_MAX when the cache is empty or stale.
@@ -931,6 +932,61 @@ static float cached_separation(const sh_hull* a, const sh_hull* b, const relativ
     }
 }
 
+// Reuse of the last contact feature while the pair barely moves (see sh_sat_cache). Within 1 mm
+// and 1 mrad of the pose the SAT ran at, every separation changes by at most ~1 mm plus 1 mrad times
+// the lever arm (0.7 mm at a unit cube's corner): less than the hysteresis ABS_TOL already allowed
+// between competing axes, so the SAT would pick the same feature or one within that tolerance. The
+// anchor stays at the SAT's pose (it is not dragged along), so slow drift re-runs the SAT after 1 mm.
+#define ANCHOR_LINEAR_SQ  (1e-3f * 1e-3f)
+#define ANCHOR_HALF_ANGLE 5e-4f // sin(θ/2) for θ = 1 mrad
+// Only shallow contacts are anchored (resting contact is ~1 slop deep). The preference band between
+// competing axes grows with the depth (10 % of it), so for deep overlaps a stale feature could differ
+// from a fresh SAT by centimetres; those bodies are being pushed apart and moving anyway.
+#define ANCHOR_MAX_DEPTH (10.0f * LINEAR_SLOP)
+
+// Rotation of B relative to A as a quaternion: conj(q_a)·q_b.
+static void relative_quat(const float* qa, const float* qb, float* out)
+{
+    float ax = -qa[0], ay = -qa[1], az = -qa[2], aw = qa[3];
+    float bx = qb[0], by = qb[1], bz = qb[2], bw = qb[3];
+    out[0] = aw * bx + bw * ax + ay * bz - az * by;
+    out[1] = aw * by + bw * ay + az * bx - ax * bz;
+    out[2] = aw * bz + bw * az + ax * by - ay * bx;
+    out[3] = aw * bw - ax * bx - ay * by - az * bz;
+}
+
+static bool near_anchor(const sh_sat_cache* cache, const float* q, v3 p)
+{
+    v3 dp = v3_sub(p, v3_load(cache->anchor_p));
+    if (!(v3_len_sq(dp) < ANCHOR_LINEAR_SQ))
+        return false;
+    // Vector part of conj(anchor)·q: sin(θ/2)·axis, precise for small θ (unlike 1 - dot).
+    const float* a = cache->anchor_q;
+    v3 av = {a[0], a[1], a[2]}, qv = {q[0], q[1], q[2]};
+    v3 v = v3_sub(v3_sub(v3_scale(qv, a[3]), v3_scale(av, q[3])), v3_cross(av, qv));
+    return v3_len_sq(v) < ANCHOR_HALF_ANGLE * ANCHOR_HALF_ANGLE;
+}
+
+// Rotates the kept points to world and fills out.
+static int emit(sh_manifold* out, candidate* c, int count, v3 n, bool flip, const m33* ra, v3 pa)
+{
+    v3 n_ref = flip ? v3_neg(n) : n;
+    count = reduce(c, count, n_ref);
+    v3_store(m33_mul(ra, n), out->normal);
+    for (int k = 0; k < count; ++k)
+    {
+        sh_manifold_point* mp = &out->points[k];
+        v3 on_a = flip ? c[k].on_inc : c[k].on_ref;
+        v3 on_b = flip ? c[k].on_ref : c[k].on_inc;
+        v3_store(v3_add(m33_mul(ra, on_a), pa), mp->point_a);
+        v3_store(v3_add(m33_mul(ra, on_b), pa), mp->point_b);
+        mp->separation = c[k].separation;
+        mp->id = c[k].id;
+    }
+    out->point_count = count;
+    return count;
+}
+
 int sh_collide_hulls(const sh_hull* hull_a, const sh_transform* xf_a, const sh_hull* hull_b,
                      const sh_transform* xf_b, float speculative_distance, sh_sat_cache* cache,
                      sh_manifold* out)
@@ -939,7 +995,9 @@ int sh_collide_hulls(const sh_hull* hull_a, const sh_transform* xf_a, const sh_h
     out->normal[0] = 0.0f;
     out->normal[1] = 0.0f;
     out->normal[2] = 1.0f;
-    if (SH_NEVER(!hull_usable(hull_a) || !hull_usable(hull_b)))
+    // An empty or half-built hull collides with nothing (SH_NEVER cannot wrap this: in debug builds
+    // it expands to a statement, see base.h).
+    if (!hull_usable(hull_a) || !hull_usable(hull_b))
         return 0;
     // NaN-safe: a NaN or negative margin means "touching only".
     float limit = speculative_distance > 0.0f ? speculative_distance : 0.0f;
@@ -964,7 +1022,43 @@ int sh_collide_hulls(const sh_hull* hull_a, const sh_transform* xf_a, const sh_h
     if (cached > limit)
     {
         cache->separation = cached;
+        cache->anchored = 0;
         return 0;
+    }
+
+    float q_rel[4];
+    relative_quat(xf_a->q, xf_b->q, q_rel);
+    candidate c[MAX_CLIP];
+    int count = 0;
+    v3 n = {0.0f, 0.0f, 1.0f};
+    bool flip = false;
+
+    // Barely moved since the SAT that made contact: rebuild from the same feature.
+    if (cache != NULL && cache->anchored && near_anchor(cache, q_rel, rel.p))
+    {
+        cache->separation = cached;
+        if (cache->kind == CACHE_FACE_A || cache->kind == CACHE_FACE_B)
+        {
+            flip = cache->kind == CACHE_FACE_B;
+            // No clipped point: the faces no longer overlap (slid off an edge) or drifted beyond
+            // limit; the SAT decides what touches now (no support-point fallback on a stale axis).
+            count = face_contact(hull_a, hull_b, &rel, flip, flip ? cache->index_b : cache->index_a, limit,
+                                 false, c, &n);
+            if (count > 0)
+                return emit(out, c, count, n, flip, &ra, pa);
+        }
+        if (cache->kind == CACHE_EDGES)
+        {
+            edge_query eq = {0};
+            eq.index_a = cache->index_a;
+            eq.index_b = cache->index_b;
+            eq.separation = edge_pair_separation(hull_a, hull_b, &rel, eq.index_a, eq.index_b, &eq.axis);
+            if (eq.separation > -FLT_MAX) // still a Minkowski face; else fall through to the SAT
+            {
+                count = edge_contact(hull_a, hull_b, &rel, &eq, c);
+                return c[0].separation < limit ? emit(out, c, count, eq.axis, false, &ra, pa) : 0;
+            }
+        }
     }
 
     float r_a = inner_radius(hull_a), r_b = inner_radius(hull_b);
@@ -1001,7 +1095,7 @@ int sh_collide_hulls(const sh_hull* hull_a, const sh_transform* xf_a, const sh_h
             return 0;
         }
     }
-    if (SH_NEVER(fa.index < 0 && fb.index < 0))
+    if (fa.index < 0 && fb.index < 0) // cannot happen: the first query always evaluates a face
         return 0;
     float max_face = fa.separation > fb.separation ? fa.separation : fb.separation;
     // An edge axis matters only if it separates (> limit) or wins over the faces (> prefer(max_face)).
@@ -1013,10 +1107,6 @@ int sh_collide_hulls(const sh_hull* hull_a, const sh_transform* xf_a, const sh_h
         return 0;
     }
 
-    candidate c[MAX_CLIP];
-    int count = 0;
-    v3 n = {0.0f, 0.0f, 1.0f};
-    bool flip = false;
     bool use_edge = eq.index_a >= 0 && eq.separation > prefer(max_face, EDGE_REL_TOL);
     if (!use_edge)
     {
@@ -1044,21 +1134,14 @@ int sh_collide_hulls(const sh_hull* hull_a, const sh_transform* xf_a, const sh_h
     }
     if (count == 0)
         return 0;
-
-    v3 n_ref = flip ? v3_neg(n) : n;
-    count = reduce(c, count, n_ref);
-
-    v3_store(m33_mul(&ra, n), out->normal);
+    float deepest = FLT_MAX;
     for (int k = 0; k < count; ++k)
+        deepest = min_f(deepest, c[k].separation);
+    if (cache != NULL && deepest > -ANCHOR_MAX_DEPTH)
     {
-        sh_manifold_point* mp = &out->points[k];
-        v3 on_a = flip ? c[k].on_inc : c[k].on_ref;
-        v3 on_b = flip ? c[k].on_ref : c[k].on_inc;
-        v3_store(v3_add(m33_mul(&ra, on_a), pa), mp->point_a);
-        v3_store(v3_add(m33_mul(&ra, on_b), pa), mp->point_b);
-        mp->separation = c[k].separation;
-        mp->id = c[k].id;
+        cache->anchored = 1;
+        memcpy(cache->anchor_q, q_rel, sizeof q_rel);
+        v3_store(rel.p, cache->anchor_p);
     }
-    out->point_count = count;
-    return count;
+    return emit(out, c, count, n, flip, &ra, pa);
 }

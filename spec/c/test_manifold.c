@@ -726,6 +726,89 @@ static void fuzz(sh_hull** shapes, int shape_count, int pairs, const char* name)
            required);
 }
 
+// Anchored reuse (sh_sat_cache): a box slid in 0.3 mm steps over the edge of another, with the
+// cache, must agree with a fresh SAT at every step (same count and normal, separations within the
+// documented bound), and must notice when it slides off (the feature changes or contact ends).
+static void test_anchor_sliding(void)
+{
+    test_hull* box = make_box(0.5f, 0.5f, 0.5f);
+    sh_transform ta = xf(0, 0, 0, 0, 0, 0, 1);
+    sh_sat_cache cache = {0};
+    int disagreements = 0, steps = 0, off_edge_step = -1;
+    for (float x = 0.90f; x < 1.10f; x += 3e-4f, ++steps)
+    {
+        sh_transform tb = xf(x, 0.1f, 0.995f, 0.002f * x, 0, 0, 1);
+        sh_manifold mc, mf;
+        int nc = sh_collide_hulls(&box->h, &ta, &box->h, &tb, 0.02f, &cache, &mc);
+        int nf = sh_collide_hulls(&box->h, &ta, &box->h, &tb, 0.02f, NULL, &mf);
+        check_manifold("anchor sliding", &box->h, &ta, &box->h, &tb, 0.02f, &mc, 1e-4f);
+        bool same = nc == nf && (nc == 0 || (glm_vec3_dot(mc.normal, mf.normal) > 0.9999f &&
+                                             fabsf(min_separation(&mc) - min_separation(&mf)) < 2e-3f));
+        disagreements += !same;
+        if (!same)
+            fprintf(stderr, "anchor sliding x=%.4f: cached %d points (%g), fresh %d (%g), normals z %g %g\n",
+                    x, nc, nc ? min_separation(&mc) : 0, nf, nf ? min_separation(&mf) : 0, mc.normal[2],
+                    mf.normal[2]);
+        if (nf == 0 && off_edge_step < 0)
+            off_edge_step = steps;
+    }
+    CHECK(disagreements == 0, "anchor sliding: %d of %d steps disagree with a fresh SAT", disagreements,
+          steps);
+    CHECK(off_edge_step > 0, "anchor sliding: never slid off (steps %d)", steps);
+    free(box);
+}
+
+// Random pairs moved by up to 0.5 mm / 0.5 mrad after a cached call: the reused feature gives a
+// manifold as valid as a fresh SAT's, with the deepest separation within the reuse bound.
+static void test_anchor_fuzz(sh_hull** shapes, int shape_count, int pairs)
+{
+    int reused_contacts = 0, bad = 0;
+    for (int i = 0; i < pairs; ++i)
+    {
+        const sh_hull* a = shapes[(int)frand(0, (float)shape_count - 0.001f)];
+        const sh_hull* b = shapes[(int)frand(0, (float)shape_count - 0.001f)];
+        sh_transform ta, tb;
+        random_pose(&ta, 0.1f);
+        random_pose(&tb, 1.0f);
+        sh_sat_cache cache = {0};
+        sh_manifold m0, mc, mf;
+        if (sh_collide_hulls(a, &ta, b, &tb, 0.02f, &cache, &m0) == 0)
+            continue;
+        tb.p[0] += frand(-5e-4f, 5e-4f);
+        tb.p[1] += frand(-5e-4f, 5e-4f);
+        versor dq, q;
+        vec3 axis = {frand(-1, 1), frand(-1, 1), frand(-1, 1)};
+        glm_quatv(dq, frand(0, 5e-4f), axis);
+        glm_quat_mul(dq, tb.q, q);
+        glm_quat_copy(q, tb.q);
+        int nc = sh_collide_hulls(a, &ta, b, &tb, 0.02f, &cache, &mc);
+        int nf = sh_collide_hulls(a, &ta, b, &tb, 0.02f, NULL, &mf);
+        check_manifold("anchor fuzz", a, &ta, b, &tb, 0.02f, &mc, 2e-4f);
+        if (nc > 0)
+            ++reused_contacts;
+        // Both agree on contact unless the fresh SAT is at the speculative edge. Depths agree to the
+        // feature preference band the SAT itself applies (an edge must beat the faces by 10 % of the
+        // depth + 2.5 mm, manifold.c EDGE_REL_TOL/ABS_TOL: the fresh SAT can switch inside that band
+        // under any small motion) plus the 1 mm of motion.
+        if (nf > 0 && nc > 0)
+        {
+            float tol = 3.5e-3f + 0.10f * fabsf(min_separation(&mf));
+            if (fabsf(min_separation(&mc) - min_separation(&mf)) > tol)
+            {
+                ++bad;
+                if (bad < 5)
+                    fprintf(stderr, "anchor fuzz %d: cached %g fresh %g\n", i, min_separation(&mc),
+                            min_separation(&mf));
+            }
+        }
+        else if ((nf > 0) != (nc > 0) &&
+                 fminf(nf ? min_separation(&mf) : 1, nc ? min_separation(&mc) : 1) < 0.015f)
+            ++bad;
+    }
+    CHECK(bad == 0, "anchor fuzz: %d of %d reused manifolds disagree with a fresh SAT", bad, reused_contacts);
+    printf("anchor fuzz: %d pairs in contact re-collided after a small motion\n", reused_contacts);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Hulls from the real builder (core/assets/hull.c), centred on their centroid as the world does.
 
@@ -973,7 +1056,7 @@ static void time_pair(const char* name, const sh_hull* a, const sh_hull* b, sh_t
         sink += sh_collide_hulls(a, &ta, b, &tb, spec, use_cache ? &cache : NULL, &m);
     }
     double t1 = now_s();
-    printf("time %-40s %8.1f ns/call (%d points)\n", name, 1e9 * (t1 - t0) / iters, sink / iters);
+    printf("time %-48s %8.1f ns/call (%d points)\n", name, 1e9 * (t1 - t0) / iters, sink / iters);
 }
 
 static void timings(void)
@@ -981,36 +1064,46 @@ static void timings(void)
     test_hull* box = make_box(0.5f, 0.5f, 0.5f);
     test_hull* ground = make_box(400, 400, 1);
     test_hull* prism = make_prism(32, 0.5f, 0.5f);
-    sh_transform t0 = xf(0, 0, 0, 0, 0, 0, 1);
-    time_pair("box-box resting (face, 4 points)", &box->h, &box->h, t0, xf(0.1f, 0.05f, 0.995f, 0, 0, 0, 1),
-              0.02f, true, 200000);
-    time_pair("box-box resting, rotated 0.3 rad", &box->h, &box->h, t0,
-              xf(0.1f, 0.05f, 0.995f, 0.3f, 0, 0, 1), 0.02f, true, 200000);
-    time_pair("box on ground", &ground->h, &box->h, xf(0, 0, -1, 0, 0, 0, 1), xf(3, 2, 0.495f, 0.1f, 0, 0, 1),
-              0.02f, true, 200000);
-    time_pair("box-box separated, cache hit", &box->h, &box->h, t0, xf(0.1f, 0.05f, 1.2f, 0.3f, 0, 0, 1),
-              0.02f, true, 200000);
-    time_pair("box-box separated, no cache", &box->h, &box->h, t0, xf(0.1f, 0.05f, 1.2f, 0.3f, 0, 0, 1),
-              0.02f, false, 200000);
-    time_pair("box-box edge contact", &box->h, &box->h, xf(0, 0, 0, (float)M_PI / 4, 1, 0, 0),
-              xf(0, 0, 2 * 0.70710678f - 0.01f, (float)M_PI / 4, 0, 1, 0), 0.02f, true, 200000);
-    time_pair("32-prism on 32-prism", &prism->h, &prism->h, t0, xf(0.1f, 0.05f, 0.995f, 0.3f, 0, 0, 1), 0.02f,
-              true, 20000);
     sh_hull* ico = built_icosphere(0.5f, 2);
     sh_hull* rnd = built_random(32, 1, 1, 1);
-    if (ico != NULL && rnd != NULL)
+    sh_transform t0 = xf(0, 0, 0, 0, 0, 0, 1);
+    sh_transform tg = xf(0, 0, -1, 0, 0, 0, 1);
+    // Lower a 32-point hull onto another until it touches, then 5 mm more.
+    sh_transform tr = xf(0.3f, 0.2f, 2.5f, 0.3f, 1, 0, 0);
+    sh_manifold m;
+    while (rnd != NULL && tr.p[2] > 0 && sh_collide_hulls(rnd, &t0, rnd, &tr, 0.0f, NULL, &m) == 0)
+        tr.p[2] -= 0.001f;
+    tr.p[2] -= 0.005f;
+    struct
     {
-        time_pair("icosphere-162 on icosphere-162", ico, ico, t0, xf(0.1f, 0.05f, 0.99f, 0.3f, 0, 0, 1),
-                  0.02f, true, 5000);
-        time_pair("icosphere-162 on ground", &ground->h, ico, xf(0, 0, -1, 0, 0, 0, 1),
-                  xf(0.1f, 0.05f, 0.495f, 0.3f, 0, 0, 1), 0.02f, true, 20000);
-        // Lower B until it touches, then 5 mm more.
-        sh_transform tr = xf(0.3f, 0.2f, 2.5f, 0.3f, 1, 0, 0);
-        sh_manifold m;
-        while (tr.p[2] > 0 && sh_collide_hulls(rnd, &t0, rnd, &tr, 0.0f, NULL, &m) == 0)
-            tr.p[2] -= 0.001f;
-        tr.p[2] -= 0.005f;
-        time_pair("32-point hull pair, touching", rnd, rnd, t0, tr, 0.02f, true, 20000);
+        const char* name;
+        const sh_hull* a;
+        sh_transform ta;
+        const sh_hull* b;
+        sh_transform tb;
+        int iters;
+    } cases[] = {
+        {"box-box resting", &box->h, t0, &box->h, xf(0.1f, 0.05f, 0.995f, 0, 0, 0, 1), 200000},
+        {"box-box resting, rotated 0.3 rad", &box->h, t0, &box->h, xf(0.1f, 0.05f, 0.995f, 0.3f, 0, 0, 1),
+         200000},
+        {"box on ground", &ground->h, tg, &box->h, xf(3, 2, 0.495f, 0.1f, 0, 0, 1), 200000},
+        {"box-box edge contact", &box->h, xf(0, 0, 0, (float)M_PI / 4, 1, 0, 0), &box->h,
+         xf(0, 0, 2 * 0.70710678f - 0.01f, (float)M_PI / 4, 0, 1, 0), 200000},
+        {"box-box separated 2 cm", &box->h, t0, &box->h, xf(0.1f, 0.05f, 1.04f, 0.3f, 0, 0, 1), 200000},
+        {"32-gon prism pair", &prism->h, t0, &prism->h, xf(0.1f, 0.05f, 0.995f, 0.3f, 0, 0, 1), 20000},
+        {"icosphere-162 pair", ico, t0, ico, xf(0.1f, 0.05f, 0.99f, 0.3f, 0, 0, 1), 5000},
+        {"icosphere-162 on ground", &ground->h, tg, ico, xf(0.1f, 0.05f, 0.495f, 0.3f, 0, 0, 1), 20000},
+        {"32-point hull pair", rnd, t0, rnd, tr, 20000},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; ++k)
+    {
+        if (cases[k].a == NULL || cases[k].b == NULL)
+            continue;
+        char name[96];
+        snprintf(name, sizeof name, "%s, cached", cases[k].name);
+        time_pair(name, cases[k].a, cases[k].b, cases[k].ta, cases[k].tb, 0.02f, true, cases[k].iters);
+        snprintf(name, sizeof name, "%s, full SAT", cases[k].name);
+        time_pair(name, cases[k].a, cases[k].b, cases[k].ta, cases[k].tb, 0.02f, false, cases[k].iters);
     }
     sh_hull_free(ico);
     sh_hull_free(rnd);
@@ -1037,6 +1130,7 @@ int main(int argc, char** argv)
     test_deep();
     test_tet_vertex();
     test_ids_stable();
+    test_anchor_sliding();
 
     test_builder_box_parity();
     test_icosphere();
@@ -1053,6 +1147,7 @@ int main(int argc, char** argv)
     for (int i = 0; i < hand_count; ++i)
         shapes[i] = &hand[i]->h;
     fuzz(shapes, hand_count, 10000, "hand-built");
+    test_anchor_fuzz(shapes, hand_count, 5000);
 
     sh_hull* built[] = {built_icosphere(0.5f, 2),
                         built_icosphere(0.3f, 1),
@@ -1071,7 +1166,10 @@ int main(int argc, char** argv)
         all_built &= built[i] != NULL;
     CHECK(all_built, "builder hulls");
     if (all_built)
+    {
         fuzz(built, built_count, 10000, "built");
+        test_anchor_fuzz(built, built_count, 3000);
+    }
     for (int i = 0; i < built_count; ++i)
         sh_hull_free(built[i]);
     for (int i = 0; i < hand_count; ++i)
