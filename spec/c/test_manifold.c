@@ -809,6 +809,71 @@ static void test_anchor_fuzz(sh_hull** shapes, int shape_count, int pairs)
     printf("anchor fuzz: %d pairs in contact re-collided after a small motion\n", reused_contacts);
 }
 
+// Degenerate input: paper-thin and tiny hulls, huge ones, NaN and non-unit poses. Nothing may come
+// back non-finite; NaN poses give no contact.
+static void test_degenerate(void)
+{
+    test_hull* thin = make_box(0.5f, 0.5f, 1e-5f);
+    test_hull* tiny = make_box(1e-3f, 1e-3f, 1e-3f);
+    test_hull* huge = make_box(1000, 1000, 1000);
+    test_hull* box = make_box(0.5f, 0.5f, 0.5f);
+    sh_hull* shapes[] = {&thin->h, &tiny->h, &huge->h, &box->h};
+    int nonfinite = 0;
+    for (int i = 0; i < 4000; ++i)
+    {
+        const sh_hull* a = shapes[i % 4];
+        const sh_hull* b = shapes[(i / 4) % 4];
+        sh_transform ta, tb;
+        random_pose(&ta, 0.01f);
+        random_pose(&tb, a == &huge->h || b == &huge->h ? 1000.0f : 0.6f);
+        if (i % 7 == 0)
+            glm_vec3_copy(ta.p, tb.p);
+        sh_sat_cache cache = {0};
+        sh_manifold m;
+        for (int rep = 0; rep < 2; ++rep)
+        {
+            int n = sh_collide_hulls(a, &ta, b, &tb, 0.02f, &cache, &m);
+            nonfinite += !finite3(m.normal);
+            for (int k = 0; k < n; ++k)
+                nonfinite += !finite3(m.points[k].point_a) || !finite3(m.points[k].point_b) ||
+                             !isfinite(m.points[k].separation);
+            // Huge hulls: float32 carries ~6e-8 relative, so across a 3464 m diagonal and the ~20
+            // rounding steps of a transform and a clip the error is a few mm; the bound scales with it.
+            float tol = (a == &huge->h || b == &huge->h) ? 5e-3f : 2e-4f;
+            check_manifold("degenerate", a, &ta, b, &tb, 0.02f, &m, tol);
+        }
+    }
+    CHECK(nonfinite == 0, "degenerate: %d non-finite values", nonfinite);
+
+    sh_transform t0 = xf(0, 0, 0, 0, 0, 0, 1), tn = xf(0, 0, 0.5f, 0, 0, 0, 1);
+    sh_manifold m;
+    tn.p[0] = NAN;
+    CHECK(sh_collide_hulls(&box->h, &t0, &box->h, &tn, 0.02f, NULL, &m) == 0 && finite3(m.normal),
+          "NaN position");
+    tn = xf(0, 0, 0.99f, 0, 0, 0, 1);
+    tn.q[3] = INFINITY;
+    CHECK(sh_collide_hulls(&box->h, &t0, &box->h, &tn, 0.02f, NULL, &m) == 0 && finite3(m.normal),
+          "inf rotation");
+    // A quaternion scaled by 2 still means the same rotation.
+    tn = xf(0, 0, 0.99f, 0.3f, 0, 0, 1);
+    sh_manifold m1;
+    int n1 = sh_collide_hulls(&box->h, &t0, &box->h, &tn, 0.02f, NULL, &m1);
+    glm_vec4_scale(tn.q, 2.0f, tn.q);
+    int n2 = sh_collide_hulls(&box->h, &t0, &box->h, &tn, 0.02f, NULL, &m);
+    CHECK(n1 == 4 && n2 == 4 && NEAR(min_separation(&m), min_separation(&m1), 1e-5),
+          "scaled quaternion: %d %d", n1, n2);
+    // NaN speculative distance: treated as 0.
+    tn = xf(0, 0, 0.99f, 0, 0, 0, 1);
+    CHECK(sh_collide_hulls(&box->h, &t0, &box->h, &tn, NAN, NULL, &m) == 4, "NaN speculative distance");
+    // Empty hull: no contact.
+    sh_hull empty = {0};
+    CHECK(sh_collide_hulls(&empty, &t0, &box->h, &tn, 0.02f, NULL, &m) == 0, "empty hull");
+    free(thin);
+    free(tiny);
+    free(huge);
+    free(box);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Hulls from the real builder (core/assets/hull.c), centred on their centroid as the world does.
 
@@ -1042,6 +1107,9 @@ static int g_time_case = -1; // --time-only N: run only the N-th timing (profili
 static void time_pair(const char* name, const sh_hull* a, const sh_hull* b, sh_transform ta, sh_transform tb,
                       float spec, bool use_cache, int iters)
 {
+#if defined(SH_DEBUG)
+    iters = iters / 50 + 1; // sanitizer/debug builds: exercise the loop, the numbers mean nothing
+#endif
     static int case_index = 0;
     if (g_time_case >= 0 && case_index++ != g_time_case)
         return;
@@ -1131,6 +1199,7 @@ int main(int argc, char** argv)
     test_tet_vertex();
     test_ids_stable();
     test_anchor_sliding();
+    test_degenerate();
 
     test_builder_box_parity();
     test_icosphere();
