@@ -22,3 +22,6 @@ SH_LUA_EXPORT int luaopen_simhost(lua_State* L);
 #define SH_L_WORLD_META  "simhost.world"
 // Raises a Lua argument error unless arg is an open asset DB; returns it.
 sh_asset_db* sh_l_check_assets(lua_State* L, int arg);
+// Pushes an asset DB userdata. owned = false lends a DB the caller keeps (the server's shared DB: reads
+// are thread-safe, see assets.h); Lua then never closes it.
+void sh_l_push_assets(lua_State* L, sh_asset_db* db, bool owned);
