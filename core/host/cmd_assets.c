@@ -103,6 +103,8 @@ static int fail(const char* message)
 
 static int cmd_list(const args* a)
 {
+    if (a->positional_count != 0)
+        return usage_error(usage_list, "unexpected argument '%s'", a->positional[0]);
     sh_asset_db* db = NULL;
     sh_error err = {{0}};
     if (!sh_assets_open(a->db, false, &db, &err))
