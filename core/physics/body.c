@@ -138,6 +138,12 @@ bool sh_body_create(sh_world* w, const sh_body_def* def, sh_body_id* out, sh_err
             if (!(b->inertia_local[i][i] > floor_i))
                 b->inertia_local[i][i] = floor_i;
         glm_mat3_inv(b->inertia_local, b->inv_inertia_local);
+        float tr = (b->inertia_local[0][0] + b->inertia_local[1][1] + b->inertia_local[2][2]) / 3.0f;
+        float dev = 0.0f;
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++)
+                dev = fmaxf(dev, fabsf(b->inertia_local[i][j] - (i == j ? tr : 0.0f)));
+        b->isotropic = dev <= 1e-6f * tr;
         glm_vec3_copy((float*)def->velocity, b->v);
         glm_vec3_copy((float*)def->angular_velocity, b->w);
     }

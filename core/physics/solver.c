@@ -8,45 +8,63 @@
 #include <math.h>
 #include <string.h>
 
-// Implicit gyroscopic step in the body frame, one Newton iteration on
-//   f(ω') = I(ω' − ω) + h ω' × Iω' = 0,
-// the stable form Catto describes (GDC 2015) and Bullet ships as "gyroscopic implicit body": explicit
-// gyroscopic torque gains energy and blows up; this one stays bounded and lets the intermediate axis flip.
+// Implicit gyroscopic step in the body frame (Euler's equations I dω/dt = −ω × Iω). Catto's implicit
+// Euler form (GDC 2015; Bullet's "gyroscopic implicit body") is stable but dissipative: it shrank |L| of the
+// spinning 1×2×3 box by 2 % in 10 s, over the 1 % bound. The implicit midpoint rule
+//   g(ω') = I(ω' − ω) + h ω_m × I ω_m = 0,  ω_m = (ω + ω')/2,
+// conserves both |L| and the rotational energy exactly (they are quadratic invariants), still lets the
+// intermediate axis flip, and costs a few Newton steps (two suffice to float precision at h ω < 0.5).
 static void gyroscopic(const mat3 inertia, const versor q, float h, vec3 w)
 {
     versor qc;
     glm_quat_conjugate((float*)q, qc);
-    vec3 wb, iw, f;
-    glm_quat_rotatev(qc, w, wb);
-    glm_mat3_mulv((vec3*)inertia, wb, iw);
-    glm_vec3_cross(wb, iw, f);
-    glm_vec3_scale(f, h, f);
-    // J = I + h (skew(ωb) I − skew(Iωb)), built by columns (cglm is column-major).
-    mat3 j;
-    for (int k = 0; k < 3; k++)
+    vec3 w0, w1;
+    glm_quat_rotatev(qc, w, w0);
+    glm_vec3_copy(w0, w1);
+    for (int it = 0; it < 3; it++)
     {
-        vec3 e = {0, 0, 0}, c1, c2;
-        e[k] = 1.0f;
-        glm_vec3_cross(wb, (float*)inertia[k], c1);
-        glm_vec3_cross(iw, e, c2);
-        for (int r = 0; r < 3; r++)
-            j[k][r] = inertia[k][r] + h * (c1[r] - c2[r]);
+        vec3 wm, iwm, dwi, g, c;
+        for (int k = 0; k < 3; k++)
+        {
+            wm[k] = 0.5f * (w0[k] + w1[k]);
+            dwi[k] = w1[k] - w0[k];
+        }
+        glm_mat3_mulv((vec3*)inertia, wm, iwm);
+        glm_mat3_mulv((vec3*)inertia, dwi, g);
+        glm_vec3_cross(wm, iwm, c);
+        glm_vec3_muladds(c, h, g);
+        // J = I + h/2 (skew(ω_m) I − skew(I ω_m)), by columns (cglm is column-major).
+        mat3 j;
+        for (int k = 0; k < 3; k++)
+        {
+            vec3 e = {0, 0, 0}, c1, c2;
+            e[k] = 1.0f;
+            glm_vec3_cross(wm, (float*)inertia[k], c1);
+            glm_vec3_cross(iwm, e, c2);
+            for (int r = 0; r < 3; r++)
+                j[k][r] = inertia[k][r] + 0.5f * h * (c1[r] - c2[r]);
+        }
+        float det = glm_mat3_det(j);
+        if (!(fabsf(det) > 1e-30f) || !isfinite(det))
+            return;
+        mat3 ji;
+        glm_mat3_inv(j, ji);
+        vec3 step;
+        glm_mat3_mulv(ji, g, step);
+        glm_vec3_sub(w1, step, w1);
     }
-    float det = glm_mat3_det(j);
-    if (!(fabsf(det) > 1e-30f) || !isfinite(det))
-        return;
-    mat3 ji;
-    glm_mat3_inv(j, ji);
+    // Rotate back only the change: rotating ω itself out and in every sub-step adds about an ulp of |ω|
+    // each time (measured: |ω| of a free cube grew 2.6e-4 in 10 s); the change is small, so is its error.
     vec3 dw;
-    glm_mat3_mulv(ji, f, dw);
-    glm_vec3_sub(wb, dw, wb);
-    if (!isfinite(wb[0] + wb[1] + wb[2]))
+    glm_vec3_sub(w1, w0, dw);
+    if (!isfinite(dw[0] + dw[1] + dw[2]))
         return;
-    glm_quat_rotatev((float*)q, wb, w);
+    glm_quat_rotatev((float*)q, dw, dw);
+    glm_vec3_add(w, dw, w);
 }
 
 #define SH_IMPACT_SPEED      0.1f // m/s closing speed at step start that marks an impact
-#define SH_IMPACT_ITERATIONS 8
+#define SH_IMPACT_ITERATIONS 32
 
 static void integrate_velocities(sh_world* w, sh_solver_body* sb, const int* body_of, int n, float h)
 {
@@ -59,9 +77,12 @@ static void integrate_velocities(sh_world* w, sh_solver_body* sb, const int* bod
         const sh_body* b = &w->bodies.data[body_of[i]];
         for (int k = 0; k < 3; k++)
             s->v[k] += h * g[k];
-        versor q;
-        glm_quat_mul(s->dq, (float*)b->xf.q, q);
-        gyroscopic(b->inertia_local, q, h, s->w);
+        if (!b->isotropic) // ω × Iω vanishes for a spherical top (cubes, regular solids): skip the solve
+        {
+            versor q;
+            glm_quat_mul(s->dq, (float*)b->xf.q, q);
+            gyroscopic(b->inertia_local, q, h, s->w);
+        }
         float v2 = glm_vec3_norm2(s->v);
         if (v2 > max_v * max_v)
             glm_vec3_scale(s->v, max_v / sqrtf(v2), s->v);
@@ -71,13 +92,22 @@ static void integrate_velocities(sh_world* w, sh_solver_body* sb, const int* bod
     }
 }
 
-static void integrate_positions(sh_solver_body* sb, int n, float h)
+// Positions: semi-implicit (symplectic) Euler, p += h·v with v already including this sub-step's gravity,
+// except for bodies in free flight, which take the exact parabola p += h·v − ½h²g. Plain symplectic Euler
+// drops a falling body by an extra ½·g·t·h (2 cm after 1 s at 240 Hz) and so shaves about 2 % off every
+// e = 1 bounce (each flight lands v·h early); with the exact parabola free fall has no integrator error
+// and a bounce keeps its energy. Bodies touching something keep plain Euler: there the contact, not the
+// free parabola, decides the motion within a sub-step (docs/physics.md).
+static void integrate_positions(sh_solver_body* sb, int n, float h, const float* g)
 {
+    vec3 half_g;
+    glm_vec3_scale((float*)g, 0.5f * h * h, half_g);
     for (int i = 0; i < n; i++)
     {
         sh_solver_body* s = &sb[i];
+        float f = s->free_flight ? 1.0f : 0.0f;
         for (int k = 0; k < 3; k++)
-            s->dp[k] += h * s->v[k];
+            s->dp[k] += h * s->v[k] - f * half_g[k];
         // dq ← normalize(dq + ½h (ω, 0) ⊗ dq): first-order, norm-preserving after normalisation.
         versor wq = {s->w[0], s->w[1], s->w[2], 0.0f}, d;
         glm_quat_mul(wq, s->dq, d);
@@ -148,6 +178,20 @@ void sh_solver_step(sh_world* w, float dt)
         points += c->manifold.point_count;
     }
 
+    // Bodies touching something at step start (a point within the touch tolerance) are not in free flight.
+    for (int i = 0; i < n; i++)
+        sb[i].free_flight = true;
+    dummy->free_flight = false;
+    for (int i = 0; i < cc; i++)
+    {
+        const sh_contact* c = &w->contacts.data[cons[i].contact];
+        for (int j = 0; j < c->manifold.point_count; j++)
+            if (c->manifold.points[j].separation < SH_TOUCH_TOLERANCE)
+            {
+                sb[cons[i].a].free_flight = false;
+                sb[cons[i].b].free_flight = false;
+            }
+    }
     int substeps = w->def.substeps;
     float h = dt / (float)substeps;
     sh_contact_solver s = {cons, cc, sb, h, 1.0f / h, w->def.contact_push_max, w->def.restitution_threshold};
@@ -157,7 +201,7 @@ void sh_solver_step(sh_world* w, float dt)
         integrate_velocities(w, sb, body_of, n, h);
         sh_contact_solver_warm_start(&s);
         sh_contact_solver_solve(&s, true);
-        integrate_positions(sb, n, h);
+        integrate_positions(sb, n, h, w->def.gravity);
         sh_contact_solver_solve(&s, false);
     }
     // Impact set: constraints closing fast at step start (few in a settled scene, so the extra passes cost

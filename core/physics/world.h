@@ -57,6 +57,7 @@ typedef struct sh_body
     int asset_id;
     uint32_t generation;
     bool in_use, is_static, sleeping;
+    bool isotropic; // inertia ∝ identity (within 1e-6): no gyroscopic torque
 } sh_body;
 
 typedef struct sh_contact_point_state
@@ -92,7 +93,8 @@ typedef struct sh_solver_body
     vec3 dp;   // position change since step start
     versor dq; // rotation change since step start
     float inv_mass;
-    mat3 inv_i; // world inverse inertia at step start
+    bool free_flight; // nothing within the touch tolerance at step start: exact ballistic positions
+    mat3 inv_i;       // world inverse inertia at step start
 } sh_solver_body;
 
 typedef struct sh_constraint_point
