@@ -1,6 +1,10 @@
 #include "contact_solver.h"
 
 #include <math.h>
+// Normal points of a manifold are swept this many times per pass before friction: four points on a face
+// are redundant for three degrees of freedom, and one Gauss-Seidel sweep leaves an uneven split that rocks
+// a settling stack (measured: 1e-3 rad/s of rocking with one sweep, 1e-4 with three).
+#define SH_INNER 3
 
 sh_softness sh_make_soft(float hertz, float zeta, float h)
 {
@@ -162,11 +166,12 @@ SH_INLINE float current_separation(const sh_solver_body* a, const sh_solver_body
 
 // Friction: both tangents at once, clamped to the Coulomb disc mu*lambda_n of the point (isotropic, unlike
 // two independent box limits).
-SH_INLINE void solve_friction(sh_constraint* c, sh_solver_body* a, sh_solver_body* b)
+SH_INLINE void solve_friction(sh_constraint* c, sh_solver_body* a, sh_solver_body* b, bool reverse)
 {
-    for (int j = 0; j < c->point_count; j++)
+    const int last = c->point_count - 1;
+    for (int jj = 0; jj <= last; jj++)
     {
-        sh_constraint_point* cp = &c->points[j];
+        sh_constraint_point* cp = &c->points[reverse ? last - jj : jj];
         vec3 dv;
         rel_vel(a, b, cp->ra, cp->rb, dv);
         float v1 = glm_vec3_dot(dv, c->t1), v2 = glm_vec3_dot(dv, c->t2);
@@ -210,8 +215,13 @@ SH_INLINE void solve_one(sh_contact_solver* s, sh_constraint* c, bool use_bias)
                 rel_vel(a, b, c->points[j].ra, c->points[j].rb, dv);
                 vn_before[j] = glm_vec3_dot(dv, c->normal);
             }
-        for (int j = 0; j < c->point_count; j++)
+        // Alternate the point order pass by pass (symmetric Gauss-Seidel): a fixed order favours the first
+        // point of every face, which tilts a settling stack the same way each pass and walks it sideways.
+        const int last = c->point_count - 1;
+        for (int kk = 0; kk < SH_INNER * (last + 1); kk++)
         {
+            const int jj = kk % (last + 1);
+            const int j = s->reverse ? last - jj : jj;
             sh_constraint_point* cp = &c->points[j];
             float sep = current_separation(a, b, cp, c->normal);
             float bias = 0.0f, mass_scale = 1.0f, impulse_scale = 0.0f;
@@ -242,7 +252,7 @@ SH_INLINE void solve_one(sh_contact_solver* s, sh_constraint* c, bool use_bias)
             for (int j = 0; j < c->point_count; j++)
                 c->points[j].relative_velocity = min_f(c->points[j].relative_velocity, vn_before[j]);
         }
-        solve_friction(c, a, b);
+        solve_friction(c, a, b, s->reverse);
     }
 }
 
@@ -250,12 +260,14 @@ void sh_contact_solver_solve(sh_contact_solver* s, bool use_bias)
 {
     for (int i = 0; i < s->count; i++)
         solve_one(s, &s->constraints[i], use_bias);
+    s->reverse = !s->reverse;
 }
 
 void sh_contact_solver_solve_subset(sh_contact_solver* s, const int* list, int count, bool use_bias)
 {
     for (int i = 0; i < count; i++)
         solve_one(s, &s->constraints[list[i]], use_bias);
+    s->reverse = !s->reverse;
 }
 
 void sh_contact_solver_restitution(sh_contact_solver* s, const int* list, int count, int iterations)
@@ -289,7 +301,7 @@ void sh_contact_solver_restitution(sh_contact_solver* s, const int* list, int co
             // Friction too: the restitution impulses of a face's points are uneven within a sweep and spin
             // the body a little; friction against that spin would otherwise be left unbalanced as a
             // sideways drift (measured 16 mm after a 1 m drop without it).
-            solve_friction(c, a, b);
+            solve_friction(c, a, b, false);
         }
 }
 

@@ -11,6 +11,7 @@ typedef struct sh_contact_solver
     sh_solver_body* bodies; // [body_count] simulated + 1 static dummy at the end
     float h, inv_h;
     float push_max, restitution_threshold;
+    bool reverse; // point order of the next pass (alternates)
 } sh_contact_solver;
 
 sh_softness sh_make_soft(float hertz, float zeta, float h);
