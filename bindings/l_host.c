@@ -6,6 +6,8 @@
 // so a script can keep its per-connection state on the object it is handed.
 #include "l_simhost.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -100,6 +102,13 @@ static int session_dropped(lua_State* L)
     return 1;
 }
 
+static int session_queued(lua_State* L)
+{
+    l_session* ls = check_session(L);
+    lua_pushinteger(L, ls->ops->queued(ls->s));
+    return 1;
+}
+
 static int session_log(lua_State* L)
 {
     l_session* ls = check_session(L);
@@ -108,20 +117,20 @@ static int session_log(lua_State* L)
     return 0;
 }
 
-static const luaL_Reg session_methods[] = {{"send", session_send},
-                                           {"send_frame", session_send_frame},
-                                           {"close", session_close},
-                                           {"now", session_now},
-                                           {"schedule", session_schedule},
-                                           {"set_timer", session_set_timer},
-                                           {"dropped", session_dropped},
-                                           {"log", session_log},
-                                           {NULL, NULL}};
+static const luaL_Reg session_methods[] = {{"send", session_send},         {"send_frame", session_send_frame},
+                                           {"close", session_close},       {"now", session_now},
+                                           {"schedule", session_schedule}, {"set_timer", session_set_timer},
+                                           {"dropped", session_dropped},   {"queued", session_queued},
+                                           {"log", session_log},           {NULL, NULL}};
 
 // __index: methods, then fields in the user value; `assets` opens the DB on first use.
 static int session_index(lua_State* L)
 {
     check_session(L);
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
+        return 1;
+    lua_pop(L, 1);
     lua_getuservalue(L, 1);
     lua_pushvalue(L, 2);
     if (lua_rawget(L, -2) != LUA_TNIL)
@@ -211,11 +220,63 @@ void sh_l_host_push_session(lua_State* L, sh_session* s, const sh_session_ops* o
     lua_setiuservalue(L, -2, 1);
 }
 
+static int dir_gc(lua_State* L)
+{
+    DIR** box = lua_touserdata(L, 1);
+    if (*box != NULL)
+        closedir(*box);
+    *box = NULL;
+    return 0;
+}
+
+// simhost.host.list_dir(path) --> sorted array of entry names (no "." or ".."), or nil, message.
+// Lua has no readdir; the scenario listing needs one. The DIR is owned by a userdata with __gc,
+// so a memory error while filling the table cannot leak it.
+static int host_list_dir(lua_State* L)
+{
+    const char* path = luaL_checkstring(L, 1);
+    DIR** box = lua_newuserdatauv(L, sizeof(DIR*), 0);
+    *box = NULL;
+    if (luaL_newmetatable(L, "simhost.dir"))
+    {
+        lua_pushcfunction(L, dir_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    *box = opendir(path);
+    if (*box == NULL)
+    {
+        luaL_pushfail(L);
+        lua_pushfstring(L, "%s: %s", path, strerror(errno));
+        return 2;
+    }
+    lua_newtable(L);
+    int n = 0;
+    struct dirent* e;
+    while ((e = readdir(*box)) != NULL && n < 100000)
+    {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        lua_pushstring(L, e->d_name);
+        lua_rawseti(L, -2, ++n);
+    }
+    closedir(*box);
+    *box = NULL;
+    lua_getglobal(L, "table"); // sorted byte-wise, so listings are stable
+    lua_getfield(L, -1, "sort");
+    lua_pushvalue(L, -3);
+    lua_call(L, 1, 0);
+    lua_pop(L, 1);
+    return 1;
+}
+
 void sh_l_host_register(lua_State* L)
 {
-    // simhost.host.now() for scripts outside a session (the REPL, `simhost run`).
+    // simhost.host: the parts of the host API that need no session (the REPL, `simhost run`).
     lua_newtable(L);
     lua_pushcfunction(L, session_now);
     lua_setfield(L, -2, "now");
+    lua_pushcfunction(L, host_list_dir);
+    lua_setfield(L, -2, "list_dir");
     lua_setfield(L, -2, "host");
 }

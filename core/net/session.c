@@ -264,7 +264,20 @@ static bool budget_call(lua_State* L, int nargs, int nresults, unsigned id, char
             snprintf(line, line_size, "script error");
     }
     if (full != NULL && !(b->abort != NULL && atomic_load(b->abort)))
-        sh_log("session %u: script error: %s", id, full);
+    {
+        // The traceback on one log line: newlines become " | ", tabs go.
+        char flat[1024];
+        size_t j = 0;
+        for (const char* p = full; *p && j + 4 < sizeof flat; p++)
+        {
+            if (*p == '\n')
+                flat[j++] = ' ', flat[j++] = '|', flat[j++] = ' ';
+            else if (*p != '\t')
+                flat[j++] = *p;
+        }
+        flat[j] = '\0';
+        sh_log("session %u: script error: %s", id, flat);
+    }
     else if (full == NULL)
         sh_log("session %u: %s", id, line);
     if (rc != LUA_OK)
@@ -331,13 +344,25 @@ static uint64_t op_dropped(sh_session* s)
     return n;
 }
 
+static int op_queued(sh_session* s)
+{
+    pthread_mutex_lock(&s->lock);
+    int n = s->out.frames;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
 static unsigned op_id(sh_session* s)
 {
     return s->id;
 }
 
-static const sh_session_ops session_ops = {
-    .send = op_send, .close = op_close, .set_timer = op_set_timer, .dropped = op_dropped, .id = op_id};
+static const sh_session_ops session_ops = {.send = op_send,
+                                           .close = op_close,
+                                           .set_timer = op_set_timer,
+                                           .dropped = op_dropped,
+                                           .queued = op_queued,
+                                           .id = op_id};
 
 static sh_session_limits limits_of(const sh_server* server)
 {

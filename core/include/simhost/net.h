@@ -73,6 +73,8 @@ typedef struct sh_session_ops
     void (*set_timer)(sh_session* s, double due);
     // Frames dropped so far because the client read too slowly.
     uint64_t (*dropped)(sh_session* s);
+    // Frames queued for the client and not yet written.
+    int (*queued)(sh_session* s);
     unsigned (*id)(sh_session* s);
 } sh_session_ops;
 
