@@ -2,6 +2,9 @@
 local env = require "env"
 local server = require "server"
 local cjson = require "cjson"
+local ws = require "ws"
+local scripts_dir = require "scripts_dir"
+local socket = require "socket"
 
 -- A web root of our own (with a symlink pointing out of it) so the traversal checks have
 -- something to guard, independent of what web/ holds.
@@ -173,5 +176,262 @@ describe("simhost serve (command line)", function()
   it("shuts down cleanly on SIGINT", function()
     local srv = server.start()
     assert.equal(0, srv:stop("INT"))
+  end)
+end)
+
+-- Polls fn() until it returns true or `seconds` pass.
+local function eventually(seconds, fn)
+  local deadline = socket.gettime() + seconds
+  repeat
+    if fn() then return true end
+    socket.sleep(0.02)
+  until socket.gettime() > deadline
+  return fn()
+end
+
+local function rss_kb(pid)
+  local f = io.open("/proc/" .. pid .. "/status")
+  local s = f:read("a")
+  f:close()
+  return tonumber(s:match("VmRSS:%s*(%d+)"))
+end
+
+-- The next message, or an error saying why there was none.
+local function recv(c, timeout)
+  local m, err = c:receive(timeout or 10)
+  if not m then error("no message: " .. tostring(err), 2) end
+  return m
+end
+
+-- Receives until the connection closes; returns the messages seen.
+local function drain(c, timeout)
+  local got = {}
+  while true do
+    local m, err = c:receive(timeout or 5)
+    if not m then return got, err end
+    got[#got + 1] = m
+  end
+end
+
+describe("simhost serve (sessions)", function()
+  local srv, dir, scripts
+
+  setup(function()
+    dir, scripts = scripts_dir.make { ["session.lua"] = scripts_dir.probe }
+    srv = server.start { scripts = scripts, args = "--workers 2 --lua-cpu-ms 300 --lua-memory-mb 16" }
+  end)
+
+  teardown(function()
+    if srv then
+      local code = srv:stop()
+      assert.equal(0, code, "exit status after SIGTERM (ASan leak report?)\n" .. (srv.final_log or ""))
+    end
+    if dir then env.rmtree(dir) end
+  end)
+
+  local function open()
+    return assert(ws.connect(srv.url))
+  end
+
+  it("runs the session script: messages in, replies out, limits and scripts_dir visible", function()
+    local c = open()
+    c:send("echo hello")
+    assert.equal("hello", c:receive())
+    c:send("limits")
+    local l = cjson.decode(c:receive())
+    assert.equal(10000, l.max_objects)
+    assert.equal(3600, l.max_duration_s)
+    assert.equal(1048576, l.max_message_bytes)
+    assert.is_true(l.id >= 1)
+    assert.truthy(l.scripts:find("/scripts$"))
+    c:close()
+  end)
+
+  it("counts open sessions in /api/v1/health and frees them when clients leave", function()
+    assert.is_true(eventually(5, function() return srv:health().sessions == 0 end))
+    local a, b = open(), open()
+    a:send("echo x")
+    assert.equal("x", a:receive())
+    assert.equal(2, srv:health().sessions)
+    a:close()
+    b:drop() -- gone without a closing handshake
+    assert.is_true(eventually(5, function() return srv:health().sessions == 0 end))
+  end)
+
+  it("gathers a fragmented message", function()
+    local c = open()
+    assert(c:send_fragments { "echo ", "frag", "mented" })
+    assert.equal("fragmented", c:receive())
+    c:close()
+  end)
+
+  it("accepts a message of exactly the cap and refuses one byte more with 'message too large'", function()
+    local c = open()
+    local cap = 1048576
+    c:send("len " .. string.rep("a", cap - 4))
+    assert.equal(tostring(cap - 4), c:receive(20))
+    c:send("len " .. string.rep("a", cap - 3))
+    assert.equal('{"type":"error","message":"message too large"}', c:receive(20))
+    assert.same({}, (drain(c)))
+  end)
+
+  it("refuses an oversized message sent in fragments", function()
+    local c = open()
+    local part = string.rep("b", 300000)
+    c:send_fragments { "len ", part, part, part, part }
+    assert.equal('{"type":"error","message":"message too large"}', c:receive(20))
+    local _, err = c:receive(5)
+    assert.equal("closed", err)
+  end)
+
+  it("refuses binary messages with an error and a close", function()
+    local c = open()
+    c:send_binary("\0\1\2")
+    assert.equal('{"type":"error","message":"binary messages are not supported"}', c:receive())
+    local _, err = c:receive(5)
+    assert.equal("closed", err)
+  end)
+
+  it("fires the session timer", function()
+    local c = open()
+    c:send("timer 0.05")
+    local m = c:receive()
+    local dt = tonumber(m:match("^tick (.*)$"))
+    assert.is_true(dt >= 0.05 and dt < 0.5, "fired after " .. tostring(dt))
+    c:close()
+  end)
+
+  it("ends only the session whose script raises, with a short error line and a close", function()
+    local other = open()
+    local c = open()
+    c:send("error")
+    local m = cjson.decode(c:receive())
+    assert.equal("error", m.type)
+    assert.equal("boom from the script", m.message) -- no location, no path, no traceback
+    assert.equal("closed", select(2, c:receive(5)))
+    local t = open()
+    t:send("error_table")
+    assert.equal("script error", cjson.decode(t:receive()).message)
+    other:send("echo still here")
+    assert.equal("still here", other:receive())
+    other:close()
+  end)
+
+  for _, cmd in ipairs { "loop", "pcall_loop" } do
+    it("ends a runaway script (" .. cmd .. ") at its CPU limit; other sessions go on", function()
+      local other = open()
+      local c = open()
+      local t0 = socket.gettime()
+      c:send(cmd)
+      -- While it spins on one worker, the other session is answered by the other.
+      other:send("echo alive")
+      assert.equal("alive", other:receive(5))
+      local m = cjson.decode(recv(c, 10))
+      local took = socket.gettime() - t0
+      assert.same({ type = "error", message = "session exceeded its CPU limit" }, m)
+      assert.is_true(took < 3, "ended after " .. took .. " s with a 0.3 s budget")
+      assert.equal("closed", select(2, c:receive(5)))
+      other:send("echo after")
+      assert.equal("after", other:receive())
+      other:close()
+    end)
+  end
+
+  for _, cmd in ipairs { "hog", "pcall_hog" } do
+    it("ends a memory hog (" .. cmd .. ") at its memory limit; the host goes on", function()
+      local c = open()
+      c:send(cmd)
+      local m = cjson.decode(recv(c, 20))
+      assert.same({ type = "error", message = "session exceeded its memory limit" }, m)
+      assert.equal("closed", select(2, c:receive(5)))
+      local d = open()
+      d:send("echo fine")
+      assert.equal("fine", d:receive())
+      d:close()
+    end)
+  end
+
+  it("bounds a slow reader's memory by dropping the oldest frames", function()
+    local c = open()
+    c:send("flood 20000") -- 20 kB frames every 2 ms: 10 MB/s if nothing were dropped
+    local before = rss_kb(srv.pid)
+    local counted = 0
+    for _ = 1, 10 do
+      socket.sleep(0.5) -- read nothing for 5 s
+      counted = math.max(counted, srv:health().alloc_bytes)
+    end
+    local after = rss_kb(srv.pid)
+    c:send("stats")
+    local stats, frames, last = nil, 0, 0
+    repeat
+      local m = assert(c:receive(20))
+      if m:sub(1, 11) == '{"dropped":' then
+        stats = cjson.decode(m)
+      else
+        local n = tonumber(m:match('"n":(%d+)'))
+        assert.is_true(n > last, "frames arrive in order")
+        last = n
+        frames = frames + 1
+      end
+    until stats
+    c:close()
+    assert.is_true(stats.sent > 1000, "made " .. stats.sent .. " frames")
+    assert.is_true(stats.dropped > 0, "dropped " .. stats.dropped)
+    assert.is_true(frames < stats.sent, "received " .. frames .. " of " .. stats.sent)
+    -- The host's counted bytes hold the outbox: 64 frames of 20 kB are 1.3 MB.
+    assert.is_true(counted < 4 * 1024 * 1024, "host allocations peaked at " .. counted .. " bytes")
+    -- RSS also counts allocator slack and kernel socket buffers. Under ASan freed memory sits in
+    -- its quarantine (256 MB by default), so RSS says nothing about growth there.
+    if not env.sanitize then
+      assert.is_true(after - before < 24 * 1024, "RSS grew by " .. (after - before) .. " kB")
+    end
+  end)
+
+  it("loads an edited session script on the next connection", function()
+    local c = open()
+    c:send("echo v1")
+    assert.equal("v1", c:receive())
+    scripts_dir.write(scripts, "session.lua",
+      "return { on_message = function(s, raw) s:send('v2:' .. raw) end }")
+    local d = open()
+    d:send("x")
+    assert.equal("v2:x", d:receive())
+    c:send("echo still v1") -- the older session keeps its own state
+    assert.equal("still v1", c:receive())
+    c:close()
+    d:close()
+    scripts_dir.write(scripts, "session.lua", scripts_dir.probe)
+  end)
+
+  it("reports a session script that fails to load as an error and a close", function()
+    scripts_dir.write(scripts, "session.lua", "return {")
+    local c = open()
+    local m = cjson.decode(recv(c))
+    assert.equal("error", m.type)
+    assert.falsy(m.message:find(dir, 1, true), "no host path: " .. m.message)
+    assert.equal("closed", select(2, c:receive(5)))
+    scripts_dir.write(scripts, "session.lua", scripts_dir.probe)
+  end)
+end)
+
+describe("simhost serve (max sessions)", function()
+  it("answers the session past --max-sessions with 'server busy' and a close", function()
+    local dir, scripts = scripts_dir.make { ["session.lua"] = scripts_dir.probe }
+    local srv = server.start { scripts = scripts, args = "--max-sessions 2" }
+    local a, b = assert(ws.connect(srv.url)), assert(ws.connect(srv.url))
+    a:send("echo a")
+    assert.equal("a", a:receive())
+    local c = assert(ws.connect(srv.url))
+    assert.equal('{"type":"error","message":"server busy"}', c:receive())
+    assert.equal("closed", select(2, c:receive(5)))
+    b:close()
+    assert.is_true(eventually(5, function() return srv:health().sessions == 1 end))
+    local d = assert(ws.connect(srv.url))
+    d:send("echo d")
+    assert.equal("d", d:receive())
+    a:close()
+    d:close()
+    assert.equal(0, srv:stop())
+    env.rmtree(dir)
   end)
 end)

@@ -196,9 +196,11 @@ static int handle_request(struct lws* wsi, sh_conn* c, const char* uri, size_t l
     }
     if (strcmp(uri, "/api/v1/health") == 0)
     {
-        char json[128];
-        snprintf(json, sizeof json, "{\"status\":\"ok\",\"sessions\":%d,\"uptime_s\":%.3f}",
-                 server->session_count, sh_now() - server->started);
+        // alloc_bytes (ext): the core's counted allocations (outboxes, messages, worlds), a statistic.
+        char json[160];
+        snprintf(json, sizeof json,
+                 "{\"status\":\"ok\",\"sessions\":%d,\"uptime_s\":%.3f,\"alloc_bytes\":%lld}",
+                 server->session_count, sh_now() - server->started, (long long)sh_alloc_bytes());
         return respond_json(wsi, c, 200, json);
     }
     if (strcmp(uri, "/api/v1/live/assets") == 0)

@@ -210,9 +210,10 @@ static void budget_hook(lua_State* L, lua_Debug* ar)
 
 static int traceback_handler(lua_State* L)
 {
-    const char* msg = lua_tostring(L, 1);
+    // error() with a table or nil: the client gets the generic line, the log says what it was.
+    const char* msg = lua_type(L, 1) == LUA_TSTRING ? lua_tostring(L, 1) : NULL;
     if (msg == NULL)
-        msg = luaL_typename(L, 1);
+        msg = lua_pushfstring(L, "script error (a %s was raised)", luaL_typename(L, 1));
     luaL_traceback(L, L, msg, 1);
     return 1;
 }
@@ -241,7 +242,8 @@ static bool budget_call(lua_State* L, int nargs, int nresults, unsigned id, char
         snprintf(line, line_size, "session exceeded its CPU limit");
     else
     {
-        // "path/x.lua:12: message\nstack traceback: ..." -> "message"
+        // "path/x.lua:12: message\nstack traceback: ..." -> "message"; a non-string error object
+        // -> "script error".
         const char* msg = full != NULL ? full : "script error";
         for (;;)
         {
@@ -260,7 +262,7 @@ static bool budget_call(lua_State* L, int nargs, int nresults, unsigned id, char
         if (n > 200)
             n = 200;
         snprintf(line, line_size, "%.*s", (int)n, msg);
-        if (line[0] == '\0')
+        if (line[0] == '\0' || strncmp(line, "script error (a ", 16) == 0)
             snprintf(line, line_size, "script error");
     }
     if (full != NULL && !(b->abort != NULL && atomic_load(b->abort)))

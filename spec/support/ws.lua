@@ -137,7 +137,10 @@ function ws:receive(timeout)
     elseif opcode == 10 then -- luacheck: ignore (pong)
     else
       parts[#parts + 1] = payload
-      if fin then return table.concat(parts), opcode == 2 and "binary" or nil end
+      if fin then
+        self.last_binary = opcode == 2 or (opcode == 0 and self.last_binary)
+        return table.concat(parts)
+      end
     end
     self.sock:settimeout(timeout or 10)
   end
