@@ -78,16 +78,18 @@ end
 local function configure(session, msg)
   local err = validate.configure(msg, session.limits)
   if err then return fail(session, err) end
-  local db = session.assets
   local objects = msg.objects or {}
   for _, o in ipairs(objects) do
-    if db:find(o.asset_name) == nil then return fail(session, "Asset '" .. o.asset_name .. "' not found") end
+    if session.assets:find(o.asset_name) == nil then
+      return fail(session, "Asset '" .. o.asset_name .. "' not found")
+    end
   end
   local scenario
   if msg.scenario ~= nil then
     scenario = scenarios.load(session.scripts_dir, msg.scenario)
     if not scenario then return fail(session, "Scenario '" .. msg.scenario .. "' not found") end
   end
+  local db = session.assets -- opened on first use (l_host.c)
   local ground = msg.ground ~= false
   if ground and db:find(GROUND_ASSET) == nil then
     return fail(session, "Asset '" .. GROUND_ASSET .. "' not found")
