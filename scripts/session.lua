@@ -44,7 +44,7 @@ local function complete(session)
   local dropped = session:dropped()
   local elapsed = run and run.started and (session:now() - run.started) or 0
   local sent = run and (run.frames - dropped) or 0
-  local simulated = run and run.world:time() or 0
+  local simulated = run and run.frames > 0 and (run.frames - 1) * run.timestep_ms / 1000 or 0
   if run and run.scenario and run.scenario.on_complete then
     run.scenario.on_complete(run.world, run.ctx)
   end
@@ -122,7 +122,9 @@ end
 
 local function send_frame(session)
   local run = session.run
-  session:send_frame(run.world:frame_json(run.frames, { contacts = run.contacts }))
+  -- simulation_time is n·T exactly (protocol.md), not the world's running float sum of steps.
+  local t = run.frames * run.timestep_ms / 1000
+  session:send_frame(run.world:frame_json(run.frames, { contacts = run.contacts, simulation_time = t }))
   run.frames = run.frames + 1
 end
 
@@ -153,6 +155,7 @@ end
 
 local function start(session, settings)
   local run = session.run
+  run.timestep_ms = settings.timestep_ms
   run.timestep = settings.timestep_ms / 1000
   run.contacts = settings.contacts
   -- ⌊duration_ms / timestep_ms⌋ + 1 frames; the epsilon keeps 0.3 s / 100 ms from rounding down.
