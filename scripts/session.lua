@@ -10,10 +10,9 @@ local scenarios = require "lib.scenarios"
 
 local M = {}
 
--- Ground: the default DB's `ground` asset is a 200 × 200 × 1 m slab centred on its origin, so its
--- top face is at z = 0 when its centre is at z = -0.5.
+-- Ground: the DB's `ground` asset (default: a 200 × 200 × 1 m slab centred on its origin) placed so
+-- its top face is at z = 0, i.e. its origin at -bounds_max.z (-0.5 for the default slab).
 local GROUND_ASSET = "ground"
-local GROUND_Z = -0.5
 
 -- In speed-0 runs, wait while this many frames are still queued for the client: "as fast as the
 -- host can" must not mean "faster than the client reads", which would only drop frames.
@@ -91,13 +90,15 @@ local function configure(session, msg)
   end
   local db = session.assets -- opened on first use (l_host.c)
   local ground = msg.ground ~= false
-  if ground and db:find(GROUND_ASSET) == nil then
+  local ground_info = ground and db:find(GROUND_ASSET)
+  if ground and ground_info == nil then
     return fail(session, "Asset '" .. GROUND_ASSET .. "' not found")
   end
 
   local world = simhost.world { assets = db }
   if ground then
-    world:spawn { asset = GROUND_ASSET, position = { 0, 0, GROUND_Z }, orientation = { 0, 0, 0 },
+    local top = ground_info.bounds_max and ground_info.bounds_max[3] or 0.5
+    world:spawn { asset = GROUND_ASSET, position = { 0, 0, -top }, orientation = { 0, 0, 0 },
                   environment = true, restitution = 0.5, friction = 0.5 }
   end
   spawn_objects(world, objects)
