@@ -218,7 +218,7 @@ describe("simhost serve (sessions)", function()
 
   setup(function()
     dir, scripts = scripts_dir.make { ["session.lua"] = scripts_dir.probe }
-    srv = server.start { scripts = scripts, args = "--workers 2 --lua-cpu-ms 300 --lua-memory-mb 16" }
+    srv = server.start { scripts = scripts, args = "--workers 2 --lua-cpu-ms 300 --lua-memory-mb 16 --outbox-mb 2" }
   end)
 
   teardown(function()
@@ -385,6 +385,25 @@ describe("simhost serve (sessions)", function()
     if not env.sanitize then
       assert.is_true(after - before < 24 * 1024, "RSS grew by " .. (after - before) .. " kB")
     end
+  end)
+
+  it("bounds a slow reader's queue by bytes too (--outbox-mb)", function()
+    local c = open()
+    c:send("flood 200000") -- 200 kB frames: 64 of them would be 12.8 MB, the cap is 2 MB
+    local counted = 0
+    for _ = 1, 6 do
+      socket.sleep(0.25)
+      counted = math.max(counted, srv:health().alloc_bytes)
+    end
+    c:send("stats")
+    local stats
+    repeat
+      local m = recv(c, 20)
+      if m:sub(1, 11) == '{"dropped":' then stats = cjson.decode(m) end
+    until stats
+    c:close()
+    assert.is_true(stats.dropped > 0, "dropped " .. stats.dropped)
+    assert.is_true(counted < 4 * 1024 * 1024, "host allocations peaked at " .. counted .. " bytes")
   end)
 
   it("loads an edited session script on the next connection", function()

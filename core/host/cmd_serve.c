@@ -23,7 +23,8 @@ static const char serve_usage[] =
     "  --max-duration S         longest run in seconds (default 3600)\n"
     "  --lua-memory-mb N        memory of each session's Lua state (default 64)\n"
     "  --lua-cpu-ms N           CPU of each Lua callback (default 1000)\n"
-    "  --outbox-frames N        frames queued per slow client before the oldest is dropped (default 64)\n";
+    "  --outbox-frames N        frames queued per slow client before the oldest is dropped (default 64)\n"
+    "  --outbox-mb N            ... or megabytes of them (default 16)\n";
 
 static sh_server* running; // for the signal handler only
 
@@ -146,6 +147,12 @@ int sh_cmd_serve(int argc, char** argv)
             if (!parse_long(v, 1, 100000, &n))
                 return usage_error("--outbox-frames must be a positive integer, got '%s'%s", v, "");
             cfg.outbox_frames = (int)n;
+        }
+        else if (strcmp(a, "--outbox-mb") == 0)
+        {
+            if (!parse_long(v, 1, 65536, &n))
+                return usage_error("--outbox-mb must be 1 ... 65536, got '%s'%s", v, "");
+            cfg.outbox_bytes = (size_t)n << 20;
         }
         else
             return usage_error("unknown option '%s'%s", a, "");

@@ -57,8 +57,10 @@ typedef struct sh_outbox
     sh_msg *head, *tail;
     int frames; // droppable messages queued
     int frame_cap;
-    uint64_t dropped; // droppable messages dropped so far
-    size_t bytes;     // payload bytes queued
+    size_t byte_cap;    // payload bytes of queued frames (control messages do not count against it)
+    uint64_t dropped;   // droppable messages dropped so far
+    size_t bytes;       // payload bytes queued
+    size_t frame_bytes; // payload bytes of queued droppable messages
 } sh_outbox;
 
 void sh_outbox_push(sh_outbox* o, sh_msg* m);

@@ -27,6 +27,7 @@ sh_server_config sh_server_config_default(void)
         .lua_memory_bytes = (size_t)64 << 20,
         .lua_cpu_ms = 1000,
         .outbox_frames = 64,
+        .outbox_bytes = (size_t)16 << 20,
     };
 }
 

@@ -33,6 +33,7 @@ sh_session* sh_session_new(sh_server* server, unsigned id)
     atomic_init(&s->abort, false);
     pthread_mutex_init(&s->lock, NULL);
     s->out.frame_cap = server->cfg.outbox_frames > 0 ? server->cfg.outbox_frames : 64;
+    s->out.byte_cap = server->cfg.outbox_bytes > 0 ? server->cfg.outbox_bytes : (size_t)16 << 20;
     s->due = -1;
     s->budget.cap = server->cfg.lua_memory_bytes;
     s->budget.cpu_budget = server->cfg.lua_cpu_ms / 1000.0;

@@ -23,6 +23,8 @@ typedef struct sh_server_config
     size_t lua_memory_bytes;  // per session Lua state (default 64 MiB)
     int lua_cpu_ms;           // CPU per Lua callback (default 1000)
     int outbox_frames;        // droppable frames queued per session before the oldest is dropped (64)
+    size_t outbox_bytes;      // ... or before their bytes pass this (16 MiB): 64 frames of 2000 bodies
+                              // with contacts would be ~60 MB
 } sh_server_config;
 
 sh_server_config sh_server_config_default(void);
