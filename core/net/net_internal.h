@@ -193,7 +193,8 @@ struct sh_server
 
     // Service thread only.
     sh_conn* conns;
-    int session_count;
+    atomic_int session_count; // written on the service thread, read anywhere
+    atomic_ullong sessions_total, refused_busy;
     struct sh_http_job* jobs; // HTTP responses being computed on workers
 };
 

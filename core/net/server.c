@@ -175,6 +175,9 @@ bool sh_server_create(const sh_server_config* config, sh_server** out, sh_error*
     server->started = sh_now();
     atomic_init(&server->stop, false);
     atomic_init(&server->next_id, 1);
+    atomic_init(&server->session_count, 0);
+    atomic_init(&server->sessions_total, 0);
+    atomic_init(&server->refused_busy, 0);
     pthread_mutex_init(&server->ctx_lock, NULL);
     if (server->host == NULL || server->assets_path == NULL || server->scripts_dir == NULL)
     {
@@ -245,6 +248,20 @@ fail:
 int sh_server_port(const sh_server* server)
 {
     return server->bound_port;
+}
+
+const sh_server_config* sh_server_get_config(const sh_server* server)
+{
+    return &server->cfg;
+}
+
+void sh_server_get_stats(const sh_server* server, sh_server_stats* out)
+{
+    out->sessions = atomic_load(&server->session_count);
+    out->sessions_total = atomic_load(&server->sessions_total);
+    out->refused_busy = atomic_load(&server->refused_busy);
+    out->uptime_s = sh_now() - server->started;
+    out->alloc_bytes = sh_alloc_bytes();
 }
 
 void sh_server_run(sh_server* server)

@@ -57,11 +57,13 @@ static int on_established(struct lws* wsi, sh_conn* c, sh_server* server)
     if (server->session_count >= server->cfg.max_sessions)
     {
         sh_log("session %u refused: server busy (%d sessions)", c->session->id, server->session_count);
+        server->refused_busy++;
         refuse(c, "server busy");
         return 0;
     }
     c->accepted = true;
     server->session_count++;
+    server->sessions_total++;
     sh_log("session %u opened (%d sessions)", c->session->id, server->session_count);
     sh_workers_register(server->workers, c->session);
     sh_workers_wake(server->workers, c->session); // loads the script now, not at the first message

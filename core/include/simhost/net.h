@@ -40,8 +40,21 @@ void sh_server_run(sh_server* server);
 void sh_server_request_stop(sh_server* server);
 // Closes every connection, ends every session, joins the workers, frees everything.
 void sh_server_destroy(sh_server* server);
-// The port actually bound (useful with port 0).
+// The port actually bound.
 int sh_server_port(const sh_server* server);
+// The configuration in force (strings owned by the server).
+const sh_server_config* sh_server_get_config(const sh_server* server);
+
+// Counters a REPL or a health probe reads; any thread.
+typedef struct sh_server_stats
+{
+    int sessions;            // WebSocket sessions open now
+    uint64_t sessions_total; // accepted since start
+    uint64_t refused_busy;   // refused with "server busy"
+    double uptime_s;
+    int64_t alloc_bytes; // the core's counted allocations (sh_alloc_bytes)
+} sh_server_stats;
+void sh_server_get_stats(const sh_server* server, sh_server_stats* out);
 
 // ---------------------------------------------------------------------------------------------
 // Session: what bindings/l_host.c needs to give a script its `session` object. The bindings
