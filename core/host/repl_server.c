@@ -16,17 +16,19 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 // Bounds on what one client can make the host hold: concurrent clients, one input line, and how much
 // output is gathered before a frame goes out.
-#define MAX_CLIENTS  16
-#define MAX_LINE     (64 * 1024)
-#define OUT_GATHER   (16 * 1024)
-#define POLL_EVERY   100000 // instructions between checks for an interrupt or a hung-up client
-#define CTRL_REQUEST '\x01'
-#define CTRL_INTR    '\x03'
+#define MAX_CLIENTS    16
+#define MAX_LINE       (64 * 1024)
+#define OUT_GATHER     (16 * 1024)
+#define POLL_EVERY     100000 // instructions between checks for an interrupt or a hung-up client
+#define SEND_TIMEOUT_S 5
+#define CTRL_REQUEST   '\x01'
+#define CTRL_INTR      '\x03'
 
 typedef struct repl_client repl_client;
 
@@ -40,6 +42,7 @@ struct sh_repl_server
     void* user;
     pthread_mutex_t lock; // guards clients (the list), touched by the accept thread and stop
     repl_client* clients;
+    atomic_bool stopping; // set by stop: a client's EOF then means "server going away", and says so
 };
 
 // ONLY touched by its own thread, except `lock`-guarded fd/L (read by stop) and `done` (read by reaping).
@@ -135,8 +138,9 @@ static void raise_stop(lua_State* L, lua_Debug* ar)
 // The client only sends while a chunk runs to interrupt it (lockstep protocol), so peeking is enough.
 static void poll_client(lua_State* L, lua_Debug* ar)
 {
-    (void)ar;
     repl_client* c = *(repl_client**)lua_getextraspace(L);
+    if (atomic_load(&c->server->stopping))
+        raise_stop(L, ar);
     struct pollfd p = {.fd = c->fd, .events = POLLIN};
     if (poll(&p, 1, 0) <= 0)
         return;
@@ -292,6 +296,8 @@ static void serve_client(repl_client* c)
         }
         if (got == 0)
         {
+            if (atomic_load(&c->server->stopping))
+                send_text(c, 'e', "repl: the server is stopping; disconnected\n");
             sh_repl_finish(repl);
             send_text(c, 'x', sh_repl_failures(repl) > 0 ? "1" : "0");
             break;
@@ -388,6 +394,9 @@ static void accept_client(sh_repl_server* s, int fd)
         refuse(fd, "repl: out of memory\n");
         return;
     }
+    // A client that stops reading must not hold its thread (and so sh_repl_server_stop) forever.
+    struct timeval timeout = {.tv_sec = SEND_TIMEOUT_S};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
     c->server = s;
     c->fd = fd;
     pthread_mutex_init(&c->lock, NULL);
@@ -539,6 +548,7 @@ void sh_repl_server_stop(sh_repl_server* s)
 {
     if (s == NULL)
         return;
+    atomic_store(&s->stopping, true);
     char byte = 1;
     while (write(s->wake[1], &byte, 1) < 0 && errno == EINTR)
         ;
@@ -550,10 +560,12 @@ void sh_repl_server_stop(sh_repl_server* s)
     for (repl_client* c = s->clients; c != NULL; c = c->next)
     {
         pthread_mutex_lock(&c->lock);
-        if (c->fd >= 0)
-            shutdown(c->fd, SHUT_RDWR); // blocked reads return 0, writes fail
         if (c->L != NULL)
             lua_sethook(c->L, raise_stop, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+        // Only the read side: a blocked read returns EOF, and the client still gets the last frames
+        // (the interrupted chunk's error, the x frame). SO_SNDTIMEO bounds a write to one that reads not.
+        if (c->fd >= 0)
+            shutdown(c->fd, SHUT_RD);
         pthread_mutex_unlock(&c->lock);
     }
     while (s->clients != NULL)
