@@ -236,14 +236,17 @@ static int eval_pending(lua_State* L)
 {
     sh_repl* r = lua_touserdata(L, 1);
     int base = lua_gettop(L);
-    const char* retline = lua_pushfstring(L, "return %s;", r->pending);
+    // No ';' after the expression (lua.c adds one): "return {" must end at <eof>, so a table constructor
+    // opened on one line counts as incomplete, as a function body does.
+    const char* retline = lua_pushfstring(L, "return %s", r->pending);
     int status = luaL_loadbuffer(L, retline, strlen(retline), CHUNK_NAME);
     lua_remove(L, -2); // the "return ..." text
     if (status != LUA_OK)
     {
+        bool expr_incomplete = incomplete(L, status);
         lua_pop(L, 1);
         status = luaL_loadbuffer(L, r->pending, r->pending_len, CHUNK_NAME);
-        if (incomplete(L, status))
+        if (incomplete(L, status) || (status != LUA_OK && expr_incomplete))
         {
             lua_settop(L, base);
             r->more = true;
@@ -323,7 +326,15 @@ sh_repl_state sh_repl_feed(sh_repl* r, const char* line, size_t len)
 static int report_incomplete(lua_State* L)
 {
     sh_repl* r = lua_touserdata(L, 1);
-    if (luaL_loadbuffer(L, r->pending, r->pending_len, CHUNK_NAME) != LUA_OK)
+    int status = luaL_loadbuffer(L, r->pending, r->pending_len, CHUNK_NAME);
+    if (status != LUA_OK && !incomplete(L, status))
+    {
+        // Incomplete only as an expression (an open table constructor): that message says what is missing.
+        lua_pop(L, 1);
+        const char* retline = lua_pushfstring(L, "return %s", r->pending);
+        status = luaL_loadbuffer(L, retline, strlen(retline), CHUNK_NAME);
+    }
+    if (status != LUA_OK)
         report(r, L);
     return 0;
 }
