@@ -200,9 +200,10 @@ static int run_interactive(lua_State* L, sh_repl* repl)
     rl_catch_signals = 0; // our SIGINT handler, so Ctrl-C can interrupt a running chunk (see on_sigint)
     rl_signal_event_hook = on_signal_event;
     struct sigaction sa = {0};
+    struct sigaction previous;
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL); // no SA_RESTART: readline must see EINTR
+    sigaction(SIGINT, &sa, &previous); // no SA_RESTART: readline must see EINTR
 
     char buf[4096];
     const char* hist = sh_repl_history_load(buf, sizeof buf);
@@ -232,7 +233,9 @@ static int run_interactive(lua_State* L, sh_repl* repl)
 
     sh_repl_history_save(hist, added);
     clear_candidates(&g_candidates);
-    signal(SIGINT, SIG_DFL);
+    sigaction(SIGINT, &previous, NULL); // `serve --repl` has its own use for Ctrl-C afterwards
+    g_state = NULL;
+    g_repl = NULL;
     return SH_EXIT_OK;
 }
 
@@ -249,6 +252,29 @@ static int run_piped(sh_repl* repl)
     sh_repl_finish(repl);
     fflush(stdout);
     return sh_repl_failures(repl) > 0 ? SH_EXIT_FAIL : SH_EXIT_OK;
+}
+
+int sh_repl_run_stdio(lua_State* L, const char* script)
+{
+    sh_repl* repl = sh_repl_new(L, write_stdio, NULL);
+    if (repl == NULL)
+    {
+        fputs("simhost: out of memory\n", stderr);
+        return SH_EXIT_FAIL;
+    }
+    if (script != NULL)
+    {
+        // `arg` as lua.c sets it for a script; the prompt then opens on the script's globals, even after
+        // an error (what ran before it is often exactly what one wants to inspect).
+        lua_createtable(L, 0, 1);
+        lua_pushstring(L, script);
+        lua_rawseti(L, -2, 0);
+        lua_setglobal(L, "arg");
+        sh_repl_run_file(repl, script);
+    }
+    int status = isatty(STDIN_FILENO) ? run_interactive(L, repl) : run_piped(repl);
+    sh_repl_free(repl);
+    return status;
 }
 
 // --- the --listen debugging aid --------------------------------------------------------------------
@@ -322,33 +348,15 @@ int sh_cmd_repl(int argc, char** argv)
         return SH_EXIT_FAIL;
     }
     sh_error err = {{0}};
-    sh_repl* repl = NULL;
     int status = SH_EXIT_FAIL;
     if (!sh_repl_open_libs(L, &err))
     {
         fprintf(stderr, "simhost repl: %s\n", err.message);
         goto done;
     }
-    repl = sh_repl_new(L, write_stdio, NULL);
-    if (repl == NULL)
-    {
-        fputs("simhost repl: out of memory\n", stderr);
-        goto done;
-    }
     open_default_assets(L);
-    if (script != NULL)
-    {
-        // `arg` as lua.c sets it for a script; the prompt then opens on the script's globals, even after
-        // an error (what ran before it is often exactly what one wants to inspect).
-        lua_createtable(L, 0, 1);
-        lua_pushstring(L, script);
-        lua_rawseti(L, -2, 0);
-        lua_setglobal(L, "arg");
-        sh_repl_run_file(repl, script);
-    }
-    status = isatty(STDIN_FILENO) ? run_interactive(L, repl) : run_piped(repl);
+    status = sh_repl_run_stdio(L, script);
 done:
-    sh_repl_free(repl);
     lua_close(L);
     fflush(stdout);
     return status;

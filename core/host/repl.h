@@ -74,6 +74,13 @@ void sh_repl_pretty(lua_State* L, int idx);
 // ~/.simhost_history; NULL without either. May format into buf.
 const char* sh_repl_history_path(char* buf, size_t size);
 
+// The terminal front end (cmd_repl.c) over stdin/stdout: runs SCRIPT first if non-NULL, then reads chunks
+// until EOF — with readline, history and Tab completion when stdin is a terminal; plainly, with no prompt,
+// when it is piped. Returns the exit status: 1 if piped and any chunk failed, else 0. Used by
+// `simhost repl` and meant for `simhost serve --repl` (call it on the thread that owns L; it installs its
+// own SIGINT handler while it runs and restores the previous one).
+int sh_repl_run_stdio(lua_State* L, const char* script);
+
 // readline history for the terminal front ends (defined in cmd_repl.c, used by cmd_attach.c too):
 // load returns the path it read (or NULL); save appends the `added` new lines, trims the file to 1000
 // lines and frees the in-memory history.
