@@ -1,7 +1,8 @@
 // simhost attach PATH — the client of the socket REPL (protocol in repl_server.h). It relays: lines from
 // the terminal (readline, with the server's prompt and the server's completions) or from a pipe go to the
-// server; output frames go to stdout, error frames to stderr. The exit status is the server's verdict
-// (1 if any chunk failed), or 1 if the connection broke.
+// server; output frames go to stdout, error frames to stderr. Piped, the exit status is the server's
+// verdict (1 if any chunk failed), as with piped `simhost repl`; at a terminal it is 0 after Ctrl-D. A
+// broken connection is 1 either way.
 #include "cli.h"
 #include "repl.h"
 
@@ -44,6 +45,7 @@ static volatile sig_atomic_t g_running; // a chunk is running on the server: Ctr
 static volatile sig_atomic_t g_sigint;
 static bool g_interactive;
 static char g_prompt[64] = "> ";
+static bool g_server_said_bye; // an x frame arrived
 
 static int read_byte(conn* c)
 {
@@ -137,6 +139,7 @@ static wait_result wait_server(conn* c, char** matches, int* status)
                 }
                 break;
             case 'x':
+                g_server_said_bye = true;
                 *status = atoi(payload) == 0 ? SH_EXIT_OK : SH_EXIT_FAIL;
                 free(payload);
                 fflush(stdout);
@@ -198,6 +201,15 @@ static int on_signal_event(void)
     g_sigint = 0;
     rl_replace_line("", 0);
     fputs("^C\n", rl_outstream);
+    if (strcmp(g_prompt, "> ") != 0)
+    {
+        // The server holds the unfinished chunk: drop it there too, and take its fresh prompt.
+        int status = 0;
+        static const char req[] = "\x01"
+                                  "discard\n";
+        if (send_all(g_conn->fd, req, sizeof req - 1) && wait_server(g_conn, NULL, &status) == GOT_PROMPT)
+            rl_set_prompt(g_prompt);
+    }
     rl_on_new_line();
     rl_redisplay();
     return 0;
@@ -315,7 +327,9 @@ static int relay(conn* c)
             if (line == NULL)
             {
                 putchar('\n');
-                status = finish(c);
+                // As `simhost repl` at a terminal: errors were shown as they happened; only a broken
+                // connection makes the detach itself a failure.
+                status = finish(c) == SH_EXIT_OK || g_server_said_bye ? SH_EXIT_OK : SH_EXIT_FAIL;
                 break;
             }
             len = strlen(line);

@@ -213,8 +213,15 @@ static void add_to_frame(void* user, const char* s, size_t len)
     f->len += len + 1;
 }
 
-static void handle_request(repl_client* c, lua_State* L, const char* req, size_t len)
+static void handle_request(repl_client* c, sh_repl* repl, const char* req, size_t len)
 {
+    lua_State* L = c->L;
+    if (len == 7 && memcmp(req, "discard", 7) == 0)
+    {
+        sh_repl_discard(repl); // Ctrl-C at a `>>` prompt
+        send_text(c, 'p', sh_repl_prompt(repl));
+        return;
+    }
     static const char complete[] = "complete ";
     if (len >= sizeof complete - 1 && memcmp(req, complete, sizeof complete - 1) == 0)
     {
@@ -311,7 +318,7 @@ static void serve_client(repl_client* c)
         }
         if (len > 0 && line[0] == CTRL_REQUEST)
         {
-            handle_request(c, L, line + 1, len - 1);
+            handle_request(c, repl, line + 1, len - 1);
             consume_line(c, (size_t)(line - c->in) + len);
             continue;
         }

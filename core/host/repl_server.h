@@ -5,7 +5,8 @@
 //
 // Wire protocol (documented for users in docs/repl.md), version 1:
 //   client -> server: lines of input, each ended by '\n'. A line starting with byte 0x01 is a request,
-//                     not input: "\x01complete TEXT" asks for completions of TEXT. A lone byte 0x03 sent
+//                     not input: "\x01complete TEXT" asks for completions of TEXT (answer: m),
+//                     "\x01discard" drops an incomplete chunk (answer: p). A lone byte 0x03 sent
 //                     while a chunk runs interrupts it. Closing the write side (EOF) ends the session.
 //   server -> client: frames "T LEN\n" followed by LEN bytes of payload, T one of
 //                     i  greeting (shown only to a person at a terminal)
