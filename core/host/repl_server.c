@@ -1,7 +1,9 @@
 // The Unix-socket REPL server (protocol in repl_server.h). One accept thread; one thread per client with
 // its own Lua state and REPL engine, so a slow or busy client never holds up another and states need no
-// locks. Stopping interrupts running chunks with a hook (the one cross-thread touch of a state, as lua.c
-// does from its signal handler) and shuts the sockets down so blocked reads return.
+// locks. No other thread ever touches a client's Lua state: stopping sets a flag that the state's own count
+// hook reads (lua_sethook from another thread would race with the running state's CallInfo list — lua.c
+// only does it from a signal handler on the same thread), and shuts the read side of the sockets so
+// blocked reads return.
 #include "repl_server.h"
 
 #include "repl.h"
@@ -45,14 +47,13 @@ struct sh_repl_server
     atomic_bool stopping; // set by stop: a client's EOF then means "server going away", and says so
 };
 
-// ONLY touched by its own thread, except `lock`-guarded fd/L (read by stop) and `done` (read by reaping).
+// ONLY touched by its own thread, except `lock`-guarded fd (read by stop) and `done` (read by reaping).
 struct repl_client
 {
     sh_repl_server* server;
     pthread_t thread;
-    pthread_mutex_t lock; // guards fd and L against sh_repl_server_stop
+    pthread_mutex_t lock; // guards fd against sh_repl_server_stop
     int fd;
-    lua_State* L;
     atomic_bool done;
     bool broken; // a write failed: the client is gone
     sh_repl_stream out_stream;
@@ -127,20 +128,15 @@ static void send_text(repl_client* c, char tag, const char* s)
 
 // --- running chunks --------------------------------------------------------------------------------
 
-static void raise_stop(lua_State* L, lua_Debug* ar)
-{
-    (void)ar;
-    lua_sethook(L, NULL, 0, 0);
-    luaL_error(L, "interrupted: the REPL server is stopping");
-}
-
-// Every POLL_EVERY instructions: a client that hung up, or sent Ctrl-C (byte 0x03), stops its chunk.
-// The client only sends while a chunk runs to interrupt it (lockstep protocol), so peeking is enough.
+// Every POLL_EVERY instructions (about a millisecond): a stopping server, a client that hung up, or one
+// that sent Ctrl-C (byte 0x03) stops the chunk. The client only sends while a chunk runs to interrupt
+// it (lockstep protocol), so peeking is enough. A chunk blocked inside one C call is stopped when it returns.
 static void poll_client(lua_State* L, lua_Debug* ar)
 {
+    (void)ar;
     repl_client* c = *(repl_client**)lua_getextraspace(L);
     if (atomic_load(&c->server->stopping))
-        raise_stop(L, ar);
+        luaL_error(L, "interrupted: the REPL server is stopping");
     struct pollfd p = {.fd = c->fd, .events = POLLIN};
     if (poll(&p, 1, 0) <= 0)
         return;
@@ -213,9 +209,8 @@ static void add_to_frame(void* user, const char* s, size_t len)
     f->len += len + 1;
 }
 
-static void handle_request(repl_client* c, sh_repl* repl, const char* req, size_t len)
+static void handle_request(repl_client* c, lua_State* L, sh_repl* repl, const char* req, size_t len)
 {
-    lua_State* L = c->L;
     if (len == 7 && memcmp(req, "discard", 7) == 0)
     {
         sh_repl_discard(repl); // Ctrl-C at a `>>` prompt
@@ -257,9 +252,6 @@ static void serve_client(repl_client* c)
         return;
     }
     *(repl_client**)lua_getextraspace(L) = c;
-    pthread_mutex_lock(&c->lock);
-    c->L = L;
-    pthread_mutex_unlock(&c->lock);
     sh_repl* repl = NULL;
     if (!c->server->setup(L, c->server->user, &err))
     {
@@ -318,7 +310,7 @@ static void serve_client(repl_client* c)
         }
         if (len > 0 && line[0] == CTRL_REQUEST)
         {
-            handle_request(c, repl, line + 1, len - 1);
+            handle_request(c, L, repl, line + 1, len - 1);
             consume_line(c, (size_t)(line - c->in) + len);
             continue;
         }
@@ -329,9 +321,6 @@ static void serve_client(repl_client* c)
         send_text(c, st == SH_REPL_MORE ? 'c' : 'p', sh_repl_prompt(repl));
     }
 done:
-    pthread_mutex_lock(&c->lock);
-    c->L = NULL;
-    pthread_mutex_unlock(&c->lock);
     sh_repl_free(repl);
     lua_close(L);
 }
@@ -567,8 +556,6 @@ void sh_repl_server_stop(sh_repl_server* s)
     for (repl_client* c = s->clients; c != NULL; c = c->next)
     {
         pthread_mutex_lock(&c->lock);
-        if (c->L != NULL)
-            lua_sethook(c->L, raise_stop, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
         // Only the read side: a blocked read returns EOF, and the client still gets the last frames
         // (the interrupted chunk's error, the x frame). SO_SNDTIMEO bounds a write to one that reads not.
         if (c->fd >= 0)
