@@ -207,6 +207,12 @@ describe("simhost repl, piped", function()
   it("bounds the entries shown of a huge table", function()
     local out = repl("t = {}\nfor i = 1, 1000 do t[i] = i end\nt\n")
     assert.truthy(out:find("... (800 more)", 1, true), out)
+    -- a shared wide table at three levels: 8 million entries unbounded; the whole rendering is capped
+    out = repl("a = {} for i = 1, 200 do a[i] = i end\nb = {} for i = 1, 200 do b[i] = a end\n"
+      .. "c = {} for i = 1, 200 do c[i] = b end\nc\n")
+    local _, lines = out:gsub("\n", "")
+    assert.truthy(lines > 1000 and lines < 2100, "lines: " .. lines)
+    assert.equal("  ... (199 more)\n}\n", out:sub(-#"  ... (199 more)\n}\n"))
   end)
 
   it("uses __tostring and survives one that raises", function()

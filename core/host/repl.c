@@ -21,7 +21,10 @@
 // Pretty-printing bounds: deep or wide structures (a world's contacts, _G) stay readable and bounded.
 #define PRETTY_MAX_DEPTH 6
 #define PRETTY_MAX_ITEMS 200
-#define PRETTY_WIDTH     76
+// Entries in one whole rendering: shared (not cyclic) tables print at every place they occur, so without
+// a total a few wide levels multiply (3 levels of 200 made 84 MB, measured) — bounded, they cost a line.
+#define PRETTY_BUDGET 2000
+#define PRETTY_WIDTH  76
 
 struct sh_repl
 {
@@ -473,7 +476,7 @@ static int key_cmp(const void* pa, const void* pb)
     return a->len < b->len ? -1 : a->len > b->len ? 1 : 0;
 }
 
-static void render(lua_State* L, int idx, int seen, int depth, int indent);
+static void render(lua_State* L, int idx, int seen, int depth, int indent, int* budget);
 
 // Pushes "key = " (or "[key] = ") for the key at idx.
 static void push_key_prefix(lua_State* L, int idx)
@@ -501,7 +504,7 @@ static void push_key_prefix(lua_State* L, int idx)
     lua_remove(L, -2);
 }
 
-static void render_table(lua_State* L, int t, int seen, int depth, int indent)
+static void render_table(lua_State* L, int t, int seen, int depth, int indent, int* budget)
 {
     int base = lua_gettop(L);
     lua_pushvalue(L, t);
@@ -512,7 +515,7 @@ static void render_table(lua_State* L, int t, int seen, int depth, int indent)
         return;
     }
     lua_pop(L, 1);
-    if (depth >= PRETTY_MAX_DEPTH)
+    if (depth >= PRETTY_MAX_DEPTH || *budget <= 0)
     {
         lua_pushliteral(L, "{...}");
         return;
@@ -583,10 +586,10 @@ static void render_table(lua_State* L, int t, int seen, int depth, int indent)
     lua_Integer total = seq + nkeys;
     bool multiline = false;
     size_t width = 0;
-    for (lua_Integer i = 1; i <= seq && count < PRETTY_MAX_ITEMS; i++)
+    for (lua_Integer i = 1; i <= seq && count<PRETTY_MAX_ITEMS&& * budget> 0; i++, (*budget)--)
     {
         lua_rawgeti(L, t, i);
-        render(L, lua_gettop(L), seen, depth + 1, indent + 2);
+        render(L, lua_gettop(L), seen, depth + 1, indent + 2, budget);
         lua_remove(L, -2);
         size_t len;
         const char* s = lua_tolstring(L, -1, &len);
@@ -594,14 +597,14 @@ static void render_table(lua_State* L, int t, int seen, int depth, int indent)
         width += len + 2;
         lua_rawseti(L, entries, ++count);
     }
-    for (lua_Integer i = 0; i < nkeys && count < PRETTY_MAX_ITEMS; i++)
+    for (lua_Integer i = 0; i < nkeys && count<PRETTY_MAX_ITEMS&& * budget> 0; i++, (*budget)--)
     {
         lua_rawgeti(L, keys, recs[i].slot);
         int k = lua_gettop(L);
         push_key_prefix(L, k);
         lua_pushvalue(L, k);
         lua_rawget(L, t);
-        render(L, lua_gettop(L), seen, depth + 1, indent + 2);
+        render(L, lua_gettop(L), seen, depth + 1, indent + 2, budget);
         lua_remove(L, -2);
         lua_concat(L, 2);
         lua_remove(L, k);
@@ -660,7 +663,7 @@ static void render_table(lua_State* L, int t, int seen, int depth, int indent)
     lua_settop(L, base + 1);
 }
 
-static void render(lua_State* L, int idx, int seen, int depth, int indent)
+static void render(lua_State* L, int idx, int seen, int depth, int indent, int* budget)
 {
     switch (lua_type(L, idx))
     {
@@ -675,7 +678,7 @@ static void render(lua_State* L, int idx, int seen, int depth, int indent)
             if (luaL_getmetafield(L, idx, "__tostring") == LUA_TNIL &&
                 luaL_getmetafield(L, idx, "__name") == LUA_TNIL)
             {
-                render_table(L, idx, seen, depth, indent);
+                render_table(L, idx, seen, depth, indent, budget);
                 return;
             }
             lua_pop(L, 1);
@@ -692,7 +695,8 @@ void sh_repl_pretty(lua_State* L, int idx)
     idx = lua_absindex(L, idx);
     lua_newtable(L); // the tables on the current path, for cycle marks
     int seen = lua_gettop(L);
-    render(L, idx, seen, 0, 0);
+    int budget = PRETTY_BUDGET;
+    render(L, idx, seen, 0, 0, &budget);
     lua_remove(L, seen);
 }
 
