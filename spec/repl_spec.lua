@@ -176,6 +176,25 @@ describe("simhost repl, piped", function()
     assert.equal("0.1.0\ntrue\n", out)
   end)
 
+  it("warns in one line when the asset DB cannot be opened, and goes on", function()
+    local out, err, rc = repl("print(assets)\n", nil, "SIMHOST_DB=/nonexistent/assets.db")
+    assert.equal("nil\n", out)
+    assert.truthy(err:match("^simhost repl: warning: [^\n]+\n$"), err)
+    assert.equal(0, rc)
+  end)
+
+  it("opens the default asset DB as the global assets", function()
+    local has_open = repl("type(simhost.assets) == 'table' and type(simhost.assets.open)\n")
+    if has_open ~= "function\n" then
+      pending("simhost.assets.open is not in this build yet (branch assets)")
+      return
+    end
+    local out, err, rc = repl('assets:find("unit_cube").name\n', nil, "SIMHOST_DB=" .. env.q(env.db))
+    assert.equal("unit_cube\n", out)
+    assert.equal("", err)
+    assert.equal(0, rc)
+  end)
+
   it("pretty-prints nested tables with sorted keys, quoted strings and marked cycles", function()
     local out = repl('t = {10, "two", zeta = 1, alpha = {x = "a\\nb"}, [3.5] = true, ["not id"] = 0}\n'
       .. "t.self = t\nt\n")
