@@ -70,6 +70,11 @@ size_t sh_repl_complete(lua_State* L, const char* text, sh_repl_candidate_fn add
 // string. May raise (a __tostring that errors); call it protected.
 void sh_repl_pretty(lua_State* L, int idx);
 
+// Lua's reserved words (NULL-terminated) and whether s is a name (an identifier that is not one of them):
+// such a table key prints as `key = ` and completes after '.'.
+extern const char* const sh_repl_keywords[];
+bool sh_repl_is_name(const char* s, size_t len);
+
 // The readline history file of `simhost repl` and `simhost attach`: $SIMHOST_HISTORY if set, else
 // ~/.simhost_history; NULL without either. May format into buf.
 const char* sh_repl_history_path(char* buf, size_t size);
