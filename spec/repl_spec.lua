@@ -55,7 +55,8 @@ local function pty(cmd, extra_env)
   self.out_path = self.dir .. "/out"
   assert(os.execute("mkfifo " .. self.dir .. "/in"))
   -- The exit status is shown on the terminal too: under ASan+UBSan a leak or UB makes it non-zero.
-  spit(self.dir .. "/cmd.sh", string.format("env TERM=dumb %s %s\necho \"exit status $?\"\n", extra_env or "", cmd))
+  spit(self.dir .. "/cmd.sh", string.format("echo $$ >%s/sh.pid\nenv TERM=dumb %s %s\necho \"exit status $?\"\n",
+    self.dir, extra_env or "", cmd))
   local p = io.popen(string.format([[sh -c 'echo $$; exec script -qfc "sh $0/cmd.sh" /dev/null <"$0/in" >"$0/out" 2>&1' %s &]],
     env.q(self.dir)))
   self.pid = tonumber(p:read("l"))
@@ -83,10 +84,16 @@ local function pty(cmd, extra_env)
     self.expect("exit status 0")
     self.close()
   end
+  -- Ends the session; after a failed expectation the program may still run: its shell's children (the
+  -- program, by parent id) and `script` are killed, so nothing outlives the spec.
   function self.close()
     self.input:close()
-    wait_for(function() return not os.execute("kill -0 " .. self.pid .. " 2>/dev/null") end, 10)
-    os.execute("kill " .. self.pid .. " 2>/dev/null")
+    local gone = wait_for(function() return not os.execute("kill -0 " .. self.pid .. " 2>/dev/null") end, 10)
+    if not gone then
+      local sh_pid = tonumber(slurp(self.dir .. "/sh.pid") or "")
+      if sh_pid then os.execute("pkill -KILL -P " .. sh_pid .. " 2>/dev/null") end
+      os.execute("kill -KILL " .. self.pid .. " 2>/dev/null")
+    end
     env.rmtree(self.dir)
   end
   return self
@@ -320,7 +327,8 @@ describe("simhost repl at a terminal", function()
     t.send('error("kaboom")\n')
     at = t.expect("stack traceback:", at)
     t.send("while true do end\n")
-    socket.sleep(0.3 * slow)
+    at = t.expect("while true do end\r\n", at) -- read and echoed: running (or about to)
+    socket.sleep(0.2 * slow)
     t.send("\3")
     at = t.expect("interrupted!", at)
     t.send("1 + 1\n")
@@ -433,7 +441,8 @@ describe("simhost attach over the socket REPL", function()
     t.send("simhost.ve\t\n")
     at = t.expect("0.1.0", at)
     t.send("while true do end\n")
-    socket.sleep(0.3 * slow)
+    at = t.expect("while true do end\r\n", at) -- read and echoed: running (or about to)
+    socket.sleep(0.2 * slow)
     t.send("\3")
     at = t.expect("interrupted!", at)
     t.send("function broken(\n")
