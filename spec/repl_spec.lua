@@ -419,17 +419,33 @@ describe("simhost attach over the socket REPL", function()
     assert.equal("0\n", slurp(dir .. "/a_rc"))
   end)
 
-  it("keeps running when a client disconnects in the middle of a chunk", function()
+  -- CPU ticks (user + system) the server process has used so far.
+  local function server_ticks()
+    local stat = slurp("/proc/" .. server.pid .. "/stat")
+    local after_name = stat:match("%) (.*)$") -- field 3 onwards; the name may hold spaces
+    local fields = {}
+    for f in after_name:gmatch("%S+") do fields[#fields + 1] = f end
+    return tonumber(fields[12]) + tonumber(fields[13]) -- utime, stime: fields 14, 15 of the line
+  end
+
+  it("stops the chunk of a client that disconnects, and keeps serving", function()
     assert(os.execute("mkfifo " .. dir .. "/b_in"))
-    local p = io.popen(string.format("%s attach %s <%s/b_in >/dev/null 2>&1 & echo $!", bin, env.q(path), dir))
+    local p = io.popen(string.format("%s attach %s <%s/b_in >%s/b_out 2>&1 & echo $!", bin, env.q(path), dir, dir))
     local b_in = assert(io.open(dir .. "/b_in", "w"))
     local pid = tonumber(p:read("l"))
     p:close()
-    b_in:write("while true do end\n")
+    b_in:write("print('running') while true do end\n")
     b_in:flush()
-    socket.sleep(0.3 * slow)
+    assert.truthy(wait_for(function() return slurp(dir .. "/b_out") == "running\n" end, 10))
     os.execute("kill " .. pid)
     b_in:close()
+    -- The orphaned chunk must stop: the server goes idle (measured 0 ticks; a chunk left spinning
+    -- measured 19 on a loaded machine).
+    socket.sleep(0.3)
+    local before = server_ticks()
+    socket.sleep(0.5)
+    local used = server_ticks() - before
+    assert.truthy(used < 5, "server used " .. used .. " ticks in 0.5 s after its client left")
     local out, _, rc = attach(path, "print('next client')\n")
     assert.equal("next client\n", out)
     assert.equal(0, rc)
@@ -542,12 +558,13 @@ describe("simhost attach over the socket REPL", function()
 
   it("stops on SIGTERM, status 0, interrupting a running chunk, and removes the socket", function()
     assert(os.execute("mkfifo " .. dir .. "/busy_in"))
-    local busy = io.popen(string.format("%s attach %s <%s/busy_in >/dev/null 2>%s/busy_err; echo $? >%s/busy_rc",
-      bin, env.q(path), dir, dir, dir), "w")
+    local busy = io.popen(string.format("%s attach %s <%s/busy_in >%s/busy_out 2>%s/busy_err; echo $? >%s/busy_rc",
+      bin, env.q(path), dir, dir, dir, dir), "w")
     local busy_in = assert(io.open(dir .. "/busy_in", "w"))
-    busy_in:write("while true do end\n")
+    busy_in:write("print('running') while true do end\n")
     busy_in:flush()
-    socket.sleep(0.3 * slow)
+    -- output of a running chunk arrives while it runs (within 50 ms of Lua time)
+    assert.truthy(wait_for(function() return slurp(dir .. "/busy_out") == "running\n" end, 10))
     local code = server.stop()
     busy_in:close()
     busy:close()

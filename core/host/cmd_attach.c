@@ -115,6 +115,7 @@ static wait_result wait_server(conn* c, char** matches, int* status)
         {
             case 'o':
                 fwrite(payload, 1, len, stdout);
+                fflush(stdout); // a relay holds nothing back: progress of a long chunk shows as it comes
                 break;
             case 'e':
                 fflush(stdout);

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 // Bounds on what one client can make the host hold: concurrent clients, one input line, and how much
@@ -27,6 +28,7 @@
 #define MAX_CLIENTS    16
 #define MAX_LINE       (64 * 1024)
 #define OUT_GATHER     (16 * 1024)
+#define OUT_LATENCY_MS 50
 #define POLL_EVERY     100000 // instructions between checks for an interrupt or a hung-up client
 #define SEND_TIMEOUT_S 5
 #define CTRL_REQUEST   '\x01'
@@ -59,6 +61,7 @@ struct repl_client
     sh_repl_stream out_stream;
     char out[OUT_GATHER];
     size_t out_len;
+    int64_t out_flushed_ms; // when output last went out (monotonic clock)
     char in[MAX_LINE];
     size_t in_len;
     repl_client* next;
@@ -91,11 +94,27 @@ static void send_frame(repl_client* c, char tag, const char* payload, size_t len
     send_all(c, payload, len);
 }
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void flush_output(repl_client* c)
 {
     if (c->out_len > 0)
         send_frame(c, c->out_stream == SH_REPL_ERR ? 'e' : 'o', c->out, c->out_len);
     c->out_len = 0;
+    c->out_flushed_ms = now_ms();
+}
+
+// Output older than OUT_LATENCY_MS goes out even while the chunk still runs, so progress prints of a long
+// chunk show as they happen; a burst of prints within it still makes one frame.
+static void flush_if_due(repl_client* c)
+{
+    if (c->out_len > 0 && now_ms() - c->out_flushed_ms >= OUT_LATENCY_MS)
+        flush_output(c);
 }
 
 // The engine's write callback: output is gathered per stream, so a loop of prints makes few frames.
@@ -118,6 +137,7 @@ static void gather_output(void* user, sh_repl_stream stream, const char* data, s
         if (c->out_len == sizeof c->out)
             flush_output(c);
     }
+    flush_if_due(c);
 }
 
 static void send_text(repl_client* c, char tag, const char* s)
@@ -137,6 +157,7 @@ static void poll_client(lua_State* L, lua_Debug* ar)
     repl_client* c = *(repl_client**)lua_getextraspace(L);
     if (atomic_load(&c->server->stopping))
         luaL_error(L, "interrupted: the REPL server is stopping");
+    flush_if_due(c);
     struct pollfd p = {.fd = c->fd, .events = POLLIN};
     if (poll(&p, 1, 0) <= 0)
         return;
