@@ -57,8 +57,8 @@ local function pty(cmd, extra_env)
   -- The exit status is shown on the terminal too: under ASan+UBSan a leak or UB makes it non-zero.
   spit(self.dir .. "/cmd.sh", string.format("echo $$ >%s/sh.pid\nenv TERM=dumb %s %s\necho \"exit status $?\"\n",
     self.dir, extra_env or "", cmd))
-  local p = io.popen(string.format([[sh -c 'echo $$; exec script -qfc "sh $0/cmd.sh" /dev/null <"$0/in" >"$0/out" 2>&1' %s &]],
-    env.q(self.dir)))
+  local launch = [[sh -c 'echo $$; exec script -qfc "sh $0/cmd.sh" /dev/null <"$0/in" >"$0/out" 2>&1' %s &]]
+  local p = io.popen(string.format(launch, env.q(self.dir)))
   self.pid = tonumber(p:read("l"))
   p:close()
   self.input = assert(io.open(self.dir .. "/in", "w")) -- blocks until `script` opens its end
