@@ -243,7 +243,7 @@ static void handle_request(repl_client* c, lua_State* L, sh_repl* repl, const ch
     {
         char text[512];
         size_t tlen = len - (sizeof complete - 1);
-        frame_buf* f = malloc(sizeof *f);
+        frame_buf* f = sh_alloc(sizeof *f);
         if (f != NULL && tlen < sizeof text)
         {
             memcpy(text, req + sizeof complete - 1, tlen);
@@ -256,7 +256,7 @@ static void handle_request(repl_client* c, lua_State* L, sh_repl* repl, const ch
         {
             send_frame(c, 'm', "", 0);
         }
-        free(f);
+        sh_free(f, sizeof *f);
         return;
     }
     send_text(c, 'e', "repl: unknown request\n");
@@ -362,7 +362,7 @@ static void free_client(repl_client* c)
 {
     pthread_join(c->thread, NULL);
     pthread_mutex_destroy(&c->lock);
-    free(c);
+    sh_free(c, sizeof *c);
 }
 
 // Joins the threads of clients that left. Called with server->lock held.
@@ -405,7 +405,7 @@ static void accept_client(sh_repl_server* s, int fd)
         refuse(fd, "repl: too many clients attached; try again later\n");
         return;
     }
-    repl_client* c = calloc(1, sizeof *c);
+    repl_client* c = sh_alloc_zeroed(sizeof *c);
     if (c == NULL)
     {
         refuse(fd, "repl: out of memory\n");
@@ -420,7 +420,7 @@ static void accept_client(sh_repl_server* s, int fd)
     if (pthread_create(&c->thread, NULL, client_main, c) != 0)
     {
         pthread_mutex_destroy(&c->lock);
-        free(c);
+        sh_free(c, sizeof *c);
         refuse(fd, "repl: cannot start a thread for this client\n");
         return;
     }
@@ -495,7 +495,7 @@ sh_repl_server* sh_repl_server_start(const char* path, sh_repl_setup_fn setup, v
     }
     memcpy(addr.sun_path, path, strlen(path) + 1);
 
-    sh_repl_server* s = calloc(1, sizeof *s);
+    sh_repl_server* s = sh_alloc_zeroed(sizeof *s);
     if (s == NULL)
     {
         sh_error_set(err, "out of memory");
@@ -557,7 +557,7 @@ fail:
         close(s->wake[1]);
     }
     pthread_mutex_destroy(&s->lock);
-    free(s);
+    sh_free(s, sizeof *s);
     return NULL;
 }
 
@@ -593,5 +593,5 @@ void sh_repl_server_stop(sh_repl_server* s)
     close(s->wake[0]);
     close(s->wake[1]);
     pthread_mutex_destroy(&s->lock);
-    free(s);
+    sh_free(s, sizeof *s);
 }
