@@ -8,7 +8,6 @@
 #include "repl.h"
 #include "repl_server.h"
 
-#include <errno.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <pthread.h>
@@ -27,7 +26,7 @@ static const char usage[] = "usage: simhost repl [SCRIPT]\n"
                             "       simhost repl --listen PATH   (debugging aid: serve the socket REPL)\n";
 
 // readline's callbacks take no user pointer, so the interactive loop's state lives here: one REPL per
-// process, touched only by the main thread (and the SIGINT handler, which only reads `running`).
+// process, touched only by the main thread (and the SIGINT handler, which reads g_running, sets g_sigint).
 static lua_State* g_state;
 static sh_repl* g_repl;
 static lua_State* volatile g_running; // set while a chunk runs: SIGINT then interrupts it
