@@ -37,13 +37,26 @@ function lineBuffer(maxSegments, withColors) {
   return geo;
 }
 
+function isSoftwareGL() {
+  const gl = document.createElement("canvas").getContext("webgl2");
+  if (!gl) return true;
+  const info = gl.getExtension("WEBGL_debug_renderer_info");
+  const name = info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : "";
+  gl.getExtension("WEBGL_lose_context")?.loseContext();
+  return /swiftshader|llvmpipe|software/i.test(name);
+}
+
 export class SceneView {
   constructor(canvas) {
     this.canvas = canvas;
-    this.renderer = new THREE.WebGLRenderer({ canvas, antialias: true, preserveDrawingBuffer: true });
-    this.renderer.setPixelRatio(Math.min(window.devicePixelRatio, 2));
+    // On a software rasteriser (no GPU: SwiftShader, llvmpipe) multisampling and a big shadow map
+    // cost more than everything else together; trade them for frame rate there.
+    this.software = isSoftwareGL();
+    // preserveDrawingBuffer: the canvas stays readable (screenshots, the e2e pixel checks).
+    this.renderer = new THREE.WebGLRenderer({ canvas, antialias: !this.software, preserveDrawingBuffer: true });
+    this.renderer.setPixelRatio(this.software ? 1 : Math.min(window.devicePixelRatio, 2));
     this.renderer.shadowMap.enabled = true;
-    this.renderer.shadowMap.type = THREE.PCFShadowMap;
+    this.renderer.shadowMap.type = this.software ? THREE.BasicShadowMap : THREE.PCFShadowMap;
 
     this.scene = new THREE.Scene();
     this.scene.background = new THREE.Color(0x1b2027);
@@ -58,7 +71,7 @@ export class SceneView {
     const sun = new THREE.DirectionalLight(0xffffff, 2.2);
     sun.position.set(12, -8, 25);
     sun.castShadow = true;
-    sun.shadow.mapSize.set(2048, 2048);
+    sun.shadow.mapSize.setScalar(this.software ? 1024 : 2048);
     const sc = sun.shadow.camera;
     sc.left = sc.bottom = -25;
     sc.right = sc.top = 25;
@@ -134,6 +147,11 @@ export class SceneView {
 
   // Builds the meshes of a run from `metadata`.
   setMetadata(meta) {
+    // A different scene than the last run's gets the camera framed on its first frame; a rerun of
+    // the same scene keeps the view the user chose.
+    const signature = meta.bodies.map((b) => b.asset_id).join(",");
+    this.frameOnNext = signature !== this.signature;
+    this.signature = signature;
     this.clear();
     for (const a of meta.assets) {
       const geo = new THREE.BufferGeometry(); // non-indexed: the wire sends a triangle list
@@ -152,7 +170,11 @@ export class SceneView {
       const geo = this.geometries.get(list[0].asset_id);
       if (!geo) continue; // metadata always carries the geometry of every asset used; be safe anyway
       const env = list[0].is_environment;
-      const material = new THREE.MeshStandardMaterial({ color: 0xffffff, roughness: env ? 0.95 : 0.55, metalness: 0.05 });
+      // Lambert is a far cheaper fragment shader than the physically based one, which matters on a
+      // software rasteriser; with a GPU the physically based material costs nothing noticeable.
+      const material = this.software
+        ? new THREE.MeshLambertMaterial({ color: 0xffffff })
+        : new THREE.MeshStandardMaterial({ color: 0xffffff, roughness: env ? 0.95 : 0.55, metalness: 0.05 });
       const mesh = new THREE.InstancedMesh(geo, material, list.length);
       mesh.instanceMatrix.setUsage(THREE.DynamicDrawUsage);
       mesh.castShadow = !env;
@@ -251,6 +273,10 @@ export class SceneView {
     }
     for (const mesh of this.meshes) mesh.instanceMatrix.needsUpdate = true;
     this.updateOverlays(frame);
+    if (this.frameOnNext) {
+      this.frameOnNext = false;
+      if (!this.follow) this.resetCamera();
+    }
     if (prevTarget && this.bodyPosition(this.selected, _p)) {
       // Follow: move camera and target by the body's displacement, keeping the user's view angle.
       _p.sub(prevTarget);
