@@ -7,13 +7,13 @@
 // window.simhost exposes the page's state (last frame, metadata, messages sent, render timings)
 // for the end-to-end tests and for poking at a run from the devtools console.
 
-import { fetchAssets, fetchScenarios, LiveRun, FINAL_STATES } from "/protocol.js";
-import { Editor, parseNumber } from "/editor.js";
-import { SceneView } from "/scene.js";
-import { EnergyPlot, frameEnergy } from "/plot.js";
+import { fetchAssets, fetchScenarios, LiveRun, FINAL_STATES } from "./protocol.js";
+import { Editor, parseNumber } from "./editor.js";
+import { SceneView } from "./scene.js";
+import { EnergyPlot, frameEnergy } from "./plot.js";
+import { quatToPitchRollYaw } from "./math.js";
 
 const $ = (id) => document.getElementById(id);
-const RAD = 180 / Math.PI;
 const PANEL_INTERVAL_MS = 100; // text panels refresh at 10 Hz: enough to read, cheap on layout
 
 const editor = new Editor();
@@ -234,15 +234,6 @@ function updateInspector(frame) {
   for (const c of frame.collisions ?? []) if (c.body_a_id === id || c.body_b_id === id) contacts += c.contacts.length;
   $("insp-contacts").textContent = String(contacts);
   $("insp-sleeping").textContent = s.sleeping === undefined ? "–" : String(s.sleeping);
-}
-
-// [pitch, roll, yaw] in degrees for R = Rz(yaw)·Ry(pitch)·Rx(roll), the protocol's convention.
-export function quatToPitchRollYaw({ w, x, y, z }) {
-  const sinp = Math.max(-1, Math.min(1, 2 * (w * y - z * x)));
-  const pitch = Math.asin(sinp);
-  const roll = Math.atan2(2 * (w * x + y * z), 1 - 2 * (x * x + y * y));
-  const yaw = Math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z));
-  return [pitch * RAD, roll * RAD, yaw * RAD];
 }
 
 // --- panels and status -----------------------------------------------------------------------

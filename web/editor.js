@@ -7,8 +7,9 @@
 // restitution in [0, 1] …) are the server's (scripts/session.lua is their one source), so a
 // value out of range is sent and the server's error line is shown.
 
+import { DEG } from "./math.js";
+
 const $ = (id) => document.getElementById(id);
-const DEG = Math.PI / 180;
 
 // A finite decimal number, optionally signed, with an optional exponent; nothing else. Number()
 // alone would also accept "", " ", "0x1f" and "Infinity".

@@ -369,7 +369,7 @@ describe("live view", { timeout: 900000 }, () => {
     assert.ok(m.frames > 0, "frames kept arriving while measuring");
     assert.ok(m.fps > 1, `rendering stalled: ${m.fps} fps`);
     await page.click("#stop");
-    await waitState(["stopped", "complete"], 30000);
+    await waitState(["stopped", "complete"], 60000);
     assert.deepEqual(pageErrors, []);
   });
 });
