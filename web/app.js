@@ -36,6 +36,7 @@ const page = {
   rtfSamples: [], // [wall ms, simulation s] of recent frames
   frameTimes: new Float64Array(600), // requestAnimationFrame timestamps, a ring
   frameTimeCount: 0,
+  workMs: new Float64Array(600), // main-thread time of applyFrame + render submission, same ring
 };
 
 window.simhost = {
@@ -52,6 +53,14 @@ window.simhost = {
   view,
   setObjects: (list) => editor.setObjects(list),
   select: (id) => selectBody(id),
+  // Mean main-thread milliseconds per animation frame spent applying the frame and submitting the
+  // draw (the GPU's own time is not in it), over the last n animation frames.
+  workMs(n = 120) {
+    const k = Math.min(n, page.frameTimeCount, page.workMs.length);
+    let sum = 0;
+    for (let i = 1; i <= k; i++) sum += page.workMs[(page.frameTimeCount - i) % page.workMs.length];
+    return k ? sum / k : 0;
+  },
   // Mean rendering rate over the last `seconds` of animation frames.
   fps(seconds = 2) {
     const n = Math.min(page.frameTimeCount, page.frameTimes.length);
@@ -219,8 +228,9 @@ function updateInspector(frame) {
   $("insp-id").textContent = String(id);
   $("insp-asset").textContent = info ? `${info.asset_name} (#${info.asset_id})` : "–";
   $("insp-type").textContent = info ? (info.is_environment ? "environment" : "inertial") : "–";
-  $("insp-mass").textContent = info ? `${info.mass} kg` : "–";
-  $("insp-material").textContent = info ? `restitution ${info.restitution}, friction ${info.friction}` : "–";
+  $("insp-mass").textContent = info ? `${+info.mass.toPrecision(6)} kg` : "–";
+  // Materials travel as float32 on the host: 0.2 comes back as 0.200000003, so show 6 digits.
+  $("insp-material").textContent = info ? `restitution ${+info.restitution.toPrecision(6)}, friction ${+info.friction.toPrecision(6)}` : "–";
   const s = view.stateOf(id);
   if (!s) return;
   $("insp-position").textContent = vec(s.position);
@@ -265,11 +275,13 @@ function animate(now) {
   page.frameTimes[page.frameTimeCount % page.frameTimes.length] = now;
   page.frameTimeCount++;
   const f = page.lastFrame;
+  const t0 = performance.now();
   if (f && f !== page.appliedFrame) {
     view.applyFrame(f);
     page.appliedFrame = f;
   }
   view.render();
+  page.workMs[(page.frameTimeCount - 1) % page.workMs.length] = performance.now() - t0;
   if (now - lastPanels >= PANEL_INTERVAL_MS) {
     lastPanels = now;
     updatePanels();

@@ -7,6 +7,7 @@
 
 import * as THREE from "three";
 import { OrbitControls } from "three/addons/OrbitControls.js";
+import { creasedNormals } from "./math.js";
 
 const COLOR_INERTIAL = new THREE.Color(0xf0a040);
 const COLOR_ENVIRONMENT = new THREE.Color(0x77818f);
@@ -156,7 +157,7 @@ export class SceneView {
     for (const a of meta.assets) {
       const geo = new THREE.BufferGeometry(); // non-indexed: the wire sends a triangle list
       geo.setAttribute("position", new THREE.BufferAttribute(new Float32Array(a.positions), 3));
-      geo.computeVertexNormals();
+      geo.setAttribute("normal", new THREE.BufferAttribute(creasedNormals(a.positions), 3));
       geo.computeBoundingSphere();
       this.geometries.set(a.asset_id, geo);
     }

@@ -1,10 +1,10 @@
 // The live view's pure parts, in node (no browser): number parsing, the wire form of an edited
-// object, the angle conventions and the translational energy. Run: node --test spec/e2e/units.test.mjs
+// object, the angle conventions, mesh normals and the translational energy. Run: node --test spec/e2e/units.test.mjs
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseNumber, Editor } from "../../web/editor.js";
-import { quatToPitchRollYaw, pitchRollYawToQuat, DEG } from "../../web/math.js";
+import { quatToPitchRollYaw, pitchRollYawToQuat, DEG, creasedNormals } from "../../web/math.js";
 import { frameEnergy, G } from "../../web/plot.js";
 
 describe("parseNumber", () => {
@@ -79,5 +79,24 @@ describe("frameEnergy", () => {
     assert.equal(e.kinetic, 25);
     assert.equal(e.potential, 2 * G * 2);
     assert.equal(e.total, 25 + 4 * G);
+  });
+});
+
+describe("creasedNormals", () => {
+  it("keeps a box's faces flat (90° edges are creases)", () => {
+    // Two triangles of the +Z face and two of the +X face of a unit cube, sharing an edge.
+    const pos = [0, 0, 1, 1, 0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 1];
+    const n = creasedNormals(pos);
+    for (let c = 0; c < 6; c++) assert.deepEqual([...n.slice(c * 3, c * 3 + 3)], [0, 0, 1]);
+    for (let c = 6; c < 12; c++) assert.deepEqual([...n.slice(c * 3, c * 3 + 3)], [1, 0, 0]);
+  });
+  it("smooths a shallow fold", () => {
+    // Two triangles meeting at 10°: the shared corners get the average normal.
+    const t = Math.tan((10 * Math.PI) / 180);
+    const pos = [0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 0, 0, 1, 1, t, 0, 1, 0];
+    const n = creasedNormals(pos);
+    const shared = [...n.slice(3, 6)];
+    assert.ok(shared[2] < 1 && shared[2] > 0.99 && shared[0] < 0, `shared corner normal ${shared}`);
+    assert.deepEqual([...n.slice(0, 3)], [0, 0, 1]); // corner on the first face only
   });
 });
