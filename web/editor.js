@@ -303,7 +303,8 @@ export class Editor {
   buildStart(errors) {
     const custom = $("timestep").value === "custom";
     const fields = [["duration", "duration"], ["speed", "speed"]];
-    if (custom) fields.push(["timestep-custom", "timestep", integerAtLeast(1)]);
+    // Any number goes out; the host answers a bad timestep (≤ 0, > 1000) with its own line.
+    if (custom) fields.push(["timestep-custom", "timestep"]);
     const n = readNumbers(fields, errors);
     return {
       type: "start",

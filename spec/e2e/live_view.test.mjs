@@ -280,6 +280,20 @@ describe("live view", { timeout: 900000 }, () => {
     assert.equal(configure.scenario, (withAsset ?? scenarios[0]).name);
   });
 
+  it("shows the server's error text for a bad start (custom timestep 0)", async () => {
+    await clearScene();
+    await addObject({ asset: "unit_cube" });
+    await page.selectOption("#timestep", "custom");
+    await fill("timestep-custom", 0);
+    await fill("duration", 1);
+    await page.click("#start");
+    await waitState("error");
+    const start = await page.evaluate(() => JSON.parse(window.__wire.filter((s) => s.includes('"start"')).at(-1)));
+    assert.equal(start.timestep_ms, 0);
+    assert.equal(await page.textContent("#st-error"), "'timestep_ms' must be positive");
+    await page.selectOption("#timestep", "16");
+  });
+
   it("sends 0 typed for restitution as 0, and the host uses it", async () => {
     await clearScene();
     await addObject({ asset: "unit_cube", pos: [0, 0, 2], restitution: 0, friction: 0, vel: [0, 0, 0] });
