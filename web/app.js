@@ -133,6 +133,7 @@ function start() {
         if (page.run === run) showError(text);
       },
       onMetadata: (msg) => {
+        if (page.run !== run) return; // a late message of an earlier run
         page.metadata = msg;
         for (const b of msg.bodies) {
           page.masses.set(b.body_id, b.mass);
@@ -142,6 +143,7 @@ function start() {
         $("st-bodies").textContent = String(msg.bodies.length);
       },
       onFrame: (data) => {
+        if (page.run !== run) return; // a late message of an earlier run
         page.lastFrame = data;
         page.framesReceived++;
         page.dropped = Math.max(page.dropped, data.frame_id + 1 - page.framesReceived);
@@ -152,6 +154,7 @@ function start() {
         while (page.rtfSamples.length > 4 && now - page.rtfSamples[0] > 2000) page.rtfSamples.splice(0, 2);
       },
       onComplete: (msg) => {
+        if (page.run !== run) return; // a late message of an earlier run
         if (Number.isFinite(msg.dropped_frames)) page.dropped = Math.max(page.dropped, msg.dropped_frames);
       },
     },

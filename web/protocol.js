@@ -61,7 +61,10 @@ export class LiveRun {
 
   send(msg) {
     if (this.ws.readyState !== WebSocket.OPEN) return false;
-    this.log?.push(msg);
+    if (this.log) {
+      this.log.push(msg);
+      if (this.log.length > 1000) this.log.splice(0, this.log.length - 500); // bounded over many runs
+    }
     this.ws.send(JSON.stringify(msg));
     return true;
   }
