@@ -316,6 +316,7 @@ export class Editor {
   }
 
   stepFrames(errors) {
-    return readNumbers([["step-frames", "step frames", integerAtLeast(1)]], errors)["step-frames"];
+    // Like every field that goes on the wire, any number goes out as typed; the host judges it.
+    return readNumbers([["step-frames", "step frames"]], errors)["step-frames"];
   }
 }
