@@ -615,6 +615,11 @@ static void test_ids_stable(void)
         {"reversed", &box->h, xf(0, 0, 0.495f, 0.2f, 0, 0, 1), &ground->h, xf(0, 0, -1, 0, 0, 0, 1)},
         {"45 deg", &box->h, xf(0, 0, 0, 0, 0, 0, 1), &box->h, xf(0, 0, 0.99f, (float)M_PI / 4, 0, 0, 1)},
         {"offset", &box->h, xf(0, 0, 0, 0, 0, 0, 1), &box->h, xf(0.6f, 0.3f, 0.99f, 0.1f, 0, 0, 1)},
+        // Equal boxes stacked exactly: every incident vertex lies on a side plane of the reference
+        // face, where float noise must not flip it between "vertex" and "clipped point" ids.
+        {"aligned stack", &box->h, xf(0, 0, 0.5f, 0, 0, 0, 1), &box->h, xf(0, 0, 1.495f, 0, 0, 0, 1)},
+        {"aligned stack, reversed", &box->h, xf(0, 0, 1.495f, 0, 0, 0, 1), &box->h,
+         xf(0, 0, 0.5f, 0, 0, 0, 1)},
         {"edges", &box->h, xf(0, 0, 0, (float)M_PI / 4, 1, 0, 0), &box->h,
          xf(0, 0, 2 * 0.70710678f - 0.01f, (float)M_PI / 4, 0, 1, 0)},
     };
