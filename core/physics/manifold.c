@@ -528,6 +528,7 @@ typedef struct clip_vertex
     v3 p;
     uint16_t key;
     uint8_t out;
+    uint8_t beyond; // kept inside the slack band but beyond an exact side plane: clamp its projection
 } clip_vertex;
 
 // Face-contact ids: bit 31 = 0; bit 30 = reference face on B; bits 21..29 reference face; bits
@@ -579,6 +580,7 @@ static int clip_plane(const clip_vertex* in, int n, v3 s, float o, float slack, 
         if (in_a)
         {
             out[m] = *cur;
+            out[m].beyond |= da > 0.0f;
             if (!in_b && da >= 0.0f)
                 out[m].out =
                     (uint8_t)(64 + plane); // no cut follows: from here the polygon runs along the plane
@@ -594,6 +596,7 @@ static int clip_plane(const clip_vertex* in, int n, v3 s, float o, float slack, 
         clip_vertex* c = &out[m++];
         c->p = v3_mad(cur->p, v3_sub(nxt->p, cur->p), t);
         c->key = (uint16_t)(0x2000u | (uint32_t)cur->out << 6 | (uint32_t)plane);
+        c->beyond = cur->beyond | nxt->beyond;            // on a segment that may run beyond an earlier plane
         c->out = in_a ? (uint8_t)(64 + plane) : cur->out; // leaving: the segment now runs along the plane
     }
     return m;
@@ -635,7 +638,7 @@ static int clip_faces(const v3* ref, int ref_count, v3 n, float d, const v3* inc
     clip_vertex* dst = buf1;
     int count = inc_count;
     for (int k = 0; k < inc_count; ++k)
-        src[k] = (clip_vertex){inc[k], (uint16_t)k, (uint8_t)k};
+        src[k] = (clip_vertex){inc[k], (uint16_t)k, (uint8_t)k, 0};
 
     for (int j = 0; j < ref_count && count > 0; ++j)
     {
@@ -660,7 +663,9 @@ static int clip_faces(const v3* ref, int ref_count, v3 n, float d, const v3* inc
         c->on_inc = src[k].p;
         // Back onto the reference face: a point kept by CLIP_SLACK projects up to 0.5 mm beyond its
         // rim. Moving it within the plane leaves the separation (along n) unchanged.
-        c->on_ref = closest_on_polygon(ref, ref_count, n, v3_mad(src[k].p, n, -sep));
+        c->on_ref = v3_mad(src[k].p, n, -sep);
+        if (src[k].beyond)
+            c->on_ref = closest_on_polygon(ref, ref_count, n, c->on_ref);
         c->separation = sep;
         c->id = make_face_id(flip, ref_face, inc_face, src[k].key);
     }
