@@ -489,7 +489,13 @@ static bool query_edges(const sh_hull* a, const sh_hull* b, const relative* rel,
             for (int k = 0; k < n; ++k)
             {
                 const edge_b* eb = &chunk[k];
-                if (!is_minkowski_face(na, nb, bxa, eb->c, eb->d, eb->dxc))
+                // is_minkowski_face, spelled out so the first test (c and d on opposite sides of
+                // A's arc plane, which rejects most pairs) skips the other two dot products.
+                float cba = v3_dot(eb->c, bxa);
+                if (cba * v3_dot(eb->d, bxa) >= 0.0f)
+                    continue;
+                float bdc = v3_dot(nb, eb->dxc);
+                if (v3_dot(na, eb->dxc) * bdc >= 0.0f || cba * bdc <= 0.0f)
                     continue;
                 v3 axis = {0.0f, 0.0f, 1.0f};
                 float s = edge_separation(p0, e, a_sum, eb, &axis);
