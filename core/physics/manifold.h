@@ -42,7 +42,12 @@ typedef struct sh_sat_cache
 
 // Hulls are in their local frames, already centred on their centroid (COM at the local origin).
 // Points are reported when separation < speculative_distance (m), so bodies closing in get
-// contacts before they touch (speculative contacts). Returns the number of points (0: none).
+// contacts before they touch (speculative contacts). Returns the number of points (0: none) and
+// fills out (point_count, normal A → B, per point: point_a on A's surface, point_b on B's surface,
+// separation = dot(point_b - point_a, normal), id). Ids: the same touching features give the same id
+// from step to step (face contacts: reference face, incident face and the clip feature of the point;
+// edge contacts: the edge pair); match old and new points by id to warm-start. Non-finite poses or
+// empty hulls give 0 points, never NaN. No allocation; ~25 KB of stack.
 // cache may be NULL (every call then runs the full SAT).
 int sh_collide_hulls(const sh_hull* hull_a, const sh_transform* xf_a, const sh_hull* hull_b,
                      const sh_transform* xf_b, float speculative_distance, sh_sat_cache* cache,
