@@ -577,7 +577,9 @@ static int load_face(const sh_hull* h, int face, const relative* rel, v3* out)
 static int clip_plane(const clip_vertex* in, int n, v3 s, float o, float slack, int plane, clip_vertex* out)
 {
     int m = 0;
-    for (int i = 0; i < n; ++i)
+    // A convex polygon crosses the band at most twice (n + 1 points out), but rounding on nearly
+    // collinear vertices can toggle more often; the buffer bound is enforced, not assumed.
+    for (int i = 0; i < n && m + 2 <= MAX_CLIP; ++i)
     {
         const clip_vertex* cur = &in[i];
         const clip_vertex* nxt = &in[i + 1 == n ? 0 : i + 1];
@@ -588,9 +590,9 @@ static int clip_plane(const clip_vertex* in, int n, v3 s, float o, float slack, 
         {
             out[m] = *cur;
             out[m].beyond |= da > 0.0f;
+            // No cut follows: from here the polygon runs along the plane.
             if (!in_b && da >= 0.0f)
-                out[m].out =
-                    (uint8_t)(64 + plane); // no cut follows: from here the polygon runs along the plane
+                out[m].out = (uint8_t)(64 + plane);
             ++m;
         }
         if (in_a == in_b)
