@@ -7,6 +7,8 @@
 // relative error and shapes range from 5 cm dominoes to 200 m slabs. Merging grows a region from the
 // largest triangle and accepts neighbours whose vertices lie within tol of the *seed's* plane, so a gently
 // curved surface never drifts into one face by chaining small angles (a sphere keeps all its facets).
+#include "hull.h"
+
 #include "simhost/assets.h"
 
 #include <float.h>
@@ -641,7 +643,7 @@ static size_t align8(size_t x)
     return (x + 7) & ~(size_t)7;
 }
 
-static sh_hull* hull_alloc(int vertex_count, int face_count, int edge_count, int index_count)
+sh_hull* sh_hull_alloc(int vertex_count, int face_count, int edge_count, int index_count)
 {
     size_t off_v = align8(sizeof(sh_hull));
     size_t off_f = align8(off_v + (size_t)vertex_count * sizeof(vec3));
@@ -698,7 +700,7 @@ static bool pack_hull(qh* h, merge_state* m, sh_hull** out, sh_error* err)
             return sh_error_set(err, "hull construction failed (degenerate input)");
     }
 
-    sh_hull* hull = hull_alloc(vcount, m->poly_count, ecount, hn);
+    sh_hull* hull = sh_hull_alloc(vcount, m->poly_count, ecount, hn);
     if (hull == NULL)
         return sh_error_set(err, "hull: out of memory");
     for (int i = 0; i < h->n; i++)
@@ -869,7 +871,7 @@ void sh_hull_free(sh_hull* hull)
 
 sh_hull* sh_hull_clone_shifted(const sh_hull* hull, const vec3 offset)
 {
-    sh_hull* c = hull_alloc(hull->vertex_count, hull->face_count, hull->edge_count, hull->index_count);
+    sh_hull* c = sh_hull_alloc(hull->vertex_count, hull->face_count, hull->edge_count, hull->index_count);
     if (c == NULL)
         return NULL;
     memcpy(c->vertices, hull->vertices, (size_t)hull->vertex_count * sizeof(vec3));

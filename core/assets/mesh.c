@@ -1,8 +1,14 @@
 // sh_mesh: growable indexed triangle meshes shared by the importers, the shape generators and the DB.
 #include "mesh.h"
 
+#include "blob.h"
+#include "import.h"
+
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void sh_mesh_free(sh_mesh* mesh)
 {
@@ -170,4 +176,86 @@ bool sh_mesh_weld(sh_mesh* m)
     sh_free(items, n * sizeof *items);
     sh_free(remap, n * sizeof *remap);
     return true;
+}
+
+// --- loading files ------------------------------------------------------------------------------------
+
+#define MAX_FILE_BYTES (256u << 20)
+
+static bool looks_like_obj(const char* data, size_t size)
+{
+    // Text whose lines start with OBJ keywords: at least one `v ` line and nothing binary.
+    if (memchr(data, '\0', size) != NULL)
+        return false;
+    bool vertex = false;
+    for (const char* p = data; p < data + size;)
+    {
+        while (p < data + size && (*p == ' ' || *p == '\t'))
+            p++;
+        if (p + 1 < data + size && p[0] == 'v' && (p[1] == ' ' || p[1] == '\t'))
+            vertex = true;
+        const char* eol = memchr(p, '\n', (size_t)(data + size - p));
+        p = eol ? eol + 1 : data + size;
+    }
+    return vertex;
+}
+
+bool sh_mesh_load(const char* path, sh_mesh* out, sh_error* err)
+{
+    memset(out, 0, sizeof *out);
+    FILE* f = fopen(path, "rb");
+    if (f == NULL)
+        return sh_error_set(err, "%s: %s", path, errno == ENOENT ? "no such file" : strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))
+    {
+        fclose(f);
+        return sh_error_set(err, "%s: not a regular file", path);
+    }
+    if ((uint64_t)st.st_size > MAX_FILE_BYTES)
+    {
+        fclose(f);
+        return sh_error_set(err, "%s: file too large (%lld bytes, at most %u)", path, (long long)st.st_size,
+                            MAX_FILE_BYTES);
+    }
+    size_t size = (size_t)st.st_size;
+    char* data = sh_alloc(size + 1);
+    if (data == NULL)
+    {
+        fclose(f);
+        return sh_error_set(err, "%s: out of memory", path);
+    }
+    size_t got = fread(data, 1, size, f);
+    fclose(f);
+    if (got != size)
+    {
+        sh_free(data, size + 1);
+        return sh_error_set(err, "%s: read error", path);
+    }
+    data[size] = '\0';
+
+    // Tell the formats apart by content. A binary STL's size is exactly 84 + 50·count, which settles the
+    // files whose 80-byte header happens to start with "solid" too; text starting with "solid" is ASCII STL.
+    const unsigned char* u = (const unsigned char*)data;
+    bool binary_size = size >= 84 && (uint64_t)size == 84 + 50 * (uint64_t)sh_blob_get_u32(u + 80);
+    const char* s = data;
+    while (s < data + size && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n'))
+        s++;
+    bool solid = (size_t)(data + size - s) >= 5 && strncmp(s, "solid", 5) == 0;
+    bool text = memchr(data, '\0', size) == NULL;
+    bool ok;
+    if (binary_size && !(solid && text))
+        ok = sh_import_stl_binary(path, u, size, out, err);
+    else if (solid && text)
+        ok = sh_import_stl_ascii(path, data, size, out, err);
+    else if (solid || (!text && size >= 84))
+        ok = sh_import_stl_binary(path, u, size, out, err); // binary (it has NUL bytes) but the wrong size
+    else if (looks_like_obj(data, size))
+        ok = sh_import_obj(path, data, size, out, err);
+    else
+        ok = sh_error_set(err, "%s: not an STL or OBJ file", path);
+    sh_free(data, size + 1);
+    if (!ok)
+        sh_mesh_free(out);
+    return ok;
 }

@@ -1,12 +1,183 @@
-// simhost serve — placeholder until its issue lands.
+// simhost serve — the live host (core/net): HTTP API, static web files, WebSocket sessions.
 #include "cli.h"
 
+#include "simhost/net.h"
+
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char serve_usage[] =
+    "usage: simhost serve [options]\n"
+    "  --host ADDR              listen address (default 127.0.0.1)\n"
+    "  --port N                 TCP port (default 8080)\n"
+    "  --assets FILE            asset DB (default: the default asset DB)\n"
+    "  --scripts DIR            session.lua, lib/, scenarios/ (default: the bundled scripts)\n"
+    "  --web DIR                static files of the live view (default: the bundled web/)\n"
+    "  --max-sessions N         concurrent WebSocket sessions (default 64)\n"
+    "  --workers N              session worker threads (default: one per core)\n"
+    "  --max-message-bytes N    largest client message (default 1048576)\n"
+    "  --max-objects N          objects per configure (default 10000)\n"
+    "  --max-duration S         longest run in seconds (default 3600)\n"
+    "  --lua-memory-mb N        memory of each session's Lua state (default 64)\n"
+    "  --lua-cpu-ms N           CPU of each Lua callback (default 1000)\n"
+    "  --outbox-frames N        frames queued per slow client before the oldest is dropped (default 64)\n"
+    "  --outbox-mb N            ... or megabytes of them (default 16)\n";
+
+static sh_server* running; // for the signal handler only
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (running != NULL)
+        sh_server_request_stop(running);
+}
+
+static bool parse_long(const char* s, long lo, long hi, long* out)
+{
+    char* end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_double(const char* s, double lo, double hi, double* out)
+{
+    char* end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !(v >= lo && v <= hi))
+        return false;
+    *out = v;
+    return true;
+}
+
+static int usage_error(const char* fmt, const char* a, const char* b)
+{
+    fputs("simhost serve: ", stderr);
+    fprintf(stderr, fmt, a, b);
+    fputs(" (see simhost serve --help)\n", stderr);
+    return SH_EXIT_USAGE;
+}
 
 int sh_cmd_serve(int argc, char** argv)
 {
-    (void)argc;
-    (void)argv;
-    fputs("simhost serve: not built yet\n", stderr);
-    return SH_EXIT_FAIL;
+    sh_server_config cfg = sh_server_config_default();
+    cfg.assets_path = sh_default_assets_db();
+    cfg.scripts_dir = sh_default_scripts_dir();
+    cfg.web_dir = sh_default_web_dir();
+    for (int i = 0; i < argc; i++)
+    {
+        const char* a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+        {
+            fputs(serve_usage, stdout);
+            return SH_EXIT_OK;
+        }
+        if (strncmp(a, "--", 2) != 0)
+            return usage_error("unexpected argument '%s'%s", a, "");
+        if (i + 1 >= argc)
+            return usage_error("%s needs a value%s", a, "");
+        const char* v = argv[++i];
+        long n;
+        double d;
+        if (strcmp(a, "--host") == 0)
+            cfg.host = v;
+        else if (strcmp(a, "--port") == 0)
+        {
+            if (!parse_long(v, 1, 65535, &n))
+                return usage_error("--port must be 1 ... 65535, got '%s'%s", v, "");
+            cfg.port = (int)n;
+        }
+        else if (strcmp(a, "--assets") == 0)
+            cfg.assets_path = v;
+        else if (strcmp(a, "--scripts") == 0)
+            cfg.scripts_dir = v;
+        else if (strcmp(a, "--web") == 0)
+            cfg.web_dir = v;
+        else if (strcmp(a, "--max-sessions") == 0)
+        {
+            if (!parse_long(v, 1, 100000, &n))
+                return usage_error("--max-sessions must be a positive integer, got '%s'%s", v, "");
+            cfg.max_sessions = (int)n;
+        }
+        else if (strcmp(a, "--workers") == 0)
+        {
+            if (!parse_long(v, 1, 256, &n))
+                return usage_error("--workers must be 1 ... 256, got '%s'%s", v, "");
+            cfg.workers = (int)n;
+        }
+        else if (strcmp(a, "--max-message-bytes") == 0)
+        {
+            if (!parse_long(v, 64, 1L << 30, &n))
+                return usage_error("--max-message-bytes must be 64 ... 1073741824, got '%s'%s", v, "");
+            cfg.max_message_bytes = (size_t)n;
+        }
+        else if (strcmp(a, "--max-objects") == 0)
+        {
+            if (!parse_long(v, 1, 10000000, &n))
+                return usage_error("--max-objects must be a positive integer, got '%s'%s", v, "");
+            cfg.max_objects = (int)n;
+        }
+        else if (strcmp(a, "--max-duration") == 0)
+        {
+            if (!parse_double(v, 0, 1e7, &d))
+                return usage_error("--max-duration must be a number of seconds >= 0, got '%s'%s", v, "");
+            cfg.max_duration_s = d;
+        }
+        else if (strcmp(a, "--lua-memory-mb") == 0)
+        {
+            if (!parse_long(v, 1, 65536, &n))
+                return usage_error("--lua-memory-mb must be 1 ... 65536, got '%s'%s", v, "");
+            cfg.lua_memory_bytes = (size_t)n << 20;
+        }
+        else if (strcmp(a, "--lua-cpu-ms") == 0)
+        {
+            if (!parse_long(v, 1, 3600000, &n))
+                return usage_error("--lua-cpu-ms must be a positive integer, got '%s'%s", v, "");
+            cfg.lua_cpu_ms = (int)n;
+        }
+        else if (strcmp(a, "--outbox-frames") == 0)
+        {
+            if (!parse_long(v, 1, 100000, &n))
+                return usage_error("--outbox-frames must be a positive integer, got '%s'%s", v, "");
+            cfg.outbox_frames = (int)n;
+        }
+        else if (strcmp(a, "--outbox-mb") == 0)
+        {
+            if (!parse_long(v, 1, 65536, &n))
+                return usage_error("--outbox-mb must be 1 ... 65536, got '%s'%s", v, "");
+            cfg.outbox_bytes = (size_t)n << 20;
+        }
+        else
+            return usage_error("unknown option '%s'%s", a, "");
+    }
+
+    sh_error err = {{0}};
+    sh_server* server = NULL;
+    if (!sh_server_create(&cfg, &server, &err))
+    {
+        fprintf(stderr, "simhost serve: %s\n", err.message);
+        return SH_EXIT_FAIL;
+    }
+    running = server;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL); // no SA_RESTART: poll() returns EINTR and the loop sees the flag
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    fprintf(stderr, "simhost: serving http://%s:%d/live (assets %s, scripts %s)\n", cfg.host,
+            sh_server_port(server), cfg.assets_path, cfg.scripts_dir);
+    sh_server_run(server);
+    fputs("simhost: shutting down\n", stderr);
+    running = NULL;
+    sh_server_destroy(server);
+    return SH_EXIT_OK;
 }

@@ -1,0 +1,97 @@
+#pragma once
+// The live host: libwebsockets server (HTTP + WebSocket), session actors on a worker pool, bounded
+// outboxes. Threads and data flow: architecture.md; wire protocol: protocol.md; the API session
+// scripts see: docs/session-api.md.
+
+#include "simhost/base.h"
+
+// ---------------------------------------------------------------------------------------------
+// Server
+
+typedef struct sh_server_config
+{
+    const char* host;         // listen address (IPv4 literal or interface), default "127.0.0.1"
+    int port;                 // default 8080
+    const char* assets_path;  // the asset DB file
+    const char* scripts_dir;  // holds session.lua, lib/, scenarios/
+    const char* web_dir;      // static files; nothing outside it is served
+    int max_sessions;         // concurrent WebSocket sessions; the next gets "server busy" (default 64)
+    int workers;              // session worker threads; 0 = one per core
+    size_t max_message_bytes; // a client message, gathered over fragments (default 1 MiB)
+    int max_objects;          // objects per configure (default 10000), told to scripts
+    double max_duration_s;    // run length cap (default 3600), told to scripts
+    size_t lua_memory_bytes;  // per session Lua state (default 64 MiB)
+    int lua_cpu_ms;           // CPU per Lua callback (default 1000)
+    int outbox_frames;        // droppable frames queued per session before the oldest is dropped (64)
+    size_t outbox_bytes;      // ... or before their bytes pass this (16 MiB): 64 frames of 2000 bodies
+                              // with contacts would be ~60 MB
+} sh_server_config;
+
+sh_server_config sh_server_config_default(void);
+
+typedef struct sh_server sh_server;
+
+// Opens the asset DB, resolves the web root, binds the port. Fails with one line in err
+// (e.g. "cannot listen on 127.0.0.1:8080: Address already in use").
+bool sh_server_create(const sh_server_config* config, sh_server** out, sh_error* err);
+// Runs the service loop on the calling thread until sh_server_request_stop().
+void sh_server_run(sh_server* server);
+// Async-signal-safe: asks the service loop to return.
+void sh_server_request_stop(sh_server* server);
+// Closes every connection, ends every session, joins the workers, frees everything.
+void sh_server_destroy(sh_server* server);
+// The port actually bound.
+int sh_server_port(const sh_server* server);
+// The configuration in force (strings owned by the server).
+const sh_server_config* sh_server_get_config(const sh_server* server);
+
+// Counters a REPL or a health probe reads; any thread.
+typedef struct sh_server_stats
+{
+    int sessions;            // WebSocket sessions open now
+    uint64_t sessions_total; // accepted since start
+    uint64_t refused_busy;   // refused with "server busy"
+    double uptime_s;
+    int64_t alloc_bytes; // the core's counted allocations (sh_alloc_bytes)
+} sh_server_stats;
+void sh_server_get_stats(const sh_server* server, sh_server_stats* out);
+
+// ---------------------------------------------------------------------------------------------
+// Session: what bindings/l_host.c needs to give a script its `session` object. The bindings
+// library cannot link against net (net links the bindings), so the host hands l_host.c this
+// table of functions together with the session pointer.
+
+typedef struct sh_session sh_session;
+
+typedef enum sh_send_kind
+{
+    SH_SEND_CONTROL = 0, // metadata, error, complete, replies: never dropped
+    SH_SEND_FRAME = 1,   // a frame's data object; wrapped as {"type":"frame","data":...}; droppable
+} sh_send_kind;
+
+typedef struct sh_session_limits
+{
+    int max_objects;
+    double max_duration_s;
+    size_t max_message_bytes;
+    size_t lua_memory_bytes;
+    int lua_cpu_ms;
+} sh_session_limits;
+
+typedef struct sh_session_ops
+{
+    // Queues a text message for the client. false when the session is closing (the client left).
+    bool (*send)(sh_session* s, const char* data, size_t len, sh_send_kind kind);
+    // Closes after everything queued so far is written. Further events are not delivered.
+    void (*close)(sh_session* s);
+    // Arms the one timer at an absolute time on sh_now()'s clock; due < 0 disarms it.
+    void (*set_timer)(sh_session* s, double due);
+    // Frames dropped so far because the client read too slowly.
+    uint64_t (*dropped)(sh_session* s);
+    // Frames queued for the client and not yet written.
+    int (*queued)(sh_session* s);
+    unsigned (*id)(sh_session* s);
+} sh_session_ops;
+
+// Seconds on the monotonic clock (CLOCK_MONOTONIC), the clock of set_timer.
+double sh_now(void);

@@ -1,0 +1,88 @@
+// A growable byte buffer for the small JSON documents built in C (HTTP responses). Frames are
+// encoded by the world (bindings); this is only for the host's own replies.
+#include "net_internal.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void sh_buf_free(sh_buf* b)
+{
+    sh_free(b->data, b->cap);
+    *b = (sh_buf){0};
+}
+
+static bool reserve(sh_buf* b, size_t extra)
+{
+    if (b->failed)
+        return false;
+    if (b->len + extra + 1 <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    char* p = sh_realloc(b->data, b->cap, cap);
+    if (p == NULL)
+    {
+        b->failed = true;
+        return false;
+    }
+    b->data = p;
+    b->cap = cap;
+    return true;
+}
+
+void sh_buf_append(sh_buf* b, const char* s, size_t n)
+{
+    if (!reserve(b, n))
+        return;
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void sh_buf_puts(sh_buf* b, const char* s)
+{
+    sh_buf_append(b, s, strlen(s));
+}
+
+void sh_buf_printf(sh_buf* b, const char* fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || !reserve(b, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void sh_buf_json_string(sh_buf* b, const char* s)
+{
+    sh_buf_append(b, "\"", 1);
+    for (const unsigned char* p = (const unsigned char*)s; *p; p++)
+    {
+        if (*p == '"' || *p == '\\')
+        {
+            char esc[2] = {'\\', (char)*p};
+            sh_buf_append(b, esc, 2);
+        }
+        else if (*p < 0x20)
+            sh_buf_printf(b, "\\u%04x", *p);
+        else
+            sh_buf_append(b, (const char*)p, 1);
+    }
+    sh_buf_append(b, "\"", 1);
+}
+
+void sh_buf_json_number(sh_buf* b, double v)
+{
+    if (!isfinite(v))
+        v = 0;
+    // %.9g round-trips a float32; these numbers come from float32 blobs.
+    sh_buf_printf(b, "%.9g", v);
+}

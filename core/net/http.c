@@ -1,0 +1,286 @@
+// HTTP on the service thread: the JSON API, the redirect, and the static files of web/.
+// Nothing outside the web root is ever served: the decoded path must be clean, and the file's
+// realpath (symlinks resolved) must still lie under the web root's realpath.
+#include "net_internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+// A response computed on a worker (the scenario list runs Lua, which never runs on this thread).
+typedef struct sh_http_job
+{
+    sh_server* server;
+    struct sh_http_job* next; // server->jobs; service thread only
+    sh_conn* conn;            // NULL once the client left; service thread only
+    atomic_bool done;         // set by the worker after `body` and `status` are final
+    int status;
+    sh_buf body;
+} sh_http_job;
+
+static const char* mime_type(const char* path)
+{
+    static const struct
+    {
+        const char* ext;
+        const char* type;
+    } types[] = {
+        {".html", "text/html; charset=utf-8"},
+        {".htm", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"},
+        {".png", "image/png"},
+        {".svg", "image/svg+xml"},
+        {".wasm", "application/wasm"},
+        {".ico", "image/x-icon"},
+        {".txt", "text/plain; charset=utf-8"},
+        {".map", "application/json"},
+    };
+    const char* dot = strrchr(path, '.');
+    if (dot != NULL && strchr(dot, '/') == NULL)
+        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+            if (strcasecmp(dot, types[i].ext) == 0)
+                return types[i].type;
+    return "application/octet-stream";
+}
+
+// Starts a response: headers now, the body from HTTP_WRITEABLE. Takes a copy of body.
+static int respond(struct lws* wsi, sh_conn* c, int status, const char* type, const char* body, size_t len)
+{
+    unsigned char buf[LWS_PRE + 1024];
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+    c->body = sh_alloc(len + 1);
+    if (c->body == NULL)
+        return -1;
+    memcpy(c->body, body, len);
+    c->body_len = len;
+    c->body_pos = 0;
+    if (lws_add_http_common_headers(wsi, (unsigned int)status, type, (lws_filepos_t)len, &p, end) ||
+        lws_add_http_header_by_name(
+            wsi, (const unsigned char*)"cache-control:", (const unsigned char*)"no-store", 8, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int respond_json(struct lws* wsi, sh_conn* c, int status, const char* json)
+{
+    return respond(wsi, c, status, "application/json", json, strlen(json));
+}
+
+static int respond_error(struct lws* wsi, sh_conn* c, int status, const char* message)
+{
+    sh_buf b = {0};
+    sh_buf_puts(&b, "{\"error\":");
+    sh_buf_json_string(&b, message);
+    sh_buf_puts(&b, "}");
+    int rc = b.failed ? -1 : respond(wsi, c, status, "application/json", b.data, b.len);
+    sh_buf_free(&b);
+    return rc;
+}
+
+static int write_body(struct lws* wsi, sh_conn* c)
+{
+    if (c->body == NULL)
+        return 0;
+    unsigned char buf[LWS_PRE + 16384];
+    size_t n = c->body_len - c->body_pos;
+    if (n > sizeof buf - LWS_PRE)
+        n = sizeof buf - LWS_PRE;
+    memcpy(buf + LWS_PRE, c->body + c->body_pos, n);
+    c->body_pos += n;
+    bool last = c->body_pos == c->body_len;
+    if (lws_write(wsi, buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+        return -1;
+    if (!last)
+    {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    sh_free(c->body, c->body_len + 1);
+    c->body = NULL;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+// The decoded request path may name a file under the web root: no "..", no backslash, no empty
+// or dot segment tricks. realpath() below is the real guard; this keeps the obvious out early.
+static bool clean_path(const char* path)
+{
+    if (path[0] != '/')
+        return false;
+    for (const char* p = path; *p; p++)
+        if (*p == '\\' || (unsigned char)*p < 0x20)
+            return false;
+    const char* seg = path;
+    while (*seg == '/')
+    {
+        seg++;
+        const char* next = strchr(seg, '/');
+        size_t n = next ? (size_t)(next - seg) : strlen(seg);
+        if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+            return false;
+        seg += n;
+    }
+    return true;
+}
+
+static int serve_static(struct lws* wsi, sh_conn* c, sh_server* server, const char* path)
+{
+    if (server->web_root == NULL || !clean_path(path))
+        return respond_error(wsi, c, 404, "not found");
+    char joined[PATH_MAX], resolved[PATH_MAX];
+    int n = snprintf(joined, sizeof joined, "%s%s", server->web_root, path);
+    if (n < 0 || (size_t)n >= sizeof joined || realpath(joined, resolved) == NULL)
+        return respond_error(wsi, c, 404, "not found");
+    size_t root_len = strlen(server->web_root);
+    struct stat st;
+    if (strncmp(resolved, server->web_root, root_len) != 0 || resolved[root_len] != '/' ||
+        stat(resolved, &st) != 0 || !S_ISREG(st.st_mode))
+        return respond_error(wsi, c, 404, "not found");
+    int rc = lws_serve_http_file(wsi, resolved, mime_type(resolved), NULL, 0);
+    if (rc < 0)
+        return -1;
+    if (rc > 0 && lws_http_transaction_completed(wsi))
+        return -1;
+    return 0;
+}
+
+static void run_scenarios_job(void* arg)
+{
+    sh_http_job* job = arg;
+    job->status = sh_scenarios_json(job->server, &job->body);
+    atomic_store(&job->done, true);
+    sh_server_poke(job->server);
+}
+
+static int start_scenarios_job(struct lws* wsi, sh_conn* c, sh_server* server)
+{
+    sh_http_job* job = sh_alloc_zeroed(sizeof *job);
+    if (job == NULL)
+        return respond_error(wsi, c, 500, "out of memory");
+    job->server = server;
+    job->conn = c;
+    atomic_init(&job->done, false);
+    if (!sh_workers_submit(server->workers, run_scenarios_job, job))
+    {
+        sh_free(job, sizeof *job);
+        return respond_error(wsi, c, 503, "shutting down");
+    }
+    job->next = server->jobs;
+    server->jobs = job;
+    c->job = job;
+    return 0;
+}
+
+static int handle_request(struct lws* wsi, sh_conn* c, const char* uri, size_t len)
+{
+    sh_server* server = lws_context_user(lws_get_context(wsi));
+    c->wsi = wsi;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
+        return respond_error(wsi, c, 405, "only GET is supported");
+    if (strlen(uri) != len) // a NUL inside the path
+        return respond_error(wsi, c, 400, "bad path");
+    sh_log("GET %s", uri);
+    if (strcmp(uri, "/") == 0)
+    {
+        unsigned char buf[LWS_PRE + 512];
+        unsigned char *p = buf + LWS_PRE, *end = buf + sizeof buf - 1;
+        if (lws_http_redirect(wsi, HTTP_STATUS_FOUND, (const unsigned char*)"/live", 5, &p, end) < 0)
+            return -1;
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
+    if (strcmp(uri, "/api/v1/health") == 0)
+    {
+        // alloc_bytes (ext): the core's counted allocations (outboxes, messages, worlds), a statistic.
+        char json[160];
+        snprintf(json, sizeof json,
+                 "{\"status\":\"ok\",\"sessions\":%d,\"uptime_s\":%.3f,\"alloc_bytes\":%lld}",
+                 server->session_count, sh_now() - server->started, (long long)sh_alloc_bytes());
+        return respond_json(wsi, c, 200, json);
+    }
+    if (strcmp(uri, "/api/v1/live/assets") == 0)
+        return respond(wsi, c, 200, "application/json", server->assets_json, server->assets_json_len);
+    if (strcmp(uri, "/api/v1/live/scenarios") == 0)
+        return start_scenarios_job(wsi, c, server);
+    if (strcmp(uri, "/api") == 0 || strncmp(uri, "/api/", 5) == 0)
+        return respond_error(wsi, c, 404, "not found");
+    if (strcmp(uri, "/live") == 0 || strcmp(uri, "/live/") == 0)
+        return serve_static(wsi, c, server, "/index.html");
+    return serve_static(wsi, c, server, uri);
+}
+
+int sh_http_callback(struct lws* wsi, enum lws_callback_reasons reason, sh_conn* c, void* in, size_t len)
+{
+    switch (reason)
+    {
+        case LWS_CALLBACK_HTTP:
+            return handle_request(wsi, c, in, len);
+        case LWS_CALLBACK_HTTP_WRITEABLE:
+            return write_body(wsi, c);
+        case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+            return lws_http_transaction_completed(wsi) ? -1 : 0;
+        case LWS_CALLBACK_CLOSED_HTTP:
+        case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+            if (c != NULL)
+            {
+                if (c->body != NULL)
+                    sh_free(c->body, c->body_len + 1);
+                c->body = NULL;
+                if (c->job != NULL)
+                    c->job->conn = NULL;
+                c->job = NULL;
+            }
+            break;
+        default:
+            break;
+    }
+    return lws_callback_http_dummy(wsi, reason, c, in, len);
+}
+
+static void free_job(sh_http_job* job)
+{
+    sh_buf_free(&job->body);
+    sh_free(job, sizeof *job);
+}
+
+void sh_http_poke_all(sh_server* server)
+{
+    sh_http_job** link = &server->jobs;
+    while (*link != NULL)
+    {
+        sh_http_job* job = *link;
+        if (!atomic_load(&job->done))
+        {
+            link = &job->next;
+            continue;
+        }
+        *link = job->next;
+        sh_conn* c = job->conn;
+        if (c != NULL)
+        {
+            c->job = NULL;
+            int rc = job->body.failed ? respond_error(c->wsi, c, 500, "out of memory")
+                                      : respond(c->wsi, c, job->status, "application/json",
+                                                job->body.data ? job->body.data : "", job->body.len);
+            if (rc < 0)
+                lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, LWS_TO_KILL_ASYNC);
+        }
+        free_job(job);
+    }
+}
+
+void sh_http_shutdown(sh_server* server)
+{
+    // Called after the workers have finished: every job is done and no connection is left.
+    while (server->jobs != NULL)
+    {
+        sh_http_job* job = server->jobs;
+        server->jobs = job->next;
+        free_job(job);
+    }
+}

@@ -1,0 +1,208 @@
+#pragma once
+// Private to core/net: the server, connections, session actors, outboxes and the worker pool.
+// Each struct says which thread may touch which fields.
+
+#include "simhost/net.h"
+
+#include <libwebsockets.h>
+#include <lua.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+// ---------------------------------------------------------------------------------------------
+// buf.c — a growable byte buffer for JSON built in C (reset, append, take).
+typedef struct sh_buf
+{
+    char* data;
+    size_t len, cap;
+    bool failed; // an allocation failed; the content is incomplete
+} sh_buf;
+
+void sh_buf_free(sh_buf* b);
+void sh_buf_append(sh_buf* b, const char* s, size_t n);
+void sh_buf_puts(sh_buf* b, const char* s);
+void sh_buf_printf(sh_buf* b, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+// A JSON string literal (quotes included), escaping control characters, '"' and '\\'.
+void sh_buf_json_string(sh_buf* b, const char* s);
+// A finite JSON number; non-finite values become 0 (no NaN ever leaves the host).
+void sh_buf_json_number(sh_buf* b, double v);
+
+// ---------------------------------------------------------------------------------------------
+// log.c — one line per event on stderr.
+void sh_log(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
+// ---------------------------------------------------------------------------------------------
+// outbox.c — a message queued between threads. `data` has LWS_PRE bytes of headroom before the
+// payload so the service thread hands it to lws_write without copying.
+typedef struct sh_msg
+{
+    struct sh_msg* next;
+    bool droppable;
+    size_t len;           // payload bytes
+    unsigned char data[]; // LWS_PRE bytes of headroom, then the payload
+} sh_msg;
+
+sh_msg* sh_msg_new(size_t len); // payload uninitialised; NULL on out of memory
+sh_msg* sh_msg_from(const char* s, size_t len);
+static inline unsigned char* sh_msg_payload(sh_msg* m)
+{
+    return m->data + LWS_PRE;
+}
+void sh_msg_free(sh_msg* m);
+
+// FIFO with a bound on droppable messages: pushing one past `frame_cap` drops the oldest
+// undelivered droppable one. Control messages are never dropped. Not locked: the owner locks.
+typedef struct sh_outbox
+{
+    sh_msg *head, *tail;
+    int frames; // droppable messages queued
+    int frame_cap;
+    size_t byte_cap;    // payload bytes of queued frames (control messages do not count against it)
+    uint64_t dropped;   // droppable messages dropped so far
+    size_t bytes;       // payload bytes queued
+    size_t frame_bytes; // payload bytes of queued droppable messages
+} sh_outbox;
+
+void sh_outbox_push(sh_outbox* o, sh_msg* m);
+sh_msg* sh_outbox_pop(sh_outbox* o);
+void sh_outbox_clear(sh_outbox* o);
+
+// ---------------------------------------------------------------------------------------------
+// workers.c — a pool of threads running session actors. A session is queued when it has work
+// (a message, a due timer, or its client left) and runs on one worker at a time.
+typedef struct sh_workers sh_workers;
+typedef struct sh_server sh_server;
+
+bool sh_workers_create(sh_server* server, int count, sh_workers** out, sh_error* err);
+// Runs until every registered session has ended, then joins the threads and frees the pool.
+void sh_workers_destroy(sh_workers* w);
+void sh_workers_register(sh_workers* w, sh_session* s); // takes a reference
+void sh_workers_wake(sh_workers* w, sh_session* s);     // s has new work
+void sh_workers_set_timer(sh_workers* w, sh_session* s, double due);
+// Runs fn(arg) on a worker (used for requests that must run Lua, e.g. the scenario list).
+bool sh_workers_submit(sh_workers* w, void (*fn)(void* arg), void* arg);
+
+// ---------------------------------------------------------------------------------------------
+// session.c — one WebSocket connection's actor. Shared by the service thread (connection side)
+// and the worker running it; lifetime by reference count.
+// A Lua state's limits: bytes (its lua_Alloc counts and refuses past cap) and CPU per callback
+// (its count hook). Only the thread running the state touches it.
+typedef struct sh_lua_budget
+{
+    size_t used, cap;
+    bool mem_exceeded, cpu_exceeded;
+    double cpu_start;   // thread CPU seconds at the start of the current callback
+    double cpu_budget;  // seconds
+    atomic_bool* abort; // set by another thread: unwind now (NULL: never)
+} sh_lua_budget;
+
+typedef enum sh_sched_state
+{
+    SH_SCHED_NONE = 0, // not registered with the workers (rejected, or ended)
+    SH_SCHED_IDLE,
+    SH_SCHED_QUEUED,
+    SH_SCHED_RUNNING,
+} sh_sched_state;
+
+struct sh_session
+{
+    sh_server* server;
+    unsigned id;
+    atomic_int refs;
+
+    // Guarded by `lock`: written by both sides.
+    pthread_mutex_t lock;
+    sh_msg *in_head, *in_tail; // client messages waiting for the actor
+    int in_count;
+    size_t in_bytes;
+    sh_outbox out;        // messages waiting for the service thread
+    bool close_requested; // the actor asked to close once `out` is written
+    bool client_gone;     // the service thread saw the connection close
+
+    // Read by the Lua hook on the worker, set by the service thread: stop this session's Lua now.
+    atomic_bool abort;
+
+    // Guarded by the workers' lock.
+    sh_sched_state sched;
+    bool pending; // work arrived while queued/running
+    double due;   // timer, sh_now() clock; < 0 when disarmed
+    struct sh_session *sched_next, *all_next, *all_prev;
+
+    // Only the worker currently running the actor touches these.
+    lua_State* L;
+    bool started, ended;
+    sh_lua_budget budget;
+};
+
+sh_session* sh_session_new(sh_server* server, unsigned id);
+void sh_session_ref(sh_session* s);
+void sh_session_unref(sh_session* s);
+// Service thread: a complete client text message (takes ownership of m).
+// false when the inbox is over its bound (the client floods faster than the actor runs).
+bool sh_session_deliver(sh_session* s, sh_msg* m);
+// Service thread: the connection is gone; end the actor as soon as possible.
+void sh_session_client_gone(sh_session* s);
+// Any thread: queue a message for the client and poke the service thread.
+bool sh_session_send(sh_session* s, const char* data, size_t len, sh_send_kind kind);
+void sh_session_request_close(sh_session* s);
+// Worker: run whatever is pending (messages, a due timer). `tick` says the timer fired.
+void sh_session_run(sh_session* s, bool tick);
+// Worker: the scenario list as JSON (runs the scripts in a fresh Lua state); returns the HTTP status.
+int sh_scenarios_json(sh_server* server, sh_buf* out);
+// Worker: the session is done with the workers (ended or client gone); frees the Lua state.
+bool sh_session_finished(sh_session* s);
+
+// ---------------------------------------------------------------------------------------------
+// server.c / http.c / ws_session.c — the service thread.
+
+// Per connection, zeroed by lws. ONLY touched on the lws service thread.
+typedef struct sh_conn
+{
+    struct lws* wsi;
+    bool is_ws;
+    // WebSocket
+    sh_session* session;         // our reference; NULL before ESTABLISHED
+    struct sh_conn *next, *prev; // server's list of WebSocket connections
+    char* rx;                    // fragments of the message being received
+    size_t rx_len, rx_cap;
+    bool rx_binary, rx_too_big;
+    bool closing;  // a close was decided on the service thread
+    bool accepted; // counted in server->session_count (not refused as busy)
+    // HTTP
+    char* body; // response body being written
+    size_t body_len, body_pos;
+    struct sh_http_job* job; // a response computed on a worker
+} sh_conn;
+
+struct sh_server
+{
+    sh_server_config cfg;
+    char* host;
+    char* assets_path;
+    char* scripts_dir;
+    char* web_root; // realpath of the web dir
+    char* assets_json;
+    size_t assets_json_len, assets_json_cap;
+    pthread_mutex_t ctx_lock; // guards ctx against destruction while a worker pokes it
+    double started;
+    int bound_port;
+    struct lws_context* ctx;
+    sh_workers* workers;
+    atomic_bool stop;
+    atomic_uint next_id;
+
+    // Service thread only.
+    sh_conn* conns;
+    atomic_int session_count; // written on the service thread, read anywhere
+    atomic_ullong sessions_total, refused_busy;
+    struct sh_http_job* jobs; // HTTP responses being computed on workers
+};
+
+int sh_http_callback(struct lws* wsi, enum lws_callback_reasons reason, sh_conn* c, void* in, size_t len);
+int sh_ws_callback(struct lws* wsi, enum lws_callback_reasons reason, sh_conn* c, void* in, size_t len);
+// Service thread, on LWS_CALLBACK_EVENT_WAIT_CANCELLED: arm writers with something to write.
+void sh_ws_poke_all(sh_server* server);
+void sh_http_poke_all(sh_server* server);
+void sh_http_shutdown(sh_server* server);
+// Any thread: wake the service thread (lws_cancel_service) unless the context is being destroyed.
+void sh_server_poke(sh_server* server);

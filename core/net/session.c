@@ -1,0 +1,536 @@
+// A session actor: one WebSocket connection's Lua state (scripts/session.lua, loaded afresh) and
+// everything the script builds (its world). Runs on one worker at a time (workers.c). The state has
+// a counting allocator with a cap and an instruction-count hook that bounds each callback's CPU.
+#include "l_simhost.h"
+#include "net_internal.h"
+
+#include <lualib.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+// How many client messages one run handles before yielding the worker to other sessions.
+enum
+{
+    RUN_BATCH = 16,
+    INBOX_MAX_MESSAGES = 1024,
+    // The hook runs every HOOK_COUNT VM instructions: about 10-50 µs of Lua, so the clock_gettime()
+    // inside it costs well under 1 % while a runaway loop is still caught within a millisecond.
+    HOOK_COUNT = 10000,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Lifetime
+
+sh_session* sh_session_new(sh_server* server, unsigned id)
+{
+    sh_session* s = sh_alloc_zeroed(sizeof *s);
+    if (s == NULL)
+        return NULL;
+    s->server = server;
+    s->id = id;
+    atomic_init(&s->refs, 1);
+    atomic_init(&s->abort, false);
+    pthread_mutex_init(&s->lock, NULL);
+    s->out.frame_cap = server->cfg.outbox_frames > 0 ? server->cfg.outbox_frames : 64;
+    s->out.byte_cap = server->cfg.outbox_bytes > 0 ? server->cfg.outbox_bytes : (size_t)16 << 20;
+    s->due = -1;
+    s->budget.cap = server->cfg.lua_memory_bytes;
+    s->budget.cpu_budget = server->cfg.lua_cpu_ms / 1000.0;
+    s->budget.abort = &s->abort;
+    return s;
+}
+
+void sh_session_ref(sh_session* s)
+{
+    atomic_fetch_add(&s->refs, 1);
+}
+
+static void clear_inbox(sh_session* s)
+{
+    while (s->in_head != NULL)
+    {
+        sh_msg* m = s->in_head;
+        s->in_head = m->next;
+        sh_msg_free(m);
+    }
+    s->in_tail = NULL;
+    s->in_count = 0;
+    s->in_bytes = 0;
+}
+
+void sh_session_unref(sh_session* s)
+{
+    if (atomic_fetch_sub(&s->refs, 1) != 1)
+        return;
+    SH_ASSERT(s->L == NULL);
+    clear_inbox(s);
+    sh_outbox_clear(&s->out);
+    pthread_mutex_destroy(&s->lock);
+    sh_free(s, sizeof *s);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Service thread side
+
+bool sh_session_deliver(sh_session* s, sh_msg* m)
+{
+    pthread_mutex_lock(&s->lock);
+    if (s->client_gone || s->close_requested)
+    {
+        pthread_mutex_unlock(&s->lock);
+        sh_msg_free(m);
+        return true;
+    }
+    if (s->in_count >= INBOX_MAX_MESSAGES || s->in_bytes + m->len > 4 * s->server->cfg.max_message_bytes)
+    {
+        pthread_mutex_unlock(&s->lock);
+        sh_msg_free(m);
+        return false;
+    }
+    m->next = NULL;
+    if (s->in_tail == NULL)
+        s->in_head = m;
+    else
+        s->in_tail->next = m;
+    s->in_tail = m;
+    s->in_count++;
+    s->in_bytes += m->len;
+    pthread_mutex_unlock(&s->lock);
+    sh_workers_wake(s->server->workers, s);
+    return true;
+}
+
+void sh_session_client_gone(sh_session* s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->client_gone = true;
+    clear_inbox(s);
+    sh_outbox_clear(&s->out);
+    pthread_mutex_unlock(&s->lock);
+    // The hook sees this within HOOK_COUNT instructions and unwinds the running callback.
+    atomic_store(&s->abort, true);
+    sh_workers_wake(s->server->workers, s);
+}
+
+bool sh_session_send(sh_session* s, const char* data, size_t len, sh_send_kind kind)
+{
+    static const char prefix[] = "{\"type\":\"frame\",\"data\":";
+    sh_msg* m;
+    if (kind == SH_SEND_FRAME)
+    {
+        size_t pre = sizeof prefix - 1;
+        m = sh_msg_new(pre + len + 1);
+        if (m == NULL)
+            return false;
+        unsigned char* p = sh_msg_payload(m);
+        memcpy(p, prefix, pre);
+        memcpy(p + pre, data, len);
+        p[pre + len] = '}';
+        m->droppable = true;
+    }
+    else if ((m = sh_msg_from(data, len)) == NULL)
+        return false;
+    pthread_mutex_lock(&s->lock);
+    bool open = !s->client_gone && !s->close_requested;
+    if (open)
+        sh_outbox_push(&s->out, m);
+    pthread_mutex_unlock(&s->lock);
+    if (!open)
+    {
+        sh_msg_free(m);
+        return false;
+    }
+    sh_server_poke(s->server);
+    return true;
+}
+
+void sh_session_request_close(sh_session* s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->close_requested = true;
+    pthread_mutex_unlock(&s->lock);
+    sh_server_poke(s->server);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Lua state: counting allocator, CPU hook
+
+static void* budget_alloc(void* ud, void* ptr, size_t osize, size_t nsize)
+{
+    sh_lua_budget* b = ud;
+    if (ptr == NULL)
+        osize = 0; // osize is a type tag then
+    if (nsize == 0)
+    {
+        free(ptr);
+        b->used -= osize;
+        return NULL;
+    }
+    if (nsize > osize && b->used + (nsize - osize) > b->cap)
+    {
+        b->mem_exceeded = true;
+        return NULL;
+    }
+    void* p = realloc(ptr, nsize);
+    if (p != NULL)
+        b->used = b->used - osize + nsize;
+    return p;
+}
+
+static double thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static sh_lua_budget* budget_of(lua_State* L)
+{
+    void* ud = NULL;
+    lua_getallocf(L, &ud);
+    return ud;
+}
+
+static void budget_hook(lua_State* L, lua_Debug* ar)
+{
+    (void)ar;
+    sh_lua_budget* b = budget_of(L);
+    bool aborted = b->abort != NULL && atomic_load(b->abort);
+    if (!aborted && !b->mem_exceeded && !b->cpu_exceeded)
+    {
+        if (thread_cpu() - b->cpu_start <= b->cpu_budget)
+            return;
+        b->cpu_exceeded = true;
+    }
+    // From now on every instruction raises, so a script that catches the error with pcall cannot
+    // carry on: the next instruction outside the pcall raises again.
+    lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+    luaL_error(L, aborted ? "session closed" : b->mem_exceeded ? "memory limit" : "CPU limit");
+}
+
+static int traceback_handler(lua_State* L)
+{
+    // error() with a table or nil: the client gets the generic line, the log says what it was.
+    const char* msg = lua_type(L, 1) == LUA_TSTRING ? lua_tostring(L, 1) : NULL;
+    if (msg == NULL)
+        msg = lua_pushfstring(L, "script error (a %s was raised)", luaL_typename(L, 1));
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+// Calls the function below the nargs arguments on top of the stack, with the CPU budget reset.
+// On error leaves a one-line message (location and traceback stripped) in `line`; the full
+// traceback is logged.
+static bool budget_call(lua_State* L, int nargs, int nresults, unsigned id, char* line, size_t line_size)
+{
+    sh_lua_budget* b = budget_of(L);
+    b->cpu_start = thread_cpu();
+    lua_sethook(L, budget_hook, LUA_MASKCOUNT, HOOK_COUNT);
+    int base = lua_gettop(L) - nargs;
+    lua_pushcfunction(L, traceback_handler);
+    lua_insert(L, base);
+    int rc = lua_pcall(L, nargs, nresults, base);
+    lua_remove(L, base);
+    if (rc == LUA_OK && !b->mem_exceeded && !b->cpu_exceeded)
+        return true;
+    const char* full = rc != LUA_OK ? lua_tostring(L, -1) : NULL;
+    if (b->abort != NULL && atomic_load(b->abort))
+        snprintf(line, line_size, "session closed");
+    else if (b->mem_exceeded || rc == LUA_ERRMEM)
+        snprintf(line, line_size, "session exceeded its memory limit");
+    else if (b->cpu_exceeded)
+        snprintf(line, line_size, "session exceeded its CPU limit");
+    else
+    {
+        // "path/x.lua:12: message\nstack traceback: ..." -> "message"; a non-string error object
+        // -> "script error".
+        const char* msg = full != NULL ? full : "script error";
+        for (;;)
+        {
+            const char* p = strstr(msg, ".lua:");
+            const char* nl = strchr(msg, '\n');
+            if (p == NULL || (nl != NULL && p > nl))
+                break;
+            const char* q = p + 5;
+            while (*q >= '0' && *q <= '9')
+                q++;
+            if (q == p + 5 || q[0] != ':' || q[1] != ' ')
+                break;
+            msg = q + 2;
+        }
+        size_t n = strcspn(msg, "\n");
+        if (n > 200)
+            n = 200;
+        snprintf(line, line_size, "%.*s", (int)n, msg);
+        if (line[0] == '\0' || strncmp(line, "script error (a ", 16) == 0)
+            snprintf(line, line_size, "script error");
+    }
+    if (full != NULL && !(b->abort != NULL && atomic_load(b->abort)))
+    {
+        // The traceback on one log line: newlines become " | ", tabs go.
+        char flat[1024];
+        size_t j = 0;
+        for (const char* p = full; *p && j + 4 < sizeof flat; p++)
+        {
+            if (*p == '\n')
+                flat[j++] = ' ', flat[j++] = '|', flat[j++] = ' ';
+            else if (*p != '\t')
+                flat[j++] = *p;
+        }
+        flat[j] = '\0';
+        sh_log("session %u: script error: %s", id, flat);
+    }
+    else if (full == NULL)
+        sh_log("session %u: %s", id, line);
+    if (rc != LUA_OK)
+        lua_pop(L, 1);
+    return false;
+}
+
+// A fresh state: standard libraries, `simhost` preloaded, package.path on the scripts dir only
+// (plus the system's Lua dirs for lua-cjson and friends; never the working directory).
+static lua_State* new_state(sh_server* server, sh_lua_budget* budget)
+{
+    lua_State* L = lua_newstate(budget_alloc, budget);
+    if (L == NULL)
+        return NULL;
+    luaL_openlibs(L);
+    luaL_requiref(L, "simhost", luaopen_simhost, 0);
+    lua_pop(L, 1);
+    lua_getglobal(L, "package");
+    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;/usr/share/lua/5.4/?.lua;/usr/share/lua/5.4/?/init.lua",
+                    server->scripts_dir, server->scripts_dir);
+    lua_setfield(L, -2, "path");
+    lua_pop(L, 1);
+    return L;
+}
+
+static void fail_session(sh_session* s, const char* message)
+{
+    sh_buf b = {0};
+    sh_buf_puts(&b, "{\"type\":\"error\",\"message\":");
+    sh_buf_json_string(&b, message);
+    sh_buf_puts(&b, "}");
+    if (!b.failed)
+        sh_session_send(s, b.data, b.len, SH_SEND_CONTROL);
+    sh_buf_free(&b);
+    sh_session_request_close(s);
+    s->ended = true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ops bindings/l_host.c calls for the script's `session` object.
+
+static bool op_send(sh_session* s, const char* data, size_t len, sh_send_kind kind)
+{
+    return sh_session_send(s, data, len, kind);
+}
+
+static void op_close(sh_session* s)
+{
+    if (!s->ended)
+        sh_session_request_close(s);
+    s->ended = true;
+}
+
+static void op_set_timer(sh_session* s, double due)
+{
+    sh_workers_set_timer(s->server->workers, s, due);
+}
+
+static uint64_t op_dropped(sh_session* s)
+{
+    pthread_mutex_lock(&s->lock);
+    uint64_t n = s->out.dropped;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+static int op_queued(sh_session* s)
+{
+    pthread_mutex_lock(&s->lock);
+    int n = s->out.frames;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+static unsigned op_id(sh_session* s)
+{
+    return s->id;
+}
+
+static const sh_session_ops session_ops = {.send = op_send,
+                                           .close = op_close,
+                                           .set_timer = op_set_timer,
+                                           .dropped = op_dropped,
+                                           .queued = op_queued,
+                                           .id = op_id};
+
+static sh_session_limits limits_of(const sh_server* server)
+{
+    return (sh_session_limits){
+        .max_objects = server->cfg.max_objects,
+        .max_duration_s = server->cfg.max_duration_s,
+        .max_message_bytes = server->cfg.max_message_bytes,
+        .lua_memory_bytes = server->cfg.lua_memory_bytes,
+        .lua_cpu_ms = server->cfg.lua_cpu_ms,
+    };
+}
+
+// Registry slots of a running session: the script's module table and the session object.
+static const char module_key[] = "simhost.net.module";
+static const char session_key[] = "simhost.net.session";
+
+static int start_session(lua_State* L)
+{
+    sh_session* s = lua_touserdata(L, 1);
+    sh_server* server = s->server;
+    lua_pushfstring(L, "%s/session.lua", server->scripts_dir);
+    if (luaL_loadfilex(L, lua_tostring(L, -1), "t") != LUA_OK)
+        return lua_error(L);
+    lua_call(L, 0, 1);
+    if (!lua_istable(L, -1))
+        return luaL_error(L, "session.lua must return a table");
+    lua_setfield(L, LUA_REGISTRYINDEX, module_key);
+    sh_session_limits limits = limits_of(server);
+    sh_l_host_push_session(L, s, &session_ops, &limits, server->scripts_dir, server->assets_path);
+    lua_setfield(L, LUA_REGISTRYINDEX, session_key);
+    return 0;
+}
+
+// Calls module[name](session, arg?) if the script defines it.
+static bool call_handler(sh_session* s, const char* name, const sh_msg* m)
+{
+    lua_State* L = s->L;
+    lua_getfield(L, LUA_REGISTRYINDEX, module_key);
+    lua_getfield(L, -1, name);
+    lua_remove(L, -2);
+    if (lua_isnil(L, -1))
+    {
+        lua_pop(L, 1);
+        return true;
+    }
+    lua_getfield(L, LUA_REGISTRYINDEX, session_key);
+    int nargs = 1;
+    if (m != NULL)
+    {
+        lua_pushlstring(L, (const char*)m->data + LWS_PRE, m->len);
+        nargs = 2;
+    }
+    char line[256];
+    if (budget_call(L, nargs, 0, s->id, line, sizeof line))
+        return true;
+    if (!atomic_load(&s->abort))
+        fail_session(s, line);
+    else
+        s->ended = true;
+    return false;
+}
+
+static void start(sh_session* s)
+{
+    s->started = true;
+    s->L = new_state(s->server, &s->budget);
+    if (s->L == NULL)
+    {
+        fail_session(s, "session exceeded its memory limit");
+        return;
+    }
+    lua_pushcfunction(s->L, start_session);
+    lua_pushlightuserdata(s->L, s);
+    char line[256];
+    if (!budget_call(s->L, 1, 0, s->id, line, sizeof line))
+    {
+        if (!atomic_load(&s->abort))
+            fail_session(s, line);
+        else
+            s->ended = true;
+        return;
+    }
+    call_handler(s, "on_open", NULL);
+}
+
+void sh_session_run(sh_session* s, bool tick)
+{
+    if (s->ended || atomic_load(&s->abort))
+        return;
+    if (!s->started)
+        start(s);
+    for (int i = 0; i < RUN_BATCH && !s->ended && !atomic_load(&s->abort); i++)
+    {
+        pthread_mutex_lock(&s->lock);
+        sh_msg* m = s->in_head;
+        if (m != NULL)
+        {
+            s->in_head = m->next;
+            if (s->in_head == NULL)
+                s->in_tail = NULL;
+            s->in_count--;
+            s->in_bytes -= m->len;
+        }
+        bool more = s->in_head != NULL;
+        pthread_mutex_unlock(&s->lock);
+        if (m == NULL)
+            break;
+        call_handler(s, "on_message", m);
+        sh_msg_free(m);
+        if (more && i == RUN_BATCH - 1)
+            sh_workers_wake(s->server->workers, s); // let others run, then come back
+    }
+    if (tick && !s->ended && !atomic_load(&s->abort))
+        call_handler(s, "on_tick", NULL);
+}
+
+bool sh_session_finished(sh_session* s)
+{
+    if (!s->ended && !atomic_load(&s->abort))
+        return false;
+    if (s->L != NULL)
+    {
+        // Ended by the script or an error, the client still reads what was queued; gone, nothing.
+        lua_close(s->L); // frees the world and everything the script built, on this worker
+        s->L = NULL;
+    }
+    return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// GET /api/v1/live/scenarios: scripts/lib/scenarios.lua lists scripts/scenarios/*.lua, read at
+// request time in a fresh state under the same limits as a session.
+
+int sh_scenarios_json(sh_server* server, sh_buf* out)
+{
+    sh_lua_budget budget = {.cap = server->cfg.lua_memory_bytes,
+                            .cpu_budget = server->cfg.lua_cpu_ms / 1000.0};
+    lua_State* L = new_state(server, &budget);
+    if (L == NULL)
+    {
+        sh_buf_puts(out, "{\"error\":\"out of memory\"}");
+        return 500;
+    }
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "lib.scenarios");
+    int status = 500;
+    char line[256] = "scenario listing failed";
+    if (budget_call(L, 1, 1, 0, line, sizeof line))
+    {
+        lua_getfield(L, -1, "list_json");
+        lua_pushstring(L, server->scripts_dir);
+        if (budget_call(L, 1, 1, 0, line, sizeof line) && lua_type(L, -1) == LUA_TSTRING)
+        {
+            size_t n;
+            const char* json = lua_tolstring(L, -1, &n);
+            sh_buf_append(out, json, n);
+            status = 200;
+        }
+    }
+    if (status != 200)
+    {
+        sh_buf_puts(out, "{\"error\":");
+        sh_buf_json_string(out, line);
+        sh_buf_puts(out, "}");
+    }
+    lua_close(L);
+    return status;
+}

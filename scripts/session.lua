@@ -1,0 +1,282 @@
+-- The default live-session policy (protocol.md): configure → metadata, start → paced frames,
+-- stop → complete. The host calls on_message(session, raw_text) for each client message and
+-- on_tick(session) when the timer set with session:schedule fires. Loaded afresh for every
+-- connection, so edits apply to the next connection. docs/session-api.md describes `session`.
+local simhost = require "simhost"
+local json = require "lib.json"
+local validate = require "lib.validate"
+local pacing = require "lib.pacing"
+local scenarios = require "lib.scenarios"
+
+local M = {}
+
+-- Ground: the DB's `ground` asset (default: a 200 × 200 × 1 m slab centred on its origin) placed so
+-- its top face is at z = 0, i.e. its origin at -bounds_max.z (-0.5 for the default slab).
+local GROUND_ASSET = "ground"
+
+-- In speed-0 runs, wait while this many frames are still queued for the client: "as fast as the
+-- host can" must not mean "faster than the client reads", which would only drop frames.
+local FAST_QUEUE_LIMIT = 8
+
+-- How a message's `type` reads in an error: strings as they are, anything else by its JSON kind.
+local function describe(v)
+  if type(v) == "string" then return v end
+  if v == nil or v == json.null then return "null" end
+  if type(v) == "table" then return "object" end
+  return tostring(v)
+end
+
+local function send_error(session, message)
+  session:send(json.error(message))
+end
+
+-- A fatal error during configure/start: error, then close.
+local function fail(session, message)
+  send_error(session, message)
+  session:close()
+  session.phase = "closed"
+end
+
+local function complete(session)
+  local run = session.run
+  session:schedule(nil)
+  local dropped = session:dropped()
+  local elapsed = run and run.started and (session:now() - run.started) or 0
+  local sent = run and (run.frames - dropped) or 0
+  local simulated = run and run.frames > 0 and (run.frames - 1) * run.timestep_ms / 1000 or 0
+  if run and run.scenario and run.scenario.on_complete then
+    run.scenario.on_complete(run.world, run.ctx)
+  end
+  session:send(string.format(
+    '{"type":"complete","total_frames":%d,"elapsed_s":%.3f,"simulated_s":%.6f,"dropped_frames":%d}',
+    sent, elapsed, simulated, dropped))
+  session:close()
+  session.phase = "closed"
+end
+
+-- ---------------------------------------------------------------------------------------------
+-- configure
+
+local function spawn_objects(world, objects)
+  for _, o in ipairs(objects) do
+    local env = o.object_type == "environment"
+    world:spawn {
+      asset = o.asset_name,
+      position = o.position,
+      orientation = o.orientation,
+      environment = env,
+      mass = not env and (o.mass or 10.0) or nil,
+      restitution = o.restitution or (env and 0.5 or 0.8),
+      friction = o.friction or 0.5,
+      velocity = o.velocity,
+      angular_velocity = o.angular_velocity,
+    }
+  end
+end
+
+local function configure(session, msg)
+  local err = validate.configure(msg, session.limits)
+  if err then return fail(session, err) end
+  local objects = msg.objects or {}
+  for _, o in ipairs(objects) do
+    if session.assets:find(o.asset_name) == nil then
+      return fail(session, "Asset '" .. o.asset_name .. "' not found")
+    end
+  end
+  local scenario
+  if msg.scenario ~= nil then
+    scenario = scenarios.load(session.scripts_dir, msg.scenario)
+    if not scenario then return fail(session, "Scenario '" .. msg.scenario .. "' not found") end
+  end
+  local db = session.assets -- opened on first use (l_host.c)
+  local ground = msg.ground ~= false
+  local ground_info = ground and db:find(GROUND_ASSET)
+  if ground and ground_info == nil then
+    return fail(session, "Asset '" .. GROUND_ASSET .. "' not found")
+  end
+
+  local world = simhost.world { assets = db }
+  if ground then
+    local top = ground_info.bounds_max and ground_info.bounds_max[3] or 0.5
+    world:spawn { asset = GROUND_ASSET, position = { 0, 0, -top }, orientation = { 0, 0, 0 },
+                  environment = true, restitution = 0.5, friction = 0.5 }
+  end
+  spawn_objects(world, objects)
+
+  local params = {}
+  local ctx = { session = session, params = params }
+  function ctx.reply(t) session:send(json.encode(t)) end
+  if scenario then
+    for k, v in pairs(scenario.params or {}) do params[k] = v end
+    for k, v in pairs(msg.params or {}) do params[k] = v end
+    scenario.setup(world, params, ctx)
+  end
+
+  session.run = { world = world, scenario = scenario, ctx = ctx, frames = 0 }
+  local meta = world:metadata_json()
+  session:send('{"type":"metadata",' .. meta:sub(2))
+  session.phase = "configured"
+end
+
+-- ---------------------------------------------------------------------------------------------
+-- streaming
+
+local function send_frame(session)
+  local run = session.run
+  -- simulation_time is n·T exactly (protocol.md), not the world's running float sum of steps.
+  local t = run.frames * run.timestep_ms / 1000
+  session:send_frame(run.world:frame_json(run.frames, { contacts = run.contacts, simulation_time = t }))
+  run.frames = run.frames + 1
+end
+
+-- Steps the world and sends the next frame; completes after the last one.
+local function advance(session)
+  local run = session.run
+  run.world:step(run.timestep)
+  if run.scenario and run.scenario.on_step then run.scenario.on_step(run.world, run.frames, run.ctx) end
+  send_frame(session)
+  if run.frames >= run.total then
+    complete(session)
+    return false
+  end
+  return true
+end
+
+local function schedule_next(session)
+  local run = session.run
+  if run.paused then return end
+  local now = session:now()
+  if run.clock.period == 0 then
+    -- As fast as possible, but never faster than the client drains its queue.
+    session:schedule(session:queued() >= FAST_QUEUE_LIMIT and now + 0.001 or now)
+    return
+  end
+  session:schedule(run.clock:due(run.frames, now))
+end
+
+local function start(session, settings)
+  local run = session.run
+  run.timestep_ms = settings.timestep_ms
+  run.timestep = settings.timestep_ms / 1000
+  run.contacts = settings.contacts
+  -- ⌊duration_ms / timestep_ms⌋ + 1 frames; the epsilon keeps 0.3 s / 100 ms from rounding down.
+  run.total = math.floor(settings.duration_s * 1000 / settings.timestep_ms + 1e-9) + 1
+  run.started = session:now()
+  run.clock = pacing.new(run.timestep, settings.speed, run.started)
+  session.phase = "streaming"
+  send_frame(session) -- frame 0: the initial state
+  if run.frames >= run.total then return complete(session) end
+  schedule_next(session)
+end
+
+local function ensure_integer(v, lo, hi)
+  return validate.finite(v) and v == math.floor(v) and v >= lo and v <= hi
+end
+
+local streaming = {}
+
+function streaming.stop(session)
+  complete(session)
+end
+
+function streaming.pause(session)
+  session.run.paused = true
+  session:schedule(nil)
+end
+
+function streaming.resume(session)
+  local run = session.run
+  if not run.paused then return end
+  run.paused = false
+  run.clock:resume(run.frames - 1, session:now())
+  schedule_next(session)
+end
+
+function streaming.step(session, msg)
+  local run = session.run
+  if not run.paused then return send_error(session, "'step' is only allowed while paused") end
+  local n = msg.frames
+  if n == nil then n = 1 end
+  if not ensure_integer(n, 1, 100000) then return send_error(session, "'frames' must be an integer 1 ... 100000") end
+  for _ = 1, n do
+    if not advance(session) then return end
+  end
+end
+
+function streaming.speed(session, msg)
+  local run = session.run
+  if not validate.finite(msg.speed) or msg.speed < 0 then
+    return send_error(session, "'speed' must be a finite number >= 0")
+  end
+  run.clock:set_speed(msg.speed, run.frames - 1, session:now())
+  if not run.paused then schedule_next(session) end
+end
+
+function streaming.apply_impulse(session, msg)
+  local run = session.run
+  local id = msg.body_id
+  local known = false
+  if ensure_integer(id, 0, math.maxinteger) then
+    for _, b in ipairs(run.world:bodies()) do
+      if b == id then known = true break end
+    end
+  end
+  if not known then return send_error(session, "'body_id' must name a body of this world") end
+  if not validate.vec(msg.impulse, 3) then return send_error(session, "'impulse' must be an array of 3 finite numbers") end
+  if msg.point ~= nil and not validate.vec(msg.point, 3) then
+    return send_error(session, "'point' must be an array of 3 finite numbers")
+  end
+  run.world:apply_impulse(math.tointeger(id), msg.impulse, msg.point)
+end
+
+local function on_streaming_message(session, msg)
+  local kind = msg.type
+  local handler = type(kind) == "string" and streaming[kind]
+  if handler then return handler(session, msg) end
+  local run = session.run
+  if run.scenario and run.scenario.on_message and type(kind) == "string" then
+    if run.scenario.on_message(run.world, msg, run.ctx) then return end
+  end
+  send_error(session, "Unknown message type '" .. describe(kind) .. "'")
+end
+
+-- ---------------------------------------------------------------------------------------------
+-- entry points
+
+function M.on_open(session)
+  session.phase = "new"
+end
+
+function M.on_message(session, raw)
+  local msg = json.decode(raw)
+  local phase = session.phase
+  if phase == "closed" then return end
+  if type(msg) ~= "table" then
+    if phase == "streaming" then return send_error(session, "Invalid JSON message") end
+    return fail(session, "Invalid JSON message")
+  end
+  if phase == "new" then
+    return configure(session, msg)
+  elseif phase == "configured" then
+    if msg.type == "stop" then return complete(session) end
+    if msg.type ~= "start" then
+      return fail(session, "Expected 'start' or 'stop', got '" .. describe(msg.type) .. "'")
+    end
+    local err, settings = validate.start(msg, session.limits)
+    if err then return fail(session, err) end
+    return start(session, settings)
+  elseif phase == "streaming" then
+    return on_streaming_message(session, msg)
+  end
+end
+
+function M.on_tick(session)
+  if session.phase ~= "streaming" or session.run.paused then return end
+  local run = session.run
+  if run.clock.period == 0 and session:queued() >= FAST_QUEUE_LIMIT then
+    return schedule_next(session)
+  end
+  if advance(session) then schedule_next(session) end
+end
+
+return M

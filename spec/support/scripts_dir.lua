@@ -1,0 +1,87 @@
+-- A scratch copy of scripts/ with some files replaced, for specs that run the host with a modified
+-- session script (--scripts DIR).
+local env = require "env"
+
+local M = {}
+
+-- files: { ["session.lua"] = "source", ["scenarios/x.lua"] = "..." }. Returns the dir; remove it
+-- with env.rmtree.
+function M.make(files)
+  local dir = env.tmpdir()
+  os.execute("cp -R " .. env.q(env.source_dir .. "/scripts") .. " " .. env.q(dir .. "/scripts"))
+  for name, src in pairs(files or {}) do M.write(dir .. "/scripts", name, src) end
+  return dir, dir .. "/scripts"
+end
+
+function M.write(scripts, name, src)
+  local path = scripts .. "/" .. name
+  os.execute("mkdir -p " .. env.q(path:match("^(.*)/")))
+  local f = assert(io.open(path, "wb"))
+  f:write(src)
+  f:close()
+end
+
+-- A session script driven by plain-text commands, to exercise the host rather than the protocol.
+M.probe = [[
+local M = {}
+local pad = ""
+function M.on_message(session, raw)
+  local cmd, arg = raw:match("^(%S+)%s*(.*)$")
+  if cmd == "echo" then
+    session:send(arg)
+  elseif cmd == "error" then
+    error("boom from the script")
+  elseif cmd == "error_table" then
+    error({ code = 1 })
+  elseif cmd == "loop" then
+    while true do end
+  elseif cmd == "pcall_loop" then
+    while true do pcall(function() while true do end end) end
+  elseif cmd == "hog" then
+    local t = {}
+    for i = 1, math.maxinteger do t[i] = string.rep("x", 1024) .. i end
+  elseif cmd == "pcall_hog" then
+    local t = {}
+    while true do
+      pcall(function() for i = #t + 1, math.maxinteger do t[i] = string.rep("y", 1024) .. i end end)
+    end
+  elseif cmd == "flood" then
+    -- frames of `arg` bytes as fast as the timer allows (every 2 ms)
+    pad = string.rep("p", tonumber(arg) or 1000)
+    session.sent = 0
+    session:schedule(session:now())
+  elseif cmd == "stats" then
+    session:schedule(nil)
+    session:send(string.format('{"dropped":%d,"queued":%d,"sent":%d}', session:dropped(), session:queued(),
+      session.sent or 0))
+  elseif cmd == "limits" then
+    local l = session.limits
+    session:send(string.format('{"max_objects":%d,"max_duration_s":%g,"max_message_bytes":%d,"id":%d,"scripts":%q}',
+      l.max_objects, l.max_duration_s, l.max_message_bytes, session.id, session.scripts_dir))
+  elseif cmd == "timer" then
+    session.ticks = 0
+    session.t0 = session:now()
+    session:set_timer(tonumber(arg))
+  elseif cmd == "close" then
+    session:send("bye")
+    session:close()
+  elseif cmd == "len" then
+    session:send(tostring(#arg))
+  else
+    session:send("unknown " .. tostring(cmd))
+  end
+end
+function M.on_tick(session)
+  if session.sent then
+    session.sent = session.sent + 1
+    session:send_frame(string.format('{"n":%d,"pad":"%s"}', session.sent, pad))
+    session:set_timer(0.002)
+  elseif session.t0 then
+    session:send(string.format("tick %.3f", session:now() - session.t0))
+    session.t0 = nil
+  end
+end
+return M
+]]
+
+return M
