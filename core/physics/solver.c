@@ -63,6 +63,7 @@ static void gyroscopic(const mat3 inertia, const versor q, float h, vec3 w)
     glm_vec3_add(w, dw, w);
 }
 
+#define SH_RELAX_PASSES      2
 #define SH_IMPACT_SPEED      0.1f // m/s closing speed at step start that marks an impact
 #define SH_IMPACT_ITERATIONS 32
 
@@ -202,7 +203,9 @@ void sh_solver_step(sh_world* w, float dt)
         sh_contact_solver_warm_start(&s);
         sh_contact_solver_solve(&s, true);
         integrate_positions(sb, n, h, w->def.gravity);
-        sh_contact_solver_solve(&s, false);
+        // Two relax passes: one left a 10-cube stack rocking (and walking) at 60 Hz contacts.
+        for (int r = 0; r < SH_RELAX_PASSES; r++)
+            sh_contact_solver_solve(&s, false);
     }
     // Impact set: constraints closing fast at step start (few in a settled scene, so the extra passes cost
     // little where the pyramid's thousands of resting contacts are).
@@ -251,7 +254,7 @@ void sh_solver_step(sh_world* w, float dt)
         glm_quat_mul((float*)x->dq, b->xf.q, q);
         glm_quat_normalize_to(q, b->xf.q);
     }
-    w->stats.iterations = cc > 0 ? substeps * 2 : 0;
+    w->stats.iterations = cc > 0 ? substeps * (1 + SH_RELAX_PASSES) : 0;
     w->stats.residual = residual;
     w->stats.converged = residual < SH_SOLVER_TOLERANCE;
     w->stats.num_constraints = cc;
