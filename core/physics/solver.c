@@ -241,7 +241,7 @@ void sh_solver_step(sh_world* w, float dt)
         // stopped where it was.
         bool ok = isfinite(x->v[0] + x->v[1] + x->v[2] + x->w[0] + x->w[1] + x->w[2] + x->dp[0] + x->dp[1] +
                            x->dp[2] + x->dq[0] + x->dq[1] + x->dq[2] + x->dq[3]);
-        if (SH_NEVER(!ok))
+        if (!ok)
         {
             glm_vec3_zero(b->v);
             glm_vec3_zero(b->w);
