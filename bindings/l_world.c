@@ -162,6 +162,7 @@ static int spawn_with(lua_State* L, lworld* lw, const sh_hull* hull, int asset_i
     def.restitution =
         (float)sh_l_number_field(L, 2, "restitution", env ? 0.5 : 0.8, 0.0, 1.0, "a finite number in [0, 1]");
     def.friction = (float)sh_l_number_field(L, 2, "friction", 0.5, 0.0, 1e6, "a finite number >= 0");
+    def.start_asleep = sh_l_bool_field(L, 2, "asleep", false);
     sh_l_vec3_field(L, 2, "velocity", def.velocity);
     sh_l_vec3_field(L, 2, "angular_velocity", def.angular_velocity);
     sh_body_id id;

@@ -86,6 +86,17 @@ describe("simhost.world", function()
     assert.is_true(w:body(id).angular_velocity.z > 2)
   end)
 
+  it("spawns bodies asleep on request; a push wakes them", function()
+    local w = world()
+    ground(w)
+    local id = w:spawn{ asset = "unit_cube", position = { 0, 0, 0.5 }, asleep = true }
+    w:step(1 / 60)
+    assert.is_true(w:body(id).sleeping)
+    assert.are.equal(0, w:stats().awake)
+    w:apply_impulse(id, { 0, 0, 1 })
+    assert.is_false(w:body(id).sleeping)
+  end)
+
   it("lists contacts like the protocol's collisions, and the solver block", function()
     local w = world()
     local g = ground(w)
