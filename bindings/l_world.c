@@ -29,6 +29,7 @@ typedef struct lworld
     char* buf; // JSON output, reused
     size_t len, cap;
     bool oom;
+    char name_buf[32];
 } lworld;
 
 static lworld* check_world(lua_State* L)
@@ -276,8 +277,11 @@ static void push_xyz(lua_State* L, const float* v)
 
 static const char* asset_name(lworld* lw, int asset_id)
 {
-    if (asset_id < 0)
-        return "custom";
+    if (asset_id < 0) // custom hulls: "custom_1", "custom_2", … (per-world buffer: sessions run on workers)
+    {
+        snprintf(lw->name_buf, sizeof lw->name_buf, "custom_%d", -asset_id);
+        return lw->name_buf;
+    }
     const sh_asset_info* info = lw->db != NULL ? sh_assets_find_id(lw->db, asset_id) : NULL;
     return info != NULL ? info->name : "";
 }

@@ -232,20 +232,21 @@ SH_INLINE void solve_one(sh_contact_solver* s, sh_constraint* c, bool use_bias)
     // Alternate the point order pass by pass (symmetric Gauss-Seidel), and sweep the normal points
     // SH_INNER times: a fixed single sweep favours the first point of every face and rocks a stack.
     const int last = n - 1;
-    for (int kk = 0; kk < SH_INNER * n; kk++)
-    {
-        const int jj = kk % n;
-        const int j = s->reverse ? last - jj : jj;
-        sh_constraint_point* cp = &c->points[j];
-        float vn = row_vel(a, b, &cp->row[0], c->normal);
-        float imp = -cp->normal_mass * mass_scale[j] * (vn + bias[j]) - impulse_scale[j] * cp->normal_impulse;
-        float next = max_f(cp->normal_impulse + imp, 0.0f);
-        imp = next - cp->normal_impulse;
-        pushed = pushed || imp > 0.0f;
-        cp->normal_impulse = next;
-        cp->max_normal_impulse = max_f(cp->max_normal_impulse, imp);
-        row_apply(a, b, &cp->row[0], c->normal, imp);
-    }
+    for (int sweep = 0; sweep < SH_INNER; sweep++)
+        for (int jj = 0; jj < n; jj++)
+        {
+            const int j = s->reverse ? last - jj : jj;
+            sh_constraint_point* cp = &c->points[j];
+            float vn = row_vel(a, b, &cp->row[0], c->normal);
+            float imp =
+                -cp->normal_mass * mass_scale[j] * (vn + bias[j]) - impulse_scale[j] * cp->normal_impulse;
+            float next = max_f(cp->normal_impulse + imp, 0.0f);
+            imp = next - cp->normal_impulse;
+            pushed = pushed || imp > 0.0f;
+            cp->normal_impulse = next;
+            cp->max_normal_impulse = max_f(cp->max_normal_impulse, imp);
+            row_apply(a, b, &cp->row[0], c->normal, imp);
+        }
     if (!c->active && pushed)
     {
         c->active = true;
