@@ -226,3 +226,23 @@ describe("simhost.world", function()
     collectgarbage()
   end)
 end)
+
+describe("simhost bench", function()
+  it("prints one line per scene in the physics.md format", function()
+    local out, _, rc = env.run(env.q(env.bin) .. " bench cluster_drop sparse --steps 3")
+    assert.are.equal(0, rc)
+    local lines = {}
+    for line in out:gmatch("[^\n]+") do lines[#lines + 1] = line end
+    assert.are.equal(2, #lines)
+    assert.is_truthy(lines[1]:match("^scene=cluster_drop bodies=33 steps=3 ms_per_step=[%d.]+ shift_m=[%d.-]+ sag_m=[%d.-]+$"),
+                     lines[1])
+    assert.is_truthy(lines[2]:match("^scene=sparse bodies=10001 steps=3 "), lines[2])
+  end)
+
+  it("rejects an unknown scene with one line and exit status 2", function()
+    local out, err, rc = env.run(env.q(env.bin) .. " bench nope")
+    assert.are.equal(2, rc)
+    assert.are.equal("", out)
+    assert.are.equal("simhost bench: unknown scene 'nope' (see simhost bench --help)\n", err)
+  end)
+end)
