@@ -71,7 +71,10 @@ static int world_tostring(lua_State* L)
 static int world_new(lua_State* L)
 {
     if (lua_isnoneornil(L, 1))
+    {
+        lua_settop(L, 0);
         lua_newtable(L);
+    }
     luaL_checktype(L, 1, LUA_TTABLE);
     sh_world_def def = sh_world_def_default();
     sh_l_vec3_field(L, 1, "gravity", def.gravity);
