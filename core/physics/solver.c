@@ -221,7 +221,7 @@ void sh_solver_step(sh_world* w, float dt)
             // New impacts (a gap at step start, closing) and anything fast enough to bounce; a settling
             // pile's resting contacts stay out (in the 5050 pyramid they made the impact set half the cost).
             float rv = k->points[j].relative_velocity;
-            hit = hit || (ct->manifold.points[j].separation > 0.0f && rv < -SH_IMPACT_SPEED) ||
+            hit = hit || (ct->manifold.points[j].separation > SH_TOUCH_TOLERANCE && rv < -SH_IMPACT_SPEED) ||
                   rv < -w->def.restitution_threshold;
         }
         if (hit)
