@@ -29,6 +29,7 @@ typedef struct lworld
     char* buf; // JSON output, reused
     size_t len, cap;
     bool oom;
+    char name_buf[32];
 } lworld;
 
 static lworld* check_world(lua_State* L)
@@ -70,7 +71,10 @@ static int world_tostring(lua_State* L)
 static int world_new(lua_State* L)
 {
     if (lua_isnoneornil(L, 1))
+    {
+        lua_settop(L, 0);
         lua_newtable(L);
+    }
     luaL_checktype(L, 1, LUA_TTABLE);
     sh_world_def def = sh_world_def_default();
     sh_l_vec3_field(L, 1, "gravity", def.gravity);
@@ -162,6 +166,7 @@ static int spawn_with(lua_State* L, lworld* lw, const sh_hull* hull, int asset_i
     def.restitution =
         (float)sh_l_number_field(L, 2, "restitution", env ? 0.5 : 0.8, 0.0, 1.0, "a finite number in [0, 1]");
     def.friction = (float)sh_l_number_field(L, 2, "friction", 0.5, 0.0, 1e6, "a finite number >= 0");
+    def.start_asleep = sh_l_bool_field(L, 2, "asleep", false);
     sh_l_vec3_field(L, 2, "velocity", def.velocity);
     sh_l_vec3_field(L, 2, "angular_velocity", def.angular_velocity);
     sh_body_id id;
@@ -275,8 +280,11 @@ static void push_xyz(lua_State* L, const float* v)
 
 static const char* asset_name(lworld* lw, int asset_id)
 {
-    if (asset_id < 0)
-        return "custom";
+    if (asset_id < 0) // custom hulls: "custom_1", "custom_2", … (per-world buffer: sessions run on workers)
+    {
+        snprintf(lw->name_buf, sizeof lw->name_buf, "custom_%d", -asset_id);
+        return lw->name_buf;
+    }
     const sh_asset_info* info = lw->db != NULL ? sh_assets_find_id(lw->db, asset_id) : NULL;
     return info != NULL ? info->name : "";
 }

@@ -51,6 +51,8 @@ static sh_hull* add_box(bench* b, float hx, float hy, float hz)
     return h;
 }
 
+static bool spawn_asleep; // sparse: the grid starts asleep (the scene is "10 000 sleeping cubes")
+
 static sh_body_id spawn(bench* b, const sh_hull* h, bool is_static, float x, float y, float z, float mass,
                         float friction)
 {
@@ -63,6 +65,7 @@ static sh_body_id spawn(bench* b, const sh_hull* h, bool is_static, float x, flo
     d.mass = mass;
     d.friction = friction;
     d.restitution = 0.0f;
+    d.start_asleep = spawn_asleep && !is_static;
     sh_body_id id;
     sh_error err;
     if (!sh_body_create(b->world, &d, &id, &err))
@@ -105,6 +108,7 @@ static bool build(bench* b, const char* scene, int base, int* steps)
         exit(SH_EXIT_FAIL);
     }
     rng_state = 0x9E3779B97F4A7C15ULL;
+    spawn_asleep = strcmp(scene, "sparse") == 0;
     if (strcmp(scene, "large_pyramid") == 0)
     {
         ground(b, 800.0f);

@@ -185,6 +185,20 @@ bool sh_body_create(sh_world* w, const sh_body_def* def, sh_body_id* out, sh_err
         }
         w->bp.moved[w->bp.moved_count++] = index;
     }
+    if (def->start_asleep && !b->is_static)
+    {
+        // Its own sleeping island: the first touching contact or impulse wakes it like any sleeper.
+        int island = sh_id_pool_alloc(&w->island_pool);
+        if (SH_ARRAY_RESERVE(w->islands, island + 1))
+        {
+            while (w->islands.count <= island)
+                w->islands.data[w->islands.count++] = (sh_island){-1, 0};
+            w->islands.data[island] = (sh_island){index, 1};
+            b->sleeping = true;
+            b->sleep_island = island;
+            b->island_next = -1;
+        }
+    }
     w->order.data[w->order.count++] = index;
     out->index = index;
     out->generation = gen;

@@ -34,44 +34,53 @@ static void tangents(const vec3 n, vec3 t1, vec3 t2)
     t2[2] = -n[1];
 }
 
-static float eff_mass(const sh_solver_body* a, const sh_solver_body* b, const vec3 ra, const vec3 rb,
-                      const vec3 dir)
+static float make_row(const sh_solver_body* a, const sh_solver_body* b, const vec3 ra, const vec3 rb,
+                      const vec3 dir, sh_jacobian_row* row)
 {
-    vec3 ca, cb, ia, ib;
-    glm_vec3_cross((float*)ra, (float*)dir, ca);
-    glm_vec3_cross((float*)rb, (float*)dir, cb);
-    glm_mat3_mulv((vec3*)a->inv_i, ca, ia);
-    glm_mat3_mulv((vec3*)b->inv_i, cb, ib);
-    float k = a->inv_mass + b->inv_mass + glm_vec3_dot(ca, ia) + glm_vec3_dot(cb, ib);
+    glm_vec3_cross((float*)ra, (float*)dir, row->ja);
+    glm_vec3_cross((float*)rb, (float*)dir, row->jb);
+    glm_mat3_mulv((vec3*)a->inv_i, row->ja, row->ka);
+    glm_mat3_mulv((vec3*)b->inv_i, row->jb, row->kb);
+    float k = a->inv_mass + b->inv_mass + glm_vec3_dot(row->ja, row->ka) + glm_vec3_dot(row->jb, row->kb);
     return k > 0.0f ? 1.0f / k : 0.0f;
 }
 
-// Relative velocity of B's point against A's at the anchors.
-SH_INLINE void rel_vel(const sh_solver_body* a, const sh_solver_body* b, const vec3 ra, const vec3 rb,
-                       vec3 out)
+SH_INLINE float dot3(const float* x, const float* y)
 {
-    vec3 wa, wb;
-    glm_vec3_cross((float*)a->w, (float*)ra, wa);
-    glm_vec3_cross((float*)b->w, (float*)rb, wb);
-    out[0] = b->v[0] + wb[0] - a->v[0] - wa[0];
-    out[1] = b->v[1] + wb[1] - a->v[1] - wa[1];
-    out[2] = b->v[2] + wb[2] - a->v[2] - wa[2];
+    return x[0] * y[0] + x[1] * y[1] + x[2] * y[2];
 }
 
-SH_INLINE void apply(sh_solver_body* a, sh_solver_body* b, const vec3 ra, const vec3 rb, const vec3 p)
+// Relative velocity of B's point against A's along the row's direction d.
+SH_INLINE float row_vel(const sh_solver_body* a, const sh_solver_body* b, const sh_jacobian_row* r,
+                        const float* d)
 {
-    vec3 ta, tb, da, db;
-    glm_vec3_cross((float*)ra, (float*)p, ta);
-    glm_vec3_cross((float*)rb, (float*)p, tb);
-    glm_mat3_mulv(a->inv_i, ta, da);
-    glm_mat3_mulv(b->inv_i, tb, db);
+    return (b->v[0] - a->v[0]) * d[0] + (b->v[1] - a->v[1]) * d[1] + (b->v[2] - a->v[2]) * d[2] +
+           dot3(b->w, r->jb) - dot3(a->w, r->ja);
+}
+
+SH_INLINE void row_apply(sh_solver_body* a, sh_solver_body* b, const sh_jacobian_row* r, const float* d,
+                         float p)
+{
+    const float pa = a->inv_mass * p, pb = b->inv_mass * p;
     for (int k = 0; k < 3; k++)
     {
-        a->v[k] -= a->inv_mass * p[k];
-        a->w[k] -= da[k];
-        b->v[k] += b->inv_mass * p[k];
-        b->w[k] += db[k];
+        a->v[k] -= pa * d[k];
+        a->w[k] -= p * r->ka[k];
+        b->v[k] += pb * d[k];
+        b->w[k] += p * r->kb[k];
     }
+}
+
+// Rotates v by the unit quaternion q (x, y, z, w) without re-normalising q (cglm's glm_quat_rotatev does,
+// a sqrt per call in the hottest loop): v' = v + w t + q×t, t = 2 q×v.
+SH_INLINE void quat_rotate(const float* q, const float* v, float* out)
+{
+    float tx = 2.0f * (q[1] * v[2] - q[2] * v[1]);
+    float ty = 2.0f * (q[2] * v[0] - q[0] * v[2]);
+    float tz = 2.0f * (q[0] * v[1] - q[1] * v[0]);
+    out[0] = v[0] + q[3] * tx + (q[1] * tz - q[2] * ty);
+    out[1] = v[1] + q[3] * ty + (q[2] * tx - q[0] * tz);
+    out[2] = v[2] + q[3] * tz + (q[0] * ty - q[1] * tx);
 }
 
 void sh_contact_solver_prepare(sh_contact_solver* s, sh_world* w)
@@ -113,12 +122,10 @@ void sh_contact_solver_prepare(sh_contact_solver* s, sh_world* w)
             cp->tangent_impulse[0] = st->tangent_impulse[0];
             cp->tangent_impulse[1] = st->tangent_impulse[1];
             cp->max_normal_impulse = 0.0f;
-            cp->normal_mass = eff_mass(a, b, cp->ra, cp->rb, c->normal);
-            cp->tangent_mass[0] = eff_mass(a, b, cp->ra, cp->rb, c->t1);
-            cp->tangent_mass[1] = eff_mass(a, b, cp->ra, cp->rb, c->t2);
-            vec3 dv;
-            rel_vel(a, b, cp->ra, cp->rb, dv);
-            cp->relative_velocity = glm_vec3_dot(dv, c->normal);
+            cp->normal_mass = make_row(a, b, cp->ra, cp->rb, c->normal, &cp->row[0]);
+            cp->tangent_mass[0] = make_row(a, b, cp->ra, cp->rb, c->t1, &cp->row[1]);
+            cp->tangent_mass[1] = make_row(a, b, cp->ra, cp->rb, c->t2, &cp->row[2]);
+            cp->relative_velocity = row_vel(a, b, &cp->row[0], c->normal);
             // A speculative point closes its gap under gravity during the step: the speed at impact is
             // sqrt(v0² + 2·a·s0) (a = closing acceleration from gravity), exact for a free-flight approach.
             if (mp->separation > 0.0f && cp->relative_velocity < 0.0f)
@@ -142,11 +149,9 @@ void sh_contact_solver_warm_start(sh_contact_solver* s)
         for (int j = 0; j < c->point_count; j++)
         {
             const sh_constraint_point* cp = &c->points[j];
-            vec3 p;
-            for (int k = 0; k < 3; k++)
-                p[k] = cp->normal_impulse * c->normal[k] + cp->tangent_impulse[0] * c->t1[k] +
-                       cp->tangent_impulse[1] * c->t2[k];
-            apply(a, b, cp->ra, cp->rb, p);
+            row_apply(a, b, &cp->row[0], c->normal, cp->normal_impulse);
+            row_apply(a, b, &cp->row[1], c->t1, cp->tangent_impulse[0]);
+            row_apply(a, b, &cp->row[2], c->t2, cp->tangent_impulse[1]);
         }
     }
 }
@@ -155,9 +160,9 @@ void sh_contact_solver_warm_start(sh_contact_solver* s)
 SH_INLINE float current_separation(const sh_solver_body* a, const sh_solver_body* b,
                                    const sh_constraint_point* cp, const vec3 n)
 {
-    vec3 pa, pb;
-    glm_quat_rotatev((float*)a->dq, (float*)cp->ra, pa);
-    glm_quat_rotatev((float*)b->dq, (float*)cp->rb, pb);
+    float pa[3], pb[3];
+    quat_rotate(a->dq, cp->ra, pa);
+    quat_rotate(b->dq, cp->rb, pb);
     float d0 = b->dp[0] - a->dp[0] + pb[0] - pa[0];
     float d1 = b->dp[1] - a->dp[1] + pb[1] - pa[1];
     float d2 = b->dp[2] - a->dp[2] + pb[2] - pa[2];
@@ -172,9 +177,7 @@ SH_INLINE void solve_friction(sh_constraint* c, sh_solver_body* a, sh_solver_bod
     for (int jj = 0; jj <= last; jj++)
     {
         sh_constraint_point* cp = &c->points[reverse ? last - jj : jj];
-        vec3 dv;
-        rel_vel(a, b, cp->ra, cp->rb, dv);
-        float v1 = glm_vec3_dot(dv, c->t1), v2 = glm_vec3_dot(dv, c->t2);
+        float v1 = row_vel(a, b, &cp->row[1], c->t1), v2 = row_vel(a, b, &cp->row[2], c->t2);
         float n1 = cp->tangent_impulse[0] - cp->tangent_mass[0] * v1;
         float n2 = cp->tangent_impulse[1] - cp->tangent_mass[1] * v2;
         float lim = c->friction * cp->normal_impulse;
@@ -185,13 +188,10 @@ SH_INLINE void solve_friction(sh_constraint* c, sh_solver_body* a, sh_solver_bod
             n1 *= sc;
             n2 *= sc;
         }
-        float d1 = n1 - cp->tangent_impulse[0], d2 = n2 - cp->tangent_impulse[1];
+        row_apply(a, b, &cp->row[1], c->t1, n1 - cp->tangent_impulse[0]);
+        row_apply(a, b, &cp->row[2], c->t2, n2 - cp->tangent_impulse[1]);
         cp->tangent_impulse[0] = n1;
         cp->tangent_impulse[1] = n2;
-        vec3 p;
-        for (int k = 0; k < 3; k++)
-            p[k] = d1 * c->t1[k] + d2 * c->t2[k];
-        apply(a, b, cp->ra, cp->rb, p);
     }
 }
 
@@ -199,61 +199,61 @@ SH_INLINE void solve_one(sh_contact_solver* s, sh_constraint* c, bool use_bias)
 {
     const float inv_h = s->inv_h;
     const float push_max = s->push_max;
+    sh_solver_body* a = &s->bodies[c->a];
+    sh_solver_body* b = &s->bodies[c->b];
+    const int n = c->point_count;
+    // Restitution wants the speed at impact, not at step start: gravity keeps accelerating a body during
+    // the sub-steps before a speculative contact closes. Until the constraint first pushes, remember every
+    // point's vn before the pass, so all points of a face share the same instant (per-point instants would
+    // spin a flat landing).
+    float vn_before[SH_MAX_MANIFOLD_POINTS];
+    if (!c->active)
+        for (int j = 0; j < n; j++)
+            vn_before[j] = row_vel(a, b, &c->points[j].row[0], c->normal);
+    // Bias and softness per point, from the separation at the start of the pass.
+    float bias[SH_MAX_MANIFOLD_POINTS], mass_scale[SH_MAX_MANIFOLD_POINTS],
+        impulse_scale[SH_MAX_MANIFOLD_POINTS];
+    for (int j = 0; j < n; j++)
     {
-        sh_solver_body* a = &s->bodies[c->a];
-        sh_solver_body* b = &s->bodies[c->b];
-        // Restitution wants the speed at impact, not at step start: gravity keeps accelerating a body
-        // during the sub-steps before a speculative contact closes (1 m drop: 4.25 vs 4.41 m/s, 8 % of
-        // bounce height). Until the constraint first pushes, remember every point's vn before the pass, so
-        // all points of a face share the same instant (per-point instants would spin a flat landing).
-        float vn_before[SH_MAX_MANIFOLD_POINTS];
-        bool pushed = false;
-        if (!c->active)
-            for (int j = 0; j < c->point_count; j++)
-            {
-                vec3 dv;
-                rel_vel(a, b, c->points[j].ra, c->points[j].rb, dv);
-                vn_before[j] = glm_vec3_dot(dv, c->normal);
-            }
-        // Alternate the point order pass by pass (symmetric Gauss-Seidel): a fixed order favours the first
-        // point of every face, which tilts a settling stack the same way each pass and walks it sideways.
-        const int last = c->point_count - 1;
-        for (int kk = 0; kk < SH_INNER * (last + 1); kk++)
+        float sep = current_separation(a, b, &c->points[j], c->normal);
+        bias[j] = 0.0f;
+        mass_scale[j] = 1.0f;
+        impulse_scale[j] = 0.0f;
+        if (sep > 0.0f)
+            bias[j] = sep * inv_h; // speculative: allow closing exactly the gap, no softness
+        else if (use_bias)
         {
-            const int jj = kk % (last + 1);
+            bias[j] = max_f(c->soft.bias_rate * sep, -push_max);
+            mass_scale[j] = c->soft.mass_scale;
+            impulse_scale[j] = c->soft.impulse_scale;
+        }
+    }
+    bool pushed = false;
+    // Alternate the point order pass by pass (symmetric Gauss-Seidel), and sweep the normal points
+    // SH_INNER times: a fixed single sweep favours the first point of every face and rocks a stack.
+    const int last = n - 1;
+    for (int sweep = 0; sweep < SH_INNER; sweep++)
+        for (int jj = 0; jj < n; jj++)
+        {
             const int j = s->reverse ? last - jj : jj;
             sh_constraint_point* cp = &c->points[j];
-            float sep = current_separation(a, b, cp, c->normal);
-            float bias = 0.0f, mass_scale = 1.0f, impulse_scale = 0.0f;
-            if (sep > 0.0f)
-                bias = sep * inv_h; // speculative: allow closing exactly the gap, no softness
-            else if (use_bias)
-            {
-                bias = max_f(c->soft.bias_rate * sep, -push_max);
-                mass_scale = c->soft.mass_scale;
-                impulse_scale = c->soft.impulse_scale;
-            }
-            vec3 dv;
-            rel_vel(a, b, cp->ra, cp->rb, dv);
-            float vn = glm_vec3_dot(dv, c->normal);
-            float imp = -cp->normal_mass * mass_scale * (vn + bias) - impulse_scale * cp->normal_impulse;
+            float vn = row_vel(a, b, &cp->row[0], c->normal);
+            float imp =
+                -cp->normal_mass * mass_scale[j] * (vn + bias[j]) - impulse_scale[j] * cp->normal_impulse;
             float next = max_f(cp->normal_impulse + imp, 0.0f);
             imp = next - cp->normal_impulse;
             pushed = pushed || imp > 0.0f;
             cp->normal_impulse = next;
             cp->max_normal_impulse = max_f(cp->max_normal_impulse, imp);
-            vec3 p;
-            glm_vec3_scale(c->normal, imp, p);
-            apply(a, b, cp->ra, cp->rb, p);
+            row_apply(a, b, &cp->row[0], c->normal, imp);
         }
-        if (!c->active && pushed)
-        {
-            c->active = true;
-            for (int j = 0; j < c->point_count; j++)
-                c->points[j].relative_velocity = min_f(c->points[j].relative_velocity, vn_before[j]);
-        }
-        solve_friction(c, a, b, s->reverse);
+    if (!c->active && pushed)
+    {
+        c->active = true;
+        for (int j = 0; j < n; j++)
+            c->points[j].relative_velocity = min_f(c->points[j].relative_velocity, vn_before[j]);
     }
+    solve_friction(c, a, b, s->reverse);
 }
 
 void sh_contact_solver_solve(sh_contact_solver* s, bool use_bias)
@@ -286,17 +286,13 @@ void sh_contact_solver_restitution(sh_contact_solver* s, const int* list, int co
                 sh_constraint_point* cp = &c->points[j];
                 if (cp->relative_velocity > -threshold || cp->max_normal_impulse == 0.0f)
                     continue;
-                vec3 dv;
-                rel_vel(a, b, cp->ra, cp->rb, dv);
-                float vn = glm_vec3_dot(dv, c->normal);
+                float vn = row_vel(a, b, &cp->row[0], c->normal);
                 float imp = -cp->normal_mass * (vn + c->restitution * cp->relative_velocity);
                 float next = max_f(cp->normal_impulse + imp, 0.0f);
                 imp = next - cp->normal_impulse;
                 cp->normal_impulse = next;
                 cp->max_normal_impulse = max_f(cp->max_normal_impulse, imp);
-                vec3 p;
-                glm_vec3_scale(c->normal, imp, p);
-                apply(a, b, cp->ra, cp->rb, p);
+                row_apply(a, b, &cp->row[0], c->normal, imp);
             }
             // Friction too: the restitution impulses of a face's points are uneven within a sweep and spin
             // the body a little; friction against that spin would otherwise be left unbalanced as a
@@ -316,9 +312,7 @@ float sh_contact_solver_residual(const sh_contact_solver* s)
         for (int j = 0; j < c->point_count; j++)
         {
             const sh_constraint_point* cp = &c->points[j];
-            vec3 dv;
-            rel_vel(a, b, cp->ra, cp->rb, dv);
-            float vn = glm_vec3_dot(dv, (float*)c->normal);
+            float vn = row_vel(a, b, &cp->row[0], c->normal);
             float err = 0.0f;
             if (cp->normal_impulse > 0.0f)
                 err = fabsf(vn);

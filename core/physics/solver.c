@@ -63,6 +63,7 @@ static void gyroscopic(const mat3 inertia, const versor q, float h, vec3 w)
     glm_vec3_add(w, dw, w);
 }
 
+#define SH_RELAX_PASSES      2
 #define SH_IMPACT_SPEED      0.1f // m/s closing speed at step start that marks an impact
 #define SH_IMPACT_ITERATIONS 32
 
@@ -202,7 +203,9 @@ void sh_solver_step(sh_world* w, float dt)
         sh_contact_solver_warm_start(&s);
         sh_contact_solver_solve(&s, true);
         integrate_positions(sb, n, h, w->def.gravity);
-        sh_contact_solver_solve(&s, false);
+        // Two relax passes: one left a 10-cube stack rocking (and walking) at 60 Hz contacts.
+        for (int r = 0; r < SH_RELAX_PASSES; r++)
+            sh_contact_solver_solve(&s, false);
     }
     // Impact set: constraints closing fast at step start (few in a settled scene, so the extra passes cost
     // little where the pyramid's thousands of resting contacts are).
@@ -212,8 +215,15 @@ void sh_solver_step(sh_world* w, float dt)
     {
         const sh_constraint* k = &cons[i];
         bool hit = false;
+        const sh_contact* ct = &w->contacts.data[k->contact];
         for (int j = 0; j < k->point_count; j++)
-            hit = hit || k->points[j].relative_velocity < -SH_IMPACT_SPEED;
+        {
+            // New impacts (a gap at step start, closing) and anything fast enough to bounce; a settling
+            // pile's resting contacts stay out (in the 5050 pyramid they made the impact set half the cost).
+            float rv = k->points[j].relative_velocity;
+            hit = hit || (ct->manifold.points[j].separation > SH_TOUCH_TOLERANCE && rv < -SH_IMPACT_SPEED) ||
+                  rv < -w->def.restitution_threshold;
+        }
         if (hit)
             impacts[impact_count++] = i;
     }
@@ -231,7 +241,7 @@ void sh_solver_step(sh_world* w, float dt)
         // stopped where it was.
         bool ok = isfinite(x->v[0] + x->v[1] + x->v[2] + x->w[0] + x->w[1] + x->w[2] + x->dp[0] + x->dp[1] +
                            x->dp[2] + x->dq[0] + x->dq[1] + x->dq[2] + x->dq[3]);
-        if (SH_NEVER(!ok))
+        if (!ok)
         {
             glm_vec3_zero(b->v);
             glm_vec3_zero(b->w);
@@ -244,7 +254,7 @@ void sh_solver_step(sh_world* w, float dt)
         glm_quat_mul((float*)x->dq, b->xf.q, q);
         glm_quat_normalize_to(q, b->xf.q);
     }
-    w->stats.iterations = cc > 0 ? substeps * 2 : 0;
+    w->stats.iterations = cc > 0 ? substeps * (1 + SH_RELAX_PASSES) : 0;
     w->stats.residual = residual;
     w->stats.converged = residual < SH_SOLVER_TOLERANCE;
     w->stats.num_constraints = cc;

@@ -97,14 +97,23 @@ typedef struct sh_solver_body
     mat3 inv_i;       // world inverse inertia at step start
 } sh_solver_body;
 
+// One Jacobian row of a point along a direction d: angular parts ja = ra × d, jb = rb × d and their
+// responses ka = I_A⁻¹ ja, kb = I_B⁻¹ jb, precomputed once per step so the sub-step passes are dot
+// products and AXPYs (no matrix products, no quaternion rotations in the inner loop).
+typedef struct sh_jacobian_row
+{
+    vec3 ja, jb, ka, kb;
+} sh_jacobian_row;
+
 typedef struct sh_constraint_point
 {
-    vec3 ra, rb;           // anchors from each COM, world, fixed over the step
-    float base_separation; // separation minus the anchors' offset: s = dot(d, n) + base
+    vec3 ra, rb;            // anchors from each COM, world, fixed over the step
+    sh_jacobian_row row[3]; // normal, tangent 1, tangent 2
+    float base_separation;  // separation minus the anchors' offset: s = dot(d, n) + base
     float normal_impulse, max_normal_impulse;
     float tangent_impulse[2];
     float normal_mass, tangent_mass[2];
-    float relative_velocity; // pre-solve normal velocity for restitution
+    float relative_velocity; // normal velocity at impact, for restitution
 } sh_constraint_point;
 
 typedef struct sh_softness

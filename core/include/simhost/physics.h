@@ -69,6 +69,7 @@ typedef struct sh_body_def
     float mass;            // kg, > 0 (dynamic only)
     float restitution;     // [0, 1]
     float friction;        // >= 0
+    bool start_asleep;     // dynamic only: spawn asleep (alone in its island) until touched or pushed
     int asset_id;          // carried for reporting; 0 for custom hulls
     int cookie;            // written by sh_body_def_default(); never by hand
 } sh_body_def;

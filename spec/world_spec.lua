@@ -1,0 +1,248 @@
+-- simhost.world: the Lua API of architecture.md and its errors (physics.md has the physics itself).
+local simhost = require "simhost"
+local env = require "env"
+local cjson = require "cjson"
+
+local db
+setup(function()
+  db = simhost.assets.open(env.db)
+end)
+
+local function world(opts)
+  opts = opts or {}
+  opts.assets = db
+  return simhost.world(opts)
+end
+
+local function ground(w)
+  return w:spawn_box{ half_extents = { 20, 20, 0.5 }, position = { 0, 0, -0.5 }, environment = true }
+end
+
+-- Every number in a decoded JSON value is finite.
+local function all_finite(v)
+  if type(v) == "number" then return v == v and v > -math.huge and v < math.huge end
+  if type(v) == "table" then
+    for _, x in pairs(v) do
+      if not all_finite(x) then return false end
+    end
+  end
+  return true
+end
+
+describe("simhost.world", function()
+  it("spawns assets and custom hulls, steps, and reports bodies in spawn order", function()
+    local w = world()
+    local g = ground(w)
+    local c = w:spawn{ asset = "unit_cube", position = { 0, 0, 2 }, mass = 3 }
+    local h = w:spawn{ hull_points = { 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1 }, position = { 3, 0, 1 } }
+    assert.are.same({ g, c, h }, w:bodies())
+    assert.are.equal(0, w:time())
+    w:step(1 / 60)
+    assert.is_near(1 / 60, w:time(), 1e-9)
+    local b = w:body(c)
+    assert.are.equal("unit_cube", b.asset_name)
+    assert.are.equal(3, b.mass)
+    assert.is_false(b.is_environment)
+    assert.is_true(b.velocity.z < 0)
+    assert.is_true(w:body(g).is_environment)
+    assert.are.equal(0, w:body(g).mass)
+  end)
+
+  it("reports the asset origin, not the centre of mass, as position (pyramid: centroid at z = h/4)", function()
+    local w = world{ gravity = { 0, 0, 0 } }
+    local id = w:spawn{ asset = "pyramid", position = { 1, 2, 3 } }
+    local b = w:body(id)
+    assert.is_near(1, b.position.x, 1e-6)
+    assert.is_near(2, b.position.y, 1e-6)
+    assert.is_near(3, b.position.z, 1e-6)
+    assert.is_near(3.25, b.center_of_mass.z, 1e-4)
+  end)
+
+  it("takes orientation as {pitch, roll, yaw} (R = Rz Ry Rx) or a quaternion {w, x, y, z}", function()
+    local w = world{ gravity = { 0, 0, 0 } }
+    local a = w:spawn{ asset = "unit_cube", orientation = { 0, 0, math.pi / 2 } }
+    local q = w:body(a).orientation
+    assert.is_near(math.cos(math.pi / 4), q.w, 1e-6)
+    assert.is_near(math.sin(math.pi / 4), q.z, 1e-6)
+    local b = w:spawn{ asset = "unit_cube", quaternion = { 0, 1, 0, 0 } }
+    q = w:body(b).orientation
+    assert.is_near(1, math.abs(q.x), 1e-6)
+  end)
+
+  it("applies impulses and velocities, and wakes sleeping bodies", function()
+    local w = world()
+    ground(w)
+    local id = w:spawn{ asset = "unit_cube", position = { 0, 0, 0.5 } }
+    for _ = 1, 60 do w:step(1 / 60) end
+    assert.is_true(w:body(id).sleeping)
+    w:apply_impulse(id, { 0, 0, 50 })
+    assert.is_false(w:body(id).sleeping)
+    assert.is_near(5, w:body(id).velocity.z, 1e-4) -- 50 N s on 10 kg
+    w:set_velocity(id, { 1, 0, 0 }, { 0, 0, 2 })
+    local b = w:body(id)
+    assert.are.equal(1, b.velocity.x)
+    assert.are.equal(2, b.angular_velocity.z)
+    w:apply_impulse(id, { 0, 10, 0 }, { 0.5, 0, 0.5 })
+    assert.is_true(w:body(id).angular_velocity.z > 2)
+  end)
+
+  it("spawns bodies asleep on request; a push wakes them", function()
+    local w = world()
+    ground(w)
+    local id = w:spawn{ asset = "unit_cube", position = { 0, 0, 0.5 }, asleep = true }
+    w:step(1 / 60)
+    assert.is_true(w:body(id).sleeping)
+    assert.are.equal(0, w:stats().awake)
+    w:apply_impulse(id, { 0, 0, 1 })
+    assert.is_false(w:body(id).sleeping)
+  end)
+
+  it("lists contacts like the protocol's collisions, and the solver block", function()
+    local w = world()
+    local g = ground(w)
+    local id = w:spawn{ asset = "unit_cube", position = { 0, 0, 0.5 } }
+    assert.is_nil(w:solver())
+    w:set_sleeping(false)
+    w:step(1 / 60)
+    local cs = w:contacts()
+    assert.are.equal(1, #cs)
+    local c = cs[1]
+    assert.are.equal(g, c.body_a_id)
+    assert.are.equal(id, c.body_b_id)
+    assert.is_near(1, c.normal.z, 1e-6)
+    assert.are.equal(4, #c.contacts)
+    for _, p in ipairs(c.contacts) do
+      assert.is_true(p.depth >= 0 and p.depth < 0.005)
+      assert.is_true(p.normal_impulse > 0)
+    end
+    local s = w:solver()
+    assert.are.equal(12, s.iterations) -- 4 sub-steps x (solve + 2 relax passes)
+    assert.are.equal(1, s.num_constraints)
+    assert.are.equal(4, s.num_contacts)
+    assert.is_true(s.residual >= 0)
+    assert.are.equal(s.residual < 1e-3, s.converged)
+    local st = w:stats()
+    assert.are.equal(2, st.bodies)
+    assert.are.equal(1, st.awake)
+    assert.are.equal(1, st.contacts)
+    assert.is_true(st.step_ms >= 0)
+  end)
+
+  it("computes energy: kinetic, potential m g z of the centre of mass, total", function()
+    local w = world()
+    local id = w:spawn{ asset = "unit_cube", position = { 0, 0, 2 }, mass = 2, velocity = { 3, 0, 0 } }
+    local e = w:energy()
+    assert.is_near(0.5 * 2 * 9, e.kinetic, 1e-4)
+    assert.is_near(2 * 9.81 * w:body(id).center_of_mass.z, e.potential, 1e-3)
+    assert.is_near(e.kinetic + e.potential, e.total, 1e-9)
+    assert.is_truthy(id)
+  end)
+
+  it("encodes a protocol frame and metadata as JSON in C", function()
+    local w = world()
+    local g = ground(w)
+    local id = w:spawn{ asset = "unit_cube", position = { 0, 0, 0.5 }, restitution = 0.3, friction = 0.7 }
+    w:step(1 / 60)
+    local f = cjson.decode(w:frame_json(7, { simulation_time = 0.112 }))
+    assert.are.equal(7, f.frame_id)
+    assert.are.equal(0.112, f.simulation_time)
+    assert.are.equal(2, #f.states)
+    local s = f.states[2]
+    assert.are.equal(id, s.body_id)
+    for _, k in ipairs{ "position", "velocity", "angular_velocity" } do
+      assert.is_number(s[k].x)
+    end
+    assert.is_number(s.orientation.w)
+    assert.is_false(s.is_environment)
+    assert.are.equal(1, #f.collisions)
+    assert.are.equal(g, f.collisions[1].body_a_id)
+    assert.is_number(f.collisions[1].contacts[1].normal_impulse)
+    assert.are.equal(12, f.solver.iterations)
+    assert.is_true(all_finite(f))
+    local nc = cjson.decode(w:frame_json(8, { contacts = false }))
+    assert.are.equal(0, #nc.collisions)
+
+    local m = cjson.decode(w:metadata_json())
+    assert.are.equal(2, #m.bodies)
+    assert.are.equal("unit_cube", m.bodies[2].asset_name)
+    assert.is_near(0.3, m.bodies[2].restitution, 1e-6)
+    assert.is_near(0.7, m.bodies[2].friction, 1e-6)
+    assert.is_true(m.bodies[1].is_environment)
+    assert.are.equal(2, #m.assets)
+    for _, a in ipairs(m.assets) do
+      assert.are.equal(a.vertex_count * 3, #a.positions)
+      assert.are.equal(0, a.vertex_count % 3)
+      assert.is_true(a.vertex_count > 0)
+    end
+    assert.is_true(all_finite(m))
+  end)
+
+  it("frame solver is null without contacts", function()
+    local w = world()
+    w:spawn{ asset = "unit_cube", position = { 0, 0, 50 } }
+    w:step(1 / 60)
+    assert.are.equal(cjson.null, cjson.decode(w:frame_json(1)).solver)
+  end)
+
+  describe("rejects bad arguments with one clear line", function()
+    local w
+    before_each(function()
+      w = world()
+    end)
+
+    local cases = {
+      { "unknown asset", function() w:spawn{ asset = "nope" } end, "unknown asset 'nope'" },
+      { "mass <= 0", function() w:spawn{ asset = "unit_cube", mass = 0 } end, "field 'mass' must be a finite number > 0" },
+      { "NaN mass", function() w:spawn{ asset = "unit_cube", mass = 0 / 0 } end, "field 'mass'" },
+      { "restitution > 1", function() w:spawn{ asset = "unit_cube", restitution = 1.5 } end, "field 'restitution'" },
+      { "negative friction", function() w:spawn{ asset = "unit_cube", friction = -1 } end, "field 'friction'" },
+      { "infinite position", function() w:spawn{ asset = "unit_cube", position = { 0, 1 / 0, 0 } } end, "field 'position'" },
+      { "short position", function() w:spawn{ asset = "unit_cube", position = { 0, 1 } } end, "field 'position'" },
+      { "zero quaternion", function() w:spawn{ asset = "unit_cube", quaternion = { 0, 0, 0, 0 } } end, "quaternion" },
+      { "degenerate hull", function() w:spawn{ hull_points = { 0, 0, 0, 1, 0, 0, 2, 0, 0, 3, 0, 0 } } end, "hull" },
+      { "unknown body id", function() w:body(12345) end, "unknown body id 12345" },
+      { "stale-looking id", function() w:body(1 + (1 << 32)) end, "unknown body id" },
+      { "bad dt", function() w:step(0) end, "dt must be" },
+      { "NaN dt", function() w:step(0 / 0) end, "dt must be" },
+      { "bad impulse", function() w:apply_impulse(w:spawn{ asset = "unit_cube" }, { 0, 0 / 0, 0 }) end, "impulse" },
+      { "bad gravity", function() simhost.world{ gravity = { 0, 0, 1 / 0 } } end, "field 'gravity'" },
+      { "bad substeps", function() simhost.world{ substeps = 0 } end, "field 'substeps'" },
+    }
+    for _, case in ipairs(cases) do
+      it(case[1], function()
+        local ok, err = pcall(case[2])
+        assert.is_false(ok)
+        assert.is_truthy(tostring(err):find(case[3], 1, true), tostring(err))
+      end)
+    end
+  end)
+
+  it("survives being closed and collected", function()
+    local w = world()
+    w:spawn{ asset = "unit_cube" }
+    w:close()
+    assert.has_error(function() w:step(1 / 60) end)
+    w:close() -- twice is fine
+    collectgarbage()
+  end)
+end)
+
+describe("simhost bench", function()
+  it("prints one line per scene in the physics.md format", function()
+    local out, _, rc = env.run(env.q(env.bin) .. " bench cluster_drop sparse --steps 3")
+    assert.are.equal(0, rc)
+    local lines = {}
+    for line in out:gmatch("[^\n]+") do lines[#lines + 1] = line end
+    assert.are.equal(2, #lines)
+    assert.is_truthy(lines[1]:match("^scene=cluster_drop bodies=33 steps=3 ms_per_step=[%d.]+ shift_m=[%d.-]+ sag_m=[%d.-]+$"),
+                     lines[1])
+    assert.is_truthy(lines[2]:match("^scene=sparse bodies=10001 steps=3 "), lines[2])
+  end)
+
+  it("rejects an unknown scene with one line and exit status 2", function()
+    local out, err, rc = env.run(env.q(env.bin) .. " bench nope")
+    assert.are.equal(2, rc)
+    assert.are.equal("", out)
+    assert.are.equal("simhost bench: unknown scene 'nope' (see simhost bench --help)\n", err)
+  end)
+end)
