@@ -422,6 +422,24 @@ describe("simhost serve (sessions)", function()
     scripts_dir.write(scripts, "session.lua", scripts_dir.probe)
   end)
 
+  it("lists scenarios as they are on disk at each request, a broken one with an error", function()
+    scripts_dir.write(scripts, "scenarios/broken.lua", "return {")
+    scripts_dir.write(scripts, "scenarios/extra.lua",
+      "return { description = 'added', params = { n = 1 }, setup = function() end }")
+    local status, _, body = server.get(srv.port, "/api/v1/live/scenarios")
+    os.remove(scripts .. "/scenarios/broken.lua")
+    os.remove(scripts .. "/scenarios/extra.lua")
+    assert.equal(200, status)
+    local by = {}
+    for _, e in ipairs(cjson.decode(body)) do by[e.name] = e end
+    assert.equal("failed to load", by.broken.error)
+    assert.equal("added", by.extra.description)
+    assert.equal(1, by.extra.params.n)
+    assert.truthy(by.drop)
+    local _, _, after = server.get(srv.port, "/api/v1/live/scenarios")
+    assert.falsy(after:find('"extra"', 1, true))
+  end)
+
   it("reports a session script that fails to load as an error and a close", function()
     scripts_dir.write(scripts, "session.lua", "return {")
     local c = open()
