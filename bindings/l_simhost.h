@@ -22,6 +22,9 @@ SH_LUA_EXPORT int luaopen_simhost(lua_State* L);
 #define SH_L_WORLD_META  "simhost.world"
 // Raises a Lua argument error unless arg is an open asset DB; returns it.
 sh_asset_db* sh_l_check_assets(lua_State* L, int arg);
+// Pushes an asset DB userdata. owned = false lends a DB the caller keeps (the server's shared DB: reads
+// are thread-safe, see assets.h); Lua then never closes it.
+void sh_l_push_assets(lua_State* L, sh_asset_db* db, bool owned);
 
 // The `session` object a live-session script sees (l_host.c; docs/session-api.md). The host passes
 // its session and the functions that act on it (net links the bindings, not the other way round).

@@ -1,7 +1,841 @@
-// simhost.world — placeholder until its issue lands.
+// simhost.world — a physics world as a Lua userdata (architecture.md "Lua API").
+// The world pins its asset DB as user value 1 so the DB (and the hulls it caches, which the world's
+// shapes were cloned from) outlives the world. Frames are written in C in one pass into a buffer the
+// world owns and reuses (style.md §3).
+#include "l_check.h"
 #include "l_simhost.h"
+
+#include "simhost/physics.h"
+
+#include <cglm/cglm.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+// A hull the script built (spawn_box, hull_points): owned by the world userdata, freed after the world.
+typedef struct custom_hull
+{
+    sh_hull* hull;
+    int asset_id; // negative: -1, -2, … so it never collides with a DB id
+    float key[4]; // spawn_box half extents (key[3] = 1), so equal boxes share one hull
+} custom_hull;
+
+typedef struct lworld
+{
+    sh_world* world;
+    sh_asset_db* db; // may be NULL (custom hulls only)
+    custom_hull* customs;
+    int custom_count, custom_capacity;
+    char* buf; // JSON output, reused
+    size_t len, cap;
+    bool oom;
+} lworld;
+
+static lworld* check_world(lua_State* L)
+{
+    lworld* lw = luaL_checkudata(L, 1, SH_L_WORLD_META);
+    if (lw->world == NULL)
+        luaL_argerror(L, 1, "world is closed");
+    return lw;
+}
+
+static int world_close(lua_State* L)
+{
+    lworld* lw = luaL_checkudata(L, 1, SH_L_WORLD_META);
+    sh_world_destroy(lw->world);
+    lw->world = NULL;
+    for (int i = 0; i < lw->custom_count; i++)
+        sh_hull_free(lw->customs[i].hull);
+    sh_free(lw->customs, (size_t)lw->custom_capacity * sizeof *lw->customs);
+    lw->customs = NULL;
+    lw->custom_count = lw->custom_capacity = 0;
+    sh_free(lw->buf, lw->cap);
+    lw->buf = NULL;
+    lw->len = lw->cap = 0;
+    return 0;
+}
+
+static int world_tostring(lua_State* L)
+{
+    lworld* lw = luaL_checkudata(L, 1, SH_L_WORLD_META);
+    if (lw->world == NULL)
+        lua_pushliteral(L, "simhost.world (closed)");
+    else
+        lua_pushfstring(L, "simhost.world (%d bodies, t=%f s)", sh_world_body_count(lw->world),
+                        sh_world_time(lw->world));
+    return 1;
+}
+
+// simhost.world{ assets = db, gravity = {0,0,-9.81}, substeps = 4, sleeping = true }
+static int world_new(lua_State* L)
+{
+    if (lua_isnoneornil(L, 1))
+        lua_newtable(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    sh_world_def def = sh_world_def_default();
+    sh_l_vec3_field(L, 1, "gravity", def.gravity);
+    def.substeps = (int)sh_l_number_field(L, 1, "substeps", 4, 1, 64, "an integer in 1 .. 64");
+    def.enable_sleep = sh_l_bool_field(L, 1, "sleeping", true);
+    sh_asset_db* db = NULL;
+    if (lua_getfield(L, 1, "assets") != LUA_TNIL)
+        db = sh_l_check_assets(L, lua_gettop(L));
+    int db_index = lua_gettop(L);
+    lworld* lw = lua_newuserdatauv(L, sizeof *lw, 1);
+    memset(lw, 0, sizeof *lw);
+    luaL_setmetatable(L, SH_L_WORLD_META);
+    lua_pushvalue(L, db_index);
+    lua_setiuservalue(L, -2, 1);
+    sh_error err;
+    if (!sh_world_create(&def, &lw->world, &err))
+        return luaL_error(L, "world: %s", err.message);
+    lw->db = db;
+    return 1;
+}
+
+// --- spawning ----------------------------------------------------------------------------------------
+
+static custom_hull* add_custom(lua_State* L, lworld* lw, const float* xyz, int n, const float* key)
+{
+    if (key != NULL)
+        for (int i = 0; i < lw->custom_count; i++)
+            if (memcmp(lw->customs[i].key, key, sizeof lw->customs[i].key) == 0)
+                return &lw->customs[i];
+    if (lw->custom_count == lw->custom_capacity)
+    {
+        int cap = lw->custom_capacity ? 2 * lw->custom_capacity : 8;
+        custom_hull* c =
+            sh_realloc(lw->customs, (size_t)lw->custom_capacity * sizeof *c, (size_t)cap * sizeof *c);
+        if (c == NULL)
+            luaL_error(L, "out of memory");
+        lw->customs = c;
+        lw->custom_capacity = cap;
+    }
+    sh_hull* h = NULL;
+    sh_error err;
+    if (!sh_hull_build(xyz, n, &h, &err))
+        luaL_argerror(L, 2, lua_pushfstring(L, "hull: %s", err.message));
+    custom_hull* c = &lw->customs[lw->custom_count++];
+    memset(c, 0, sizeof *c);
+    c->hull = h;
+    c->asset_id = -lw->custom_count;
+    if (key != NULL)
+        memcpy(c->key, key, sizeof c->key);
+    return c;
+}
+
+static void euler_to_quat(double pitch, double roll, double yaw, versor q)
+{
+    // R = Rz(yaw)·Ry(pitch)·Rx(roll) (protocol.md), so q = qz ⊗ qy ⊗ qx.
+    versor qx, qy, qz, t;
+    glm_quatv(qx, (float)roll, (vec3){1, 0, 0});
+    glm_quatv(qy, (float)pitch, (vec3){0, 1, 0});
+    glm_quatv(qz, (float)yaw, (vec3){0, 0, 1});
+    glm_quat_mul(qz, qy, t);
+    glm_quat_mul(t, qx, q);
+}
+
+// Common fields of spawn and spawn_box; `hull`/`asset_id` chosen by the caller.
+static int spawn_with(lua_State* L, lworld* lw, const sh_hull* hull, int asset_id)
+{
+    sh_body_def def = sh_body_def_default();
+    def.hull = hull;
+    def.asset_id = asset_id;
+    bool env = sh_l_bool_field(L, 2, "environment", false);
+    def.type = env ? SH_BODY_STATIC : SH_BODY_DYNAMIC;
+    sh_l_vec3_field(L, 2, "position", def.position);
+    double e[3], q[4];
+    static const char* const wxyz[] = {"w", "x", "y", "z"};
+    static const char* const prY[] = {"pitch", "roll", "yaw"};
+    if (sh_l_numbers_field(L, 2, "quaternion", 4, wxyz, q))
+    {
+        double n = sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]);
+        if (!(n > 1e-6))
+            luaL_argerror(L, 2, "field 'quaternion' must not be zero");
+        def.orientation[0] = (float)(q[1] / n);
+        def.orientation[1] = (float)(q[2] / n);
+        def.orientation[2] = (float)(q[3] / n);
+        def.orientation[3] = (float)(q[0] / n);
+    }
+    else if (sh_l_numbers_field(L, 2, "orientation", 3, prY, e))
+        euler_to_quat(e[0], e[1], e[2], def.orientation);
+    def.mass = (float)sh_l_number_field_gt(L, 2, "mass", 10.0, 0.0, 1e9, "a finite number > 0");
+    def.restitution =
+        (float)sh_l_number_field(L, 2, "restitution", env ? 0.5 : 0.8, 0.0, 1.0, "a finite number in [0, 1]");
+    def.friction = (float)sh_l_number_field(L, 2, "friction", 0.5, 0.0, 1e6, "a finite number >= 0");
+    sh_l_vec3_field(L, 2, "velocity", def.velocity);
+    sh_l_vec3_field(L, 2, "angular_velocity", def.angular_velocity);
+    sh_body_id id;
+    sh_error err;
+    if (!sh_body_create(lw->world, &def, &id, &err))
+        return luaL_error(L, "spawn: %s", err.message);
+    lua_pushinteger(L, (lua_Integer)sh_body_id_to_int(id));
+    return 1;
+}
+
+// w:spawn{ asset = "cube" | hull_points = {x0,y0,z0,...} | half_extents = {..}, position, orientation |
+//          quaternion, mass, restitution, friction, environment, velocity, angular_velocity } → id
+static int world_spawn_box(lua_State* L);
+
+static int world_spawn(lua_State* L)
+{
+    lworld* lw = check_world(L);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    if (lua_getfield(L, 2, "half_extents") != LUA_TNIL)
+    {
+        lua_pop(L, 1);
+        return world_spawn_box(L);
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, 2, "hull_points") != LUA_TNIL)
+    {
+        if (!lua_istable(L, -1))
+            luaL_argerror(L, 2, "field 'hull_points' must be a flat array {x0, y0, z0, ...}");
+        int n = (int)lua_rawlen(L, -1);
+        if (n < 12 || n % 3 != 0 || n > 3 * 4096)
+            luaL_argerror(L, 2, "field 'hull_points' must hold 4 to 4096 points as {x0, y0, z0, ...}");
+        float* xyz = lua_newuserdatauv(L, (size_t)n * sizeof(float), 0); // freed by the GC, even on error
+        for (int i = 0; i < n; i++)
+        {
+            lua_rawgeti(L, -2, i + 1);
+            int ok = 0;
+            double v = lua_tonumberx(L, -1, &ok);
+            lua_pop(L, 1);
+            if (!ok || !isfinite(v) || !isfinite((float)v))
+                luaL_argerror(L, 2, "field 'hull_points' must hold finite numbers");
+            xyz[i] = (float)v;
+        }
+        custom_hull* c = add_custom(L, lw, xyz, n / 3, NULL);
+        lua_pop(L, 2);
+        return spawn_with(L, lw, c->hull, c->asset_id);
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, 2, "asset") != LUA_TSTRING)
+        luaL_argerror(L, 2, "field 'asset' must be an asset name (or give hull_points / half_extents)");
+    const char* name = lua_tostring(L, -1);
+    if (lw->db == NULL)
+        luaL_argerror(L, 2, lua_pushfstring(L, "unknown asset '%s' (the world has no asset DB)", name));
+    const sh_asset_info* info = sh_assets_find(lw->db, name);
+    if (info == NULL)
+        luaL_argerror(L, 2, lua_pushfstring(L, "unknown asset '%s'", name));
+    sh_error err;
+    const sh_hull* hull = sh_assets_hull(lw->db, info->asset_id, &err);
+    if (hull == NULL)
+        return luaL_error(L, "spawn: asset '%s': %s", name, err.message);
+    lua_pop(L, 1);
+    return spawn_with(L, lw, hull, info->asset_id);
+}
+
+// w:spawn_box{ half_extents = {hx, hy, hz}, ...spawn fields } → id (a box hull built once per size)
+static int world_spawn_box(lua_State* L)
+{
+    lworld* lw = check_world(L);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    float he[3];
+    if (!sh_l_vec3_field(L, 2, "half_extents", he) || !(he[0] > 1e-4f && he[1] > 1e-4f && he[2] > 1e-4f) ||
+        he[0] > 1e5f || he[1] > 1e5f || he[2] > 1e5f)
+        luaL_argerror(L, 2, "field 'half_extents' must be {hx, hy, hz} of numbers in (0.0001, 100000]");
+    float p[24];
+    for (int i = 0; i < 8; i++)
+    {
+        p[3 * i + 0] = (i & 1) ? he[0] : -he[0];
+        p[3 * i + 1] = (i & 2) ? he[1] : -he[1];
+        p[3 * i + 2] = (i & 4) ? he[2] : -he[2];
+    }
+    float key[4] = {he[0], he[1], he[2], 1.0f};
+    custom_hull* c = add_custom(L, lw, p, 8, key);
+    return spawn_with(L, lw, c->hull, c->asset_id);
+}
+
+// --- access ------------------------------------------------------------------------------------------
+
+static sh_body_id check_id(lua_State* L, lworld* lw, int arg)
+{
+    lua_Integer v = luaL_checkinteger(L, arg);
+    sh_body_id id = sh_body_id_from_int((int64_t)v);
+    if (!sh_body_is_valid(lw->world, id))
+        luaL_argerror(L, arg, lua_pushfstring(L, "unknown body id %I", v));
+    return id;
+}
+
+static float fin(float v)
+{
+    return isfinite(v) ? v : 0.0f; // the core never produces non-finite state; belt and braces at the edge
+}
+
+static void push_xyz(lua_State* L, const float* v)
+{
+    lua_createtable(L, 0, 3);
+    lua_pushnumber(L, fin(v[0]));
+    lua_setfield(L, -2, "x");
+    lua_pushnumber(L, fin(v[1]));
+    lua_setfield(L, -2, "y");
+    lua_pushnumber(L, fin(v[2]));
+    lua_setfield(L, -2, "z");
+}
+
+static const char* asset_name(lworld* lw, int asset_id)
+{
+    if (asset_id < 0)
+        return "custom";
+    const sh_asset_info* info = lw->db != NULL ? sh_assets_find_id(lw->db, asset_id) : NULL;
+    return info != NULL ? info->name : "";
+}
+
+static int world_body(lua_State* L)
+{
+    lworld* lw = check_world(L);
+    sh_body_id id = check_id(L, lw, 2);
+    sh_body_state s;
+    sh_body_get_state(lw->world, id, &s);
+    lua_createtable(L, 0, 12);
+    lua_pushinteger(L, (lua_Integer)sh_body_id_to_int(id));
+    lua_setfield(L, -2, "body_id");
+    push_xyz(L, s.position);
+    lua_setfield(L, -2, "position");
+    push_xyz(L, s.center);
+    lua_setfield(L, -2, "center_of_mass");
+    push_xyz(L, s.velocity);
+    lua_setfield(L, -2, "velocity");
+    lua_createtable(L, 0, 4);
+    lua_pushnumber(L, fin(s.orientation[3]));
+    lua_setfield(L, -2, "w");
+    lua_pushnumber(L, fin(s.orientation[0]));
+    lua_setfield(L, -2, "x");
+    lua_pushnumber(L, fin(s.orientation[1]));
+    lua_setfield(L, -2, "y");
+    lua_pushnumber(L, fin(s.orientation[2]));
+    lua_setfield(L, -2, "z");
+    lua_setfield(L, -2, "orientation");
+    push_xyz(L, s.angular_velocity);
+    lua_setfield(L, -2, "angular_velocity");
+    lua_pushnumber(L, s.mass);
+    lua_setfield(L, -2, "mass");
+    lua_pushnumber(L, s.restitution);
+    lua_setfield(L, -2, "restitution");
+    lua_pushnumber(L, s.friction);
+    lua_setfield(L, -2, "friction");
+    lua_pushboolean(L, s.is_static);
+    lua_setfield(L, -2, "is_environment");
+    lua_pushboolean(L, s.sleeping);
+    lua_setfield(L, -2, "sleeping");
+    lua_pushinteger(L, s.asset_id);
+    lua_setfield(L, -2, "asset_id");
+    lua_pushstring(L, asset_name(lw, s.asset_id));
+    lua_setfield(L, -2, "asset_name");
+    return 1;
+}
+
+static int world_bodies(lua_State* L)
+{
+    lworld* lw = check_world(L);
+    int n = sh_world_body_count(lw->world);
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++)
+    {
+        lua_pushinteger(L, (lua_Integer)sh_body_id_to_int(sh_world_body_at(lw->world, i)));
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
+static int world_step(lua_State* L)
+{
+    lworld* lw = check_world(L);
+    lua_Number dt = luaL_checknumber(L, 2);
+    if (!isfinite(dt) || dt <= 0 || dt > 1)
+        luaL_argerror(L, 2, "dt must be a finite number in (0, 1] seconds");
+    sh_error err;
+    if (!sh_world_step(lw->world, (float)dt, &err))
+        return luaL_error(L, "step: %s", err.message);
+    return 0;
+}
+
+static int world_time(lua_State* L)
+{
+    lworld* lw = check_world(L);
+    lua_pushnumber(L, sh_world_time(lw->world));
+    return 1;
+}
+
+static int world_contacts(lua_State* L)
+{
+    lworld* lw = check_world(L);
+    int n = sh_world_contact_count(lw->world);
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++)
+    {
+        sh_contact_info c;
+        sh_world_contact_at(lw->world, i, &c);
+        lua_createtable(L, 0, 5);
+        lua_pushinteger(L, (lua_Integer)sh_body_id_to_int(c.body_a));
+        lua_setfield(L, -2, "body_a_id");
+        lua_pushinteger(L, (lua_Integer)sh_body_id_to_int(c.body_b));
+        lua_setfield(L, -2, "body_b_id");
+        push_xyz(L, c.normal);
+        lua_setfield(L, -2, "normal");
+        lua_pushnumber(L, fin(c.penetration_depth));
+        lua_setfield(L, -2, "penetration_depth");
+        lua_createtable(L, c.point_count, 0);
+        for (int j = 0; j < c.point_count; j++)
+        {
+            lua_createtable(L, 0, 5);
+            push_xyz(L, c.points[j].point_a);
+            lua_setfield(L, -2, "point_a");
+            push_xyz(L, c.points[j].point_b);
+            lua_setfield(L, -2, "point_b");
+            lua_pushnumber(L, fin(c.points[j].depth));
+            lua_setfield(L, -2, "depth");
+            lua_pushnumber(L, fin(c.points[j].normal_impulse));
+            lua_setfield(L, -2, "normal_impulse");
+            lua_pushnumber(L, fin(c.points[j].friction_impulse));
+            lua_setfield(L, -2, "friction_impulse");
+            lua_rawseti(L, -2, j + 1);
+        }
+        lua_setfield(L, -2, "contacts");
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
+static int world_solver(lua_State* L)
+{
+    lworld* lw = check_world(L);
+    sh_world_stats s;
+    sh_world_get_stats(lw->world, &s);
+    if (s.num_constraints == 0)
+    {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_createtable(L, 0, 5);
+    lua_pushinteger(L, s.iterations);
+    lua_setfield(L, -2, "iterations");
+    lua_pushnumber(L, fin(s.residual));
+    lua_setfield(L, -2, "residual");
+    lua_pushboolean(L, s.converged);
+    lua_setfield(L, -2, "converged");
+    lua_pushinteger(L, s.num_constraints);
+    lua_setfield(L, -2, "num_constraints");
+    lua_pushinteger(L, s.num_points);
+    lua_setfield(L, -2, "num_contacts");
+    return 1;
+}
+
+static int world_stats(lua_State* L)
+{
+    lworld* lw = check_world(L);
+    sh_world_stats s;
+    sh_world_get_stats(lw->world, &s);
+    lua_createtable(L, 0, 12);
+#define SETI(name, v)                                                                                        \
+    lua_pushinteger(L, v);                                                                                   \
+    lua_setfield(L, -2, name)
+#define SETN(name, v)                                                                                        \
+    lua_pushnumber(L, v);                                                                                    \
+    lua_setfield(L, -2, name)
+    SETI("bodies", s.bodies);
+    SETI("awake", s.awake_bodies);
+    SETI("pairs", s.pairs);
+    SETI("contacts", s.contacts);
+    SETI("contact_points", s.contact_points);
+    SETI("constraints", s.num_constraints);
+    SETN("collide_ms", s.collide_ms);
+    SETN("solve_ms", s.solve_ms);
+    SETN("sleep_ms", s.sleep_ms);
+    SETN("step_ms", s.step_ms);
+    SETI("iterations", s.iterations);
+    SETN("residual", fin(s.residual));
+#undef SETI
+#undef SETN
+    return 1;
+}
+
+static int world_energy(lua_State* L)
+{
+    lworld* lw = check_world(L);
+    sh_energy e;
+    sh_world_energy(lw->world, &e);
+    lua_createtable(L, 0, 3);
+    lua_pushnumber(L, isfinite(e.kinetic) ? e.kinetic : 0);
+    lua_setfield(L, -2, "kinetic");
+    lua_pushnumber(L, isfinite(e.potential) ? e.potential : 0);
+    lua_setfield(L, -2, "potential");
+    lua_pushnumber(L, isfinite(e.total) ? e.total : 0);
+    lua_setfield(L, -2, "total");
+    return 1;
+}
+
+static int world_apply_impulse(lua_State* L)
+{
+    lworld* lw = check_world(L);
+    sh_body_id id = check_id(L, lw, 2);
+    float imp[3], point[3];
+    sh_l_check_vec3_at(L, 3, 3, "impulse", imp);
+    bool has_point = !lua_isnoneornil(L, 4);
+    if (has_point)
+        sh_l_check_vec3_at(L, 4, 4, "point", point);
+    sh_error err;
+    if (!sh_body_apply_impulse(lw->world, id, imp, has_point ? point : NULL, &err))
+        return luaL_error(L, "apply_impulse: %s", err.message);
+    return 0;
+}
+
+static int world_set_velocity(lua_State* L)
+{
+    lworld* lw = check_world(L);
+    sh_body_id id = check_id(L, lw, 2);
+    float v[3], w[3] = {0, 0, 0};
+    sh_l_check_vec3_at(L, 3, 3, "velocity", v);
+    if (!lua_isnoneornil(L, 4))
+        sh_l_check_vec3_at(L, 4, 4, "angular_velocity", w);
+    else
+    {
+        sh_body_state s;
+        sh_body_get_state(lw->world, id, &s);
+        memcpy(w, s.angular_velocity, sizeof w);
+    }
+    sh_error err;
+    if (!sh_body_set_velocity(lw->world, id, v, w, &err))
+        luaL_argerror(L, 2, err.message);
+    return 0;
+}
+
+static int world_set_sleeping(lua_State* L)
+{
+    lworld* lw = check_world(L);
+    luaL_checktype(L, 2, LUA_TBOOLEAN);
+    sh_world_enable_sleep(lw->world, lua_toboolean(L, 2));
+    return 0;
+}
+
+// --- JSON ----------------------------------------------------------------------------------------------
+// Written in one pass into lw->buf. Numbers: %.9g round-trips a float32; anything non-finite is written
+// as 0 (the core never makes one; this keeps the wire promise even if it did).
+
+static void put(lworld* lw, const char* s, size_t n)
+{
+    if (lw->oom)
+        return;
+    if (lw->len + n + 1 > lw->cap)
+    {
+        size_t cap = lw->cap ? lw->cap : 4096;
+        while (cap < lw->len + n + 1)
+            cap *= 2;
+        char* b = sh_realloc(lw->buf, lw->cap, cap);
+        if (b == NULL)
+        {
+            lw->oom = true;
+            return;
+        }
+        lw->buf = b;
+        lw->cap = cap;
+    }
+    memcpy(lw->buf + lw->len, s, n);
+    lw->len += n;
+}
+
+static void puts_(lworld* lw, const char* s)
+{
+    put(lw, s, strlen(s));
+}
+
+static void put_num(lworld* lw, double v, bool is_float)
+{
+    char tmp[40];
+    if (!isfinite(v))
+        v = 0.0;
+    int n = snprintf(tmp, sizeof tmp, is_float ? "%.9g" : "%.17g", v);
+    put(lw, tmp, (size_t)n);
+}
+
+static void put_int(lworld* lw, long long v)
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%lld", v);
+    put(lw, tmp, (size_t)n);
+}
+
+static void put_str(lworld* lw, const char* s)
+{
+    put(lw, "\"", 1);
+    for (const char* p = s; *p; p++)
+    {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"' || c == '\\')
+        {
+            char e[2] = {'\\', (char)c};
+            put(lw, e, 2);
+        }
+        else if (c < 0x20)
+        {
+            char e[8];
+            int n = snprintf(e, sizeof e, "\\u%04x", c);
+            put(lw, e, (size_t)n);
+        }
+        else
+            put(lw, (const char*)&c, 1);
+    }
+    put(lw, "\"", 1);
+}
+
+static void put_xyz(lworld* lw, const char* key, const float* v)
+{
+    put_str(lw, key);
+    puts_(lw, ":{\"x\":");
+    put_num(lw, v[0], true);
+    puts_(lw, ",\"y\":");
+    put_num(lw, v[1], true);
+    puts_(lw, ",\"z\":");
+    put_num(lw, v[2], true);
+    puts_(lw, "}");
+}
+
+static int finish_json(lua_State* L, lworld* lw)
+{
+    if (lw->oom)
+    {
+        lw->oom = false;
+        lw->len = 0;
+        return luaL_error(L, "out of memory while encoding JSON");
+    }
+    lua_pushlstring(L, lw->buf, lw->len);
+    return 1;
+}
+
+// w:frame_json(frame_id, opts) → the protocol frame's `data` object.
+// opts: contacts = true|false (default true); simulation_time = seconds (default: the world's time).
+static int world_frame_json(lua_State* L)
+{
+    lworld* lw = check_world(L);
+    lua_Integer frame_id = luaL_checkinteger(L, 2);
+    bool contacts = true;
+    double sim_time = round(sh_world_time(lw->world) * 1e6) / 1e6; // float dt sums: print microseconds
+    if (!lua_isnoneornil(L, 3))
+    {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        contacts = sh_l_bool_field(L, 3, "contacts", true);
+        sim_time = sh_l_number_field(L, 3, "simulation_time", sim_time, 0, 1e12, "a finite number >= 0");
+    }
+    sh_world* w = lw->world;
+    lw->len = 0;
+    puts_(lw, "{\"frame_id\":");
+    put_int(lw, (long long)frame_id);
+    puts_(lw, ",\"simulation_time\":");
+    put_num(lw, sim_time, false);
+    puts_(lw, ",\"states\":[");
+    int n = sh_world_body_count(w);
+    for (int i = 0; i < n; i++)
+    {
+        sh_body_id id = sh_world_body_at(w, i);
+        sh_body_state s;
+        sh_body_get_state(w, id, &s);
+        puts_(lw, i ? ",{\"body_id\":" : "{\"body_id\":");
+        put_int(lw, (long long)sh_body_id_to_int(id));
+        puts_(lw, ",\"asset_id\":");
+        put_int(lw, s.asset_id);
+        puts_(lw, ",");
+        put_xyz(lw, "position", s.position);
+        puts_(lw, ",");
+        put_xyz(lw, "velocity", s.velocity);
+        puts_(lw, ",\"orientation\":{\"w\":");
+        put_num(lw, s.orientation[3], true);
+        puts_(lw, ",\"x\":");
+        put_num(lw, s.orientation[0], true);
+        puts_(lw, ",\"y\":");
+        put_num(lw, s.orientation[1], true);
+        puts_(lw, ",\"z\":");
+        put_num(lw, s.orientation[2], true);
+        puts_(lw, "},");
+        put_xyz(lw, "angular_velocity", s.angular_velocity);
+        puts_(lw, s.is_static ? ",\"is_environment\":true" : ",\"is_environment\":false");
+        puts_(lw, s.sleeping ? ",\"sleeping\":true}" : ",\"sleeping\":false}");
+    }
+    puts_(lw, "],\"collisions\":[");
+    if (contacts)
+    {
+        int nc = sh_world_contact_count(w);
+        for (int i = 0; i < nc; i++)
+        {
+            sh_contact_info c;
+            sh_world_contact_at(w, i, &c);
+            puts_(lw, i ? ",{\"body_a_id\":" : "{\"body_a_id\":");
+            put_int(lw, (long long)sh_body_id_to_int(c.body_a));
+            puts_(lw, ",\"body_b_id\":");
+            put_int(lw, (long long)sh_body_id_to_int(c.body_b));
+            puts_(lw, ",");
+            put_xyz(lw, "normal", c.normal);
+            puts_(lw, ",\"penetration_depth\":");
+            put_num(lw, c.penetration_depth, true);
+            puts_(lw, ",\"contacts\":[");
+            for (int j = 0; j < c.point_count; j++)
+            {
+                puts_(lw, j ? ",{" : "{");
+                put_xyz(lw, "point_a", c.points[j].point_a);
+                puts_(lw, ",");
+                put_xyz(lw, "point_b", c.points[j].point_b);
+                puts_(lw, ",\"depth\":");
+                put_num(lw, c.points[j].depth, true);
+                puts_(lw, ",\"normal_impulse\":");
+                put_num(lw, c.points[j].normal_impulse, true);
+                puts_(lw, ",\"friction_impulse\":");
+                put_num(lw, c.points[j].friction_impulse, true);
+                puts_(lw, "}");
+            }
+            puts_(lw, "]}");
+        }
+    }
+    puts_(lw, "],\"solver\":");
+    sh_world_stats st;
+    sh_world_get_stats(w, &st);
+    if (st.num_constraints == 0)
+        puts_(lw, "null");
+    else
+    {
+        puts_(lw, "{\"iterations\":");
+        put_int(lw, st.iterations);
+        puts_(lw, ",\"residual\":");
+        put_num(lw, st.residual, true);
+        puts_(lw, st.converged ? ",\"converged\":true" : ",\"converged\":false");
+        puts_(lw, ",\"num_constraints\":");
+        put_int(lw, st.num_constraints);
+        puts_(lw, ",\"num_contacts\":");
+        put_int(lw, st.num_points);
+        puts_(lw, "}");
+    }
+    puts_(lw, "}");
+    return finish_json(L, lw);
+}
+
+static const sh_hull* custom_by_id(lworld* lw, int asset_id)
+{
+    for (int i = 0; i < lw->custom_count; i++)
+        if (lw->customs[i].asset_id == asset_id)
+            return lw->customs[i].hull;
+    return NULL;
+}
+
+// w:metadata_json() → {"bodies":[LiveBody...],"assets":[AssetGeometry...]}
+static int world_metadata_json(lua_State* L)
+{
+    lworld* lw = check_world(L);
+    sh_world* w = lw->world;
+    int n = sh_world_body_count(w);
+    lw->len = 0;
+    puts_(lw, "{\"bodies\":[");
+    for (int i = 0; i < n; i++)
+    {
+        sh_body_id id = sh_world_body_at(w, i);
+        sh_body_state s;
+        sh_body_get_state(w, id, &s);
+        puts_(lw, i ? ",{\"body_id\":" : "{\"body_id\":");
+        put_int(lw, (long long)sh_body_id_to_int(id));
+        puts_(lw, ",\"asset_id\":");
+        put_int(lw, s.asset_id);
+        puts_(lw, ",\"asset_name\":");
+        put_str(lw, asset_name(lw, s.asset_id));
+        puts_(lw, ",\"mass\":");
+        put_num(lw, s.mass, true);
+        puts_(lw, ",\"restitution\":");
+        put_num(lw, s.restitution, true);
+        puts_(lw, ",\"friction\":");
+        put_num(lw, s.friction, true);
+        puts_(lw, s.is_static ? ",\"is_environment\":true}" : ",\"is_environment\":false}");
+    }
+    puts_(lw, "],\"assets\":[");
+    // Distinct asset ids in first-use order (quadratic in distinct assets, which are few).
+    int written = 0;
+    for (int i = 0; i < n; i++)
+    {
+        sh_body_state s;
+        sh_body_get_state(w, sh_world_body_at(w, i), &s);
+        bool seen = false;
+        for (int k = 0; k < i && !seen; k++)
+        {
+            sh_body_state t;
+            sh_body_get_state(w, sh_world_body_at(w, k), &t);
+            seen = t.asset_id == s.asset_id;
+        }
+        if (seen)
+            continue;
+        puts_(lw, written++ ? ",{\"asset_id\":" : "{\"asset_id\":");
+        put_int(lw, s.asset_id);
+        puts_(lw, ",\"name\":");
+        put_str(lw, asset_name(lw, s.asset_id));
+        puts_(lw, ",\"positions\":[");
+        int count = 0;
+        if (s.asset_id > 0 && lw->db != NULL)
+        {
+            sh_error err;
+            const float* xyz = sh_assets_triangles(lw->db, s.asset_id, &count, &err);
+            if (xyz == NULL)
+                count = 0;
+            for (int v = 0; v < 3 * count; v++)
+            {
+                if (v)
+                    puts_(lw, ",");
+                put_num(lw, xyz[v], true);
+            }
+        }
+        else if (s.asset_id < 0)
+        {
+            // A custom hull has no render mesh: its faces, fan-triangulated (CCW from outside).
+            const sh_hull* h = custom_by_id(lw, s.asset_id);
+            for (int f = 0; h != NULL && f < h->face_count; f++)
+            {
+                const sh_hull_face* face = &h->faces[f];
+                for (int t = 1; t + 1 < face->count; t++)
+                {
+                    int idx[3] = {face->first, face->first + t, face->first + t + 1};
+                    for (int k = 0; k < 3; k++)
+                    {
+                        const float* p = h->vertices[h->face_indices[idx[k]]];
+                        for (int c = 0; c < 3; c++)
+                        {
+                            if (count || k || c)
+                                puts_(lw, ",");
+                            put_num(lw, p[c], true);
+                        }
+                    }
+                    count += 3;
+                }
+            }
+        }
+        puts_(lw, "],\"vertex_count\":");
+        put_int(lw, count);
+        puts_(lw, "}");
+    }
+    puts_(lw, "]}");
+    return finish_json(L, lw);
+}
+
+static const luaL_Reg world_methods[] = {{"spawn", world_spawn},
+                                         {"spawn_box", world_spawn_box},
+                                         {"step", world_step},
+                                         {"time", world_time},
+                                         {"body", world_body},
+                                         {"bodies", world_bodies},
+                                         {"contacts", world_contacts},
+                                         {"solver", world_solver},
+                                         {"stats", world_stats},
+                                         {"energy", world_energy},
+                                         {"apply_impulse", world_apply_impulse},
+                                         {"set_velocity", world_set_velocity},
+                                         {"set_sleeping", world_set_sleeping},
+                                         {"frame_json", world_frame_json},
+                                         {"metadata_json", world_metadata_json},
+                                         {"close", world_close},
+                                         {NULL, NULL}};
+
+static const luaL_Reg world_meta[] = {
+    {"__gc", world_close}, {"__close", world_close}, {"__tostring", world_tostring}, {NULL, NULL}};
 
 void sh_l_world_register(lua_State* L)
 {
-    (void)L;
+    luaL_newmetatable(L, SH_L_WORLD_META);
+    luaL_setfuncs(L, world_meta, 0);
+    luaL_newlib(L, world_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+    lua_pushcfunction(L, world_new);
+    lua_setfield(L, -2, "world");
 }

@@ -1,12 +1,288 @@
-// simhost bench — placeholder until its issue lands.
+// simhost bench — the physics.md benchmark scenes, one line each:
+//   scene=NAME bodies=N steps=S ms_per_step=X shift_m=H sag_m=V
+// ms_per_step is the mean wall time of steps 2..S (the first step builds every pair), single thread.
+// Hulls are built here with sh_hull_build, so no asset DB is needed.
 #include "cli.h"
 
+#include "simhost/physics.h"
+
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct bench
+{
+    sh_world* world;
+    sh_hull* hulls[4];
+    int hull_count;
+    sh_body_id marked;
+    bool has_marked;
+    int bodies;
+} bench;
+
+static uint64_t rng_state;
+static double rnd(void) // xorshift64*, fixed seed per scene: same scene, same bodies
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (double)((rng_state * 2685821657736338717ULL) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static sh_hull* add_box(bench* b, float hx, float hy, float hz)
+{
+    float p[24];
+    for (int i = 0; i < 8; i++)
+    {
+        p[3 * i + 0] = (i & 1) ? hx : -hx;
+        p[3 * i + 1] = (i & 2) ? hy : -hy;
+        p[3 * i + 2] = (i & 4) ? hz : -hz;
+    }
+    sh_error err;
+    sh_hull* h = NULL;
+    if (!sh_hull_build(p, 8, &h, &err))
+    {
+        fprintf(stderr, "simhost bench: %s\n", err.message);
+        exit(SH_EXIT_FAIL);
+    }
+    b->hulls[b->hull_count++] = h;
+    return h;
+}
+
+static sh_body_id spawn(bench* b, const sh_hull* h, bool is_static, float x, float y, float z, float mass,
+                        float friction)
+{
+    sh_body_def d = sh_body_def_default();
+    d.type = is_static ? SH_BODY_STATIC : SH_BODY_DYNAMIC;
+    d.hull = h;
+    d.position[0] = x;
+    d.position[1] = y;
+    d.position[2] = z;
+    d.mass = mass;
+    d.friction = friction;
+    d.restitution = 0.0f;
+    sh_body_id id;
+    sh_error err;
+    if (!sh_body_create(b->world, &d, &id, &err))
+    {
+        fprintf(stderr, "simhost bench: %s\n", err.message);
+        exit(SH_EXIT_FAIL);
+    }
+    b->bodies++;
+    return id;
+}
+
+static void ground(bench* b, float size)
+{
+    spawn(b, add_box(b, 0.5f * size, 0.5f * size, 1.0f), true, 0, 0, -1.0f, 0, 0.6f);
+}
+
+static void pyramid(bench* b, const sh_hull* cube, int base, float x0, float y0)
+{
+    for (int i = 0; i < base; i++)
+        for (int j = i; j < base; j++)
+        {
+            float x = (float)(i + 1) * 0.5f + (float)(j - i) - 0.5f * (float)base;
+            sh_body_id id = spawn(b, cube, false, x0 + x, y0, (float)(2 * i + 1) * 0.5f, 100.0f, 0.6f);
+            if (i == base - 1)
+            {
+                b->marked = id;
+                b->has_marked = true;
+            }
+        }
+}
+
+static bool build(bench* b, const char* scene, int base, int* steps)
+{
+    sh_world_def def = sh_world_def_default();
+    def.enable_sleep = strcmp(scene, "sparse") == 0;
+    sh_error err;
+    if (!sh_world_create(&def, &b->world, &err))
+    {
+        fprintf(stderr, "simhost bench: %s\n", err.message);
+        exit(SH_EXIT_FAIL);
+    }
+    rng_state = 0x9E3779B97F4A7C15ULL;
+    if (strcmp(scene, "large_pyramid") == 0)
+    {
+        ground(b, 800.0f);
+        pyramid(b, add_box(b, 0.5f, 0.5f, 0.5f), base, 0, 0);
+        *steps = 200;
+    }
+    else if (strcmp(scene, "convex_pile") == 0)
+    {
+        ground(b, 500.0f);
+        float p[96];
+        for (int i = 0; i < 32; i++)
+        {
+            // Uniform on the sphere: z uniform in [-1, 1], angle uniform.
+            double z = 2.0 * rnd() - 1.0, t = 2.0 * M_PI * rnd(), r = sqrt(1.0 - z * z);
+            p[3 * i + 0] = (float)(2.0 * r * cos(t));
+            p[3 * i + 1] = (float)(2.0 * r * sin(t));
+            p[3 * i + 2] = (float)(2.0 * z);
+        }
+        sh_hull* h = NULL;
+        if (!sh_hull_build(p, 32, &h, &err))
+        {
+            fprintf(stderr, "simhost bench: %s\n", err.message);
+            exit(SH_EXIT_FAIL);
+        }
+        b->hulls[b->hull_count++] = h;
+        for (int layer = 0; layer < 80; layer++)
+            for (int gx = 0; gx < 8; gx++)
+                for (int gy = 0; gy < 8; gy++)
+                    spawn(b, h, false, 4.0f * ((float)gx - 3.5f), 4.0f * ((float)gy - 3.5f),
+                          2.0f + 4.0f * (float)layer, h->mass.volume, 0.6f);
+        *steps = 500;
+    }
+    else if (strcmp(scene, "many_pyramids") == 0)
+    {
+        ground(b, 800.0f);
+        sh_hull* cube = add_box(b, 0.5f, 0.5f, 0.5f);
+        for (int px = 0; px < 14; px++)
+            for (int py = 0; py < 14; py++)
+                pyramid(b, cube, 10, 12.0f * ((float)px - 6.5f), 12.0f * ((float)py - 6.5f));
+        b->has_marked = false;
+        *steps = 100;
+    }
+    else if (strcmp(scene, "cluster_drop") == 0)
+    {
+        ground(b, 100.0f);
+        sh_hull* cube = add_box(b, 0.5f, 0.5f, 0.5f);
+        for (int i = 0; i < 32; i++)
+        {
+            // A 4×4×2 lattice 1.5 m apart, jittered: a random cluster that never starts overlapping.
+            float x = 1.5f * (float)(i % 4) + 0.4f * (float)(rnd() - 0.5);
+            float y = 1.5f * (float)((i / 4) % 4) + 0.4f * (float)(rnd() - 0.5);
+            float z = 3.0f + 1.5f * (float)(i / 16) + 0.4f * (float)(rnd() - 0.5);
+            sh_body_id id = spawn(b, cube, false, x, y, z, 1.0f, 0.6f);
+            vec3 v = {(float)(2 * rnd() - 1), (float)(2 * rnd() - 1), (float)(2 * rnd() - 1)};
+            vec3 w = {0, 0, 0};
+            sh_body_set_velocity(b->world, id, v, w, NULL);
+        }
+        *steps = 200;
+    }
+    else if (strcmp(scene, "sparse") == 0)
+    {
+        ground(b, 400.0f);
+        sh_hull* cube = add_box(b, 0.5f, 0.5f, 0.5f);
+        for (int i = 0; i < 100; i++)
+            for (int j = 0; j < 100; j++)
+                spawn(b, cube, false, 3.0f * ((float)i - 49.5f), 3.0f * ((float)j - 49.5f), 0.5f, 1.0f, 0.6f);
+        *steps = 200;
+    }
+    else
+        return false;
+    return true;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+static const char* const scenes[] = {"large_pyramid", "convex_pile", "many_pyramids", "cluster_drop",
+                                     "sparse"};
+
+static int run_scene(const char* scene, int base, int steps_override)
+{
+    bench b;
+    memset(&b, 0, sizeof b);
+    int steps = 0;
+    if (!build(&b, scene, base, &steps))
+        return SH_EXIT_USAGE;
+    if (steps_override > 0)
+        steps = steps_override;
+    sh_body_state s0, s1;
+    if (b.has_marked)
+        sh_body_get_state(b.world, b.marked, &s0);
+    double total = 0.0;
+    for (int i = 0; i < steps; i++)
+    {
+        double t0 = now_ms();
+        sh_world_step(b.world, 1.0f / 60.0f, NULL);
+        if (i > 0)
+            total += now_ms() - t0;
+    }
+    double shift = 0.0, sag = 0.0;
+    if (b.has_marked)
+    {
+        sh_body_get_state(b.world, b.marked, &s1);
+        shift = hypot(s1.position[0] - s0.position[0], s1.position[1] - s0.position[1]);
+        sag = s0.position[2] - s1.position[2];
+    }
+    printf("scene=%s bodies=%d steps=%d ms_per_step=%.3f shift_m=%.4f sag_m=%.4f\n", scene, b.bodies, steps,
+           steps > 1 ? total / (steps - 1) : 0.0, shift, sag);
+    fflush(stdout);
+    sh_world_destroy(b.world);
+    for (int i = 0; i < b.hull_count; i++)
+        sh_hull_free(b.hulls[i]);
+    return SH_EXIT_OK;
+}
+
+static const char help[] =
+    "usage: simhost bench [SCENE ...] [--steps N] [--base N]\n"
+    "scenes: large_pyramid convex_pile many_pyramids cluster_drop sparse (default: all)\n"
+    "  --steps N   override each scene's step count\n"
+    "  --base N    base of large_pyramid (default 100)\n"
+    "prints one line per scene: scene= bodies= steps= ms_per_step= shift_m= sag_m=\n";
+
+static bool parse_int(const char* s, int lo, int hi, int* out)
+{
+    char* end;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < lo || v > hi)
+        return false;
+    *out = (int)v;
+    return true;
+}
 
 int sh_cmd_bench(int argc, char** argv)
 {
-    (void)argc;
-    (void)argv;
-    fputs("simhost bench: not built yet\n", stderr);
-    return SH_EXIT_FAIL;
+    const char* chosen[16];
+    int n = 0, steps = 0, base = 100;
+    for (int i = 0; i < argc; i++)
+    {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+        {
+            fputs(help, stdout);
+            return SH_EXIT_OK;
+        }
+        if (strcmp(argv[i], "--steps") == 0 || strcmp(argv[i], "--base") == 0)
+        {
+            bool is_steps = argv[i][2] == 's';
+            if (i + 1 >= argc ||
+                !parse_int(argv[i + 1], 1, is_steps ? 1000000 : 1000, is_steps ? &steps : &base))
+            {
+                fprintf(stderr, "simhost bench: %s needs a positive integer\n", argv[i]);
+                return SH_EXIT_USAGE;
+            }
+            i++;
+            continue;
+        }
+        bool known = false;
+        for (size_t k = 0; k < sizeof scenes / sizeof scenes[0]; k++)
+            known = known || strcmp(argv[i], scenes[k]) == 0;
+        if (!known)
+        {
+            fprintf(stderr, "simhost bench: unknown scene '%s' (see simhost bench --help)\n", argv[i]);
+            return SH_EXIT_USAGE;
+        }
+        if (n < 16)
+            chosen[n++] = argv[i];
+    }
+    if (n == 0)
+        for (size_t k = 0; k < sizeof scenes / sizeof scenes[0]; k++)
+            chosen[n++] = scenes[k];
+    for (int i = 0; i < n; i++)
+    {
+        int rc = run_scene(chosen[i], base, steps);
+        if (rc != SH_EXIT_OK)
+            return rc;
+    }
+    return SH_EXIT_OK;
 }

@@ -1,0 +1,159 @@
+#pragma once
+// The physics world: rigid convex bodies (dynamic and static), gravity, contacts with friction and
+// restitution, sleeping. Soft-step sub-stepping solver (docs/physics.md). No Lua here.
+//
+// Frames and units: SI, right-handed, +Z up. A body's pose is reported for its *asset origin* (the frame
+// its hull and render mesh are given in); internally the body lives at its centre of mass. Velocities are
+// those of the centre of mass; angular velocity is in the world frame (rad/s).
+
+#include "simhost/assets.h"
+#include "simhost/base.h"
+
+#include <cglm/types.h>
+
+typedef struct sh_world sh_world;
+
+// A body handle: slot index (1-based, 0 = null) plus the slot's generation, so a stale id is caught.
+typedef struct sh_body_id
+{
+    int32_t index;
+    uint32_t generation;
+} sh_body_id;
+
+#define SH_NULL_BODY ((sh_body_id){0, 0})
+
+// Lua and the wire see one integer: index + generation·2³². The first use of a slot has generation 0,
+// so ids read 1, 2, 3 … in normal use.
+static inline int64_t sh_body_id_to_int(sh_body_id id)
+{
+    return (int64_t)id.index + ((int64_t)id.generation << 32);
+}
+static inline sh_body_id sh_body_id_from_int(int64_t v)
+{
+    sh_body_id id = {(int32_t)(v & 0xffffffff), (uint32_t)(v >> 32)};
+    if (v < 0 || (v & 0xffffffff) > INT32_MAX)
+        id = SH_NULL_BODY;
+    return id;
+}
+
+typedef struct sh_world_def
+{
+    vec3 gravity;                // m/s², world frame
+    int substeps;                // sub-steps per step (1 … 64)
+    bool enable_sleep;           // bodies at rest for sleep_time seconds sleep
+    float contact_hertz;         // soft contact stiffness (Hz), capped at a quarter of the sub-step rate
+    float contact_damping_ratio; // soft contact damping (non-dimensional)
+    float contact_push_max;      // max velocity used to push overlapping bodies apart (m/s)
+    float restitution_threshold; // relative normal speeds below this do not bounce (m/s)
+    int cookie;                  // written by sh_world_def_default()
+} sh_world_def;
+
+sh_world_def sh_world_def_default(void);
+
+typedef enum sh_body_type
+{
+    SH_BODY_DYNAMIC = 0,
+    SH_BODY_STATIC = 1
+} sh_body_type;
+
+typedef struct sh_body_def
+{
+    sh_body_type type;
+    // Convex hull in the asset frame. The world keeps one centroid-centred copy per distinct hull and never
+    // frees the source, which must stay alive (and unchanged) while the world lives.
+    const sh_hull* hull;
+    vec3 position;         // asset origin, world (m)
+    versor orientation;    // unit quaternion, cglm order (x, y, z, w), body-local → world
+    vec3 velocity;         // centre of mass, world (m/s)
+    vec3 angular_velocity; // world (rad/s)
+    float mass;            // kg, > 0 (dynamic only)
+    float restitution;     // [0, 1]
+    float friction;        // >= 0
+    int asset_id;          // carried for reporting; 0 for custom hulls
+    int cookie;            // written by sh_body_def_default(); never by hand
+} sh_body_def;
+
+sh_body_def sh_body_def_default(void);
+
+bool sh_world_create(const sh_world_def* def, sh_world** out, sh_error* err);
+void sh_world_destroy(sh_world* world);
+
+// Advances dt seconds (0 < dt <= 1) in def.substeps sub-steps.
+bool sh_world_step(sh_world* world, float dt, sh_error* err);
+double sh_world_time(const sh_world* world);
+void sh_world_enable_sleep(sh_world* world, bool enable);
+bool sh_world_sleep_enabled(const sh_world* world);
+void sh_world_get_gravity(const sh_world* world, vec3 out);
+
+// Bodies in creation order (stable; there is no body removal yet).
+int sh_world_body_count(const sh_world* world);
+sh_body_id sh_world_body_at(const sh_world* world, int i);
+
+typedef struct sh_world_stats
+{
+    int bodies, awake_bodies, pairs, contacts, contact_points; // contacts: touching manifolds
+    double collide_ms, solve_ms, sleep_ms, step_ms;            // last step, wall clock
+    // The protocol's solver block (last step).
+    int iterations;      // substeps × passes (solve + relax)
+    float residual;      // largest normal-velocity error left after the last relax pass (m/s)
+    bool converged;      // residual < SH_SOLVER_TOLERANCE
+    int num_constraints; // contact manifolds solved
+    int num_points;      // contact points solved
+} sh_world_stats;
+
+#define SH_SOLVER_TOLERANCE 1e-3f
+
+void sh_world_get_stats(const sh_world* world, sh_world_stats* out);
+
+typedef struct sh_energy
+{
+    double kinetic, potential, total; // J; potential = m·|g|·z of the centre of mass
+} sh_energy;
+
+void sh_world_energy(const sh_world* world, sh_energy* out);
+
+// --- bodies ----------------------------------------------------------------------------------------
+bool sh_body_create(sh_world* world, const sh_body_def* def, sh_body_id* out, sh_error* err);
+bool sh_body_is_valid(const sh_world* world, sh_body_id id);
+
+typedef struct sh_body_state
+{
+    vec3 position;         // asset origin, world (m)
+    versor orientation;    // cglm (x, y, z, w)
+    vec3 center;           // centre of mass, world (m)
+    vec3 velocity;         // centre of mass (m/s)
+    vec3 angular_velocity; // world (rad/s)
+    float mass;            // kg (0 for static)
+    float restitution, friction;
+    bool is_static, sleeping;
+    int asset_id;
+} sh_body_state;
+
+bool sh_body_get_state(const sh_world* world, sh_body_id id, sh_body_state* out);
+// Sets the centre-of-mass velocity and angular velocity (world) and wakes the body. Static: refused.
+bool sh_body_set_velocity(sh_world* world, sh_body_id id, const vec3 v, const vec3 w, sh_error* err);
+// Impulse (N·s, world) at a world point, or at the centre of mass when point is NULL; wakes the body.
+bool sh_body_apply_impulse(sh_world* world, sh_body_id id, const vec3 impulse, const float* point,
+                           sh_error* err);
+
+// --- contacts (for reporting) -----------------------------------------------------------------------
+typedef struct sh_contact_point_info
+{
+    vec3 point_a, point_b;  // world (m)
+    float depth;            // penetration, >= 0 (m)
+    float normal_impulse;   // N·s, last step
+    float friction_impulse; // magnitude of the tangent impulse, N·s
+} sh_contact_point_info;
+
+typedef struct sh_contact_info
+{
+    sh_body_id body_a, body_b;
+    vec3 normal;             // world, A → B
+    float penetration_depth; // deepest point (m), >= 0
+    int point_count;
+    sh_contact_point_info points[4];
+} sh_contact_info;
+
+// Touching contacts (a point closer than the touch tolerance or carrying impulse), in a stable order.
+int sh_world_contact_count(const sh_world* world);
+bool sh_world_contact_at(const sh_world* world, int i, sh_contact_info* out);

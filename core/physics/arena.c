@@ -1,0 +1,80 @@
+#include "arena.h"
+
+#include <string.h>
+
+void sh_arena_init(sh_arena* a)
+{
+    memset(a, 0, sizeof *a);
+}
+
+static void free_overflow(sh_arena* a)
+{
+    for (int i = 0; i < a->overflow_count; i++)
+        sh_free(a->overflow[i], a->overflow_size[i]);
+    a->overflow_count = 0;
+}
+
+void sh_arena_destroy(sh_arena* a)
+{
+    free_overflow(a);
+    sh_free(a->overflow, (size_t)a->overflow_capacity * sizeof *a->overflow);
+    sh_free(a->overflow_size, (size_t)a->overflow_capacity * sizeof *a->overflow_size);
+    sh_free(a->base, a->capacity);
+    memset(a, 0, sizeof *a);
+}
+
+void* sh_arena_alloc(sh_arena* a, size_t size)
+{
+    size = (size + 15) & ~(size_t)15;
+    if (size == 0)
+        size = 16;
+    if (a->used + size <= a->capacity)
+    {
+        void* p = a->base + a->used;
+        a->used += size;
+        if (a->used > a->peak)
+            a->peak = a->used;
+        return p;
+    }
+    // Overflow: count it towards the peak so the next reset grows the block.
+    a->peak = a->used + size > a->peak ? a->used + size : a->peak;
+    a->used += size;
+    if (a->overflow_count == a->overflow_capacity)
+    {
+        int cap = a->overflow_capacity ? 2 * a->overflow_capacity : 8;
+        void** o = sh_realloc(a->overflow, (size_t)a->overflow_capacity * sizeof *o, (size_t)cap * sizeof *o);
+        if (o == NULL)
+            return NULL;
+        a->overflow = o;
+        size_t* s =
+            sh_realloc(a->overflow_size, (size_t)a->overflow_capacity * sizeof *s, (size_t)cap * sizeof *s);
+        if (s == NULL)
+            return NULL;
+        a->overflow_size = s;
+        a->overflow_capacity = cap;
+    }
+    void* p = sh_alloc(size);
+    if (p == NULL)
+        return NULL;
+    a->overflow[a->overflow_count] = p;
+    a->overflow_size[a->overflow_count] = size;
+    a->overflow_count++;
+    return p;
+}
+
+void sh_arena_reset(sh_arena* a)
+{
+    free_overflow(a);
+    if (a->peak > a->capacity)
+    {
+        size_t cap = a->peak + a->peak / 4;
+        char* b = sh_alloc(cap);
+        if (b != NULL)
+        {
+            sh_free(a->base, a->capacity);
+            a->base = b;
+            a->capacity = cap;
+        }
+    }
+    a->used = 0;
+}

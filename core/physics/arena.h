@@ -1,0 +1,22 @@
+#pragma once
+// Per-step scratch: a bump allocator reset every step. When a step asks for more than the block holds,
+// the excess comes from the heap and the block grows to the step's peak at the next reset, so a steady
+// scene does no per-step malloc (the box3d arena_allocator idea).
+
+#include "simhost/base.h"
+
+typedef struct sh_arena
+{
+    char* base;
+    size_t capacity, used, peak;
+    void** overflow; // heap blocks handed out past the capacity this step
+    size_t* overflow_size;
+    int overflow_count, overflow_capacity;
+} sh_arena;
+
+void sh_arena_init(sh_arena* a);
+void sh_arena_destroy(sh_arena* a);
+// 16-byte aligned; NULL only on out of memory.
+void* sh_arena_alloc(sh_arena* a, size_t size);
+// Frees everything handed out since the last reset.
+void sh_arena_reset(sh_arena* a);

@@ -1,0 +1,29 @@
+#pragma once
+// Soft contact constraints (Catto's "soft step"): prepared once per step, then warm-started, solved with
+// a soft bias and relaxed without it in every sub-step; restitution once per step.
+
+#include "world.h"
+
+typedef struct sh_contact_solver
+{
+    sh_constraint* constraints;
+    int count;
+    sh_solver_body* bodies; // [body_count] simulated + 1 static dummy at the end
+    float h, inv_h;
+    float push_max, restitution_threshold;
+    bool reverse; // point order of the next pass (alternates)
+} sh_contact_solver;
+
+sh_softness sh_make_soft(float hertz, float zeta, float h);
+void sh_contact_solver_prepare(sh_contact_solver* s, sh_world* w);
+void sh_contact_solver_warm_start(sh_contact_solver* s);
+void sh_contact_solver_solve(sh_contact_solver* s, bool use_bias);
+// Impacts (constraints with a point closing faster than the restitution threshold or a speculative gap) get
+// extra relax passes and an iterated restitution pass: one Gauss-Seidel sweep over a 4-point face leaves
+// the first point with most of the impulse and the body spinning; converged, every point ends at the same
+// normal velocity and a flat landing stays flat.
+void sh_contact_solver_solve_subset(sh_contact_solver* s, const int* list, int count, bool use_bias);
+void sh_contact_solver_restitution(sh_contact_solver* s, const int* list, int count, int iterations);
+// Largest normal-velocity error left (m/s): |vn| where impulse > 0, approach speed where penetrating.
+float sh_contact_solver_residual(const sh_contact_solver* s);
+void sh_contact_solver_store(sh_contact_solver* s, sh_world* w);

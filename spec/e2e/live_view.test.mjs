@@ -1,0 +1,410 @@
+// Browser live view, end to end: a real host, the real page in headless chromium, real frames.
+// Run: node --test spec/e2e/live_view.test.mjs   (ctest: e2e.live_view)
+
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { Host, launchBrowser, REPO } from "./harness.mjs";
+
+let host, browser, page;
+const pageErrors = [];
+
+// Helpers driving the page through its controls, as a person would.
+async function fill(id, value) {
+  await page.fill(`#${id}`, String(value));
+}
+
+async function addObject({ asset = "unit_cube", type = "inertial", pos = [0, 0, 3], rot = [0, 0, 0], mass, restitution, friction, vel, copies = 1, spacing } = {}) {
+  await fill("asset", asset);
+  await page.selectOption("#object-type", type);
+  for (const [k, v] of [["pos-x", pos[0]], ["pos-y", pos[1]], ["pos-z", pos[2]], ["rot-pitch", rot[0]], ["rot-roll", rot[1]], ["rot-yaw", rot[2]]]) await fill(k, v);
+  await fill("mass", mass ?? 10);
+  await fill("restitution", restitution ?? 0.8);
+  await fill("friction", friction ?? 0.5);
+  for (const [k, v] of [["vel-x", vel?.[0] ?? 0], ["vel-y", vel?.[1] ?? 0], ["vel-z", vel?.[2] ?? 0]]) await fill(k, v);
+  await fill("copies", copies);
+  if (spacing !== undefined) await fill("spacing", spacing);
+  await page.click("#add-object");
+}
+
+async function clearScene() {
+  // A run left going by an earlier failure must not block this test's Start.
+  if (await page.isEnabled("#stop")) {
+    await page.click("#stop");
+    await waitState(["stopped", "complete", "error", "closed"]);
+  }
+  await page.click("#clear-objects");
+  await page.selectOption("#preset", "");
+}
+
+async function setRun({ timestep = "16", duration = 30, speed = 1 } = {}) {
+  await page.selectOption("#timestep", timestep);
+  await fill("duration", duration);
+  await fill("speed", speed);
+}
+
+const waitState = (states, timeout = 20000) =>
+  page.waitForFunction((s) => s.includes(window.simhost.state), [].concat(states), { timeout });
+
+const frameId = () => page.evaluate(() => window.simhost.lastFrame?.frame_id ?? -1);
+
+// The first dynamic body of an asset in the current run's metadata.
+const bodyOf = (asset) => page.evaluate((a) => window.simhost.metadata.bodies.find((b) => b.asset_name === a && !b.is_environment).body_id, asset);
+const stateOf = (id) => page.evaluate((i) => window.simhost.lastFrame.states.find((s) => s.body_id === i), id);
+
+// Screen position (CSS px, page coordinates) of a body, from the page's own camera.
+const screenOf = (id) => page.evaluate((i) => {
+  const { view } = window.simhost;
+  const s = view.stateOf(i);
+  const v = view.camera.position.clone().set(s.position.x, s.position.y, s.position.z).project(view.camera);
+  const r = view.canvas.getBoundingClientRect();
+  return { x: r.left + ((v.x + 1) / 2) * r.width, y: r.top + ((1 - v.y) / 2) * r.height };
+}, id);
+
+before(async () => {
+  host = await Host.start();
+  browser = await launchBrowser();
+  page = browser.context.pages()[0] ?? (await browser.context.newPage());
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  // Record the exact text each WebSocket sends, and every message but frames it receives, below
+  // the page's own code.
+  await page.addInitScript(() => {
+    window.__wire = [];
+    window.__recv = [];
+    const send = WebSocket.prototype.send;
+    WebSocket.prototype.send = function (data) {
+      window.__wire.push(String(data));
+      return send.call(this, data);
+    };
+    const Native = WebSocket;
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        this.addEventListener("message", (e) => {
+          if (!String(e.data).startsWith('{"type":"frame"')) window.__recv.push(JSON.parse(e.data));
+        });
+      }
+    };
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await host?.stop();
+});
+
+describe("live view", { timeout: 900000 }, () => {
+  it("loads /live and fills the asset list from the host's DB", async () => {
+    const res = await page.goto(`${host.url}/live`);
+    assert.equal(res.status(), 200);
+    await page.waitForFunction(() => document.querySelectorAll("#asset-options option").length > 0, null, { timeout: 10000 });
+    const names = await page.$$eval("#asset-options option", (os) => os.map((o) => o.value));
+    const api = await (await fetch(`${host.url}/api/v1/live/assets`)).json();
+    assert.deepEqual(names, api.map((a) => a.name));
+    assert.ok(names.includes("unit_cube"), `unit_cube in ${names}`);
+    assert.equal(await page.textContent("#asset-count"), String(api.length));
+    assert.deepEqual(pageErrors, []);
+  });
+
+  it("rejects a non-number inline and adds nothing", async () => {
+    await clearScene();
+    await fill("mass", "abc");
+    await page.click("#add-object");
+    assert.match(await page.textContent("#form-errors"), /mass: "abc" is not a number/);
+    assert.equal(await page.getAttribute("#mass", "aria-invalid"), "true");
+    assert.equal(await page.textContent("#object-count"), "0");
+    await fill("mass", "");
+    await page.click("#add-object");
+    assert.match(await page.textContent("#form-errors"), /mass: "" is not a number/);
+    assert.equal(await page.textContent("#object-count"), "0");
+  });
+
+  it("drops a cube above the ground: frames arrive, it falls and settles", async () => {
+    await clearScene();
+    await addObject({ asset: "unit_cube", pos: [0, 0, 3], restitution: 0.3 });
+    assert.equal(await page.textContent("#object-count"), "1");
+    await setRun({ duration: 6, speed: 2 });
+    await page.click("#start");
+    await waitState("running");
+    const cube = await bodyOf("unit_cube");
+    const heights = [];
+    await page.waitForFunction(() => window.simhost.state === "complete" || (window.simhost.lastFrame?.simulation_time ?? 0) >= 5, null, { timeout: 30000 });
+    const z0 = await page.evaluate(() => window.simhost.sent.filter((m) => m.type === "configure").at(-1).objects[0].position[2]);
+    assert.equal(z0, 3);
+    const last = await stateOf(cube);
+    heights.push(last.position.z);
+    const frames = await page.evaluate(() => window.simhost.framesReceived);
+    assert.ok(frames > 100, `frames received: ${frames}`);
+    // A 1 m cube at rest on the ground's top face (z = 0) has its centre at 0.5 m.
+    assert.ok(Math.abs(last.position.z - 0.5) < 0.05, `settled height ${last.position.z}`);
+    const speed = Math.hypot(last.velocity.x, last.velocity.y, last.velocity.z);
+    assert.ok(speed < 0.1, `settled speed ${speed}`);
+    const shown = Number(await page.textContent("#st-frame"));
+    assert.ok(shown > 100, `status frame ${shown}`);
+    assert.equal(await page.textContent("#st-error"), "");
+    await waitState("complete", 15000);
+    assert.deepEqual(pageErrors, []);
+  });
+
+  it("its height falls before it settles (sampled while running)", async () => {
+    await setRun({ duration: 4, speed: 1 });
+    await page.click("#start");
+    await waitState("running");
+    const cube = await bodyOf("unit_cube");
+    const samples = [];
+    while (samples.length < 200) {
+      const s = await page.evaluate((i) => {
+        const f = window.simhost.lastFrame;
+        const st = f?.states.find((x) => x.body_id === i);
+        return st ? { t: f.simulation_time, z: st.position.z } : null;
+      }, cube);
+      if (s && (samples.length === 0 || s.t !== samples.at(-1).t)) samples.push(s);
+      if (s && s.t >= 1.5) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(samples[0].z > 2.5, `first sampled height ${samples[0].z}`);
+    const lowest = Math.min(...samples.map((s) => s.z));
+    assert.ok(lowest < 0.7, `lowest height by 1.5 s: ${lowest}`);
+    await page.click("#stop");
+    await waitState("stopped");
+  });
+
+  it("pauses, steps, applies an impulse from the inspector, resumes and stops", async () => {
+    await setRun({ duration: 30, speed: 1 });
+    await page.click("#start");
+    await page.waitForFunction(() => (window.simhost.lastFrame?.simulation_time ?? 0) >= 2.5, null, { timeout: 20000 });
+    await page.click("#pause");
+    await waitState("paused");
+    await page.waitForTimeout(400); // frames already on the wire drain
+    const paused = await frameId();
+    await page.waitForTimeout(600);
+    assert.equal(await frameId(), paused, "no frames while paused");
+    assert.equal(await page.textContent("#st-rtf"), "paused");
+
+    await fill("step-frames", 5);
+    await page.click("#step");
+    await page.waitForFunction((f) => window.simhost.lastFrame.frame_id >= f + 5, paused, { timeout: 5000 });
+    await page.waitForTimeout(300);
+    assert.equal(await frameId(), paused + 5, "step 5 advances exactly 5 frames");
+
+    // Select the cube by clicking it in the view, then kick it upwards.
+    const cube = await bodyOf("unit_cube");
+    const at = await screenOf(cube);
+    await page.mouse.click(at.x, at.y);
+    await page.waitForFunction((i) => window.simhost.selected === i, cube, { timeout: 3000 });
+    assert.equal(await page.textContent("#insp-id"), String(cube));
+    assert.match(await page.textContent("#insp-asset"), /unit_cube/);
+    assert.match(await page.textContent("#insp-euler"), /pitch .*°, roll .*°, yaw .*°/);
+    assert.equal(await page.isDisabled("#apply-impulse"), false);
+    await fill("imp-x", 0);
+    await fill("imp-y", 0);
+    await fill("imp-z", 50);
+    await page.click("#apply-impulse");
+    const sent = await page.evaluate(() => window.__wire.map((s) => JSON.parse(s)).filter((m) => m.type === "apply_impulse").at(-1));
+    assert.deepEqual(sent, { type: "apply_impulse", body_id: cube, impulse: [0, 0, 50] });
+    const before = await frameId();
+    await fill("step-frames", 1);
+    await page.click("#step");
+    await page.waitForFunction((f) => window.simhost.lastFrame.frame_id > f, before, { timeout: 5000 });
+    const kicked = await stateOf(cube);
+    // 50 N·s on 10 kg is +5 m/s, less one step of gravity.
+    assert.ok(kicked.velocity.z > 3, `velocity after the impulse ${kicked.velocity.z}`);
+
+    await page.click("#resume");
+    await waitState("running");
+    const resumed = await frameId();
+    await page.waitForFunction((f) => window.simhost.lastFrame.frame_id > f + 10, resumed, { timeout: 5000 });
+
+    await page.click("#stop");
+    await waitState("stopped");
+    const total = await frameId();
+    await page.waitForTimeout(300);
+    assert.equal(await frameId(), total, "nothing after stop's complete");
+    assert.equal(await page.isEnabled("#start"), true);
+  });
+
+  it("starts again without reloading, on a new connection", async () => {
+    const runs = await page.evaluate(() => window.simhost.runs);
+    await setRun({ duration: 2, speed: 1 });
+    await page.click("#start");
+    await page.waitForFunction(() => window.simhost.framesReceived > 5, null, { timeout: 10000 });
+    assert.equal(await page.evaluate(() => window.simhost.runs), runs + 1);
+    // A fresh session counts frames from 0 again.
+    assert.ok((await frameId()) < 60, "a new run restarts at frame 0");
+    await waitState("complete", 15000);
+    // Frame count = floor(duration_ms / timestep_ms) + 1 = floor(2000 / 16) + 1.
+    assert.equal(await frameId(), 125);
+  });
+
+  it("shows the server's error text for an unknown asset in an edited object", async () => {
+    await page.click('[data-testid="edit-0"]');
+    await fill("asset", "no_such_asset");
+    await page.click("#save-object");
+    await page.click("#start");
+    await waitState("error");
+    assert.equal(await page.textContent("#st-error"), "Asset 'no_such_asset' not found");
+    assert.deepEqual(await page.evaluate(() => window.__recv.at(-1)), { type: "error", message: "Asset 'no_such_asset' not found" });
+    // Fix it and run again, same page.
+    await page.click('[data-testid="edit-0"]');
+    await fill("asset", "unit_cube");
+    await page.click("#save-object");
+    await setRun({ duration: 1 });
+    await page.click("#start");
+    await waitState("complete", 15000);
+    assert.equal(await page.textContent("#st-error"), "");
+  });
+
+  it("shows the server's error text for an unknown asset sent by a preset", async () => {
+    const scenarios = await (await fetch(`${host.url}/api/v1/live/scenarios`)).json();
+    assert.ok(Array.isArray(scenarios) && scenarios.length > 0, "the host lists its scenarios");
+    // Prefer a scenario with an asset parameter; else spawn an unknown asset on top of a preset.
+    const withAsset = scenarios.find((s) => Object.entries(s.params ?? {}).some(([k, v]) => typeof v === "string" && /asset/.test(k)));
+    await clearScene();
+    await page.selectOption("#preset", (withAsset ?? scenarios[0]).name);
+    if (withAsset) {
+      const key = Object.keys(withAsset.params).find((k) => typeof withAsset.params[k] === "string" && /asset/.test(k));
+      await fill(`param-${key}`, "no_such_asset");
+    } else {
+      await addObject({ asset: "no_such_asset" });
+    }
+    await setRun({ duration: 1 });
+    await page.click("#start");
+    await waitState("error");
+    // The page shows the host's line as sent. (For objects the protocol fixes the text; what a
+    // scenario script's failed spawn says is the script's, so only its subject is checked here.)
+    const sent = await page.evaluate(() => window.__recv.filter((m) => m.type === "error").at(-1).message);
+    assert.match(sent, /no_such_asset/);
+    assert.equal(await page.textContent("#st-error"), sent);
+    const configure = await page.evaluate(() => JSON.parse(window.__wire.filter((s) => s.includes('"configure"')).at(-1)));
+    assert.equal(configure.scenario, (withAsset ?? scenarios[0]).name);
+  });
+
+  it("shows the server's error text for a bad start (custom timestep 0)", async () => {
+    await clearScene();
+    await addObject({ asset: "unit_cube" });
+    await page.selectOption("#timestep", "custom");
+    await fill("timestep-custom", 0);
+    await fill("duration", 1);
+    await page.click("#start");
+    await waitState("error");
+    const start = await page.evaluate(() => JSON.parse(window.__wire.filter((s) => s.includes('"start"')).at(-1)));
+    assert.equal(start.timestep_ms, 0);
+    assert.equal(await page.textContent("#st-error"), "'timestep_ms' must be positive");
+    await page.selectOption("#timestep", "16");
+  });
+
+  it("sends 0 typed for restitution as 0, and the host uses it", async () => {
+    await clearScene();
+    await addObject({ asset: "unit_cube", pos: [0, 0, 2], restitution: 0, friction: 0, vel: [0, 0, 0] });
+    await setRun({ duration: 1 });
+    await page.click("#start");
+    await page.waitForFunction(() => window.simhost.metadata !== null, null, { timeout: 10000 });
+    const wire = await page.evaluate(() => window.__wire.filter((s) => s.includes('"configure"')).at(-1));
+    const configure = JSON.parse(wire);
+    assert.equal(configure.objects.length, 1);
+    assert.equal(configure.objects[0].restitution, 0);
+    assert.equal(configure.objects[0].friction, 0);
+    assert.match(wire, /"restitution":0[,}]/);
+    const meta = await page.evaluate(() => window.simhost.metadata.bodies.find((b) => !b.is_environment));
+    assert.equal(meta.restitution, 0);
+    await waitState("complete", 15000);
+  });
+
+  it("draws the scene: the canvas is not blank and shows the body; saves docs/live-view.png mid-run", async () => {
+    await clearScene();
+    await addObject({ asset: "unit_cube", pos: [0, 0, 1.2], rot: [0, 0, 20], restitution: 0.2 });
+    await addObject({ asset: "pyramid", pos: [-2, -1, 0.6], restitution: 0.2 });
+    await addObject({ asset: "small_sphere", pos: [-3, 1.5, 1.5], vel: [1, 0, 0], restitution: 0.5 });
+    await addObject({ asset: "unit_sphere", pos: [-1, 3, 3] }); // behind the cube, seen from the default camera
+    await addObject({ asset: "tiny_cube", pos: [1, 2, 5], rot: [10, 40, 0], copies: 4, spacing: 1.6 });
+    await setRun({ duration: 20 });
+    await page.check("#ov-contacts");
+    await page.check("#ov-velocity");
+    await page.click("#start");
+    await page.waitForFunction(() => (window.simhost.lastFrame?.simulation_time ?? 0) >= 0.9, null, { timeout: 20000 });
+    const cube = await bodyOf("unit_cube");
+    await page.evaluate((i) => window.simhost.select(i), cube);
+    await page.click("#reset-camera");
+    await page.evaluate(() => document.getElementById("left").scrollTo(0, 0));
+    await page.waitForTimeout(300);
+    mkdirSync(join(REPO, "docs"), { recursive: true });
+    await page.screenshot({ path: join(REPO, "docs", "live-view.png") });
+
+    await page.click("#pause");
+    await waitState("paused");
+    // Overlays are drawn over the bodies; hide them so the pixel below is the body's own.
+    await page.uncheck("#ov-contacts");
+    await page.uncheck("#ov-velocity");
+    await page.waitForTimeout(400);
+    const at = await screenOf(cube);
+    const stats = await page.evaluate(({ x, y }) => {
+      const src = document.getElementById("canvas");
+      const r = src.getBoundingClientRect();
+      const c = document.createElement("canvas");
+      c.width = src.width;
+      c.height = src.height;
+      const g = c.getContext("2d");
+      g.drawImage(src, 0, 0); // preserveDrawingBuffer keeps the last WebGL frame readable
+      const data = g.getImageData(0, 0, c.width, c.height).data;
+      let sum = 0, sum2 = 0;
+      const n = data.length / 4;
+      for (let i = 0; i < data.length; i += 4) {
+        const l = 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2];
+        sum += l;
+        sum2 += l * l;
+      }
+      const px = Math.round(((x - r.left) / r.width) * c.width), py = Math.round(((y - r.top) / r.height) * c.height);
+      const k = (py * c.width + px) * 4;
+      return { variance: sum2 / n - (sum / n) ** 2, body: [data[k], data[k + 1], data[k + 2]] };
+    }, at);
+    assert.ok(stats.variance > 100, `luminance variance ${stats.variance}`);
+    // The selected cube is drawn in the highlight colour (cyan): blue and green well above red.
+    const [r, g, b] = stats.body;
+    assert.ok(b > r + 40 && g > r + 20, `pixel at the cube's centre ${stats.body}`);
+    await page.click("#stop");
+    await waitState("stopped");
+    await page.check("#ov-contacts");
+  });
+
+  it("renders 1000 streaming bodies (prints the measured frame rate)", { timeout: 240000 }, async () => {
+    await clearScene();
+    await page.evaluate(() => window.simhost.select(-1));
+    await addObject({ asset: "unit_cube", pos: [-7, -7, 3], copies: 1000, spacing: 1.5 });
+    assert.equal(await page.textContent("#object-count"), "1000");
+    await setRun({ duration: 60 });
+    await page.click("#start");
+    await page.waitForFunction(() => window.simhost.lastFrame?.states.length >= 1000 && window.simhost.framesReceived > 3, null, { timeout: 60000 });
+    const m = await page.evaluate(async () => {
+      const frames0 = window.simhost.framesReceived;
+      const t = [];
+      await new Promise((done) => {
+        const tick = (now) => {
+          t.push(now);
+          if (now - t[0] < 5000) requestAnimationFrame(tick);
+          else done();
+        };
+        requestAnimationFrame(tick);
+      });
+      const gaps = t.slice(1).map((v, i) => v - t[i]).sort((a, b) => a - b);
+      return {
+        workMs: window.simhost.workMs(t.length - 1),
+        dropped: Number(document.getElementById("st-dropped").textContent),
+        rtf: document.getElementById("st-rtf").textContent,
+        fps: ((t.length - 1) * 1000) / (t.at(-1) - t[0]),
+        p95ms: gaps[Math.floor(gaps.length * 0.95)],
+        frames: window.simhost.framesReceived - frames0,
+        bodies: window.simhost.lastFrame.states.length,
+      };
+    });
+    console.log(`# live view: ${m.bodies} bodies, ${m.fps.toFixed(1)} fps rendered (p95 frame ${m.p95ms.toFixed(1)} ms, ` +
+      `main-thread work ${m.workMs.toFixed(2)} ms/frame), ${m.frames} sim frames received in 5 s, real-time factor ${m.rtf}, ` +
+      `dropped ${m.dropped} (headless chromium, software GL)`);
+    assert.ok(m.bodies >= 1000);
+    assert.ok(m.frames > 0, "frames kept arriving while measuring");
+    assert.ok(m.fps > 1, `rendering stalled: ${m.fps} fps`);
+    await page.click("#stop");
+    await waitState(["stopped", "complete"], 60000);
+    assert.deepEqual(pageErrors, []);
+  });
+});

@@ -1,0 +1,490 @@
+-- Acceptance scenarios of physics.md, one `it` per row. Each bound is the row's, written as a literal
+-- at its assertion; the failure message carries the measured value. dt = 1/60 s unless the row says.
+local simhost = require "simhost"
+local env = require "env"
+
+local DT = 1 / 60
+local G = 9.81
+
+local db -- the default asset DB (unit_cube, unit_sphere)
+setup(function()
+  db = simhost.assets.open(env.db)
+end)
+
+local function world(opts)
+  opts = opts or {}
+  opts.assets = db
+  return simhost.world(opts)
+end
+
+-- A static ground slab whose top face is at z = 0.
+local function ground(w, t)
+  t = t or {}
+  return w:spawn_box{ half_extents = { 50, 50, 0.5 }, position = { 0, 0, -0.5 }, environment = true,
+                      restitution = t.restitution or 0, friction = t.friction or 0.5 }
+end
+
+local function steps(w, n, fn)
+  for i = 1, n do
+    w:step(DT)
+    if fn then fn(i) end
+  end
+end
+
+local function len(v) return math.sqrt(v.x * v.x + v.y * v.y + v.z * v.z) end
+
+-- Rotates v by the unit quaternion q = {w,x,y,z}.
+local function rotate(q, v)
+  local qw, qx, qy, qz = q.w, q.x, q.y, q.z
+  local tx = 2 * (qy * v.z - qz * v.y)
+  local ty = 2 * (qz * v.x - qx * v.z)
+  local tz = 2 * (qx * v.y - qy * v.x)
+  return { x = v.x + qw * tx + (qy * tz - qz * ty),
+           y = v.y + qw * ty + (qz * tx - qx * tz),
+           z = v.z + qw * tz + (qx * ty - qy * tx) }
+end
+
+local function conj(q) return { w = q.w, x = -q.x, y = -q.y, z = -q.z } end
+
+-- Angle (degrees) between world up and the nearest body axis (±x, ±y, ±z): 0 when a box lies flat on
+-- any face.
+local function tilt_deg(q)
+  local best = 0
+  for _, a in ipairs{ { x = 1, y = 0, z = 0 }, { x = 0, y = 1, z = 0 }, { x = 0, y = 0, z = 1 } } do
+    best = math.max(best, math.abs(rotate(q, a).z))
+  end
+  return math.deg(math.acos(math.min(1, best)))
+end
+
+-- Rotation angle (degrees) between two orientations.
+local function angle_between(q1, q2)
+  local d = math.abs(q1.w * q2.w + q1.x * q2.x + q1.y * q2.y + q1.z * q2.z)
+  return math.deg(2 * math.acos(math.min(1, d)))
+end
+
+local function cube(w, t)
+  t.asset = "unit_cube"
+  return w:spawn(t)
+end
+
+-- Apexes of a bouncing body: local maxima of z (COM) between bounces.
+local function apex_tracker()
+  local tr = { apexes = {}, prev_vz = nil, prev_z = nil }
+  function tr.feed(b)
+    local vz = b.velocity.z
+    if tr.prev_vz and tr.prev_vz > 0 and vz <= 0 then
+      tr.apexes[#tr.apexes + 1] = math.max(tr.prev_z, b.position.z)
+    end
+    tr.prev_vz, tr.prev_z = vz, b.position.z
+  end
+  return tr
+end
+
+describe("physics acceptance (physics.md)", function()
+  it("1: free fall 10 m, 60 steps: z within 1 % of z0 - g t^2/2, exact integrator error, energy drift < 1 %", function()
+    local w = world{ sleeping = false }
+    local id = cube(w, { position = { 0, 0, 10 }, mass = 2 })
+    local e0 = w:energy().total
+    local drift = 0
+    steps(w, 60, function()
+      drift = math.max(drift, math.abs(w:energy().total - e0) / math.abs(e0))
+    end)
+    local z = w:body(id).position.z
+    local t = 1.0
+    local exact = 10 - 0.5 * G * t * t
+    local rel = math.abs(z - exact) / exact
+    assert(rel < 0.01, ("z = %.6f, z0 - gt^2/2 = %.6f, relative error %.5f"):format(z, exact, rel))
+    -- The integrator's documented error in free flight (docs/physics.md): none beyond float rounding, as
+    -- free bodies move on the exact parabola p += h v - h^2 g / 2 (plain semi-implicit Euler would be
+    -- g t h / 2 = 2 cm low here).
+    assert(math.abs(z - exact) < 1e-4, ("z = %.6f, exact %.6f"):format(z, exact))
+    assert(drift < 0.01, ("energy drift %.5f"):format(drift))
+  end)
+
+  it("2: unit cube dropped 1 m (e = 0.5, mu = 0.5) rests within 3 s: still, flat, < 5 mm deep, < 1 mm drift", function()
+    local w = world()
+    ground(w, { restitution = 0.5, friction = 0.5 })
+    local id = cube(w, { position = { 0, 0, 1.5 }, restitution = 0.5, friction = 0.5 })
+    steps(w, 180)
+    local b = w:body(id)
+    local v, om = len(b.velocity), len(b.angular_velocity)
+    assert(v < 1e-3, ("|v| = %.3g m/s"):format(v))
+    assert(om < 1e-3, ("|w| = %.3g rad/s"):format(om))
+    local tilt = tilt_deg(b.orientation)
+    assert(tilt < 0.1, ("tilt %.4f deg"):format(tilt))
+    local pen = 0.5 - b.position.z
+    assert(pen < 0.005, ("penetration %.5f m"):format(pen))
+    local drift = math.sqrt(b.position.x ^ 2 + b.position.y ^ 2)
+    assert(drift < 0.001, ("lateral drift %.6f m"):format(drift))
+  end)
+
+  it("3: cube resting 60 s: z and xy drift < 1 mm, rotation < 0.01 deg, asleep", function()
+    local w = world()
+    ground(w)
+    local id = cube(w, { position = { 0, 0, 0.5 } })
+    local b0 = w:body(id)
+    steps(w, 3600)
+    local b = w:body(id)
+    local dz = math.abs(b.position.z - b0.position.z)
+    local dxy = math.sqrt((b.position.x - b0.position.x) ^ 2 + (b.position.y - b0.position.y) ^ 2)
+    assert(dz < 0.001, ("z drift %.6f m"):format(dz))
+    assert(dxy < 0.001, ("xy drift %.6f m"):format(dxy))
+    local rot = angle_between(b.orientation, b0.orientation)
+    assert(rot < 0.01, ("rotation %.5f deg"):format(rot))
+    assert.is_true(b.sleeping, "not asleep after 60 s")
+  end)
+
+  it("4: e = 0 landing: normal speed < 0.01 m/s one step after first contact", function()
+    local w = world()
+    ground(w, { restitution = 0 })
+    local id = cube(w, { position = { 0, 0, 1.5 }, restitution = 0 })
+    local n = 0
+    while #w:contacts() == 0 and n < 120 do
+      w:step(DT)
+      n = n + 1
+    end
+    assert(n < 120, "no contact within 2 s")
+    w:step(DT)
+    local vz = math.abs(w:body(id).velocity.z)
+    assert(vz < 0.01, ("normal speed %.5f m/s one step after first contact"):format(vz))
+  end)
+
+  it("5: bounce from 2 m: first apex = e^2 h +- 5 % for e in {0.3, 0.5, 0.8}", function()
+    for _, e in ipairs{ 0.3, 0.5, 0.8 } do
+      local w = world()
+      ground(w, { restitution = e })
+      local id = cube(w, { position = { 0, 0, 2.5 }, restitution = e })
+      local tr = apex_tracker()
+      local n = 0
+      while #tr.apexes == 0 and n < 600 do
+        w:step(DT)
+        tr.feed(w:body(id))
+        n = n + 1
+      end
+      local apex = tr.apexes[1] and tr.apexes[1] - 0.5 or 0
+      local want = e * e * 2
+      local rel = math.abs(apex - want) / want
+      assert(rel < 0.05, ("e = %.1f: apex %.4f m, e^2 h = %.4f m, error %.4f"):format(e, apex, want, rel))
+    end
+  end)
+
+  it("6: e = 1 on e = 1 ground, 10 bounces: apex within +-3 % of h, energy never grows > 1 %", function()
+    local w = world()
+    ground(w, { restitution = 1 })
+    local h = 1.0
+    local id = cube(w, { position = { 0, 0, 0.5 + h }, restitution = 1 })
+    local e0 = w:energy().total
+    local tr = apex_tracker()
+    local grow = 0
+    local n = 0
+    while #tr.apexes < 10 and n < 2000 do
+      w:step(DT)
+      tr.feed(w:body(id))
+      grow = math.max(grow, (w:energy().total - e0) / e0)
+      n = n + 1
+    end
+    assert(#tr.apexes == 10, ("only %d bounces"):format(#tr.apexes))
+    for i, a in ipairs(tr.apexes) do
+      local rel = math.abs((a - 0.5) - h) / h
+      assert(rel < 0.03, ("bounce %d: apex %.4f m, error %.4f"):format(i, a - 0.5, rel))
+    end
+    assert(grow < 0.01, ("energy grew by %.5f"):format(grow))
+  end)
+
+  local function head_on(m1, m2)
+    local w = world{ gravity = { 0, 0, 0 } }
+    local a = cube(w, { position = { -1.5, 0, 0 }, mass = m1, restitution = 1, friction = 0, velocity = { 2, 0, 0 } })
+    local b = cube(w, { position = { 0, 0, 0 }, mass = m2, restitution = 1, friction = 0 })
+    local p0 = m1 * 2
+    steps(w, 60)
+    return w:body(a).velocity.x, w:body(b).velocity.x, p0
+  end
+
+  it("7: head-on equal masses, e = 1, mu = 0, no gravity: velocities swap within 1 %, momentum < 1e-5", function()
+    local va, vb, p0 = head_on(1, 1)
+    assert(math.abs(va - 0) < 0.01 * 2, ("v_a' = %.5f m/s (want 0)"):format(va))
+    assert(math.abs(vb - 2) < 0.01 * 2, ("v_b' = %.5f m/s (want 2)"):format(vb))
+    local perr = math.abs(va + vb - p0) / p0
+    assert(perr < 1e-5, ("momentum error %.3g"):format(perr))
+  end)
+
+  it("8: 10:1 masses, e = 1: v' = 9/11 v and 20/11 v +- 2 %", function()
+    local va, vb = head_on(10, 1)
+    local wa, wb = 9 / 11 * 2, 20 / 11 * 2
+    assert(math.abs(va - wa) / wa < 0.02, ("heavy v' = %.5f, want %.5f"):format(va, wa))
+    assert(math.abs(vb - wb) / wb < 0.02, ("light v' = %.5f, want %.5f"):format(vb, wb))
+  end)
+
+  it("9: cube sliding at 2 m/s, mu = 0.5: deceleration mu g +- 3 %, stops at 0.408 s +- 2 steps, tilt < 1 deg", function()
+    local w = world()
+    ground(w, { friction = 0.5 })
+    local id = cube(w, { position = { 0, 0, 0.5 }, friction = 0.5, velocity = { 2, 0, 0 } })
+    local v = {}
+    local stop, max_tilt = nil, 0
+    for i = 1, 60 do
+      w:step(DT)
+      local b = w:body(id)
+      v[i] = b.velocity.x
+      max_tilt = math.max(max_tilt, tilt_deg(b.orientation))
+      if not stop and math.abs(b.velocity.x) < 1e-3 then stop = i * DT end
+    end
+    local decel = (v[3] - v[18]) / (15 * DT)
+    local want = 0.5 * G
+    assert(math.abs(decel - want) / want < 0.03, ("deceleration %.4f m/s^2, want %.4f"):format(decel, want))
+    local t_stop = 2 / want
+    assert(stop, "never stopped")
+    assert(math.abs(stop - t_stop) <= 2 * DT + 1e-9, ("stopped at %.4f s, want %.4f s"):format(stop, t_stop))
+    assert(max_tilt < 1, ("tilt %.4f deg"):format(max_tilt))
+  end)
+
+  -- A static ramp of angle theta (about y) and a 0.5 m box resting on it, both from half extents.
+  local function ramp(theta, mu)
+    local w = world{ sleeping = false }
+    local n = { x = math.sin(theta), y = 0, z = math.cos(theta) }
+    w:spawn_box{ half_extents = { 10, 5, 0.5 }, position = { 0, 0, 0 }, orientation = { theta, 0, 0 },
+                 environment = true, friction = mu, restitution = 0 }
+    local d = 0.5 + 0.25
+    local id = w:spawn_box{ half_extents = { 0.25, 0.25, 0.25 }, position = { n.x * d, 0, n.z * d },
+                            orientation = { theta, 0, 0 }, friction = mu, restitution = 0, mass = 1 }
+    local down = { x = math.cos(theta), y = 0, z = -math.sin(theta) }
+    local function along()
+      local p = w:body(id).position
+      return p.x * down.x + p.z * down.z
+    end
+    return w, id, along
+  end
+
+  it("10: ramp: tan < mu creeps < 1 mm in 5 s; tan > mu accelerates at g(sin - mu cos) +- 3 %", function()
+    local mu = 0.5
+    local w, _, along = ramp(math.rad(20), mu)
+    local s0 = along()
+    steps(w, 300)
+    local creep = math.abs(along() - s0)
+    assert(creep < 0.001, ("creep %.6f m in 5 s at 20 deg"):format(creep))
+
+    local theta = math.rad(35)
+    local w2, _, along2 = ramp(theta, mu)
+    local s = {}
+    for i = 1, 90 do
+      w2:step(DT)
+      s[i] = along2()
+    end
+    -- Acceleration from positions: s(t) = s0 + v0 t + a t^2 / 2 fitted over steps 30, 60, 90.
+    local t1, t2, t3 = 30 * DT, 60 * DT, 90 * DT
+    local a = 2 * ((s[90] - s[60]) / (t3 - t2) - (s[60] - s[30]) / (t2 - t1)) / (t3 - t1)
+    local want = G * (math.sin(theta) - mu * math.cos(theta))
+    assert(math.abs(a - want) / want < 0.03, ("acceleration %.4f m/s^2, want %.4f"):format(a, want))
+  end)
+
+  it("11: stack of 10 unit cubes (mu = 0.6), 10 s: top drift < 1 cm, sag < 1 cm, tilt < 0.5 deg, at rest", function()
+    local w = world()
+    ground(w, { friction = 0.6 })
+    local ids = {}
+    for i = 0, 9 do
+      ids[#ids + 1] = cube(w, { position = { 0, 0, 0.5 + i }, friction = 0.6, restitution = 0 })
+    end
+    local top0 = w:body(ids[10]).position
+    steps(w, 600)
+    local top = w:body(ids[10])
+    local drift = math.sqrt((top.position.x - top0.x) ^ 2 + (top.position.y - top0.y) ^ 2)
+    local sag = top0.z - top.position.z
+    assert(drift < 0.01, ("top drift %.5f m"):format(drift))
+    assert(sag < 0.01, ("top sag %.5f m"):format(sag))
+    for i, id in ipairs(ids) do
+      local b = w:body(id)
+      local tilt = tilt_deg(b.orientation)
+      assert(tilt < 0.5, ("cube %d tilt %.4f deg"):format(i, tilt))
+      local v = len(b.velocity)
+      assert(b.sleeping or v < 1e-3, ("cube %d awake at %.3g m/s"):format(i, v))
+    end
+  end)
+
+  it("12: pyramid with a 20-box base (210 boxes), 10 s: top drift < 1 cm, sag < 3 cm", function()
+    local w = world()
+    ground(w, { friction = 0.6 })
+    local base, top = 20, nil
+    for i = 0, base - 1 do
+      for j = i, base - 1 do
+        local x = (i + 1) * 0.5 + (j - i) - 0.5 * base
+        top = cube(w, { position = { x, 0, (2 * i + 1) * 0.5 }, friction = 0.6, restitution = 0, mass = 100 })
+      end
+    end
+    local p0 = w:body(top).position
+    steps(w, 600)
+    local p = w:body(top).position
+    local drift = math.sqrt((p.x - p0.x) ^ 2 + (p.y - p0.y) ^ 2)
+    local sag = p0.z - p.z
+    assert(drift < 0.01, ("top drift %.5f m"):format(drift))
+    assert(sag < 0.03, ("top sag %.5f m"):format(sag))
+  end)
+
+  -- 50 random convex hulls (16 random points on ellipsoids) over a pile; fixed seed.
+  local function pile()
+    local w = world{ sleeping = false }
+    ground(w, { restitution = 0, friction = 0.5 })
+    local seed = 12345
+    local function rnd()
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      return seed / 2147483648
+    end
+    local ids = {}
+    for k = 0, 49 do
+      local pts = {}
+      local ax, ay, az = 0.3 + 0.3 * rnd(), 0.3 + 0.3 * rnd(), 0.3 + 0.3 * rnd()
+      for _ = 1, 16 do
+        local z = 2 * rnd() - 1
+        local t = 2 * math.pi * rnd()
+        local r = math.sqrt(1 - z * z)
+        pts[#pts + 1] = ax * r * math.cos(t)
+        pts[#pts + 1] = ay * r * math.sin(t)
+        pts[#pts + 1] = az * z
+      end
+      ids[#ids + 1] = w:spawn{ hull_points = pts, mass = 0.5 + 4 * rnd(), restitution = 0.5 * rnd(), friction = 0.5,
+                               position = { 1.5 * (k % 5) - 3, 1.5 * ((k // 5) % 2) - 0.75, 1 + 1.5 * (k // 10) },
+                               orientation = { rnd() * 6, rnd() * 6, rnd() * 6 } }
+    end
+    return w, ids
+  end
+
+  it("13: energy audit: 50 random hulls into a pile (e <= 0.5): no step raises energy by > 1e-3 E0", function()
+    local w = pile()
+    local e0 = w:energy().total
+    local prev, worst = e0, -math.huge
+    steps(w, 300, function()
+      local e = w:energy().total
+      worst = math.max(worst, e - prev)
+      prev = e
+    end)
+    assert(worst < 1e-3 * e0, ("largest one-step rise %.5g J, 1e-3 E0 = %.5g J"):format(worst, 1e-3 * e0))
+  end)
+
+  it("14: spinning cube, w = 10 rad/s, no gravity: |dL|/|L| < 1e-4 over 10 s", function()
+    local w = world{ gravity = { 0, 0, 0 }, sleeping = false }
+    local s = 10 / math.sqrt(14)
+    local id = cube(w, { position = { 0, 0, 0 }, mass = 6, angular_velocity = { s, 2 * s, 3 * s } })
+    -- A cube's inertia is isotropic (m s^2 / 6 = 1 kg m^2 here), so L = I w in any frame.
+    local w0 = w:body(id).angular_velocity
+    steps(w, 600)
+    local w1 = w:body(id).angular_velocity
+    local d = math.sqrt((w1.x - w0.x) ^ 2 + (w1.y - w0.y) ^ 2 + (w1.z - w0.z) ^ 2) / len(w0)
+    assert(d < 1e-4, ("|dL|/|L| = %.3g"):format(d))
+  end)
+
+  it("15: 1x2x3 box spun about its intermediate axis flips; L within 1 %, rotational energy within 1 %", function()
+    local w = world{ gravity = { 0, 0, 0 }, sleeping = false }
+    local m = 6
+    local id = w:spawn_box{ half_extents = { 0.5, 1, 1.5 }, mass = m, angular_velocity = { 0.01, 5, 0.01 } }
+    local I = { m / 12 * (4 + 9), m / 12 * (1 + 9), m / 12 * (1 + 4) } -- body frame, about x, y, z
+    local function L_and_E()
+      local b = w:body(id)
+      local wb = rotate(conj(b.orientation), b.angular_velocity)
+      local lb = { x = I[1] * wb.x, y = I[2] * wb.y, z = I[3] * wb.z }
+      local e = 0.5 * (lb.x * wb.x + lb.y * wb.y + lb.z * wb.z)
+      return rotate(b.orientation, lb), e, rotate(b.orientation, { x = 0, y = 1, z = 0 })
+    end
+    local L0, E0 = L_and_E()
+    local n0 = len(L0)
+    local min_dot, worst_l, worst_e = 1, 0, 0
+    steps(w, 600, function()
+      local L, E, yaxis = L_and_E()
+      local dl = math.sqrt((L.x - L0.x) ^ 2 + (L.y - L0.y) ^ 2 + (L.z - L0.z) ^ 2) / n0
+      worst_l = math.max(worst_l, dl)
+      worst_e = math.max(worst_e, math.abs(E - E0) / E0)
+      min_dot = math.min(min_dot, (yaxis.x * L0.x + yaxis.y * L0.y + yaxis.z * L0.z) / n0)
+    end)
+    assert(min_dot < -0.9, ("the body's y axis never flipped (min cos to L0 = %.3f)"):format(min_dot))
+    assert(worst_l < 0.01, ("|dL|/|L| = %.5f"):format(worst_l))
+    assert(worst_e < 0.01, ("rotational energy drift %.5f"):format(worst_e))
+  end)
+
+  it("16: 0.25 m cube at 40 m/s at a 0.1 m static wall never passes through", function()
+    local w = world{ gravity = { 0, 0, 0 } }
+    w:spawn_box{ half_extents = { 0.05, 2, 2 }, position = { 0, 0, 0 }, environment = true, restitution = 0 }
+    local id = w:spawn_box{ half_extents = { 0.125, 0.125, 0.125 }, position = { -3, 0, 0 }, restitution = 0,
+                            velocity = { 40, 0, 0 }, mass = 1 }
+    local worst = -math.huge
+    steps(w, 60, function()
+      worst = math.max(worst, w:body(id).position.x)
+    end)
+    -- Never through: the cube's centre stays on the near side of the wall's near face.
+    assert(worst < -0.05, ("cube centre reached x = %.4f (wall spans -0.05 .. 0.05)"):format(worst))
+  end)
+
+  it("17: cube tilted 30 deg on an edge ends flat (< 0.5 deg) and asleep within 5 s", function()
+    local w = world()
+    ground(w, { friction = 0.5 })
+    local th = math.rad(30)
+    local z = 0.5 * (math.cos(th) + math.sin(th))
+    local id = cube(w, { position = { 0, 0, z }, orientation = { th, 0, 0 }, restitution = 0 })
+    steps(w, 300)
+    local b = w:body(id)
+    local tilt = tilt_deg(b.orientation)
+    assert(tilt < 0.5, ("tilt %.4f deg"):format(tilt))
+    assert.is_true(b.sleeping, ("not asleep after 5 s (|v| = %.3g)"):format(len(b.velocity)))
+  end)
+
+  it("18: determinism: two runs of scenario 13 give bit-identical states", function()
+    local function snapshot()
+      local w, ids = pile()
+      steps(w, 240)
+      local out = {}
+      for _, id in ipairs(ids) do
+        local b = w:body(id)
+        out[#out + 1] = ("%a %a %a %a %a %a %a"):format(b.position.x, b.position.y, b.position.z, b.orientation.w,
+                                                         b.orientation.x, b.orientation.y, b.orientation.z)
+      end
+      return table.concat(out, "\n")
+    end
+    local a, b = snapshot(), snapshot()
+    assert(a == b, "states differ between two identical runs")
+  end)
+
+  it("19: sphere hull dropped straight down: |w| < 0.01 rad/s, drift < 1 mm", function()
+    local w = world()
+    ground(w)
+    local id = w:spawn{ asset = "unit_sphere", position = { 0, 0, 2 }, restitution = 0.3 }
+    local p0 = w:body(id).position
+    local worst = 0
+    steps(w, 180, function()
+      worst = math.max(worst, len(w:body(id).angular_velocity))
+    end)
+    local p = w:body(id).position
+    local drift = math.sqrt((p.x - p0.x) ^ 2 + (p.y - p0.y) ^ 2)
+    assert(worst < 0.01, ("|w| reached %.4g rad/s"):format(worst))
+    assert(drift < 0.001, ("drift %.6f m"):format(drift))
+  end)
+
+  it("20: robustness: 1000 random spawns (overlapping, 1e-3 .. 1e4 kg, fast): no NaN, nothing > 1 cm deep after 2 s", function()
+    local w = world()
+    ground(w)
+    local seed = 987654321
+    local function rnd()
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      return seed / 2147483648
+    end
+    local ids = {}
+    for _ = 1, 1000 do
+      local h = 0.05 + 0.5 * rnd()
+      ids[#ids + 1] = w:spawn_box{
+        half_extents = { h, h * (0.5 + rnd()), h * (0.5 + rnd()) },
+        position = { 20 * rnd() - 10, 20 * rnd() - 10, 0.2 + 6 * rnd() },
+        orientation = { 6 * rnd(), 6 * rnd(), 6 * rnd() },
+        mass = 10 ^ (7 * rnd() - 3),
+        velocity = { 40 * rnd() - 20, 40 * rnd() - 20, 40 * rnd() - 20 },
+        angular_velocity = { 20 * rnd() - 10, 20 * rnd() - 10, 20 * rnd() - 10 },
+        restitution = rnd(), friction = rnd(),
+      }
+    end
+    steps(w, 120)
+    for _, id in ipairs(ids) do
+      local b = w:body(id)
+      for _, v in ipairs{ b.position.x, b.position.y, b.position.z, b.velocity.x, b.velocity.y, b.velocity.z,
+                          b.orientation.w, b.angular_velocity.x } do
+        assert(v == v and v > -math.huge and v < math.huge, "non-finite state")
+      end
+    end
+    local deepest = 0
+    for _, c in ipairs(w:contacts()) do deepest = math.max(deepest, c.penetration_depth) end
+    assert(deepest < 0.01, ("deepest penetration %.4f m after 2 s"):format(deepest))
+  end)
+end)

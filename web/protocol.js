@@ -1,0 +1,142 @@
+// The live protocol (docs: shared design protocol.md, v1) as seen from the page: the two HTTP
+// look-ups and one LiveRun per run. A run is one WebSocket = one server session, so every Start
+// opens a fresh socket and nothing of a finished run can leak into the next.
+
+export async function fetchJSON(path) {
+  const res = await fetch(path, { headers: { Accept: "application/json" } });
+  if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
+  return res.json();
+}
+
+export const fetchAssets = () => fetchJSON("/api/v1/live/assets");
+export const fetchScenarios = () => fetchJSON("/api/v1/live/scenarios");
+
+export function liveURL(loc = window.location) {
+  return `${loc.protocol === "https:" ? "wss:" : "ws:"}//${loc.host}/api/v1/live`;
+}
+
+// Run states, in the order a run normally goes through them. "complete", "stopped", "error" and
+// "closed" are final: the page can then be edited and started again.
+export const FINAL_STATES = new Set(["complete", "stopped", "error", "closed"]);
+
+/**
+ * One run: sends configure, then start once metadata arrived, and reports what the server says.
+ * Frames are not rendered here: onFrame only hands each parsed frame over; the view takes the
+ * latest one per animation frame.
+ */
+export class LiveRun {
+  constructor({ configure, start, url = liveURL(), handlers = {}, log = null }) {
+    this.configure = configure;
+    this.start = start;
+    this.handlers = handlers; // onState(state), onMetadata(msg), onFrame(data), onComplete(msg), onError(text)
+    this.log = log; // optional array that records every message sent (tests read it)
+    this.state = "connecting";
+    this.stopRequested = false;
+    this.ws = new WebSocket(url);
+    this.ws.onopen = () => {
+      this.setState("configuring");
+      this.send(this.configure);
+    };
+    this.ws.onmessage = (ev) => this.receive(ev.data);
+    this.ws.onerror = () => {
+      // The browser gives no reason; the close that follows settles the state.
+    };
+    this.ws.onclose = (ev) => {
+      if (!FINAL_STATES.has(this.state)) {
+        if (this.stopRequested) this.setState("stopped");
+        else this.fail(ev.code === 1000 ? "the server closed the connection" : `connection closed (code ${ev.code})`, "closed");
+      }
+    };
+  }
+
+  setState(state) {
+    this.state = state;
+    this.handlers.onState?.(state);
+  }
+
+  fail(text, state = "error") {
+    this.handlers.onError?.(text);
+    this.setState(state);
+  }
+
+  send(msg) {
+    if (this.ws.readyState !== WebSocket.OPEN) return false;
+    if (this.log) {
+      this.log.push(msg);
+      if (this.log.length > 1000) this.log.splice(0, this.log.length - 500); // bounded over many runs
+    }
+    this.ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  receive(text) {
+    let msg;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      this.handlers.onError?.("the server sent a message that is not JSON");
+      return;
+    }
+    switch (msg.type) {
+      case "frame":
+        if (this.state === "starting") this.setState("running");
+        this.handlers.onFrame?.(msg.data);
+        break;
+      case "metadata":
+        this.handlers.onMetadata?.(msg);
+        if (this.stopRequested) {
+          this.send({ type: "stop" });
+        } else {
+          this.setState("starting");
+          this.send(this.start);
+        }
+        break;
+      case "complete":
+        this.handlers.onComplete?.(msg);
+        this.setState(this.stopRequested ? "stopped" : "complete");
+        break;
+      case "error":
+        // During configure/start an error ends the session; while streaming the run goes on
+        // (protocol ext), so only the message is shown then.
+        if (this.state === "running" || this.state === "paused") this.handlers.onError?.(msg.message);
+        else this.fail(String(msg.message ?? "error"));
+        break;
+      default:
+        // Scenario scripts may define their own messages; they are passed on untouched.
+        this.handlers.onOther?.(msg);
+    }
+  }
+
+  stop() {
+    this.stopRequested = true;
+    if (this.state === "connecting") {
+      this.ws.close();
+      this.setState("stopped");
+    } else if (this.state !== "configuring") {
+      // While configuring the stop goes out right after metadata (the first message must be configure,
+      // and a stop as the second message is answered with complete).
+      this.send({ type: "stop" });
+    }
+  }
+
+  pause() {
+    if (this.send({ type: "pause" })) this.setState("paused");
+  }
+
+  resume() {
+    if (this.send({ type: "resume" })) this.setState("running");
+  }
+
+  step(frames) {
+    this.send({ type: "step", frames });
+  }
+
+  applyImpulse(bodyId, impulse) {
+    this.send({ type: "apply_impulse", body_id: bodyId, impulse });
+  }
+
+  close() {
+    this.ws.onclose = null;
+    this.ws.close();
+  }
+}

@@ -1,0 +1,392 @@
+// The 3D view. World is +Z up (protocol.md), so the camera's up is +Z and the grid lies in XY.
+//
+// Speed: bodies are drawn with one InstancedMesh per (asset, static/dynamic), so 1000 bodies of
+// one asset cost a handful of draw calls instead of a thousand, and a frame only rewrites the
+// instance matrices in place. applyFrame allocates nothing: scratch vectors are module-level and
+// overlay buffers are sized once per run (on metadata).
+
+import * as THREE from "three";
+import { OrbitControls } from "three/addons/OrbitControls.js";
+import { creasedNormals } from "./math.js";
+
+const COLOR_INERTIAL = new THREE.Color(0xf0a040);
+const COLOR_ENVIRONMENT = new THREE.Color(0x77818f);
+const COLOR_SELECTED = new THREE.Color(0x4fd1ff);
+const ASLEEP_DIM = 0.4; // asleep bodies keep their hue at 40 % brightness
+const MAX_CONTACTS = 8192; // contact points drawn per frame; more are skipped (and counted)
+const VELOCITY_SECONDS = 0.25; // a velocity arrow shows where the body is 0.25 s later
+const HOME = { position: new THREE.Vector3(9, -11, 6.5), target: new THREE.Vector3(0, 0, 1) };
+
+const _m = new THREE.Matrix4();
+const _p = new THREE.Vector3();
+const _q = new THREE.Quaternion();
+const _one = new THREE.Vector3(1, 1, 1);
+const _c = new THREE.Color();
+const _v = new THREE.Vector3();
+const _delta = new THREE.Vector3();
+
+function lineBuffer(maxSegments, withColors) {
+  const geo = new THREE.BufferGeometry();
+  const pos = new THREE.BufferAttribute(new Float32Array(maxSegments * 6), 3);
+  pos.setUsage(THREE.DynamicDrawUsage);
+  geo.setAttribute("position", pos);
+  if (withColors) {
+    const col = new THREE.BufferAttribute(new Float32Array(maxSegments * 6), 3);
+    geo.setAttribute("color", col);
+  }
+  geo.setDrawRange(0, 0);
+  return geo;
+}
+
+function isSoftwareGL() {
+  const gl = document.createElement("canvas").getContext("webgl2");
+  if (!gl) return true;
+  const info = gl.getExtension("WEBGL_debug_renderer_info");
+  const name = info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : "";
+  gl.getExtension("WEBGL_lose_context")?.loseContext();
+  return /swiftshader|llvmpipe|software/i.test(name);
+}
+
+export class SceneView {
+  constructor(canvas) {
+    this.canvas = canvas;
+    // On a software rasteriser (no GPU: SwiftShader, llvmpipe) multisampling and a big shadow map
+    // cost more than everything else together; trade them for frame rate there.
+    this.software = isSoftwareGL();
+    // preserveDrawingBuffer: the canvas stays readable (screenshots, the e2e pixel checks).
+    this.renderer = new THREE.WebGLRenderer({ canvas, antialias: !this.software, preserveDrawingBuffer: true });
+    this.renderer.setPixelRatio(this.software ? 1 : Math.min(window.devicePixelRatio, 2));
+    this.renderer.shadowMap.enabled = true;
+    this.renderer.shadowMap.type = this.software ? THREE.BasicShadowMap : THREE.PCFShadowMap;
+
+    this.scene = new THREE.Scene();
+    this.scene.background = new THREE.Color(0x1b2027);
+
+    this.camera = new THREE.PerspectiveCamera(50, 1, 0.05, 2000);
+    this.camera.up.set(0, 0, 1);
+    this.controls = new OrbitControls(this.camera, canvas);
+    this.controls.enableDamping = false; // no motion after the user lets go: the view stays put for screenshots
+    this.resetCamera();
+
+    this.scene.add(new THREE.HemisphereLight(0xdde8ff, 0x3a3228, 1.2));
+    const sun = new THREE.DirectionalLight(0xffffff, 2.2);
+    sun.position.set(12, -8, 25);
+    sun.castShadow = true;
+    sun.shadow.mapSize.setScalar(this.software ? 1024 : 2048);
+    const sc = sun.shadow.camera;
+    sc.left = sc.bottom = -25;
+    sc.right = sc.top = 25;
+    sc.near = 1;
+    sc.far = 80;
+    sun.shadow.bias = -0.0005;
+    this.scene.add(sun, sun.target);
+
+    const grid = new THREE.GridHelper(40, 40, 0x5b6675, 0x38404a);
+    grid.rotation.x = Math.PI / 2; // GridHelper lies in XZ; the world's ground plane is XY
+    grid.position.z = 0.003; // just above the ground slab's top face, to avoid z-fighting
+    this.scene.add(grid);
+    this.scene.add(new THREE.AxesHelper(1));
+
+    this.bodyGroup = new THREE.Group();
+    this.overlayGroup = new THREE.Group();
+    this.scene.add(this.bodyGroup, this.overlayGroup);
+
+    this.bodies = new Map(); // body_id -> { mesh, index, info, radius, sleeping }
+    this.meshes = [];
+    this.geometries = new Map(); // asset_id -> BufferGeometry (shared by all bodies of the asset)
+    this.selected = -1;
+    this.follow = false;
+    this.overlays = { contacts: true, velocity: false, axes: false };
+    this.skippedContacts = 0;
+    this.lastFrame = null;
+    this.buildOverlays(0);
+
+    new ResizeObserver(() => this.resize()).observe(canvas.parentElement);
+    this.resize();
+  }
+
+  resize() {
+    const el = this.canvas.parentElement;
+    const w = Math.max(1, el.clientWidth), h = Math.max(1, el.clientHeight);
+    this.renderer.setSize(w, h, false);
+    this.camera.aspect = w / h;
+    this.camera.updateProjectionMatrix();
+  }
+
+  resetCamera() {
+    this.camera.position.copy(HOME.position);
+    this.controls.target.copy(HOME.target);
+    // Frame the dynamic bodies of the last frame when there are any, so a big pile fits.
+    const f = this.lastFrame;
+    if (f) {
+      const box = new THREE.Box3();
+      for (const s of f.states) if (!s.is_environment) box.expandByPoint(_p.set(s.position.x, s.position.y, s.position.z));
+      if (!box.isEmpty()) {
+        const center = box.getCenter(new THREE.Vector3());
+        const r = Math.max(2, box.getSize(new THREE.Vector3()).length() / 2);
+        this.controls.target.copy(center);
+        const dir = HOME.position.clone().sub(HOME.target).normalize();
+        this.camera.position.copy(center).addScaledVector(dir, r * 2.2 + 4);
+      }
+    }
+    this.controls.update();
+  }
+
+  clear() {
+    for (const mesh of this.meshes) {
+      this.bodyGroup.remove(mesh);
+      mesh.material.dispose();
+      mesh.dispose();
+    }
+    for (const geo of this.geometries.values()) geo.dispose();
+    this.meshes = [];
+    this.geometries.clear();
+    this.bodies.clear();
+    this.selected = -1;
+    this.lastFrame = null;
+  }
+
+  // Builds the meshes of a run from `metadata`.
+  setMetadata(meta) {
+    // A different scene than the last run's gets the camera framed on its first frame; a rerun of
+    // the same scene keeps the view the user chose.
+    const signature = meta.bodies.map((b) => b.asset_id).join(",");
+    this.frameOnNext = signature !== this.signature;
+    this.signature = signature;
+    this.clear();
+    for (const a of meta.assets) {
+      const geo = new THREE.BufferGeometry(); // non-indexed: the wire sends a triangle list
+      geo.setAttribute("position", new THREE.BufferAttribute(new Float32Array(a.positions), 3));
+      geo.setAttribute("normal", new THREE.BufferAttribute(creasedNormals(a.positions), 3));
+      geo.computeBoundingSphere();
+      this.geometries.set(a.asset_id, geo);
+    }
+    const groups = new Map(); // "asset_id/env" -> [LiveBody]
+    for (const b of meta.bodies) {
+      const key = `${b.asset_id}/${b.is_environment ? 1 : 0}`;
+      if (!groups.has(key)) groups.set(key, []);
+      groups.get(key).push(b);
+    }
+    for (const list of groups.values()) {
+      const geo = this.geometries.get(list[0].asset_id);
+      if (!geo) continue; // metadata always carries the geometry of every asset used; be safe anyway
+      const env = list[0].is_environment;
+      // Lambert is a far cheaper fragment shader than the physically based one, which matters on a
+      // software rasteriser; with a GPU the physically based material costs nothing noticeable.
+      const material = this.software
+        ? new THREE.MeshLambertMaterial({ color: 0xffffff })
+        : new THREE.MeshStandardMaterial({ color: 0xffffff, roughness: env ? 0.95 : 0.55, metalness: 0.05 });
+      const mesh = new THREE.InstancedMesh(geo, material, list.length);
+      mesh.instanceMatrix.setUsage(THREE.DynamicDrawUsage);
+      mesh.castShadow = !env;
+      mesh.receiveShadow = true;
+      mesh.frustumCulled = false; // instances move; the mesh's bounding sphere would go stale
+      list.forEach((b, index) => {
+        mesh.setColorAt(index, env ? COLOR_ENVIRONMENT : COLOR_INERTIAL);
+        _m.makeTranslation(0, 0, -1e4); // hidden until the first frame places it
+        mesh.setMatrixAt(index, _m);
+        this.bodies.set(b.body_id, { mesh, index, info: b, radius: geo.boundingSphere.radius, sleeping: false });
+      });
+      this.meshes.push(mesh);
+      this.bodyGroup.add(mesh);
+    }
+    this.buildOverlays(meta.bodies.length);
+  }
+
+  buildOverlays(bodyCount) {
+    for (const o of this.overlayGroup.children.slice()) {
+      this.overlayGroup.remove(o);
+      o.geometry.dispose();
+      o.material.dispose();
+    }
+    const n = Math.max(1, bodyCount);
+    this.contactPoints = new THREE.Points(lineBuffer(MAX_CONTACTS / 2, false),
+      new THREE.PointsMaterial({ color: 0xff4060, size: 5, sizeAttenuation: false, depthTest: false }));
+    this.contactNormals = new THREE.LineSegments(lineBuffer(MAX_CONTACTS, false),
+      new THREE.LineBasicMaterial({ color: 0xff8090, depthTest: false }));
+    this.velocityLines = new THREE.LineSegments(lineBuffer(n, false), new THREE.LineBasicMaterial({ color: 0x7dff9a }));
+    this.axesLines = new THREE.LineSegments(lineBuffer(3 * n, true), new THREE.LineBasicMaterial({ vertexColors: true }));
+    const axes = this.axesLines.geometry.getAttribute("color").array;
+    for (let i = 0; i < 3 * n; i++) {
+      const k = i % 3; // x red, y green, z blue, the usual convention
+      for (const off of [0, 3]) {
+        axes[i * 6 + off] = k === 0 ? 1 : 0.15;
+        axes[i * 6 + off + 1] = k === 1 ? 1 : 0.15;
+        axes[i * 6 + off + 2] = k === 2 ? 1 : 0.15;
+      }
+    }
+    for (const o of [this.contactPoints, this.contactNormals, this.velocityLines, this.axesLines]) {
+      o.frustumCulled = false;
+      o.renderOrder = 10;
+      this.overlayGroup.add(o);
+    }
+    this.applyOverlayVisibility();
+  }
+
+  setOverlay(name, on) {
+    this.overlays[name] = on;
+    this.applyOverlayVisibility();
+    if (this.lastFrame) this.updateOverlays(this.lastFrame);
+  }
+
+  applyOverlayVisibility() {
+    this.contactPoints.visible = this.contactNormals.visible = this.overlays.contacts;
+    this.velocityLines.visible = this.overlays.velocity;
+    this.axesLines.visible = this.overlays.axes;
+  }
+
+  colorOf(b) {
+    if (b.info.body_id === this.selected) return _c.copy(COLOR_SELECTED);
+    _c.copy(b.info.is_environment ? COLOR_ENVIRONMENT : COLOR_INERTIAL);
+    if (b.sleeping) _c.multiplyScalar(ASLEEP_DIM);
+    return _c;
+  }
+
+  select(bodyId) {
+    const prev = this.bodies.get(this.selected);
+    this.selected = bodyId;
+    for (const b of [prev, this.bodies.get(bodyId)]) {
+      if (!b) continue;
+      b.mesh.setColorAt(b.index, this.colorOf(b));
+      b.mesh.instanceColor.needsUpdate = true;
+    }
+  }
+
+  // Places every body as in `frame` (the latest one; called at most once per animation frame).
+  applyFrame(frame) {
+    const prevTarget = this.follow ? this.bodyPosition(this.selected, _delta) : null;
+    this.lastFrame = frame;
+    const states = frame.states;
+    for (let i = 0; i < states.length; i++) {
+      const s = states[i];
+      const b = this.bodies.get(s.body_id);
+      if (!b) continue;
+      const o = s.orientation;
+      _q.set(o.x, o.y, o.z, o.w); // wire {w,x,y,z} is scalar first; three.js is (x, y, z, w)
+      _m.compose(_p.set(s.position.x, s.position.y, s.position.z), _q, _one);
+      b.mesh.setMatrixAt(b.index, _m);
+      const sleeping = s.sleeping === true;
+      if (sleeping !== b.sleeping) {
+        b.sleeping = sleeping;
+        b.mesh.setColorAt(b.index, this.colorOf(b));
+        b.mesh.instanceColor.needsUpdate = true;
+      }
+    }
+    for (const mesh of this.meshes) mesh.instanceMatrix.needsUpdate = true;
+    this.updateOverlays(frame);
+    if (this.frameOnNext) {
+      this.frameOnNext = false;
+      if (!this.follow) this.resetCamera();
+    }
+    if (prevTarget && this.bodyPosition(this.selected, _p)) {
+      // Follow: move camera and target by the body's displacement, keeping the user's view angle.
+      _p.sub(prevTarget);
+      this.camera.position.add(_p);
+      this.controls.target.add(_p);
+    }
+  }
+
+  bodyPosition(bodyId, out) {
+    const f = this.lastFrame;
+    if (!f || bodyId < 0) return null;
+    const s = this.stateOf(bodyId);
+    return s ? out.set(s.position.x, s.position.y, s.position.z) : null;
+  }
+
+  stateOf(bodyId) {
+    const f = this.lastFrame;
+    if (!f) return null;
+    // Bodies are usually listed in body_id order; try the direct slot before searching.
+    const guess = f.states[bodyId];
+    if (guess && guess.body_id === bodyId) return guess;
+    return f.states.find((s) => s.body_id === bodyId) ?? null;
+  }
+
+  setFollow(on) {
+    this.follow = on;
+    if (on && this.bodyPosition(this.selected, _p)) {
+      _delta.copy(_p).sub(this.controls.target);
+      this.controls.target.add(_delta);
+      this.camera.position.add(_delta);
+    }
+  }
+
+  updateOverlays(frame) {
+    if (this.overlays.contacts) {
+      const pts = this.contactPoints.geometry.getAttribute("position");
+      const nrm = this.contactNormals.geometry.getAttribute("position");
+      const cols = frame.collisions ?? [];
+      // Normal length ∝ normal impulse, scaled per frame so the largest is 1 m; without the
+      // (ext) impulses every normal is drawn 0.3 m long.
+      let maxImpulse = 0;
+      for (const c of cols) for (const k of c.contacts) if (k.normal_impulse > maxImpulse) maxImpulse = k.normal_impulse;
+      let n = 0;
+      this.skippedContacts = 0;
+      for (const c of cols) {
+        for (const k of c.contacts) {
+          if (n >= MAX_CONTACTS / 2) {
+            this.skippedContacts++;
+            continue;
+          }
+          const x = (k.point_a.x + k.point_b.x) / 2, y = (k.point_a.y + k.point_b.y) / 2, z = (k.point_a.z + k.point_b.z) / 2;
+          const len = maxImpulse > 0 ? Math.max(0.02, (k.normal_impulse ?? 0) / maxImpulse) : 0.3;
+          pts.setXYZ(n, x, y, z);
+          nrm.setXYZ(2 * n, x, y, z);
+          nrm.setXYZ(2 * n + 1, x + c.normal.x * len, y + c.normal.y * len, z + c.normal.z * len);
+          n++;
+        }
+      }
+      this.contactPoints.geometry.setDrawRange(0, n);
+      this.contactNormals.geometry.setDrawRange(0, 2 * n);
+      pts.needsUpdate = nrm.needsUpdate = true;
+    }
+    if (this.overlays.velocity || this.overlays.axes) {
+      const vel = this.velocityLines.geometry.getAttribute("position");
+      const ax = this.axesLines.geometry.getAttribute("position");
+      const max = vel.count / 2;
+      let nv = 0, na = 0;
+      for (const s of frame.states) {
+        if (s.is_environment || nv >= max) continue;
+        const p = s.position;
+        if (this.overlays.velocity) {
+          const v = s.velocity;
+          vel.setXYZ(2 * nv, p.x, p.y, p.z);
+          vel.setXYZ(2 * nv + 1, p.x + v.x * VELOCITY_SECONDS, p.y + v.y * VELOCITY_SECONDS, p.z + v.z * VELOCITY_SECONDS);
+        }
+        if (this.overlays.axes) {
+          const b = this.bodies.get(s.body_id);
+          const len = b ? b.radius * 1.1 : 0.5;
+          _q.set(s.orientation.x, s.orientation.y, s.orientation.z, s.orientation.w);
+          for (let k = 0; k < 3; k++) {
+            _v.set(k === 0 ? len : 0, k === 1 ? len : 0, k === 2 ? len : 0).applyQuaternion(_q);
+            ax.setXYZ(2 * na, p.x, p.y, p.z);
+            ax.setXYZ(2 * na + 1, p.x + _v.x, p.y + _v.y, p.z + _v.z);
+            na++;
+          }
+        }
+        nv++;
+      }
+      this.velocityLines.geometry.setDrawRange(0, this.overlays.velocity ? 2 * nv : 0);
+      this.axesLines.geometry.setDrawRange(0, 2 * na);
+      vel.needsUpdate = ax.needsUpdate = true;
+    }
+  }
+
+  // The body under a canvas pixel, or -1.
+  pick(clientX, clientY) {
+    const r = this.canvas.getBoundingClientRect();
+    const ndc = new THREE.Vector2(((clientX - r.left) / r.width) * 2 - 1, -((clientY - r.top) / r.height) * 2 + 1);
+    const ray = new THREE.Raycaster();
+    ray.setFromCamera(ndc, this.camera);
+    for (const mesh of this.meshes) mesh.computeBoundingSphere(); // instances moved since the last pick
+    const hit = ray.intersectObjects(this.meshes, false)[0];
+    if (!hit) return -1;
+    for (const [id, b] of this.bodies) if (b.mesh === hit.object && b.index === hit.instanceId) return id;
+    return -1;
+  }
+
+  render() {
+    this.controls.update();
+    this.renderer.render(this.scene, this.camera);
+  }
+}
