@@ -409,7 +409,7 @@ static int start_session(lua_State* L)
         return luaL_error(L, "session.lua must return a table");
     lua_setfield(L, LUA_REGISTRYINDEX, module_key);
     sh_session_limits limits = limits_of(server);
-    sh_l_host_push_session(L, s, &session_ops, &limits, server->scripts_dir, server->assets_path);
+    sh_l_host_push_session(L, s, &session_ops, &limits, server->scripts_dir, server->assets_path, server->db);
     lua_setfield(L, LUA_REGISTRYINDEX, session_key);
     return 0;
 }
