@@ -175,6 +175,7 @@ describe("simhost serve (command line)", function()
 
   it("shuts down cleanly on SIGINT", function()
     local srv = server.start()
+    finally(function() srv:stop() end) -- a failed assertion must not leave it running
     assert.equal(0, srv:stop("INT"))
   end)
 end)
@@ -455,6 +456,7 @@ describe("simhost serve (max sessions)", function()
   it("answers the session past --max-sessions with 'server busy' and a close", function()
     local dir, scripts = scripts_dir.make { ["session.lua"] = scripts_dir.probe }
     local srv = server.start { scripts = scripts, args = "--max-sessions 2" }
+    finally(function() srv:stop() end) -- a failed assertion must not leave it running
     local a, b = assert(ws.connect(srv.url)), assert(ws.connect(srv.url))
     a:send("echo a")
     assert.equal("a", a:receive())
@@ -477,6 +479,7 @@ describe("simhost serve (shutdown)", function()
   it("exits 0 and frees everything on SIGTERM with sessions streaming, spinning and idle", function()
     local dir, scripts = scripts_dir.make { ["session.lua"] = scripts_dir.probe }
     local srv = server.start { scripts = scripts, args = "--workers 2 --lua-cpu-ms 5000" }
+    finally(function() srv:stop() end) -- a failed assertion must not leave it running
     local a, b, c = assert(ws.connect(srv.url)), assert(ws.connect(srv.url)), assert(ws.connect(srv.url))
     a:send("flood 5000")
     b:send("loop")
@@ -544,5 +547,36 @@ describe("simhost bench-live", function()
     assert.equal(3, rows, out)
     assert.truthy(out:find("host CPU:", 1, true))
     assert.truthy(out:find("frame encode (1000 bodies):", 1, true))
+  end)
+end)
+
+describe("simhost serve with a REPL", function()
+  it("serves --repl-socket: attached clients see host.stats, host.config and the shared asset DB", function()
+    local dir = env.tmpdir()
+    local sock = dir .. "/repl.sock"
+    local srv = server.start { args = "--repl-socket " .. env.q(sock) }
+    finally(function() srv:stop() end)
+    local c = assert(ws.connect(srv.url))
+    -- a configured session stays open (waiting for start) while the REPL looks
+    c:send('{"type":"configure","objects":[{"asset_name":"unit_cube","position":[0,0,1],'
+      .. '"orientation":[0,0,0],"object_type":"inertial"}]}')
+    assert.truthy(c:receive():find('"metadata"', 1, true))
+    local out, err, rc = env.run("printf '%s\\n' 'print(host.stats().sessions, host.config.port, "
+      .. "host.assets:find(\"unit_cube\").name)' | " .. env.q(env.bin) .. " attach " .. env.q(sock))
+    c:close()
+    assert.equal(0, rc, err)
+    assert.equal("1\t" .. srv.port .. "\tunit_cube\n", out)
+    assert.equal(0, srv:stop(), srv.final_log)
+    assert.is_nil(io.open(sock), "the socket file is removed at shutdown")
+    env.rmtree(dir)
+  end)
+
+  it("runs a --repl prompt on stdin while serving; end of input stops the host", function()
+    local port = server.free_port()
+    local out, err, rc = env.run("printf '%s\\n' 'print(host.config.port, host.stats().sessions)' | "
+      .. env.q(env.bin) .. " serve --port " .. port .. " --assets " .. env.q(env.db) .. " --repl")
+    assert.equal(0, rc, err)
+    assert.equal(port .. "\t0\n", out)
+    assert.truthy(err:find("shutting down", 1, true))
   end)
 end)

@@ -254,6 +254,11 @@ const sh_server_config* sh_server_get_config(const sh_server* server)
     return &server->cfg;
 }
 
+sh_asset_db* sh_server_assets(const sh_server* server)
+{
+    return server->db;
+}
+
 void sh_server_get_stats(const sh_server* server, sh_server_stats* out)
 {
     out->sessions = atomic_load(&server->session_count);
