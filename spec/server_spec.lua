@@ -421,6 +421,18 @@ describe("simhost serve (sessions)", function()
     assert.is_true(counted < 4 * 1024 * 1024, "host allocations peaked at " .. counted .. " bytes")
   end)
 
+  it("bounds control messages queued for a client that does not read", function()
+    local c = open()
+    c:send("spam") -- 200 MB of control messages; the queue takes 64 MB, send returns false after
+    local counted = 0
+    for _ = 1, 4 do
+      socket.sleep(0.25)
+      counted = math.max(counted, srv:health().alloc_bytes)
+    end
+    assert.is_true(counted < 96 * 1024 * 1024, "host allocations peaked at " .. counted .. " bytes")
+    c:drop()
+  end)
+
   it("loads an edited session script on the next connection", function()
     local c = open()
     c:send("echo v1")

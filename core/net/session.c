@@ -14,6 +14,7 @@ enum
 {
     RUN_BATCH = 16,
     INBOX_MAX_MESSAGES = 1024,
+    CONTROL_QUEUE_MAX = 64 << 20, // bytes of control messages waiting for one client
     // The hook runs every HOOK_COUNT VM instructions: about 10-50 µs of Lua, so the clock_gettime()
     // inside it costs well under 1 % while a runaway loop is still caught within a millisecond.
     HOOK_COUNT = 10000,
@@ -133,10 +134,14 @@ bool sh_session_send(sh_session* s, const char* data, size_t len, sh_send_kind k
         return false;
     pthread_mutex_lock(&s->lock);
     bool open = !s->client_gone && !s->close_requested;
-    if (open)
+    // Control messages are never dropped, so a script that sends them in a loop to a client that
+    // does not read is refused past CONTROL_QUEUE_MAX bytes instead (send returns false): memory
+    // stays bounded, and the CPU limit ends the loop.
+    bool room = m->droppable || s->out.bytes - s->out.frame_bytes + m->len <= CONTROL_QUEUE_MAX;
+    if (open && room)
         sh_outbox_push(&s->out, m);
     pthread_mutex_unlock(&s->lock);
-    if (!open)
+    if (!open || !room)
     {
         sh_msg_free(m);
         return false;
