@@ -1,6 +1,7 @@
 // The `session` object a live-session script sees (docs/session-api.md): send control messages and
 // frames, close, timers on the monotonic clock, limits, the asset DB. The host (core/net) creates it
 // with sh_l_host_push_session; plain Lua (simhost.so in an interpreter) never sees one.
+// session.assets is the server's shared asset DB (lent: Lua never closes it).
 //
 // Fields the script sets on the session (session.state = ...) live in the userdata's user value,
 // so a script can keep its per-connection state on the object it is handed.
@@ -123,7 +124,7 @@ static const luaL_Reg session_methods[] = {{"send", session_send},         {"sen
                                            {"dropped", session_dropped},   {"queued", session_queued},
                                            {"log", session_log},           {NULL, NULL}};
 
-// __index: methods, then fields in the user value; `assets` opens the DB on first use.
+// __index: methods, then fields in the user value.
 static int session_index(lua_State* L)
 {
     check_session(L);
@@ -133,26 +134,7 @@ static int session_index(lua_State* L)
     lua_pop(L, 1);
     lua_getuservalue(L, 1);
     lua_pushvalue(L, 2);
-    if (lua_rawget(L, -2) != LUA_TNIL)
-        return 1;
-    lua_pop(L, 1);
-    const char* key = lua_tostring(L, 2);
-    if (key != NULL && strcmp(key, "assets") == 0)
-    {
-        // require("simhost").assets.open(session.assets_path), cached in the user value.
-        lua_getglobal(L, "require");
-        lua_pushliteral(L, "simhost");
-        lua_call(L, 1, 1);
-        lua_getfield(L, -1, "assets");
-        luaL_argcheck(L, lua_istable(L, -1), 1, "simhost.assets is not available");
-        lua_getfield(L, -1, "open");
-        lua_getfield(L, -4, "assets_path");
-        lua_call(L, 1, 1);
-        lua_pushvalue(L, -1);
-        lua_setfield(L, -5, "assets");
-        return 1;
-    }
-    lua_pushnil(L);
+    lua_rawget(L, -2);
     return 1;
 }
 
@@ -178,7 +160,8 @@ static int session_tostring(lua_State* L)
 }
 
 void sh_l_host_push_session(lua_State* L, sh_session* s, const sh_session_ops* ops,
-                            const sh_session_limits* limits, const char* scripts_dir, const char* assets_path)
+                            const sh_session_limits* limits, const char* scripts_dir, const char* assets_path,
+                            sh_asset_db* db)
 {
     l_session* ls = lua_newuserdatauv(L, sizeof *ls, 1);
     ls->s = s;
@@ -205,6 +188,10 @@ void sh_l_host_push_session(lua_State* L, sh_session* s, const sh_session_ops* o
     lua_setfield(L, -2, "scripts_dir");
     lua_pushstring(L, assets_path);
     lua_setfield(L, -2, "assets_path");
+    // The server's DB, opened once: read-only DBs are loaded whole and safe to read from any thread,
+    // so every session shares it instead of loading its own copy.
+    sh_l_push_assets(L, db, false);
+    lua_setfield(L, -2, "assets");
     lua_createtable(L, 0, 5);
     lua_pushinteger(L, limits->max_objects);
     lua_setfield(L, -2, "max_objects");

@@ -29,6 +29,7 @@ void sh_l_push_assets(lua_State* L, sh_asset_db* db, bool owned);
 // The `session` object a live-session script sees (l_host.c; docs/session-api.md). The host passes
 // its session and the functions that act on it (net links the bindings, not the other way round).
 #include "simhost/net.h"
+// `db` is the server's shared, read-only asset DB, lent to the script as session.assets.
 void sh_l_host_push_session(lua_State* L, sh_session* s, const sh_session_ops* ops,
-                            const sh_session_limits* limits, const char* scripts_dir,
-                            const char* assets_path);
+                            const sh_session_limits* limits, const char* scripts_dir, const char* assets_path,
+                            sh_asset_db* db);

@@ -129,6 +129,20 @@ describe("simhost serve (HTTP)", function()
     assert.equal("not found", cjson.decode(body).error)
   end)
 
+  it("answers other methods with 405", function()
+    local c = assert(socket.connect("127.0.0.1", srv.port))
+    c:settimeout(5)
+    c:send("POST /api/v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nx=1")
+    local line = c:receive("*l")
+    c:close()
+    assert.equal("HTTP/1.1 405", line:sub(1, 12))
+  end)
+
+  it("upgrades only /api/v1/live to a WebSocket", function()
+    assert.is_nil((ws.connect("ws://127.0.0.1:" .. srv.port .. "/api/v1/other")))
+    assert.is_nil((ws.connect("ws://127.0.0.1:" .. srv.port .. "/live")))
+  end)
+
   it("logs one line per request to stderr", function()
     server.get(srv.port, "/api/v1/health?probe=1")
     local log = srv:read_log()
@@ -175,6 +189,7 @@ describe("simhost serve (command line)", function()
 
   it("shuts down cleanly on SIGINT", function()
     local srv = server.start()
+    finally(function() srv:stop() end) -- a failed assertion must not leave it running
     assert.equal(0, srv:stop("INT"))
   end)
 end)
@@ -406,6 +421,18 @@ describe("simhost serve (sessions)", function()
     assert.is_true(counted < 4 * 1024 * 1024, "host allocations peaked at " .. counted .. " bytes")
   end)
 
+  it("bounds control messages queued for a client that does not read", function()
+    local c = open()
+    c:send("spam") -- 200 MB of control messages; the queue takes 64 MB, send returns false after
+    local counted = 0
+    for _ = 1, 4 do
+      socket.sleep(0.25)
+      counted = math.max(counted, srv:health().alloc_bytes)
+    end
+    assert.is_true(counted < 96 * 1024 * 1024, "host allocations peaked at " .. counted .. " bytes")
+    c:drop()
+  end)
+
   it("loads an edited session script on the next connection", function()
     local c = open()
     c:send("echo v1")
@@ -420,6 +447,24 @@ describe("simhost serve (sessions)", function()
     c:close()
     d:close()
     scripts_dir.write(scripts, "session.lua", scripts_dir.probe)
+  end)
+
+  it("lists scenarios as they are on disk at each request, a broken one with an error", function()
+    scripts_dir.write(scripts, "scenarios/broken.lua", "return {")
+    scripts_dir.write(scripts, "scenarios/extra.lua",
+      "return { description = 'added', params = { n = 1 }, setup = function() end }")
+    local status, _, body = server.get(srv.port, "/api/v1/live/scenarios")
+    os.remove(scripts .. "/scenarios/broken.lua")
+    os.remove(scripts .. "/scenarios/extra.lua")
+    assert.equal(200, status)
+    local by = {}
+    for _, e in ipairs(cjson.decode(body)) do by[e.name] = e end
+    assert.equal("failed to load", by.broken.error)
+    assert.equal("added", by.extra.description)
+    assert.equal(1, by.extra.params.n)
+    assert.truthy(by.drop)
+    local _, _, after = server.get(srv.port, "/api/v1/live/scenarios")
+    assert.falsy(after:find('"extra"', 1, true))
   end)
 
   it("reports a session script that fails to load as an error and a close", function()
@@ -437,6 +482,7 @@ describe("simhost serve (max sessions)", function()
   it("answers the session past --max-sessions with 'server busy' and a close", function()
     local dir, scripts = scripts_dir.make { ["session.lua"] = scripts_dir.probe }
     local srv = server.start { scripts = scripts, args = "--max-sessions 2" }
+    finally(function() srv:stop() end) -- a failed assertion must not leave it running
     local a, b = assert(ws.connect(srv.url)), assert(ws.connect(srv.url))
     a:send("echo a")
     assert.equal("a", a:receive())
@@ -459,6 +505,7 @@ describe("simhost serve (shutdown)", function()
   it("exits 0 and frees everything on SIGTERM with sessions streaming, spinning and idle", function()
     local dir, scripts = scripts_dir.make { ["session.lua"] = scripts_dir.probe }
     local srv = server.start { scripts = scripts, args = "--workers 2 --lua-cpu-ms 5000" }
+    finally(function() srv:stop() end) -- a failed assertion must not leave it running
     local a, b, c = assert(ws.connect(srv.url)), assert(ws.connect(srv.url)), assert(ws.connect(srv.url))
     a:send("flood 5000")
     b:send("loop")
@@ -526,5 +573,36 @@ describe("simhost bench-live", function()
     assert.equal(3, rows, out)
     assert.truthy(out:find("host CPU:", 1, true))
     assert.truthy(out:find("frame encode (1000 bodies):", 1, true))
+  end)
+end)
+
+describe("simhost serve with a REPL", function()
+  it("serves --repl-socket: attached clients see host.stats, host.config and the shared asset DB", function()
+    local dir = env.tmpdir()
+    local sock = dir .. "/repl.sock"
+    local srv = server.start { args = "--repl-socket " .. env.q(sock) }
+    finally(function() srv:stop() end)
+    local c = assert(ws.connect(srv.url))
+    -- a configured session stays open (waiting for start) while the REPL looks
+    c:send('{"type":"configure","objects":[{"asset_name":"unit_cube","position":[0,0,1],'
+      .. '"orientation":[0,0,0],"object_type":"inertial"}]}')
+    assert.truthy(c:receive():find('"metadata"', 1, true))
+    local out, err, rc = env.run("printf '%s\\n' 'print(host.stats().sessions, host.config.port, "
+      .. "host.assets:find(\"unit_cube\").name)' | " .. env.q(env.bin) .. " attach " .. env.q(sock))
+    c:close()
+    assert.equal(0, rc, err)
+    assert.equal("1\t" .. srv.port .. "\tunit_cube\n", out)
+    assert.equal(0, srv:stop(), srv.final_log)
+    assert.is_nil(io.open(sock), "the socket file is removed at shutdown")
+    env.rmtree(dir)
+  end)
+
+  it("runs a --repl prompt on stdin while serving; end of input stops the host", function()
+    local port = server.free_port()
+    local out, err, rc = env.run("printf '%s\\n' 'print(host.config.port, host.stats().sessions)' | "
+      .. env.q(env.bin) .. " serve --port " .. port .. " --assets " .. env.q(env.db) .. " --repl")
+    assert.equal(0, rc, err)
+    assert.equal(port .. "\t0\n", out)
+    assert.truthy(err:find("shutting down", 1, true))
   end)
 end)

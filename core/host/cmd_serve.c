@@ -1,9 +1,13 @@
 // simhost serve — the live host (core/net): HTTP API, static web files, WebSocket sessions.
 #include "cli.h"
+#include "l_simhost.h"
+#include "repl.h"
+#include "repl_server.h"
 
 #include "simhost/net.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +28,10 @@ static const char serve_usage[] =
     "  --lua-memory-mb N        memory of each session's Lua state (default 64)\n"
     "  --lua-cpu-ms N           CPU of each Lua callback (default 1000)\n"
     "  --outbox-frames N        frames queued per slow client before the oldest is dropped (default 64)\n"
-    "  --outbox-mb N            ... or megabytes of them (default 16)\n";
+    "  --outbox-mb N            ... or megabytes of them (default 16)\n"
+    "  --repl                   a Lua prompt on this terminal while serving; end of input stops the host\n"
+    "  --repl-socket PATH       serve a REPL on a Unix socket for `simhost attach PATH`\n"
+    "Both REPLs have a global `host`: host.stats(), host.config, host.assets (the shared asset DB).\n";
 
 static sh_server* running; // for the signal handler only
 
@@ -33,6 +40,91 @@ static void on_signal(int sig)
     (void)sig;
     if (running != NULL)
         sh_server_request_stop(running);
+}
+
+// host.stats() --> {sessions, sessions_total, refused_busy, uptime_s, alloc_bytes}; reads counters only,
+// so it is safe from the REPL's thread.
+static int host_stats(lua_State* L)
+{
+    const sh_server* server = lua_touserdata(L, lua_upvalueindex(1));
+    sh_server_stats st;
+    sh_server_get_stats(server, &st);
+    lua_createtable(L, 0, 5);
+    lua_pushinteger(L, st.sessions);
+    lua_setfield(L, -2, "sessions");
+    lua_pushinteger(L, (lua_Integer)st.sessions_total);
+    lua_setfield(L, -2, "sessions_total");
+    lua_pushinteger(L, (lua_Integer)st.refused_busy);
+    lua_setfield(L, -2, "refused_busy");
+    lua_pushnumber(L, st.uptime_s);
+    lua_setfield(L, -2, "uptime_s");
+    lua_pushinteger(L, (lua_Integer)st.alloc_bytes);
+    lua_setfield(L, -2, "alloc_bytes");
+    return 1;
+}
+
+static int push_host_table(lua_State* L)
+{
+    sh_server* server = lua_touserdata(L, 1);
+    const sh_server_config* c = sh_server_get_config(server);
+    lua_createtable(L, 0, 3);
+    lua_pushlightuserdata(L, server);
+    lua_pushcclosure(L, host_stats, 1);
+    lua_setfield(L, -2, "stats");
+    lua_createtable(L, 0, 14);
+    lua_pushstring(L, c->host);
+    lua_setfield(L, -2, "host");
+    lua_pushinteger(L, sh_server_port(server));
+    lua_setfield(L, -2, "port");
+    lua_pushstring(L, c->assets_path);
+    lua_setfield(L, -2, "assets");
+    lua_pushstring(L, c->scripts_dir);
+    lua_setfield(L, -2, "scripts");
+    lua_pushinteger(L, c->max_sessions);
+    lua_setfield(L, -2, "max_sessions");
+    lua_pushinteger(L, c->workers);
+    lua_setfield(L, -2, "workers");
+    lua_pushinteger(L, (lua_Integer)c->max_message_bytes);
+    lua_setfield(L, -2, "max_message_bytes");
+    lua_pushinteger(L, c->max_objects);
+    lua_setfield(L, -2, "max_objects");
+    lua_pushnumber(L, c->max_duration_s);
+    lua_setfield(L, -2, "max_duration_s");
+    lua_pushinteger(L, (lua_Integer)c->lua_memory_bytes);
+    lua_setfield(L, -2, "lua_memory_bytes");
+    lua_pushinteger(L, c->lua_cpu_ms);
+    lua_setfield(L, -2, "lua_cpu_ms");
+    lua_pushinteger(L, c->outbox_frames);
+    lua_setfield(L, -2, "outbox_frames");
+    lua_pushinteger(L, (lua_Integer)c->outbox_bytes);
+    lua_setfield(L, -2, "outbox_bytes");
+    lua_setfield(L, -2, "config");
+    sh_l_push_assets(L, sh_server_assets(server), false); // lent: the server closes it
+    lua_setfield(L, -2, "assets");
+    lua_setglobal(L, "host");
+    return 0;
+}
+
+// A REPL state (socket client or terminal): the libraries, the module, and the global `host`.
+static bool repl_setup(lua_State* L, void* user, sh_error* err)
+{
+    if (!sh_repl_open_libs(L, err))
+        return false;
+    lua_pushcfunction(L, push_host_table);
+    lua_pushlightuserdata(L, user);
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK)
+    {
+        sh_error_set(err, "cannot set up the host table: %s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return false;
+    }
+    return true;
+}
+
+static void* service_thread(void* arg)
+{
+    sh_server_run(arg);
+    return NULL;
 }
 
 static bool parse_long(const char* s, long lo, long hi, long* out)
@@ -68,6 +160,8 @@ static int usage_error(const char* fmt, const char* a, const char* b)
 int sh_cmd_serve(int argc, char** argv)
 {
     sh_server_config cfg = sh_server_config_default();
+    const char* repl_socket = NULL;
+    bool repl_here = false;
     cfg.assets_path = sh_default_assets_db();
     cfg.scripts_dir = sh_default_scripts_dir();
     cfg.web_dir = sh_default_web_dir();
@@ -81,6 +175,11 @@ int sh_cmd_serve(int argc, char** argv)
         }
         if (strncmp(a, "--", 2) != 0)
             return usage_error("unexpected argument '%s'%s", a, "");
+        if (strcmp(a, "--repl") == 0)
+        {
+            repl_here = true;
+            continue;
+        }
         if (i + 1 >= argc)
             return usage_error("%s needs a value%s", a, "");
         const char* v = argv[++i];
@@ -148,6 +247,8 @@ int sh_cmd_serve(int argc, char** argv)
                 return usage_error("--outbox-frames must be a positive integer, got '%s'%s", v, "");
             cfg.outbox_frames = (int)n;
         }
+        else if (strcmp(a, "--repl-socket") == 0)
+            repl_socket = v;
         else if (strcmp(a, "--outbox-mb") == 0)
         {
             if (!parse_long(v, 1, 65536, &n))
@@ -165,6 +266,14 @@ int sh_cmd_serve(int argc, char** argv)
         fprintf(stderr, "simhost serve: %s\n", err.message);
         return SH_EXIT_FAIL;
     }
+    sh_repl_server* repl_server = NULL;
+    if (repl_socket != NULL &&
+        (repl_server = sh_repl_server_start(repl_socket, repl_setup, server, &err)) == NULL)
+    {
+        fprintf(stderr, "simhost serve: %s\n", err.message);
+        sh_server_destroy(server);
+        return SH_EXIT_FAIL;
+    }
     running = server;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -175,9 +284,38 @@ int sh_cmd_serve(int argc, char** argv)
     signal(SIGPIPE, SIG_IGN);
     fprintf(stderr, "simhost: serving http://%s:%d/live (assets %s, scripts %s)\n", cfg.host,
             sh_server_port(server), cfg.assets_path, cfg.scripts_dir);
-    sh_server_run(server);
+    if (repl_socket != NULL)
+        fprintf(stderr, "simhost: REPL on %s (simhost attach %s)\n", repl_socket, repl_socket);
+    int status = SH_EXIT_OK;
+    if (repl_here)
+    {
+        // The prompt owns this thread (readline, its own SIGINT handling); the service loop moves to
+        // another. End of input stops the host; SIGTERM stops serving (the prompt ends at its next EOF).
+        pthread_t tid;
+        if (pthread_create(&tid, NULL, service_thread, server) != 0)
+        {
+            fputs("simhost serve: cannot start the service thread\n", stderr);
+            status = SH_EXIT_FAIL;
+        }
+        else
+        {
+            lua_State* L = luaL_newstate();
+            sh_error rerr = {{0}};
+            if (L == NULL || !repl_setup(L, server, &rerr))
+                fprintf(stderr, "simhost serve: REPL: %s\n", L == NULL ? "out of memory" : rerr.message);
+            else
+                status = sh_repl_run_stdio(L, NULL);
+            if (L != NULL)
+                lua_close(L);
+            sh_server_request_stop(server);
+            pthread_join(tid, NULL);
+        }
+    }
+    else
+        sh_server_run(server);
     fputs("simhost: shutting down\n", stderr);
+    sh_repl_server_stop(repl_server);
     running = NULL;
     sh_server_destroy(server);
-    return SH_EXIT_OK;
+    return status;
 }

@@ -2,6 +2,7 @@
 // Private to core/net: the server, connections, session actors, outboxes and the worker pool.
 // Each struct says which thread may touch which fields.
 
+#include "simhost/assets.h"
 #include "simhost/net.h"
 
 #include <libwebsockets.h>
@@ -180,7 +181,8 @@ struct sh_server
     char* host;
     char* assets_path;
     char* scripts_dir;
-    char* web_root; // realpath of the web dir
+    char* web_root;  // realpath of the web dir
+    sh_asset_db* db; // opened once, read-only, lent to every session (reads are thread-safe)
     char* assets_json;
     size_t assets_json_len, assets_json_cap;
     pthread_mutex_t ctx_lock; // guards ctx against destruction while a worker pokes it

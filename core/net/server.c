@@ -118,9 +118,9 @@ static bool probe_listen(const char* host, int port, char* numeric, size_t numer
 
 static bool build_assets_json(sh_server* server, sh_error* err)
 {
-    sh_asset_db* db = NULL;
-    if (!sh_assets_open(server->assets_path, false, &db, err))
+    if (!sh_assets_open(server->assets_path, false, &server->db, err))
         return false;
+    sh_asset_db* db = server->db;
     sh_buf b = {0};
     sh_buf_puts(&b, "[");
     int n = sh_assets_count(db);
@@ -148,7 +148,6 @@ static bool build_assets_json(sh_server* server, sh_error* err)
         sh_buf_puts(&b, "}}}");
     }
     sh_buf_puts(&b, "]");
-    sh_assets_close(db);
     if (b.failed)
     {
         sh_buf_free(&b);
@@ -255,6 +254,11 @@ const sh_server_config* sh_server_get_config(const sh_server* server)
     return &server->cfg;
 }
 
+sh_asset_db* sh_server_assets(const sh_server* server)
+{
+    return server->db;
+}
+
 void sh_server_get_stats(const sh_server* server, sh_server_stats* out)
 {
     out->sessions = atomic_load(&server->session_count);
@@ -306,6 +310,7 @@ void sh_server_destroy(sh_server* server)
     if (server->workers != NULL)
         sh_workers_destroy(server->workers); // waits for every session and job to end
     sh_http_shutdown(server);
+    sh_assets_close(server->db); // after the workers: no session reads it any more
     free_string(server->host);
     free_string(server->assets_path);
     free_string(server->scripts_dir);

@@ -14,6 +14,7 @@ enum
 {
     RUN_BATCH = 16,
     INBOX_MAX_MESSAGES = 1024,
+    CONTROL_QUEUE_MAX = 64 << 20, // bytes of control messages waiting for one client
     // The hook runs every HOOK_COUNT VM instructions: about 10-50 µs of Lua, so the clock_gettime()
     // inside it costs well under 1 % while a runaway loop is still caught within a millisecond.
     HOOK_COUNT = 10000,
@@ -133,10 +134,14 @@ bool sh_session_send(sh_session* s, const char* data, size_t len, sh_send_kind k
         return false;
     pthread_mutex_lock(&s->lock);
     bool open = !s->client_gone && !s->close_requested;
-    if (open)
+    // Control messages are never dropped, so a script that sends them in a loop to a client that
+    // does not read is refused past CONTROL_QUEUE_MAX bytes instead (send returns false): memory
+    // stays bounded, and the CPU limit ends the loop.
+    bool room = m->droppable || s->out.bytes - s->out.frame_bytes + m->len <= CONTROL_QUEUE_MAX;
+    if (open && room)
         sh_outbox_push(&s->out, m);
     pthread_mutex_unlock(&s->lock);
-    if (!open)
+    if (!open || !room)
     {
         sh_msg_free(m);
         return false;
@@ -288,6 +293,21 @@ static bool budget_call(lua_State* L, int nargs, int nresults, unsigned id, char
     return false;
 }
 
+// Runs inside lua_pcall: opening the libraries allocates, and an allocation refused outside a
+// protected call would reach the panic handler (abort).
+static int init_state(lua_State* L)
+{
+    const char* scripts_dir = lua_touserdata(L, 1);
+    luaL_openlibs(L);
+    luaL_requiref(L, "simhost", luaopen_simhost, 0);
+    lua_pop(L, 1);
+    lua_getglobal(L, "package");
+    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;/usr/share/lua/5.4/?.lua;/usr/share/lua/5.4/?/init.lua",
+                    scripts_dir, scripts_dir);
+    lua_setfield(L, -2, "path");
+    return 0;
+}
+
 // A fresh state: standard libraries, `simhost` preloaded, package.path on the scripts dir only
 // (plus the system's Lua dirs for lua-cjson and friends; never the working directory).
 static lua_State* new_state(sh_server* server, sh_lua_budget* budget)
@@ -295,14 +315,14 @@ static lua_State* new_state(sh_server* server, sh_lua_budget* budget)
     lua_State* L = lua_newstate(budget_alloc, budget);
     if (L == NULL)
         return NULL;
-    luaL_openlibs(L);
-    luaL_requiref(L, "simhost", luaopen_simhost, 0);
-    lua_pop(L, 1);
-    lua_getglobal(L, "package");
-    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;/usr/share/lua/5.4/?.lua;/usr/share/lua/5.4/?/init.lua",
-                    server->scripts_dir, server->scripts_dir);
-    lua_setfield(L, -2, "path");
-    lua_pop(L, 1);
+    lua_pushcfunction(L, init_state);
+    lua_pushlightuserdata(L, server->scripts_dir);
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK)
+    {
+        sh_log("cannot set up a Lua state: %s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
+        lua_close(L);
+        return NULL;
+    }
     return L;
 }
 
@@ -394,32 +414,36 @@ static int start_session(lua_State* L)
         return luaL_error(L, "session.lua must return a table");
     lua_setfield(L, LUA_REGISTRYINDEX, module_key);
     sh_session_limits limits = limits_of(server);
-    sh_l_host_push_session(L, s, &session_ops, &limits, server->scripts_dir, server->assets_path);
+    sh_l_host_push_session(L, s, &session_ops, &limits, server->scripts_dir, server->assets_path, server->db);
     lua_setfield(L, LUA_REGISTRYINDEX, session_key);
     return 0;
 }
 
-// Calls module[name](session, arg?) if the script defines it.
+// Inside the protected call: module[name](session, raw?) if the script defines it. Everything that
+// may allocate (the key, the message string) happens here, never outside a pcall.
+static int handler_trampoline(lua_State* L)
+{
+    const char* name = lua_touserdata(L, 1);
+    const sh_msg* m = lua_touserdata(L, 2);
+    lua_settop(L, 0);
+    lua_getfield(L, LUA_REGISTRYINDEX, module_key);
+    if (lua_getfield(L, -1, name) == LUA_TNIL)
+        return 0;
+    lua_getfield(L, LUA_REGISTRYINDEX, session_key);
+    if (m != NULL)
+        lua_pushlstring(L, (const char*)sh_msg_payload((sh_msg*)m), m->len);
+    lua_call(L, m != NULL ? 2 : 1, 0);
+    return 0;
+}
+
 static bool call_handler(sh_session* s, const char* name, const sh_msg* m)
 {
     lua_State* L = s->L;
-    lua_getfield(L, LUA_REGISTRYINDEX, module_key);
-    lua_getfield(L, -1, name);
-    lua_remove(L, -2);
-    if (lua_isnil(L, -1))
-    {
-        lua_pop(L, 1);
-        return true;
-    }
-    lua_getfield(L, LUA_REGISTRYINDEX, session_key);
-    int nargs = 1;
-    if (m != NULL)
-    {
-        lua_pushlstring(L, (const char*)m->data + LWS_PRE, m->len);
-        nargs = 2;
-    }
+    lua_pushcfunction(L, handler_trampoline);
+    lua_pushlightuserdata(L, (void*)name);
+    lua_pushlightuserdata(L, (void*)m);
     char line[256];
-    if (budget_call(L, nargs, 0, s->id, line, sizeof line))
+    if (budget_call(L, 2, 0, s->id, line, sizeof line))
         return true;
     if (!atomic_load(&s->abort))
         fail_session(s, line);
@@ -499,6 +523,22 @@ bool sh_session_finished(sh_session* s)
 // GET /api/v1/live/scenarios: scripts/lib/scenarios.lua lists scripts/scenarios/*.lua, read at
 // request time in a fresh state under the same limits as a session.
 
+// Inside the protected call: require("lib.scenarios").list_json(scripts_dir).
+static int list_scenarios(lua_State* L)
+{
+    const char* scripts_dir = lua_touserdata(L, 1);
+    lua_settop(L, 0);
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "lib.scenarios");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "list_json");
+    lua_pushstring(L, scripts_dir);
+    lua_call(L, 1, 1);
+    if (lua_type(L, -1) != LUA_TSTRING)
+        return luaL_error(L, "list_json must return a string");
+    return 1;
+}
+
 int sh_scenarios_json(sh_server* server, sh_buf* out)
 {
     sh_lua_budget budget = {.cap = server->cfg.lua_memory_bytes,
@@ -509,23 +549,18 @@ int sh_scenarios_json(sh_server* server, sh_buf* out)
         sh_buf_puts(out, "{\"error\":\"out of memory\"}");
         return 500;
     }
-    lua_getglobal(L, "require");
-    lua_pushliteral(L, "lib.scenarios");
+    lua_pushcfunction(L, list_scenarios);
+    lua_pushlightuserdata(L, server->scripts_dir);
+    char line[256];
     int status = 500;
-    char line[256] = "scenario listing failed";
     if (budget_call(L, 1, 1, 0, line, sizeof line))
     {
-        lua_getfield(L, -1, "list_json");
-        lua_pushstring(L, server->scripts_dir);
-        if (budget_call(L, 1, 1, 0, line, sizeof line) && lua_type(L, -1) == LUA_TSTRING)
-        {
-            size_t n;
-            const char* json = lua_tolstring(L, -1, &n);
-            sh_buf_append(out, json, n);
-            status = 200;
-        }
+        size_t n;
+        const char* json = lua_tolstring(L, -1, &n);
+        sh_buf_append(out, json, n);
+        status = 200;
     }
-    if (status != 200)
+    else
     {
         sh_buf_puts(out, "{\"error\":");
         sh_buf_json_string(out, line);

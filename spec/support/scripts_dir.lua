@@ -62,6 +62,13 @@ function M.on_message(session, raw)
     session.ticks = 0
     session.t0 = session:now()
     session:set_timer(tonumber(arg))
+  elseif cmd == "spam" then
+    -- control messages of 1 MB in a loop; counts how many the host accepted, then reports
+    local chunk, accepted = string.rep("s", 1000000), 0
+    for _ = 1, 200 do
+      if session:send(chunk) then accepted = accepted + 1 end
+    end
+    session.spam_accepted = accepted
   elseif cmd == "close" then
     session:send("bye")
     session:close()

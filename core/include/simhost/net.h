@@ -55,6 +55,9 @@ typedef struct sh_server_stats
     int64_t alloc_bytes; // the core's counted allocations (sh_alloc_bytes)
 } sh_server_stats;
 void sh_server_get_stats(const sh_server* server, sh_server_stats* out);
+// The shared read-only asset DB (thread-safe reads), owned by the server.
+typedef struct sh_asset_db sh_asset_db;
+sh_asset_db* sh_server_assets(const sh_server* server);
 
 // ---------------------------------------------------------------------------------------------
 // Session: what bindings/l_host.c needs to give a script its `session` object. The bindings
