@@ -205,7 +205,8 @@ export class SceneView {
     this.contactNormals = new THREE.LineSegments(lineBuffer(MAX_CONTACTS, false),
       new THREE.LineBasicMaterial({ color: 0xff8090, depthTest: false }));
     this.velocityLines = new THREE.LineSegments(lineBuffer(n, false), new THREE.LineBasicMaterial({ color: 0x7dff9a }));
-    this.axesLines = new THREE.LineSegments(lineBuffer(3 * n, true), new THREE.LineBasicMaterial({ vertexColors: true }));
+    // Axes start inside their body, so they are drawn over it (no depth test) to be seen at all.
+    this.axesLines = new THREE.LineSegments(lineBuffer(3 * n, true), new THREE.LineBasicMaterial({ vertexColors: true, depthTest: false }));
     const axes = this.axesLines.geometry.getAttribute("color").array;
     for (let i = 0; i < 3 * n; i++) {
       const k = i % 3; // x red, y green, z blue, the usual convention
