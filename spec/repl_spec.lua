@@ -49,6 +49,16 @@ local function wait_for(fn, seconds)
   return fn()
 end
 
+-- What a spec started (pty sessions, servers); closed after each spec even when an assertion failed
+-- half-way, so no program outlives its spec.
+local started = {}
+local function close_started()
+  for i = #started, 1, -1 do
+    started[i]()
+    started[i] = nil
+  end
+end
+
 -- A program under a pseudo-terminal: send() types, expect() waits for text in what the terminal shows.
 local function pty(cmd, extra_env)
   local self = { dir = env.tmpdir() }
@@ -87,6 +97,8 @@ local function pty(cmd, extra_env)
   -- Ends the session; after a failed expectation the program may still run: its shell's children (the
   -- program, by parent id) and `script` are killed, so nothing outlives the spec.
   function self.close()
+    if self.closed then return end
+    self.closed = true
     self.input:close()
     local gone = wait_for(function() return not os.execute("kill -0 " .. self.pid .. " 2>/dev/null") end, 10)
     if not gone then
@@ -96,6 +108,7 @@ local function pty(cmd, extra_env)
     end
     env.rmtree(self.dir)
   end
+  started[#started + 1] = self.close
   return self
 end
 
@@ -107,7 +120,7 @@ local function listen(path)
   local server = { pid = tonumber(p:read("l")), dir = dir, path = path }
   server.ready = p:read("l")
   function server.stop()
-    if server.stopped then return server.status end
+    if server.stopped or not server.pid then return server.status end
     os.execute("kill -TERM " .. server.pid .. " 2>/dev/null")
     local _, _, code = p:close()
     server.stopped, server.status = true, code
@@ -115,6 +128,7 @@ local function listen(path)
     env.rmtree(dir)
     return code
   end
+  started[#started + 1] = server.stop
   return server
 end
 
@@ -284,7 +298,10 @@ end)
 describe("simhost repl at a terminal", function()
   local dir
   before_each(function() dir = env.tmpdir() end)
-  after_each(function() env.rmtree(dir) end)
+  after_each(function()
+    close_started()
+    env.rmtree(dir)
+  end)
 
   local function hist_env()
     return "SIMHOST_HISTORY=" .. env.q(dir .. "/history")
@@ -363,7 +380,7 @@ describe("simhost attach over the socket REPL", function()
     assert.equal("listening on " .. path, server.ready)
   end)
   after_each(function()
-    server.stop()
+    close_started()
     env.rmtree(dir)
   end)
 
@@ -581,7 +598,10 @@ end)
 describe("simhost repl --listen, the socket file", function()
   local dir
   before_each(function() dir = env.tmpdir() end)
-  after_each(function() env.rmtree(dir) end)
+  after_each(function()
+    close_started()
+    env.rmtree(dir)
+  end)
 
   it("refuses a path that exists and is not a socket, leaving it alone", function()
     spit(dir .. "/file", "precious")

@@ -25,6 +25,7 @@ typedef struct qh_face
     int outside; // head of this face's outside-point list (-1: empty)
     int alive;
     int mark; // visit stamp of the current horizon search
+    int thin; // set by merge_faces: corners within tol of a line, so the normal means nothing
 } qh_face;
 
 typedef struct qh_horizon
@@ -320,7 +321,11 @@ static void find_horizon(qh* h, int fi, int edge0, int eye)
             h->broken = true;
             return;
         }
-        if (face_dist(h, g, eye) > h->tol)
+        // Visible means above by 1e-4·tol (far above rounding, ~1e-15 of the extent), not by tol: a
+        // neighbour the eye is above by less than tol but leans over would otherwise get a new face folded
+        // over it (flipped). Tol decides which points become vertices; the hull of those vertices is then
+        // built nearly exactly, so folds are at most 1e-4·tol deep.
+        if (face_dist(h, g, eye) > 1e-4 * h->tol)
             find_horizon(h, nbi, back, eye);
         else
         {
@@ -465,10 +470,13 @@ typedef struct merge_state
     int* degree; // per point: number of polygons it is a corner of
     int* remap;  // per point: hull vertex index or -1
     half_edge* hes;
+    int stamp; // of the last region_loop call (bstamp)
 } merge_state;
 
-static bool region_loop(qh* h, merge_state* m, const int* members, int member_count, int region)
+static bool region_loop(qh* h, merge_state* m, const int* members, int member_count)
 {
+    int region = m->group[members[0]];
+    int stamp = ++m->stamp;
     // Boundary half-edges: edges of member triangles whose neighbour lies outside the region. For a
     // disk-shaped region they form one loop; anything else (a pinch) makes the caller fall back.
     int boundary = 0, start = -1;
@@ -480,9 +488,9 @@ static bool region_loop(qh* h, merge_state* m, const int* members, int member_co
             if (m->group[f->nb[e]] == region)
                 continue;
             int a = f->v[e], b = f->v[(e + 1) % 3];
-            if (m->bstamp[a] == region + 1)
+            if (m->bstamp[a] == stamp)
                 return false; // a vertex with two outgoing boundary edges
-            m->bstamp[a] = region + 1;
+            m->bstamp[a] = stamp;
             m->bnext[a] = b;
             boundary++;
             start = a;
@@ -494,7 +502,7 @@ static bool region_loop(qh* h, merge_state* m, const int* members, int member_co
     int v = start, steps = 0;
     do
     {
-        if (m->bstamp[v] != region + 1 || steps > boundary)
+        if (m->bstamp[v] != stamp || steps > boundary)
             return false;
         if (!grow(h, (void**)&m->loop, &m->loop_cap, m->loop_count, sizeof *m->loop))
             return false;
@@ -533,8 +541,74 @@ static void merge_free(qh* h, merge_state* m, int face_count)
     sh_free(m->hes, (size_t)m->loop_count * sizeof *m->hes);
 }
 
+// True when every corner of the loop loop[first..loop_count) turns left about n, or lies within tol of the
+// line through its neighbours (straight corners are removed later).
+static bool loop_convex(const qh* h, const merge_state* m, int first, const double* n)
+{
+    int count = m->loop_count - first;
+    for (int i = 0; i < count; i++)
+    {
+        const double* a = h->p[m->loop[first + i]];
+        const double* b = h->p[m->loop[first + (i + 1) % count]];
+        const double* c = h->p[m->loop[first + (i + 2) % count]];
+        double ab[3], ac[3], x[3];
+        sub3(b, a, ab);
+        sub3(c, a, ac);
+        cross3(ab, ac, x); // along +n at a convex corner b
+        double len = sqrt(dot3(ac, ac));
+        if (len > 0 && -dot3(x, n) / len > h->tol)
+            return false;
+    }
+    return true;
+}
+
+// Loop helpers for corner removal: removed corners are -1 in m->loop until compaction.
+static int loop_step(const merge_state* m, int p, int k, int dir)
+{
+    int n = m->polys[p].count;
+    for (int i = 1; i < n; i++)
+    {
+        int v = m->loop[m->polys[p].first + ((k + dir * i) % n + n) % n];
+        if (v >= 0)
+            return v;
+    }
+    return -1;
+}
+
+static int live_count(const merge_state* m, int p)
+{
+    int c = 0;
+    for (int k = 0; k < m->polys[p].count; k++)
+        c += m->loop[m->polys[p].first + k] >= 0;
+    return c;
+}
+
+static bool edge_exists(const merge_state* m, int a, int b)
+{
+    for (int p = 0; p < m->poly_count; p++)
+        for (int k = 0; k < m->polys[p].count; k++)
+        {
+            int v = m->loop[m->polys[p].first + k];
+            if (v == a)
+            {
+                int next = loop_step(m, p, k, +1);
+                if (next == b)
+                    return true;
+            }
+        }
+    return false;
+}
+
+// Largest angle between a seed's normal and a triangle merged into its face (rad). Coplanar input differs
+// by float rounding (~1e-7 rad). Merging triangles that differ more tilts the polygon's normal, and on
+// curved surfaces far thinner than long two such polygons can meet in a fold (a reversed Gauss-map arc).
+// Measured over 3000 adversarial clouds (spec/c/test_hull.c kinds): 1e-3 folds 1 in 6 thin ellipsoids,
+// 1e-4 leaves noisy flat faces in slivers that fold; 3e-4 needs a retry in under 1 % of either.
+#define MERGE_ANGLE 3e-4
+
 static bool merge_faces(qh* h, merge_state* m)
 {
+    const double cos_merge = cos(MERGE_ANGLE);
     int fc = h->face_count;
     size_t n = (size_t)h->n;
     m->group = sh_alloc((size_t)fc * sizeof *m->group);
@@ -557,7 +631,12 @@ static bool merge_faces(qh* h, merge_state* m)
         sub3(b, a, ab);
         sub3(c, a, ac);
         cross3(ab, ac, x);
-        m->order[alive++] = (area_item){sqrt(dot3(x, x)), f};
+        double bc[3];
+        sub3(c, b, bc);
+        double longest = sqrt(fmax(dot3(ab, ab), fmax(dot3(ac, ac), dot3(bc, bc))));
+        double area2 = sqrt(dot3(x, x));
+        h->faces[f].thin = !(area2 > h->tol * longest); // height = area2 / longest
+        m->order[alive++] = (area_item){area2, f};
     }
     qsort(m->order, (size_t)alive, sizeof *m->order, cmp_area);
 
@@ -568,37 +647,50 @@ static bool merge_faces(qh* h, merge_state* m)
             continue;
         int region = m->poly_count;
         const qh_face* sf = &h->faces[seed];
-        int qn = 0;
-        m->queue[qn++] = seed;
-        m->group[seed] = region;
-        for (int qi = 0; qi < qn; qi++)
+        int first = m->loop_count;
+        // Grow within thr of the seed's plane; if the region is not a disk with convex corners (on a gently
+        // curved surface the band within tol of a plane can be a crescent), grow again with thr / 4. Exactly
+        // coplanar triangles (cube soups: ~1e-7·tol apart) still merge at the smallest thr.
+        bool done = false;
+        for (double thr = h->tol; !done && thr >= 1e-4 * h->tol; thr /= 4)
         {
-            const qh_face* f = &h->faces[m->queue[qi]];
-            for (int e = 0; e < 3; e++)
+            int qn = 0;
+            m->queue[qn++] = seed;
+            m->group[seed] = region;
+            for (int qi = 0; qi < qn; qi++)
             {
-                int g = f->nb[e];
-                if (m->group[g] >= 0)
-                    continue;
-                const qh_face* gf = &h->faces[g];
-                bool flat = dot3(gf->n, sf->n) > 0;
-                for (int k = 0; k < 3 && flat; k++)
-                    flat = fabs(dot3(sf->n, h->p[gf->v[k]]) - sf->d) <= h->tol;
-                if (flat)
+                const qh_face* f = &h->faces[m->queue[qi]];
+                for (int e = 0; e < 3; e++)
                 {
-                    m->group[g] = region;
-                    m->queue[qn++] = g;
+                    int g = f->nb[e];
+                    if (m->group[g] >= 0)
+                        continue;
+                    const qh_face* gf = &h->faces[g];
+                    // Corners near the seed's plane and facing the same side (a thin triangle, all corners
+                    // within tol of a line, has no meaningful normal: its corners decide alone).
+                    bool flat = gf->thin || dot3(gf->n, sf->n) >= cos_merge;
+                    for (int k = 0; k < 3 && flat; k++)
+                        flat = fabs(dot3(sf->n, h->p[gf->v[k]]) - sf->d) <= thr;
+                    if (flat)
+                    {
+                        m->group[g] = region;
+                        m->queue[qn++] = g;
+                    }
                 }
             }
-        }
-        int first = m->loop_count;
-        if (!region_loop(h, m, m->queue, qn, region))
-        {
+            done = qn == 1 || (region_loop(h, m, m->queue, qn) && loop_convex(h, m, first, sf->n));
             if (h->oom)
                 return false;
-            // Not a disk: keep the seed as its own triangle and let the others seed their own faces.
-            for (int k = 1; k < qn; k++)
-                m->group[m->queue[k]] = -1;
-            m->loop_count = first;
+            if (!done)
+            {
+                for (int k = 1; k < qn; k++)
+                    m->group[m->queue[k]] = -1;
+                m->loop_count = first;
+            }
+        }
+        if (m->loop_count == first)
+        {
+            // The seed alone (also when it merged nothing).
             for (int k = 0; k < 3; k++)
             {
                 if (!grow(h, (void**)&m->loop, &m->loop_cap, m->loop_count, sizeof *m->loop))
@@ -611,22 +703,43 @@ static bool merge_faces(qh* h, merge_state* m)
     }
 
     // Corners with fewer than three faces lie on an edge between two faces (collinear leftovers of the
-    // thick-plane tolerance): drop them so every polygon is strictly convex at its corners.
+    // thick-plane tolerance): drop them so the polygons have no straight corners. A corner is dropped from
+    // both its polygons or from neither, and only when neither falls below three corners and its two
+    // neighbours are not already joined by an edge elsewhere (that would pair one edge four times).
     for (int p = 0; p < m->poly_count; p++)
         for (int k = 0; k < m->polys[p].count; k++)
             m->degree[m->loop[m->polys[p].first + k]]++;
+    for (int p = 0; p < m->poly_count; p++)
+        for (int k = 0; k < m->polys[p].count; k++)
+        {
+            int v = m->loop[m->polys[p].first + k];
+            if (v < 0 || m->degree[v] != 2)
+                continue;
+            int u = loop_step(m, p, k, -1), w = loop_step(m, p, k, +1);
+            int q = -1, qk = -1; // the other polygon, where v sits between w and u
+            for (int o = 0; o < m->poly_count && q < 0; o++)
+                for (int j = 0; o != p && j < m->polys[o].count; j++)
+                    if (m->loop[m->polys[o].first + j] == v)
+                    {
+                        q = o;
+                        qk = j;
+                    }
+            if (q < 0 || live_count(m, p) <= 3 || live_count(m, q) <= 3 || loop_step(m, q, qk, -1) != w ||
+                loop_step(m, q, qk, +1) != u || edge_exists(m, u, w))
+                continue;
+            m->loop[m->polys[p].first + k] = -1;
+            m->loop[m->polys[q].first + qk] = -1;
+            m->degree[v] = 0;
+        }
     int out = 0;
     for (int p = 0; p < m->poly_count; p++)
     {
         poly* pg = &m->polys[p];
-        int kept = 0;
-        for (int k = 0; k < pg->count; k++)
-            kept += m->degree[m->loop[pg->first + k]] >= 3;
         int first = out;
         for (int k = 0; k < pg->count; k++)
         {
             int v = m->loop[pg->first + k];
-            if (m->degree[v] >= 3 || kept < 3)
+            if (v >= 0)
                 m->loop[out++] = v;
         }
         pg->first = first;
@@ -691,13 +804,19 @@ static bool pack_hull(qh* h, merge_state* m, sh_hull** out, sh_error* err)
     qsort(m->hes, (size_t)hn, sizeof *m->hes, cmp_half_edge);
     int ecount = hn / 2;
     if (hn % 2 != 0 || vcount - ecount + m->poly_count != 2 || vcount > 65535 || hn > 65535)
+    {
+        h->broken = true;
         return sh_error_set(err, "hull construction failed (degenerate input)");
+    }
     for (int e = 0; e < hn; e += 2)
     {
         const half_edge *x = &m->hes[e], *y = &m->hes[e + 1];
         if (x->lo != y->lo || x->hi != y->hi || x->a != y->b || x->face == y->face ||
             (e + 2 < hn && m->hes[e + 2].lo == x->lo && m->hes[e + 2].hi == x->hi))
+        {
+            h->broken = true;
             return sh_error_set(err, "hull construction failed (degenerate input)");
+        }
     }
 
     sh_hull* hull = sh_hull_alloc(vcount, m->poly_count, ecount, hn);
@@ -726,17 +845,58 @@ static bool pack_hull(qh* h, merge_state* m, sh_hull** out, sh_error* err)
         if (!(len > 0))
         {
             sh_free(hull, hull->bytes);
+            h->broken = true;
             return sh_error_set(err, "hull construction failed (degenerate face)");
         }
         sh_hull_face* f = &hull->faces[p];
         for (int c = 0; c < 3; c++)
             f->normal[c] = (float)(nrm[c] / len);
-        // Offset through the outermost corner: a merged face's corners may sit up to tol apart, and a
-        // corner must never poke out of its own face's plane (the SAT would see a false separation).
-        double nn[3] = {nrm[0] / len, nrm[1] / len, nrm[2] / len}, offset = -DBL_MAX;
+        // Verify before trusting: every hull vertex below the face's plane through its outermost corner, its
+        // corners near that plane and convex, within 2·tol; the points that are not vertices within 10·tol
+        // (measured: a thin face's plane, tilted by its corners' rounding, can pass up to ~9·tol below a
+        // discarded point when the shape is ~300× thinner than long; otherwise < 1·tol). A failure means
+        // the input folded the construction; the caller then retries with a larger tolerance. The stored
+        // offset is the hull's support along the normal (its furthest vertex), so no vertex ever pokes out of
+        // a face plane (the SAT would report a false separation).
+        double nn[3] = {nrm[0] / len, nrm[1] / len, nrm[2] / len}, own = -DBL_MAX, own_min = DBL_MAX;
         for (int i = 0; i < pg->count; i++)
-            offset = fmax(offset, dot3(nn, h->p[m->loop[pg->first + i]]));
-        f->offset = (float)offset;
+        {
+            double d = dot3(nn, h->p[m->loop[pg->first + i]]);
+            own = fmax(own, d);
+            own_min = fmin(own_min, d);
+        }
+        double support = -DBL_MAX, highest = -DBL_MAX;
+        for (int i = 0; i < h->n; i++)
+        {
+            double d = dot3(nn, h->p[i]);
+            if (m->remap[i] >= 0)
+                support = fmax(support, d);
+            else
+                highest = fmax(highest, d);
+        }
+        // Convex corners too: no corner more than 2·tol outside the line joining its neighbours.
+        double reflex = 0;
+        for (int i = 0; i < pg->count; i++)
+        {
+            const double* a = h->p[m->loop[pg->first + i]];
+            const double* b = h->p[m->loop[pg->first + (i + 1) % pg->count]];
+            const double* c = h->p[m->loop[pg->first + (i + 2) % pg->count]];
+            double ac[3], ab[3], x[3];
+            sub3(c, a, ac);
+            sub3(b, a, ab);
+            cross3(ab, ac, x); // along +n when b is a convex corner
+            double len_ac = sqrt(dot3(ac, ac));
+            if (len_ac > 0)
+                reflex = fmax(reflex, -dot3(x, nn) / len_ac);
+        }
+        if (support - own > 2 * h->tol || highest - own > 10 * h->tol || own - own_min > 2 * h->tol ||
+            reflex > 2 * h->tol)
+        {
+            sh_free(hull, hull->bytes);
+            h->broken = true;
+            return sh_error_set(err, "hull construction failed (input too degenerate)");
+        }
+        f->offset = (float)support;
         f->first = (uint16_t)idx;
         f->count = (uint16_t)pg->count;
         for (int i = 0; i < pg->count; i++)
@@ -750,6 +910,21 @@ static bool pack_hull(qh* h, merge_state* m, sh_hull** out, sh_error* err)
         const half_edge* rev = fwd == x ? y : x;
         hull->edges[e] =
             (sh_hull_edge){(uint16_t)fwd->a, (uint16_t)fwd->b, (uint16_t)fwd->face, (uint16_t)rev->face};
+        // A convex edge turns from face_a's normal to face_b's about +(v1 - v0): the Gauss-map arc the SAT
+        // prunes with. A reversed arc is a fold (a concave edge, seen on shapes far thinner than long);
+        // faces parallel to float precision have no arc to get wrong.
+        const float *na = hull->faces[fwd->face].normal, *nb = hull->faces[rev->face].normal;
+        const float *p0 = hull->vertices[fwd->a], *p1 = hull->vertices[fwd->b];
+        double arc[3] = {(double)na[1] * nb[2] - (double)na[2] * nb[1],
+                         (double)na[2] * nb[0] - (double)na[0] * nb[2],
+                         (double)na[0] * nb[1] - (double)na[1] * nb[0]};
+        double d[3] = {(double)p1[0] - p0[0], (double)p1[1] - p0[1], (double)p1[2] - p0[2]};
+        if (dot3(arc, arc) > 1e-12 && dot3(arc, d) <= 0)
+        {
+            sh_free(hull, hull->bytes);
+            h->broken = true;
+            return sh_error_set(err, "hull construction failed (input too degenerate)");
+        }
     }
     for (int c = 0; c < 3; c++)
         hull->aabb_min[c] = hull->aabb_max[c] = hull->vertices[0][c];
@@ -792,21 +967,15 @@ bool sh_hull_mass(const sh_hull* hull, sh_mass_props* out, sh_error* err)
     return ok;
 }
 
-bool sh_hull_build(const float* xyz, int point_count, sh_hull** out, sh_error* err)
+// One quickhull + merge + pack at tolerance tol. Returns true on success; on failure *retry says whether a
+// larger tolerance may succeed (the input was too degenerate at this one).
+static bool build_attempt(const float* xyz, int point_count, double tol_scale, sh_hull** out, bool* retry,
+                          sh_error* err)
 {
-    *out = NULL;
-    if (point_count > SH_HULL_MAX_POINTS)
-        return sh_error_set(err, "hull input has %d points (at most %d allowed)", point_count,
-                            SH_HULL_MAX_POINTS);
-    if (point_count < 4)
-        return sh_error_set(err, "hull needs at least 4 non-coplanar points (got %d points)", point_count);
-    for (int i = 0; i < 3 * point_count; i++)
-        if (!isfinite(xyz[i]))
-            return sh_error_set(err, "hull input point %d is not finite (NaN or infinity)", i / 3 + 1);
-
     qh h = {0};
     merge_state m = {0};
     bool ok = false;
+    *retry = false;
     h.n = point_count;
     h.p = sh_alloc((size_t)point_count * sizeof *h.p);
     h.next = sh_alloc((size_t)point_count * sizeof *h.next);
@@ -821,7 +990,7 @@ bool sh_hull_build(const float* xyz, int point_count, sh_hull** out, sh_error* e
             h.p[i][c] = xyz[3 * i + c];
         h.next[i] = -1;
     }
-    h.tol = hull_tolerance(&h);
+    h.tol = hull_tolerance(&h) * tol_scale;
     if (!initial_simplex(&h, err))
         goto done;
     while (h.work_count > 0 && !h.oom && !h.broken)
@@ -843,6 +1012,7 @@ bool sh_hull_build(const float* xyz, int point_count, sh_hull** out, sh_error* e
     }
     if (h.broken)
     {
+        *retry = true;
         sh_error_set(err, "hull construction failed (degenerate input)");
         goto done;
     }
@@ -852,6 +1022,7 @@ bool sh_hull_build(const float* xyz, int point_count, sh_hull** out, sh_error* e
         goto done;
     }
     ok = pack_hull(&h, &m, out, err);
+    *retry = !ok && h.broken;
 done:
     merge_free(&h, &m, h.face_count);
     sh_free(h.p, (size_t)point_count * sizeof *h.p);
@@ -861,6 +1032,37 @@ done:
     sh_free(h.horizon, (size_t)h.horizon_cap * sizeof *h.horizon);
     sh_free(h.work, (size_t)h.work_cap * sizeof *h.work);
     return ok;
+}
+
+bool sh_hull_build(const float* xyz, int point_count, sh_hull** out, sh_error* err)
+{
+    *out = NULL;
+    if (point_count > SH_HULL_MAX_POINTS)
+        return sh_error_set(err, "hull input has %d points (at most %d allowed)", point_count,
+                            SH_HULL_MAX_POINTS);
+    if (point_count < 4)
+        return sh_error_set(err, "hull needs at least 4 non-coplanar points (got %d points)", point_count);
+    for (int i = 0; i < 3 * point_count; i++)
+        if (!isfinite(xyz[i]))
+            return sh_error_set(err, "hull input point %d is not finite (NaN or infinity)", i / 3 + 1);
+    // Clean input (every generated shape, meshes from modelling tools) succeeds at the base tolerance.
+    // Points scattered within a few tolerances of a plane can fold the construction; each retry widens the
+    // tolerance 4× (at most 256×, 0.26 % of the extent), absorbing the noise into flat faces.
+    double scale = 1;
+    sh_error first = {{0}};
+    for (int attempt = 0; attempt < 5; attempt++, scale *= 4)
+    {
+        bool retry = false;
+        if (build_attempt(xyz, point_count, scale, out, &retry, attempt == 0 ? err : NULL))
+            return true;
+        if (attempt == 0 && err != NULL)
+            first = *err;
+        if (!retry)
+            break;
+    }
+    if (err != NULL)
+        *err = first; // the base tolerance's reason: the retries' tolerances are an implementation detail
+    return false;
 }
 
 void sh_hull_free(sh_hull* hull)

@@ -30,8 +30,8 @@ typedef struct command
 } command;
 
 static const command commands[] = {
-    {"serve", sh_cmd_serve},   {"run", sh_cmd_run},     {"repl", sh_cmd_repl},
-    {"attach", sh_cmd_attach}, {"assets", sh_cmd_assets}, {"bench", sh_cmd_bench},
+    {"serve", sh_cmd_serve},           {"run", sh_cmd_run},       {"repl", sh_cmd_repl},
+    {"attach", sh_cmd_attach},         {"assets", sh_cmd_assets}, {"bench", sh_cmd_bench},
     {"bench-live", sh_cmd_bench_live},
 };
 

@@ -40,15 +40,17 @@ int64_t sh_alloc_bytes(void);
     {                                                                                                        \
         if (!(c))                                                                                            \
         {                                                                                                    \
-            fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #c);                         \
+            fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #c);                        \
             abort();                                                                                         \
         }                                                                                                    \
     } while (0)
-#define SH_NEVER(c) (SH_ASSERT(!(c)), 0)
+// An expression (usable in `if (SH_NEVER(x))`): aborts in debug when x holds.
+#define SH_NEVER(c)                                                                                          \
+    ((c) ? (fprintf(stderr, "%s:%d: cannot happen: %s\n", __FILE__, __LINE__, #c), abort(), 1) : 0)
 #else
 #define SH_ASSERT(c) ((void)0)
 // "Cannot happen" at a boundary: asserts in debug, still evaluates (and lets the caller handle) in release.
-#define SH_NEVER(c) (c)
+#define SH_NEVER(c)  (c)
 #endif
 
 // Costly whole-structure checks, behind -DSH_VALIDATE.
