@@ -215,4 +215,24 @@ describe("simhost run", function()
     assert.equal("\n", fh:read(1))
     fh:close()
   end)
+
+  it("Ctrl-C also stops a scenario stuck in its setup: one line, exit 130", function()
+    local dir, scripts = scripts_dir.make {
+      ["scenarios/spin.lua"] = 'return { description = "x", params = {}, setup = function() while true do end end }',
+    }
+    local err_path = tmp .. "/spin.err"
+    local cmd = env.q(env.bin) .. " run spin --scripts " .. env.q(scripts) .. " --assets " .. env.q(env.db)
+      .. " >/dev/null 2>" .. env.q(err_path)
+    local proc = io.popen("sh -c " .. env.q("echo $$; exec " .. cmd) .. " </dev/null")
+    local pid = tonumber(proc:read("*l"))
+    socket.sleep(env.sanitize and 2 or 0.5)
+    os.execute("kill -INT " .. pid)
+    local _, how, code = proc:close()
+    assert.equal("exit", how)
+    assert.equal(130, code)
+    local f = assert(io.open(err_path, "rb"))
+    assert.equal("simhost run: interrupted\n", f:read("a"))
+    f:close()
+    env.rmtree(dir)
+  end)
 end)

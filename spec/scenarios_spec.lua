@@ -403,7 +403,10 @@ describe("scenarios over the live protocol", function()
     -- The listing reads the file at request time too.
     local _, _, body = server.get(srv.port, "/api/v1/live/scenarios")
     for _, s in ipairs(cjson.decode(body)) do
-      if s.name == "drop" then assert.equal(5, s.params.count) end
+      if s.name == "drop" then
+        assert.equal(5, s.params.count)
+        assert.same({ type = "integer", min = 1, max = 100, doc = "how many bodies" }, s.param_info.count)
+      end
     end
     -- A new scenario file is runnable at once.
     scripts_dir.write(scripts, "scenarios/one.lua", [[

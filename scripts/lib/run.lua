@@ -65,10 +65,15 @@ function run.frame(job, want_json)
   end
 end
 
+-- Summary tables print as JSON with 6 significant digits: a terminal line, not a data file.
+local short = require("cjson").new()
+short.encode_number_precision(6)
+short.encode_invalid_numbers(false)
+
 local function show(v)
   if math.type(v) == "float" then return string.format("%.6g", v) end
   if type(v) == "table" then
-    local ok, enc = pcall(require("lib.json").encode, v)
+    local ok, enc = pcall(short.encode, v)
     return ok and enc or "(not JSON)"
   end
   return tostring(v)
