@@ -1,7 +1,7 @@
 -- bounce: a row of balls dropped together, restitution rising evenly from `min_restitution` on the
 -- left to `max_restitution` on the right, so the apexes after the first bounce climb along the row
 -- (ideally e²·height each).
--- Contacts combine restitution by the larger of the two (docs/physics: "restitution max"), so a ball
+-- Contacts combine restitution by the larger of the two (core/physics/contact.c: "restitution max"), so a ball
 -- on the default ground (e = 0.5) could never bounce less than 0.5. Each ball therefore lands on its own
 -- dead pad (e = 0): then the ball's own restitution is the one that counts.
 local PAD_HALF = { 0.6, 0.6, 0.05 } -- m; top face at z = 0.1

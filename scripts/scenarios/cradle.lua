@@ -4,7 +4,7 @@
 -- while the others stop.
 -- The gaps matter: boxes already touching would be one simultaneous multi-contact problem, which an
 -- iterative contact solver shares out among the row instead of passing it along.
--- Friction is the geometric mean of the pair (docs/physics), so friction 0 on the boxes makes the
+-- Friction is the geometric mean of the pair (core/physics/contact.c), so friction 0 on the boxes makes the
 -- ground frictionless for them too.
 local ids = {}
 local speed0

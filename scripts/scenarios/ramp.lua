@@ -1,7 +1,7 @@
 -- ramp: a row of lanes, each a static incline of `angle` degrees with one box on it; friction rises
 -- from `min_friction` in the first lane to `max_friction` in the last. Boxes whose friction is below
 -- tan(angle) slide (at g·(sin θ − μ cos θ)), the others stay put.
--- Contacts combine friction as the geometric mean (docs/physics), so each lane's incline gets the same
+-- Contacts combine friction as the geometric mean (core/physics/contact.c), so each lane's incline gets the same
 -- friction as its box: the pair's friction is then exactly the box's value.
 local lanes = {}
 local SIZE = 0.5 -- box edge, m

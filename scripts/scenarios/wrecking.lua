@@ -76,15 +76,17 @@ return {
     local mass = field(msg, "mass", p.mass, function(v) return finite(v) and v >= 1 and v <= 100000 end)
     local from = field(msg, "from", { -p.distance, 0, 2 }, vec3)
     local target = field(msg, "target", { 0, 0, BRICK[3] * p.rows }, vec3)
-    if not speed then return ctx:reply { type = "error", message = "'speed' must be a number in 1 … 100" } or true end
-    if not mass then return ctx:reply { type = "error", message = "'mass' must be a number in 1 … 100000" } or true end
-    if not from then return ctx:reply { type = "error", message = "'from' must be an array of 3 numbers" } or true end
-    if not target then return ctx:reply { type = "error", message = "'target' must be an array of 3 numbers" } or true end
-    local dx, dy = target[1] - from[1], target[2] - from[2]
-    if dx * dx + dy * dy < 0.01 then
-      ctx:reply { type = "error", message = "'target' must be at least 0.1 m from 'from' horizontally" }
+    -- A bad field: answer with an error and still return true (the message was ours; the run goes on).
+    local function refuse(message)
+      ctx:reply { type = "error", message = message }
       return true
     end
+    if not speed then return refuse("'speed' must be a number in 1 … 100") end
+    if not mass then return refuse("'mass' must be a number in 1 … 100000") end
+    if not from then return refuse("'from' must be an array of 3 numbers") end
+    if not target then return refuse("'target' must be an array of 3 numbers") end
+    local dx, dy = target[1] - from[1], target[2] - from[2]
+    if dx * dx + dy * dy < 0.01 then return refuse("'target' must be at least 0.1 m from 'from' horizontally") end
     local id = throw(ctx.world, from, target, speed, mass)
     ctx:reply { type = "thrown", body_id = id }
     return true
