@@ -8,7 +8,8 @@
 --     on_step = function(world, t, dt) end,                -- optional, after each step (t: time after it)
 --     on_message = function(ctx, msg) return handled end,  -- optional, the scenario's own message types
 --     on_complete = function(world) return summary end }   -- optional, a JSON-able table
--- ctx: { world, params, assets (the DB), session (the live session, or nil under `simhost run`), ctx:reply(tbl) }.
+-- ctx: { world, params, assets (the DB), session (the live session, or nil under `simhost run`) },
+-- and ctx:reply(tbl).
 -- Used by scripts/session.lua (live) and scripts/lib/run.lua (`simhost run`), so both check params alike.
 local simhost = require "simhost"
 local json = require "lib.json"

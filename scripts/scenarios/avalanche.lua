@@ -36,8 +36,8 @@ return {
     local th = math.rad(params.slope)
     local half_len, half_thick = 8, 0.2
     local cz = half_len * math.sin(th) + half_thick * math.cos(th)
-    world:spawn_box { half_extents = { half_len, 5.5, half_thick }, position = { -half_len * math.cos(th), 0, cz },
-                      orientation = { th, 0, 0 }, environment = true, friction = 0.4, restitution = 0.2 }
+    world:spawn_box { half_extents = { half_len, 5.5, half_thick },
+                      position = { -half_len * math.cos(th), 0, cz }, orientation = { th, 0, 0 }, environment = true, friction = 0.4, restitution = 0.2 }
     -- The heap: a loose 4 × 4 block of cells over the upper slope, layer on layer. Cells are 2.3 m
     -- apart, more than the longest hull (the 2 m capsule) in any orientation plus its jitter: bodies
     -- that overlap at the start are pushed apart by the solver, which adds energy no real heap has.

@@ -1,8 +1,8 @@
 -- bounce: a row of balls dropped together, restitution rising evenly from `min_restitution` on the
 -- left to `max_restitution` on the right, so the apexes after the first bounce climb along the row
 -- (ideally e²·height each).
--- Contacts combine restitution by the larger of the two (core/physics/contact.c: "restitution max"), so a ball
--- on the default ground (e = 0.5) could never bounce less than 0.5. Each ball therefore lands on its own
+-- Contacts combine restitution by the larger of the two (core/physics/contact.c: "restitution max"),
+-- so a ball on the default ground (e = 0.5) could never bounce less than 0.5. Each ball therefore lands on its own
 -- dead pad (e = 0): then the ball's own restitution is the one that counts.
 local PAD_HALF = { 0.6, 0.6, 0.05 } -- m; top face at z = 0.1
 local PAD_TOP = 2 * PAD_HALF[3]
@@ -15,10 +15,14 @@ return {
   description = "Balls of rising restitution bounce side by side",
   params = {
     count = { default = 5, type = "integer", min = 2, max = 50, doc = "how many balls" },
-    min_restitution = { default = 0.2, type = "number", min = 0, max = 1, doc = "restitution of the first ball" },
-    max_restitution = { default = 1.0, type = "number", min = 0, max = 1, doc = "restitution of the last ball" },
-    height = { default = 2.0, type = "number", min = 0.2, max = 20, doc = "drop height of each ball's bottom above its pad, m" },
-    spacing = { default = 1.5, type = "number", min = 1.2, max = 10, doc = "distance between balls along X, m" },
+    min_restitution = { default = 0.2, type = "number", min = 0, max = 1,
+                        doc = "restitution of the first ball" },
+    max_restitution = { default = 1.0, type = "number", min = 0, max = 1,
+                        doc = "restitution of the last ball" },
+    height = { default = 2.0, type = "number", min = 0.2, max = 20,
+               doc = "drop height of each ball's bottom above its pad, m" },
+    spacing = { default = 1.5, type = "number", min = 1.2, max = 10,
+                doc = "distance between balls along X, m" },
   },
   duration = 4,
 

@@ -16,9 +16,12 @@ return {
   params = {
     count = { default = 20, type = "integer", min = 2, max = 500, doc = "dominoes in the line" },
     spacing = { default = 0.3, type = "number", min = 0.1, max = 0.45,
-                doc = "distance between neighbours along the arc, m (under the 0.5 m height, so each hits the next)" },
-    radius = { default = 3.0, type = "number", min = 0.5, max = 1000, doc = "radius of the arc, m (large = nearly straight)" },
-    push = { default = 2.0, type = "number", min = 0.5, max = 20, doc = "initial tipping rate of the first domino, rad/s" },
+                -- under the 0.5 m height, so each domino reaches the next
+                doc = "distance between neighbours along the arc, m" },
+    radius = { default = 3.0, type = "number", min = 0.5, max = 1000,
+               doc = "radius of the arc, m (large = nearly straight)" },
+    push = { default = 2.0, type = "number", min = 0.5, max = 20,
+             doc = "initial tipping rate of the first domino, rad/s" },
   },
   duration = 6,
 

@@ -8,8 +8,10 @@ return {
   -- line sends against them before setup runs, and GET /api/v1/live/scenarios lists them.
   params = {
     count = { default = 3, type = "integer", min = 1, max = 100, doc = "how many bodies" },
-    height = { default = 2.0, type = "number", min = 0.5, max = 50, doc = "drop height of the lowest point, m" },
-    spacing = { default = 2.5, type = "number", min = 0.5, max = 20, doc = "distance between neighbours along X, m" },
+    height = { default = 2.0, type = "number", min = 0.5, max = 50,
+               doc = "drop height of the lowest point, m" },
+    spacing = { default = 2.5, type = "number", min = 0.5, max = 20,
+                doc = "distance between neighbours along X, m" },
     -- "assets": comma-separated asset names, each checked against the asset DB; they repeat in order.
     assets = { default = "unit_cube", type = "assets", doc = "asset names, used in turn" },
     restitution = { default = 0.5, type = "number", min = 0, max = 1, doc = "bounciness of each body" },

@@ -8,7 +8,8 @@ return {
   params = {
     base = { default = 10, type = "integer", min = 1, max = 40, doc = "cubes in the bottom row" },
     friction = { default = 0.6, type = "number", min = 0, max = 2, doc = "friction of every cube" },
-    gap = { default = 0, type = "number", min = 0, max = 0.5, doc = "extra space between neighbours in a row, m" },
+    gap = { default = 0, type = "number", min = 0, max = 0.5,
+            doc = "extra space between neighbours in a row, m" },
   },
   duration = 5,
 

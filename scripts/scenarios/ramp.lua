@@ -1,8 +1,8 @@
 -- ramp: a row of lanes, each a static incline of `angle` degrees with one box on it; friction rises
 -- from `min_friction` in the first lane to `max_friction` in the last. Boxes whose friction is below
 -- tan(angle) slide (at g·(sin θ − μ cos θ)), the others stay put.
--- Contacts combine friction as the geometric mean (core/physics/contact.c), so each lane's incline gets the same
--- friction as its box: the pair's friction is then exactly the box's value.
+-- Contacts combine friction as the geometric mean (core/physics/contact.c), so each lane's incline
+-- gets the same friction as its box: the pair's friction is then exactly the box's value.
 local lanes = {}
 local SIZE = 0.5 -- box edge, m
 
@@ -28,7 +28,8 @@ return {
     -- Centre the incline so its low end rests on the ground: the low bottom corner at z = 0.
     local cz = half_len * s + half_thick * c
     for i = 1, params.count do
-      local mu = params.min_friction + (params.max_friction - params.min_friction) * (i - 1) / (params.count - 1)
+      local f = (i - 1) / (params.count - 1)
+      local mu = params.min_friction + (params.max_friction - params.min_friction) * f
       local y = (i - (params.count + 1) / 2) * 1.5
       world:spawn_box { half_extents = { half_len, 0.5, half_thick }, position = { 0, y, cz },
                         orientation = { -th, 0, 0 }, environment = true, friction = mu, restitution = 0 }

@@ -16,8 +16,10 @@ return {
   gravity = { 0, 0, 0 },
   ground = false,
   params = {
-    spin = { default = 10, type = "number", min = 1, max = 100, doc = "spin about the intermediate axis, rad/s" },
-    wobble = { default = 0.01, type = "number", min = 0.0001, max = 1, doc = "perturbation about the other axes, rad/s" },
+    spin = { default = 10, type = "number", min = 1, max = 100,
+             doc = "spin about the intermediate axis, rad/s" },
+    wobble = { default = 0.01, type = "number", min = 0.0001, max = 1,
+               doc = "perturbation about the other axes, rad/s" },
   },
   duration = 4,
 

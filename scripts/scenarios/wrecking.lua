@@ -45,9 +45,12 @@ return {
     -- Measured with the current solver: 50 kg at 12 m/s keeps the energy audit (no step adds more than
     -- 1e-3 of the energy); much heavier balls crushing a brick against the ground (200 kg at 10 m/s)
     -- gain energy in that contact, a solver limit with mass ratios of 20:1 and more.
-    speed = { default = 12, type = "number", min = 1, max = 100, doc = "horizontal speed of a thrown ball, m/s" },
-    mass = { default = 50, type = "number", min = 1, max = 100000, doc = "mass of a ball, kg (a brick is 10)" },
-    distance = { default = 8, type = "number", min = 2, max = 100, doc = "how far in front of the wall balls start, m" },
+    speed = { default = 12, type = "number", min = 1, max = 100,
+              doc = "horizontal speed of a thrown ball, m/s" },
+    mass = { default = 50, type = "number", min = 1, max = 100000,
+             doc = "mass of a ball, kg (a brick is 10)" },
+    distance = { default = 8, type = "number", min = 2, max = 100,
+                 doc = "how far in front of the wall balls start, m" },
   },
   duration = 4,
 
@@ -86,7 +89,9 @@ return {
     if not from then return refuse("'from' must be an array of 3 numbers") end
     if not target then return refuse("'target' must be an array of 3 numbers") end
     local dx, dy = target[1] - from[1], target[2] - from[2]
-    if dx * dx + dy * dy < 0.01 then return refuse("'target' must be at least 0.1 m from 'from' horizontally") end
+    if dx * dx + dy * dy < 0.01 then
+      return refuse("'target' must be at least 0.1 m from 'from' horizontally")
+    end
     local id = throw(ctx.world, from, target, speed, mass)
     ctx:reply { type = "thrown", body_id = id }
     return true
