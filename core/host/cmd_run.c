@@ -344,8 +344,8 @@ int sh_cmd_run(int argc, char** argv)
         {
             size_t len;
             const char* data = lua_tolstring(L, -1, &len);
-            // One line per frame, written whole: a reader of a cut-short file never sees half a line
-            // (stdio may split the bytes between writes, but an interrupted run still flushes at close).
+            // One line per frame. stdio buffers and may cut a line between two write(2)s, so the file is
+            // whole only once closed: Ctrl-C is seen between frames and always reaches fclose below.
             if (data == NULL || fputs("{\"type\":\"frame\",\"data\":", out) < 0 ||
                 fwrite(data, 1, len, out) != len || fputs("}\n", out) < 0)
             {
