@@ -90,6 +90,8 @@ describe("simhost run", function()
     { "drop --param nope=1", "simhost run: unknown param 'nope'\n" },
     { "drop --param assets=unit_cube,nothing", "simhost run: param 'assets': Asset 'nothing' not found\n" },
     { "drop --param count", "simhost run: --param wants k=v, got 'count'" },
+    { "dominoes --param radius=0.5 --param count=100",
+      "simhost run: params 'count' × 'spacing' (30.0 m) must fit on 0.9 of the circle of 'radius' (2.8 m)\n" },
     { "drop --duration -1", "simhost run: --duration must be a number of seconds in 0 .. 86400, got '-1'" },
     { "drop --duration nan", "simhost run: --duration must be a number of seconds in 0 .. 86400, got 'nan'" },
     { "drop --duration 1e999", "simhost run: --duration must be a number of seconds in 0 .. 86400, got '1e999'" },

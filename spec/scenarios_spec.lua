@@ -359,9 +359,11 @@ describe("scenarios over the live protocol", function()
     for _, row in ipairs {
       { { count = 500 }, "param 'count' must be an integer in 1 … 100" },
       { { nope = 1 }, "unknown param 'nope'" },
+      { { radius = 0.5, count = 100 }, "params 'count' × 'spacing' (30.0 m) must fit on 0.9 of the circle of "
+        .. "'radius' (2.8 m)", "dominoes" },
     } do
       local c = assert(ws.connect(srv.url))
-      assert.same({ type = "error", message = row[2] }, configure(c, "drop", row[1]))
+      assert.same({ type = "error", message = row[2] }, configure(c, row[3] or "drop", row[1]))
       local m, err = c:receive(5)
       assert.is_nil(m)
       assert.equal("closed", err)

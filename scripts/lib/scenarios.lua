@@ -4,6 +4,7 @@
 --     gravity = {0, 0, -9.81},   -- optional: the world is created with it (worlds cannot change it later)
 --     ground = true,             -- optional: false = no ground slab unless the client asks for one
 --     duration = 5,              -- optional: `simhost run`'s default --duration
+--     check = function(params) return nil_or_message end, -- optional: rules across params
 --     setup = function(world, params, ctx) end,
 --     on_step = function(world, t, dt) end,                -- optional, after each step (t: time after it)
 --     on_message = function(ctx, msg) return handled end,  -- optional, the scenario's own message types
@@ -180,6 +181,11 @@ function scenarios.resolve_params(s, given, opts)
     local v, err = check_value(name, specs[name], given[name], opts.from_strings, opts.assets)
     if err then return nil, err end
     params[name] = v
+  end
+  -- Rules across params: the scenario's optional check(params) → nil or one line.
+  if type(s.check) == "function" then
+    local msg = s.check(params)
+    if msg ~= nil then return nil, tostring(msg) end
   end
   return params
 end

@@ -25,6 +25,17 @@ return {
   },
   duration = 6,
 
+  -- Optional check(params) for rules that involve several params: return nil when fine, else one line.
+  -- It runs with the per-param checks, before setup, so the client (or `simhost run`, exit 2) gets
+  -- that line like any bad param. Here: an arc longer than 0.9 of its circle would close on itself.
+  check = function(params)
+    local length, room = params.count * params.spacing, 1.8 * math.pi * params.radius
+    if length > room then
+      return ("params 'count' × 'spacing' (%.1f m) must fit on 0.9 of the circle of 'radius' (%.1f m)")
+        :format(length, room)
+    end
+  end,
+
   setup = function(world, params)
     ids, dirs, last_fell_at = {}, {}, nil
     local h = 0.5 -- domino height; its origin is its centre, so it stands at z = h/2
