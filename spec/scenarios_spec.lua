@@ -91,6 +91,35 @@ describe("shipped scenarios", function()
   end
 end)
 
+-- physics.md: dt of 10, 16 and 33 ms must all be stable. The same audit at the other two steps; the
+-- rows the current solver does not meet are pending with what was measured (never a looser bound).
+local OTHER_STEPS_PENDING = {
+  ["wrecking@10"] = "measured 1.83e-3 of E0 in one step (frame 112): the 50 kg ball and bricks settling",
+  ["stack@33"] = "measured 1.81e-3 of E0 in one step (frame 5): the tower settling at 33 ms",
+  ["cradle@33"] = "measured 9.8e-2 of E0 in one step (frame 12): e = 1 box-box impact at 33 ms gains energy",
+}
+
+describe("shipped scenarios at 10 and 33 ms steps", function()
+  for _, ms in ipairs { 10, 33 } do
+    for _, name in ipairs(SHIPPED) do
+      local title = ("%s at %d ms: 2 s, no NaN, no step raises the energy by more than 1e-3 of the initial")
+        :format(name, ms)
+      local why = OTHER_STEPS_PENDING[name .. "@" .. ms]
+      if why then
+        pending(title .. " — " .. why)
+      else
+        it(title, function()
+          local _, audit = play(name, {}, 2, ms)
+          assert.is_nil(audit.nan, "NaN in " .. tostring(audit.nan))
+          local bound = 1e-3 * math.abs(audit.e0)
+          assert(audit.max_rise <= bound, ("energy rose %.4g J in one step (frame %d), bound %.4g J (E0 %.4g J)")
+            :format(audit.max_rise, audit.at, bound, audit.e0))
+        end)
+      end
+    end
+  end
+end)
+
 describe("scenario claims", function()
   it("drop: every body comes to rest on the ground", function()
     local job = play("drop", { count = 4, assets = "unit_cube,small_sphere,pyramid,cylinder" }, 4)
