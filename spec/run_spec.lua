@@ -102,6 +102,7 @@ describe("simhost run", function()
     { "drop extra", "simhost run: unexpected argument 'extra'" },
     { "", "simhost run: which scenario?" },
     { "../session", "simhost run: unknown scenario '../session'" },
+    { "drop --scripts /nonexistent", "simhost run: no scripts directory at '/nonexistent' (it has no lib/run.lua)" },
   }
   for _, row in ipairs(usage_rows) do
     it("refuses `run " .. row[1] .. "` with one line and exit 2", function()

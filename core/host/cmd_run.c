@@ -261,6 +261,12 @@ int sh_cmd_run(int argc, char** argv)
     if (rc != 0)
         return rc < 0 ? SH_EXIT_OK : rc;
 
+    // A wrong --scripts would otherwise surface as Lua's long "module 'lib.run' not found" list.
+    char probe[4096];
+    snprintf(probe, sizeof probe, "%s/lib/run.lua", a.scripts);
+    if (access(probe, R_OK) != 0)
+        return bad_usage("no scripts directory at '%s' (it has no lib/run.lua)", a.scripts);
+
     int status = SH_EXIT_OK;
     FILE* out = NULL;
     lua_State* L = new_state(a.scripts);
@@ -309,6 +315,7 @@ int sh_cmd_run(int argc, char** argv)
     g_running = L;
     bool prepared = call(L, 1, 1, &status);
     g_running = NULL;
+    lua_sethook(L, NULL, 0, 0); // a Ctrl-C that came as setup returned must not fire in the loop
     if (!prepared)
     {
         if (g_interrupted)
