@@ -132,6 +132,7 @@ describe("simhost run", function()
         setup = function(w) w:spawn { asset = "unit_cube", position = { 0, 0, 2 } } end,
         on_step = function(w, t) if t > 0.1 then error("step went wrong") end end }]],
     }
+    finally(function() env.rmtree(dir) end)
     out, err, rc = simhost("broken --scripts " .. env.q(scripts))
     assert.equal(1, rc)
     assert.equal("", out)
@@ -141,11 +142,11 @@ describe("simhost run", function()
     assert.equal(1, rc)
     assert.equal("simhost run: step went wrong\n", err)
     assert.equal("7 of 63", parse_summary(out).frames) -- frame 7 (t = 0.112 s) was the one that failed
-    env.rmtree(dir)
   end)
 
   it("reads the scenario from --scripts when the run starts (an edit shows in the next run)", function()
     local dir, scripts = scripts_dir.make()
+    finally(function() env.rmtree(dir) end)
     local out = simhost("drop --duration 0.1 --scripts " .. env.q(scripts))
     assert.equal("4", parse_summary(out).bodies)
     local path = scripts .. "/scenarios/drop.lua"
@@ -155,7 +156,6 @@ describe("simhost run", function()
     scripts_dir.write(scripts, "scenarios/drop.lua", (src:gsub("count = { default = 3,", "count = { default = 6,", 1)))
     out = simhost("drop --duration 0.1 --scripts " .. env.q(scripts))
     assert.equal("7", parse_summary(out).bodies)
-    env.rmtree(dir)
   end)
 
   it("draws a progress bar on stderr when it is a terminal", function()
@@ -182,6 +182,13 @@ describe("simhost run", function()
     local proc = io.popen("sh -c " .. env.q("echo $$; exec " .. cmd) .. " </dev/null")
     local pid = tonumber(proc:read("*l"))
     assert(pid, "no pid")
+    local reaped = false
+    finally(function() -- a failed assertion must not leave an hour-long run behind
+      if not reaped then
+        os.execute("kill -9 " .. pid .. " 2>/dev/null")
+        proc:close()
+      end
+    end)
     -- Wait until it has written frames (a few seconds at most, longer under the sanitizers).
     local deadline = socket.gettime() + (env.sanitize and 60 or 20)
     local size = 0
@@ -196,6 +203,7 @@ describe("simhost run", function()
     assert(size > 200000, "the run wrote frames")
     os.execute("kill -INT " .. pid)
     local _, how, code = proc:close()
+    reaped = true
     assert.equal("exit", how)
     assert.equal(130, code)
     local f = assert(io.open(out_path, "rb"))
@@ -223,19 +231,27 @@ describe("simhost run", function()
     local dir, scripts = scripts_dir.make {
       ["scenarios/spin.lua"] = 'return { description = "x", params = {}, setup = function() while true do end end }',
     }
+    finally(function() env.rmtree(dir) end)
     local err_path = tmp .. "/spin.err"
     local cmd = env.q(env.bin) .. " run spin --scripts " .. env.q(scripts) .. " --assets " .. env.q(env.db)
       .. " >/dev/null 2>" .. env.q(err_path)
     local proc = io.popen("sh -c " .. env.q("echo $$; exec " .. cmd) .. " </dev/null")
     local pid = tonumber(proc:read("*l"))
+    local reaped = false
+    finally(function()
+      if not reaped then
+        os.execute("kill -9 " .. pid .. " 2>/dev/null")
+        proc:close()
+      end
+    end)
     socket.sleep(env.sanitize and 2 or 0.5)
     os.execute("kill -INT " .. pid)
     local _, how, code = proc:close()
+    reaped = true
     assert.equal("exit", how)
     assert.equal(130, code)
     local f = assert(io.open(err_path, "rb"))
     assert.equal("simhost run: interrupted\n", f:read("a"))
     f:close()
-    env.rmtree(dir)
   end)
 end)
