@@ -231,18 +231,18 @@ describe("simhost run", function()
     local dir, scripts = scripts_dir.make {
       ["scenarios/spin.lua"] = 'return { description = "x", params = {}, setup = function() while true do end end }',
     }
-    finally(function() env.rmtree(dir) end)
     local err_path = tmp .. "/spin.err"
     local cmd = env.q(env.bin) .. " run spin --scripts " .. env.q(scripts) .. " --assets " .. env.q(env.db)
       .. " >/dev/null 2>" .. env.q(err_path)
     local proc = io.popen("sh -c " .. env.q("echo $$; exec " .. cmd) .. " </dev/null")
     local pid = tonumber(proc:read("*l"))
     local reaped = false
-    finally(function()
+    finally(function() -- (busted keeps one finally per test: both clean-ups here)
       if not reaped then
         os.execute("kill -9 " .. pid .. " 2>/dev/null")
         proc:close()
       end
+      env.rmtree(dir)
     end)
     socket.sleep(env.sanitize and 2 or 0.5)
     os.execute("kill -INT " .. pid)
