@@ -2,17 +2,12 @@
 -- stop → complete. The host calls on_message(session, raw_text) for each client message and
 -- on_tick(session) when the timer set with session:schedule fires. Loaded afresh for every
 -- connection, so edits apply to the next connection. docs/session-api.md describes `session`.
-local simhost = require "simhost"
 local json = require "lib.json"
 local validate = require "lib.validate"
 local pacing = require "lib.pacing"
 local scenarios = require "lib.scenarios"
 
 local M = {}
-
--- Ground: the DB's `ground` asset (default: a 200 × 200 × 1 m slab centred on its origin) placed so
--- its top face is at z = 0, i.e. its origin at -bounds_max.z (-0.5 for the default slab).
-local GROUND_ASSET = "ground"
 
 -- In speed-0 runs, wait while this many frames are still queued for the client: "as fast as the
 -- host can" must not mean "faster than the client reads", which would only drop frames.
@@ -44,12 +39,13 @@ local function complete(session)
   local elapsed = run and run.started and (session:now() - run.started) or 0
   local sent = run and (run.frames - dropped) or 0
   local simulated = run and run.frames > 0 and (run.frames - 1) * run.timestep_ms / 1000 or 0
-  if run and run.scenario and run.scenario.on_complete then
-    run.scenario.on_complete(run.world, run.ctx)
-  end
+  -- (ext) the scenario's on_complete summary rides along as `summary`.
+  local summary, serr
+  if run and run.scenario then summary, serr = scenarios.summary_json(run.scenario, run.world) end
+  if serr then session:log(serr) end
   session:send(string.format(
-    '{"type":"complete","total_frames":%d,"elapsed_s":%.3f,"simulated_s":%.6f,"dropped_frames":%d}',
-    sent, elapsed, simulated, dropped))
+    '{"type":"complete","total_frames":%d,"elapsed_s":%.3f,"simulated_s":%.6f,"dropped_frames":%d%s}',
+    sent, elapsed, simulated, dropped, summary and (',"summary":' .. summary) or ""))
   session:close()
   session.phase = "closed"
 end
@@ -83,32 +79,26 @@ local function configure(session, msg)
       return fail(session, "Asset '" .. o.asset_name .. "' not found")
     end
   end
-  local scenario
+  local db = session.assets -- opened on first use (l_host.c)
+  local scenario, params
   if msg.scenario ~= nil then
     scenario = scenarios.load(session.scripts_dir, msg.scenario)
     if not scenario then return fail(session, "Scenario '" .. msg.scenario .. "' not found") end
-  end
-  local db = session.assets -- opened on first use (l_host.c)
-  local ground = msg.ground ~= false
-  local ground_info = ground and db:find(GROUND_ASSET)
-  if ground and ground_info == nil then
-    return fail(session, "Asset '" .. GROUND_ASSET .. "' not found")
+    local perr
+    params, perr = scenarios.resolve_params(scenario, msg.params, { assets = db })
+    if not params then return fail(session, perr) end
   end
 
-  local world = simhost.world { assets = db }
-  if ground then
-    local top = ground_info.bounds_max and ground_info.bounds_max[3] or 0.5
-    world:spawn { asset = GROUND_ASSET, position = { 0, 0, -top }, orientation = { 0, 0, 0 },
-                  environment = true, restitution = 0.5, friction = 0.5 }
+  local world = scenarios.new_world(db, scenario) -- with the scenario's gravity, if it sets one
+  if scenarios.wants_ground(scenario, msg.ground) then
+    local _, gerr = scenarios.spawn_ground(world, db)
+    if gerr then return fail(session, gerr) end
   end
   spawn_objects(world, objects)
 
-  local params = {}
-  local ctx = { session = session, params = params }
-  function ctx.reply(t) session:send(json.encode(t)) end
+  local ctx
   if scenario then
-    for k, v in pairs(scenario.params or {}) do params[k] = v end
-    for k, v in pairs(msg.params or {}) do params[k] = v end
+    ctx = scenarios.context(world, params, db, function(text) session:send(text) end, session)
     scenario.setup(world, params, ctx)
   end
 
@@ -133,7 +123,9 @@ end
 local function advance(session)
   local run = session.run
   run.world:step(run.timestep)
-  if run.scenario and run.scenario.on_step then run.scenario.on_step(run.world, run.frames, run.ctx) end
+  if run.scenario and run.scenario.on_step then
+    run.scenario.on_step(run.world, run.frames * run.timestep_ms / 1000, run.timestep)
+  end
   send_frame(session)
   if run.frames >= run.total then
     complete(session)
@@ -235,7 +227,7 @@ local function on_streaming_message(session, msg)
   if handler then return handler(session, msg) end
   local run = session.run
   if run.scenario and run.scenario.on_message and type(kind) == "string" then
-    if run.scenario.on_message(run.world, msg, run.ctx) then return end
+    if run.scenario.on_message(run.ctx, msg) then return end
   end
   send_error(session, "Unknown message type '" .. describe(kind) .. "'")
 end

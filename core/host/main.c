@@ -13,6 +13,7 @@ static const char usage[] =
     "  simhost serve [--host 127.0.0.1] [--port 8080] [--assets FILE] [--scripts DIR] [--web DIR]\n"
     "                [--repl] [--repl-socket PATH] [--max-sessions N] [--workers N]\n"
     "  simhost run SCENARIO [--param k=v ...] [--duration S] [--timestep-ms T] [--out FILE]\n"
+    "                       [--scripts DIR] [--assets FILE]\n"
     "  simhost repl [SCRIPT]\n"
     "  simhost attach PATH\n"
     "  simhost assets list | show NAME | import FILE --name NAME [--category C] | build [--out FILE]\n"
