@@ -1,7 +1,7 @@
 # The two commands (README): `make run` and `make test`. Both install what is missing from Debian and
 # npm first (idempotent: a second run installs nothing), then build with CMake.
 #   make run    — build and start `simhost serve` on http://127.0.0.1:8080/live with the default asset DB
-#   make test   — build, run every test (ctest), then rebuild under ASan+UBSan and run the specs again
+#   make test   — build, check formatting, run every test (ctest), then the specs again under ASan+UBSan
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
@@ -42,7 +42,7 @@ run: build
 	./$(BUILD)/simhost serve
 
 test: build
-	$(MAKE) --no-print-directory test-normal test-asan
+	$(MAKE) --no-print-directory format-check test-normal test-asan
 
 test-normal:
 	ctest --test-dir $(BUILD) --output-on-failure -j 1
