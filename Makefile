@@ -13,7 +13,7 @@ DEB_PACKAGES := build-essential cmake pkg-config git lua5.4 liblua5.4-dev lua-cj
 	lua-socket libwebsockets-dev libcglm-dev libsqlite3-dev sqlite3 libreadline-dev luarocks \
 	clang-format chromium chromium-driver
 
-.PHONY: all deps build run test test-normal test-asan format format-check clean
+.PHONY: all deps build run test test-normal test-asan screenshot format format-check clean
 
 all: build
 
@@ -52,6 +52,10 @@ test-asan:
 	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DSH_SANITIZE=ON
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
 	ctest --test-dir $(BUILD_ASAN) --output-on-failure -L spec -j 1
+
+# Refreshes the README's picture from a real run (the e2e test otherwise writes it into the build tree).
+screenshot: build
+	SIMHOST_SCREENSHOT=$(CURDIR)/docs/live-view.png ctest --test-dir $(BUILD) -R e2e.live_view --output-on-failure
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

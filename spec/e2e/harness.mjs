@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
 export const REPO = process.env.SIMHOST_SOURCE_DIR || resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const BUILD = process.env.SIMHOST_BUILD_DIR || join(REPO, "build");
+export const BUILD = process.env.SIMHOST_BUILD_DIR || join(REPO, "build");
 export const BIN = process.env.SIMHOST_BIN || join(BUILD, "simhost");
 export const DB = process.env.SIMHOST_DB || join(BUILD, "assets.db");
 export const WEB = join(REPO, "web");
