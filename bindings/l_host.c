@@ -86,10 +86,7 @@ static int session_set_timer(lua_State* L)
 {
     l_session* ls = check_session(L);
     if (lua_isnoneornil(L, 2))
-    {
-        ls->ops->set_timer(ls->s, -1);
-        return 0;
-    }
+        return session_schedule(L); // disarms
     lua_Number dt = luaL_checknumber(L, 2);
     luaL_argcheck(L, isfinite(dt), 2, "must be a finite number of seconds");
     ls->ops->set_timer(ls->s, monotonic_now() + (dt > 0 ? dt : 0));

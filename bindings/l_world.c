@@ -598,6 +598,18 @@ static void put_xyz(lworld* lw, const char* key, const float* v)
     puts_(lw, "}");
 }
 
+// Opens the i-th body's object with the fields frames and metadata share ({"body_id":..,"asset_id":..)
+// and returns its state in s for the rest of the object.
+static void put_body_head(lworld* lw, int i, sh_body_state* s)
+{
+    sh_body_id id = sh_world_body_at(lw->world, i);
+    sh_body_get_state(lw->world, id, s);
+    puts_(lw, i ? ",{\"body_id\":" : "{\"body_id\":");
+    put_int(lw, (long long)sh_body_id_to_int(id));
+    puts_(lw, ",\"asset_id\":");
+    put_int(lw, s->asset_id);
+}
+
 static int finish_json(lua_State* L, lworld* lw)
 {
     if (lw->oom)
@@ -634,13 +646,8 @@ static int world_frame_json(lua_State* L)
     int n = sh_world_body_count(w);
     for (int i = 0; i < n; i++)
     {
-        sh_body_id id = sh_world_body_at(w, i);
         sh_body_state s;
-        sh_body_get_state(w, id, &s);
-        puts_(lw, i ? ",{\"body_id\":" : "{\"body_id\":");
-        put_int(lw, (long long)sh_body_id_to_int(id));
-        puts_(lw, ",\"asset_id\":");
-        put_int(lw, s.asset_id);
+        put_body_head(lw, i, &s);
         puts_(lw, ",");
         put_xyz(lw, "position", s.position);
         puts_(lw, ",");
@@ -732,13 +739,8 @@ static int world_metadata_json(lua_State* L)
     puts_(lw, "{\"bodies\":[");
     for (int i = 0; i < n; i++)
     {
-        sh_body_id id = sh_world_body_at(w, i);
         sh_body_state s;
-        sh_body_get_state(w, id, &s);
-        puts_(lw, i ? ",{\"body_id\":" : "{\"body_id\":");
-        put_int(lw, (long long)sh_body_id_to_int(id));
-        puts_(lw, ",\"asset_id\":");
-        put_int(lw, s.asset_id);
+        put_body_head(lw, i, &s);
         puts_(lw, ",\"asset_name\":");
         put_str(lw, asset_name(lw, s.asset_id));
         puts_(lw, ",\"mass\":");
