@@ -65,6 +65,7 @@ void sh_session_unref(sh_session* s)
     if (atomic_fetch_sub(&s->refs, 1) != 1)
         return;
     SH_ASSERT(s->L == NULL);
+    sh_control_close(s); // normally already done when the actor finished
     clear_inbox(s);
     sh_outbox_clear(&s->out);
     pthread_mutex_destroy(&s->lock);
@@ -481,6 +482,7 @@ void sh_session_run(sh_session* s, bool tick)
         return;
     if (!s->started)
         start(s);
+    sh_control_run_pending(s); // the REPL's requests (control.c) go before client messages
     for (int i = 0; i < RUN_BATCH && !s->ended && !atomic_load(&s->abort); i++)
     {
         pthread_mutex_lock(&s->lock);
@@ -516,7 +518,25 @@ bool sh_session_finished(sh_session* s)
         lua_close(s->L); // frees the world and everything the script built, on this worker
         s->L = NULL;
     }
+    sh_control_close(s);
     return true;
+}
+
+void sh_session_arm_budget(sh_session* s)
+{
+    s->budget.cpu_start = thread_cpu();
+    lua_sethook(s->L, budget_hook, LUA_MASKCOUNT, HOOK_COUNT);
+}
+
+void sh_session_push_script(sh_session* s)
+{
+    lua_getfield(s->L, LUA_REGISTRYINDEX, module_key);
+    lua_getfield(s->L, LUA_REGISTRYINDEX, session_key);
+}
+
+void sh_session_fail(sh_session* s, const char* message)
+{
+    fail_session(s, message);
 }
 
 // ---------------------------------------------------------------------------------------------
