@@ -211,7 +211,7 @@ static int handle_tostring(lua_State* L)
 static int handle_index(lua_State* L)
 {
     session_handle* h = check_handle(L);
-    const char* k = lua_tostring(L, 2);
+    const char* k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
     if (k != NULL && strcmp(k, "id") == 0)
     {
         lua_pushinteger(L, h->id);

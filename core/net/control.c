@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <lauxlib.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -197,8 +198,8 @@ static int eval_print(lua_State* L)
 // `world` (session.run.world). Looked up on each use: the run appears at configure.
 static int eval_index(lua_State* L)
 {
-    const char* k = lua_tostring(L, 2);
-    if (k != NULL && lua_type(L, 2) == LUA_TSTRING)
+    const char* k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL; // never convert a key
+    if (k != NULL)
     {
         if (strcmp(k, "script") == 0)
         {
@@ -301,17 +302,35 @@ static int eval_trampoline(lua_State* L)
     return 1;
 }
 
-// Inside the protected call: (req, session) --> the script's status table (or nil).
+// Inside the protected call: (req, session) --> nothing; the script's M.status(session) read into
+// req->info (every field optional; metamethods may run, so this stays inside the protected call).
 static int status_trampoline(lua_State* L)
 {
+    sh_control_req* r = lua_touserdata(L, 1);
     sh_session* s = lua_touserdata(L, 2);
+    sh_session_info* info = &r->info;
     lua_settop(L, 0);
     sh_session_push_script(s);
     if (lua_getfield(L, 1, "status") != LUA_TFUNCTION)
         return 0;
     lua_pushvalue(L, 2);
     lua_call(L, 1, 1);
-    return 1;
+    if (!lua_istable(L, -1))
+        return 0;
+    if (lua_getfield(L, -1, "state") == LUA_TSTRING)
+        snprintf(info->state, sizeof info->state, "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    int isnum = 0;
+    lua_getfield(L, -1, "bodies");
+    lua_Integer bodies = lua_tointegerx(L, -1, &isnum);
+    info->bodies = isnum && bodies >= 0 && bodies <= INT32_MAX ? (int)bodies : -1;
+    lua_getfield(L, -2, "frame");
+    lua_Integer frame = lua_tointegerx(L, -1, &isnum);
+    info->frame = isnum && frame >= 0 ? (long)frame : -1;
+    lua_getfield(L, -3, "rtf");
+    lua_Number rtf = lua_tonumberx(L, -1, &isnum);
+    info->rtf = isnum && isfinite(rtf) && rtf >= 0 ? rtf : -1;
+    return 0;
 }
 
 // Inside the protected call: (req, session) --> M.control(session, {type=..., frames=...}), which returns
@@ -363,10 +382,13 @@ static bool run_protected(sh_session* s, sh_control_req* r, lua_CFunction fn)
         set_textf(r, "stopped: over the session's memory limit");
     else if (rc != LUA_OK)
     {
+        // Only a real string: converting a number here, outside a protected call, could allocate.
         size_t n;
-        const char* msg = lua_tolstring(L, -1, &n);
-        if (msg != NULL)
+        if (lua_type(L, -1) == LUA_TSTRING)
+        {
+            const char* msg = lua_tolstring(L, -1, &n);
             set_text(r, msg, n);
+        }
         else
             set_textf(r, "error object is a %s value", luaL_typename(L, -1));
     }
@@ -381,44 +403,36 @@ static void copy_field(char* dst, size_t size, const char* src)
     snprintf(dst, size, "%s", src);
 }
 
-// The status of the session now, from the script's M.status (all fields optional).
+// The status of the session now, from the script's M.status.
 static void read_status(sh_session* s, sh_control_req* r)
 {
     sh_session_info* info = &r->info;
     info->id = s->id;
     copy_field(info->peer, sizeof info->peer, s->peer);
     copy_field(info->state, sizeof info->state, "open");
-    char* saved = r->text; // status errors are not the request's answer
+    info->bodies = -1;
+    info->frame = -1;
+    info->rtf = -1;
+    char* saved = r->text; // a failing status hook is logged, it is not the request's answer
     size_t saved_len = r->text_len;
     r->text = NULL;
-    lua_State* L = s->L;
     if (run_protected(s, r, status_trampoline))
-    {
-        if (lua_istable(L, -1))
-        {
-            if (lua_getfield(L, -1, "state") == LUA_TSTRING)
-                copy_field(info->state, sizeof info->state, lua_tostring(L, -1));
-            lua_pop(L, 1);
-            int isnum = 0;
-            lua_getfield(L, -1, "bodies");
-            lua_Integer bodies = lua_tointegerx(L, -1, &isnum);
-            info->bodies = isnum && bodies >= 0 && bodies <= INT32_MAX ? (int)bodies : -1;
-            lua_getfield(L, -2, "frame");
-            lua_Integer frame = lua_tointegerx(L, -1, &isnum);
-            info->frame = isnum && frame >= 0 ? (long)frame : -1;
-            lua_getfield(L, -3, "rtf");
-            lua_Number rtf = lua_tonumberx(L, -1, &isnum);
-            info->rtf = isnum && rtf >= 0 && rtf < 1e12 ? rtf : -1;
-            lua_pop(L, 3);
-        }
-        lua_pop(L, 1);
-    }
+        lua_pop(s->L, 1);
     else
         sh_log("session %u: status hook failed: %s", s->id, r->text != NULL ? r->text : "?");
     if (r->text != NULL)
         sh_free(r->text, r->text_len + 1);
     r->text = saved;
     r->text_len = saved_len;
+}
+
+// Between evals print() is the stock one again (eval_print looks for this registry slot). Protected:
+// setting a registry field may allocate.
+static int clear_capture(lua_State* L)
+{
+    lua_pushnil(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, out_key);
+    return 0;
 }
 
 static void run_request(sh_session* s, sh_control_req* r)
@@ -442,8 +456,9 @@ static void run_request(sh_session* s, sh_control_req* r)
                 set_text(r, text, n);
                 lua_pop(L, 1);
             }
-            lua_pushnil(L);
-            lua_setfield(L, LUA_REGISTRYINDEX, out_key);
+            lua_pushcfunction(L, clear_capture);
+            if (lua_pcall(L, 0, 0, 0) != LUA_OK)
+                lua_pop(L, 1);
             break;
         case SH_CONTROL_PAUSE:
         case SH_CONTROL_RESUME:
