@@ -129,13 +129,50 @@ describe("simhost serve (HTTP)", function()
     assert.equal("not found", cjson.decode(body).error)
   end)
 
-  it("answers other methods with 405", function()
+  -- A raw request: status line, headers (lower-case names) and whatever body came before the close.
+  local function raw(request)
     local c = assert(socket.connect("127.0.0.1", srv.port))
     c:settimeout(5)
-    c:send("POST /api/v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nx=1")
-    local line = c:receive("*l")
+    c:send(request)
+    local status = c:receive("*l")
+    local headers = {}
+    while true do
+      local line = c:receive("*l")
+      if line == nil or line == "" then break end
+      local k, v = line:match("^([^:]+):%s*(.*)$")
+      if k then headers[k:lower()] = v end
+    end
+    local rest, _, partial = c:receive("*a")
     c:close()
-    assert.equal("HTTP/1.1 405", line:sub(1, 12))
+    return status, headers, rest or partial or ""
+  end
+
+  it("answers other methods with 405 naming GET and HEAD", function()
+    local status, headers, body =
+      raw("POST /api/v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nx=1")
+    assert.equal("HTTP/1.1 405", status:sub(1, 12))
+    assert.equal("GET, HEAD", headers.allow)
+    assert.equal("only GET and HEAD are supported", cjson.decode(body).error)
+  end)
+
+  it("answers HEAD with the GET answer's headers and no body", function()
+    for path, want in pairs { ["/live"] = "text/html", ["/js/app.js"] = "text/javascript",
+                              ["/api/v1/health"] = "application/json", ["/nope.js"] = "application/json" } do
+      local _, get_headers, get_body = server.get(srv.port, path)
+      local status, headers, body = raw("HEAD " .. path .. " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+      assert.equal(want, headers["content-type"]:match("^[^;]+"), path)
+      assert.equal("", body, path .. " sent a body to HEAD")
+      if path == "/nope.js" then
+        assert.equal("HTTP/1.1 404", status:sub(1, 12))
+      else
+        assert.equal("HTTP/1.1 200", status:sub(1, 12), path)
+        -- health's uptime digits may differ between the two requests; files must match exactly.
+        if path ~= "/api/v1/health" then
+          assert.equal(tostring(#get_body), headers["content-length"], path)
+          assert.equal(get_headers["content-length"], headers["content-length"], path)
+        end
+      end
+    end
   end)
 
   it("upgrades only /api/v1/live to a WebSocket", function()
