@@ -569,10 +569,9 @@ describe("simhost bench-live", function()
     assert.equal(1, lines)
   end)
 
-  it("runs K sessions against its own host and reports each", function()
-    -- A stand-in session script that streams frames on the protocol's schedule without a world,
-    -- so this checks the benchmark's machinery on its own.
-    local dir, scripts = scripts_dir.make { ["session.lua"] = [[
+  -- A stand-in session script that streams frames on the protocol's schedule without a world,
+  -- so these check the benchmark's machinery on its own.
+  local STAND_IN = [[
       local M = {}
       function M.on_message(s, raw)
         if raw:find('"configure"', 1, true) then
@@ -594,7 +593,18 @@ describe("simhost bench-live", function()
         s:schedule(s.t0 + s.n * 0.016)
       end
       return M
-    ]] }
+    ]]
+
+  local function bench_live(args)
+    local dir, scripts = scripts_dir.make { ["session.lua"] = STAND_IN }
+    local out, err, rc = env.run("SIMHOST_SCRIPTS=" .. env.q(scripts) .. " SIMHOST_DB=" .. env.q(env.db) .. " "
+      .. env.q(env.bin) .. " bench-live " .. args)
+    env.rmtree(dir)
+    return out, err, rc
+  end
+
+  it("runs K sessions against its own host and reports each", function()
+    local dir, scripts = scripts_dir.make { ["session.lua"] = STAND_IN }
     local out, err, rc = env.run("SIMHOST_SCRIPTS=" .. env.q(scripts) .. " SIMHOST_DB=" .. env.q(env.db) .. " "
       .. env.q(env.bin) .. " bench-live --sessions 3 --bodies 5 --seconds 0.5")
     env.rmtree(dir)
@@ -610,6 +620,26 @@ describe("simhost bench-live", function()
     assert.equal(3, rows, out)
     assert.truthy(out:find("host CPU:", 1, true))
     assert.truthy(out:find("frame encode (1000 bodies):", 1, true))
+  end)
+
+  it("--find-max doubles then bisects up to --sessions, and reports the most that stay under the bound", function()
+    local out, err, rc = bench_live("--find-max --sessions 3 --bodies 5 --seconds 0.3 --p99-ms 100000")
+    assert.equal(0, rc, out .. err)
+    local rounds = {}
+    for k, done in out:gmatch("\nsessions=(%d+) completed=(%d+)") do
+      rounds[#rounds + 1] = tonumber(k)
+      assert.equal(k, done, out)
+    end
+    assert.same({ 1, 2, 3 }, rounds)
+    assert.truthy(out:find("max sessions: 3 of 5 bodies", 1, true), out)
+  end)
+
+  it("--find-max reports 0 when even one session misses the bound", function()
+    local out, err, rc = bench_live("--find-max --sessions 4 --bodies 5 --seconds 0.3 --p99-ms 0.001")
+    assert.equal(0, rc, out .. err)
+    assert.truthy(out:find("\nsessions=1 completed=1 .* over\n"), out)
+    assert.falsy(out:find("sessions=2", 1, true), out)
+    assert.truthy(out:find("max sessions: 0 of 5 bodies", 1, true), out)
   end)
 end)
 
