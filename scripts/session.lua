@@ -32,6 +32,14 @@ local function fail(session, message)
   session.phase = "closed"
 end
 
+-- A connection that never gets to `start` would hold one of the host's --max-sessions slots (and its
+-- world) for ever: it gets this long between connecting and configure, and between configure and
+-- start. Once streaming, the run's own duration cap bounds it.
+local function arm_idle(session)
+  local idle = session.limits.idle_timeout_s
+  if idle and idle > 0 then session:set_timer(idle) end
+end
+
 local function complete(session)
   local run = session.run
   session:schedule(nil)
@@ -106,6 +114,7 @@ local function configure(session, msg)
   local meta = world:metadata_json()
   session:send('{"type":"metadata",' .. meta:sub(2))
   session.phase = "configured"
+  arm_idle(session)
 end
 
 -- ---------------------------------------------------------------------------------------------
@@ -247,6 +256,7 @@ end
 
 function M.on_open(session)
   session.phase = "new"
+  arm_idle(session)
 end
 
 function M.on_message(session, raw)
@@ -304,6 +314,9 @@ function M.control(session, msg)
 end
 
 function M.on_tick(session)
+  if session.phase == "new" or session.phase == "configured" then
+    return fail(session, ("idle for %g s without starting a run"):format(session.limits.idle_timeout_s))
+  end
   if session.phase ~= "streaming" or session.run.paused then return end
   local run = session.run
   if run.clock.period == 0 and session:queued() >= FAST_QUEUE_LIMIT then

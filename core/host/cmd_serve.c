@@ -26,6 +26,8 @@ static const char serve_usage[] =
     "  --max-message-bytes N    largest client message (default 1048576)\n"
     "  --max-objects N          objects per configure (default 10000)\n"
     "  --max-duration S         longest run in seconds (default 3600)\n"
+    "  --idle-timeout S         close a connection that has not started a run after S seconds\n"
+    "                           (default 60; 0 = never)\n"
     "  --lua-memory-mb N        memory of each session's Lua state (default 64)\n"
     "  --lua-cpu-ms N           CPU of each Lua callback (default 1000)\n"
     "  --outbox-frames N        frames queued per slow client before the oldest is dropped (default 64)\n"
@@ -158,6 +160,12 @@ int sh_cmd_serve(int argc, char** argv)
             if (!parse_double(v, 0, 1e7, &d))
                 return usage_error("--max-duration must be a number of seconds >= 0, got '%s'%s", v, "");
             cfg.max_duration_s = d;
+        }
+        else if (strcmp(a, "--idle-timeout") == 0)
+        {
+            if (!parse_double(v, 0, 1e7, &d))
+                return usage_error("--idle-timeout must be a number of seconds >= 0, got '%s'%s", v, "");
+            cfg.idle_timeout_s = d;
         }
         else if (strcmp(a, "--lua-memory-mb") == 0)
         {

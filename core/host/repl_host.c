@@ -255,7 +255,7 @@ static int host_session(lua_State* L)
 static void set_config(lua_State* L, sh_server* server)
 {
     const sh_server_config* c = sh_server_get_config(server);
-    lua_createtable(L, 0, 14);
+    lua_createtable(L, 0, 15);
     lua_pushstring(L, c->host);
     lua_setfield(L, -2, "host");
     lua_pushinteger(L, sh_server_port(server));
@@ -274,6 +274,8 @@ static void set_config(lua_State* L, sh_server* server)
     lua_setfield(L, -2, "max_objects");
     lua_pushnumber(L, c->max_duration_s);
     lua_setfield(L, -2, "max_duration_s");
+    lua_pushnumber(L, c->idle_timeout_s);
+    lua_setfield(L, -2, "idle_timeout_s");
     lua_pushinteger(L, (lua_Integer)c->lua_memory_bytes);
     lua_setfield(L, -2, "lua_memory_bytes");
     lua_pushinteger(L, c->lua_cpu_ms);

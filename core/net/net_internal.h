@@ -200,6 +200,7 @@ typedef struct sh_conn
     char* body; // response body being written
     size_t body_len, body_pos;
     struct sh_http_job* job; // a response computed on a worker
+    bool head;               // a HEAD request: the GET answer's headers, no body
 } sh_conn;
 
 struct sh_server

@@ -393,6 +393,7 @@ static sh_session_limits limits_of(const sh_server* server)
     return (sh_session_limits){
         .max_objects = server->cfg.max_objects,
         .max_duration_s = server->cfg.max_duration_s,
+        .idle_timeout_s = server->cfg.idle_timeout_s,
         .max_message_bytes = server->cfg.max_message_bytes,
         .lua_memory_bytes = server->cfg.lua_memory_bytes,
         .lua_cpu_ms = server->cfg.lua_cpu_ms,

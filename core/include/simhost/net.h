@@ -20,6 +20,8 @@ typedef struct sh_server_config
     size_t max_message_bytes; // a client message, gathered over fragments (default 1 MiB)
     int max_objects;          // objects per configure (default 10000), told to scripts
     double max_duration_s;    // run length cap (default 3600), told to scripts
+    double idle_timeout_s;    // a connection that has not started a run for this long is closed
+                              // (default 60; 0 = never), told to scripts
     size_t lua_memory_bytes;  // per session Lua state (default 64 MiB)
     int lua_cpu_ms;           // CPU per Lua callback (default 1000)
     int outbox_frames;        // droppable frames queued per session before the oldest is dropped (64)
@@ -76,6 +78,7 @@ typedef struct sh_session_limits
 {
     int max_objects;
     double max_duration_s;
+    double idle_timeout_s;
     size_t max_message_bytes;
     size_t lua_memory_bytes;
     int lua_cpu_ms;
