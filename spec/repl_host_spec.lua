@@ -269,6 +269,25 @@ describe("host.* in an attached REPL", function()
     assert.equal(1, rc)
     assert.truthy(err:find("no live session " .. id, 1, true), err)
   end)
+
+  it("gives up waiting after the eval's timeout; the late answer is dropped without a leak", function()
+    local c = connect(srv)
+    configure(c)
+    local id = tonumber(ask(sock, "local s = host.sessions() print(s[#s].id)"))
+    local out = ask(sock, ("local h = host.session(%d) print(pcall(h.eval, h, %q, 0.5))"):format(id,
+      [[session:send('{"type":"marker"}') while true do end]]))
+    assert.equal("false\tsession " .. id .. " did not answer within 0.5 s (a long callback?); it may still run\n",
+      out)
+    -- It did run (and still does): the marker came. Hanging up ends it; the request is freed then, which
+    -- the ASan run's leak check at the host's exit (teardown) verifies.
+    assert.equal("marker", assert(next_msg(c, WAIT)).type)
+    c:close()
+    local deadline = os.time() + WAIT
+    repeat
+      out = ask(sock, ("for _, s in ipairs(host.sessions()) do if s.id == %d then print(s.id) end end"):format(id))
+    until out == "" or os.time() > deadline
+    assert.equal("", out)
+  end)
 end)
 
 describe("host.* limits and the terminal REPL", function()

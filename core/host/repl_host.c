@@ -139,15 +139,20 @@ static session_handle* check_handle(lua_State* L)
     return luaL_checkudata(L, 1, HANDLE_META);
 }
 
-// h:eval(code) --> what the code printed and the values it returned, as text (values rendered like the
-// REPL's). Runs in the session's own Lua state, on its actor. A syntax or runtime error is raised here
-// as its message; the session goes on.
+// h:eval(code [, timeout_s]) --> what the code printed and the values it returned, as text (values
+// rendered like the REPL's). Runs in the session's own Lua state, on its actor. A syntax or runtime error
+// is raised here as its message; the session goes on. timeout_s: how long to wait for the answer
+// (default: 10 s plus twice the session's CPU limit).
 static int handle_eval(lua_State* L)
 {
     session_handle* h = check_handle(L);
     size_t n;
     const char* code = luaL_checklstring(L, 2, &n);
-    sh_control req = {.kind = SH_CONTROL_EVAL, .code = code, .code_len = n, .render = sh_repl_pretty};
+    lua_Number timeout = luaL_optnumber(L, 3, 0);
+    luaL_argcheck(L, lua_isnoneornil(L, 3) || (timeout > 0 && timeout <= 86400), 3,
+                  "must be a number of seconds in (0, 86400]");
+    sh_control req = {
+        .kind = SH_CONTROL_EVAL, .code = code, .code_len = n, .render = sh_repl_pretty, .timeout_s = timeout};
     control(L, h, &req, NULL);
     return 1;
 }

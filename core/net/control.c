@@ -683,7 +683,7 @@ bool sh_server_control(sh_server* server, unsigned id, const sh_control* req, sh
         if (atomic_load(&server->stop))
             reply_error(reply, "the host is stopping");
         else
-            reply_error(reply, "session %u did not answer within %.0f s (a long callback?); it may still run",
+            reply_error(reply, "session %u did not answer within %g s (a long callback?); it may still run",
                         id, timeout);
         return false;
     }
