@@ -403,6 +403,39 @@ describe("simhost serve (sessions)", function()
     end)
   end
 
+  it("charges a script's worlds to its memory cap: a world that outgrows it ends the session", function()
+    local c = open()
+    local total, m = 0, nil
+    for _ = 1, 20 do -- 80 000 cubes would be ~40 MB against the 16 MB cap
+      c:send("world_hog")
+      m = recv(c, 20)
+      if not tonumber(m) then break end
+      total = tonumber(m)
+    end
+    assert.same({ type = "error", message = "session exceeded its memory limit" }, cjson.decode(m))
+    assert.is_true(total > 4 * 1024 * 1024 and total < 16 * 1024 * 1024, "world bytes before the end " .. total)
+    assert.equal("closed", select(2, c:receive(5)))
+    local d = open()
+    d:send("echo fine")
+    assert.equal("fine", d:receive())
+    d:close()
+  end)
+
+  it("gives a closed world's memory back to the session's budget", function()
+    local c = open()
+    local sum = 0
+    for _ = 1, 8 do -- 8 worlds of ~2.6 MB each, one at a time, under a 16 MB cap
+      c:send("world_cycle")
+      local m = recv(c, 20)
+      assert.truthy(tonumber(m), m)
+      sum = sum + tonumber(m)
+    end
+    assert.is_true(sum > 16 * 1024 * 1024, "the worlds together must outgrow the cap, got " .. sum)
+    c:send("echo alive")
+    assert.equal("alive", recv(c))
+    c:close()
+  end)
+
   it("bounds a slow reader's memory by dropping the oldest frames", function()
     local c = open()
     c:send("flood 20000") -- 20 kB frames every 2 ms: 10 MB/s if nothing were dropped

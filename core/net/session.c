@@ -198,6 +198,25 @@ static sh_lua_budget* budget_of(lua_State* L)
     return ud;
 }
 
+// SH_L_CHARGE_KEY: the module reports the C memory it holds for this state (a script's worlds), so
+// the --lua-memory-mb cap covers a world of 10 000 bodies as well as a table of 10 000 strings.
+static int charge_memory(lua_State* L)
+{
+    sh_lua_budget* b = budget_of(L);
+    lua_Integer delta = luaL_checkinteger(L, 1);
+    if (delta < 0)
+    {
+        size_t d = (size_t)-delta;
+        b->used = d < b->used ? b->used - d : 0;
+        return 0;
+    }
+    b->used += (size_t)delta;
+    if (b->used <= b->cap)
+        return 0;
+    b->mem_exceeded = true;
+    return luaL_error(L, "memory limit");
+}
+
 static void budget_hook(lua_State* L, lua_Debug* ar)
 {
     (void)ar;
@@ -302,6 +321,8 @@ static int init_state(lua_State* L)
     luaL_openlibs(L);
     luaL_requiref(L, "simhost", luaopen_simhost, 0);
     lua_pop(L, 1);
+    lua_pushcfunction(L, charge_memory);
+    lua_setfield(L, LUA_REGISTRYINDEX, SH_L_CHARGE_KEY);
     lua_getglobal(L, "package");
     lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;/usr/share/lua/5.4/?.lua;/usr/share/lua/5.4/?/init.lua",
                     scripts_dir, scripts_dir);
