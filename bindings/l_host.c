@@ -266,3 +266,19 @@ void sh_l_host_register(lua_State* L)
     lua_setfield(L, -2, "list_dir");
     lua_setfield(L, -2, "host");
 }
+
+void sh_l_push_print_line(lua_State* L)
+{
+    int n = lua_gettop(L);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = 1; i <= n; i++)
+    {
+        if (i > 1)
+            luaL_addchar(&b, '\t');
+        luaL_tolstring(L, i, NULL);
+        luaL_addvalue(&b);
+    }
+    luaL_addchar(&b, '\n');
+    luaL_pushresult(&b);
+}

@@ -12,6 +12,10 @@ void sh_l_world_register(lua_State* L);  // simhost.world
 void sh_l_host_register(lua_State* L);   // simhost.host (filled by the server for sessions)
 void sh_l_ws_register(lua_State* L);     // simhost.ws (blocking WebSocket client)
 
+// Pushes the line print() would write for all the arguments on the stack: each through tostring
+// (__tostring and __name honoured), tab-separated, newline-ended. For prints that go elsewhere (REPLs).
+void sh_l_push_print_line(lua_State* L);
+
 // Opens the module and leaves its table on the stack (also used by the host program's own states).
 SH_LUA_EXPORT int luaopen_simhost(lua_State* L);
 

@@ -11,6 +11,7 @@
 // timeout (the actor may be inside a long callback), the actor answers later and the last one out frees
 // it. A session that ends answers everything still queued with "ended" (sh_control_close), and refuses
 // new requests from then on, so no waiter is left hanging and nothing leaks.
+#include "l_simhost.h"
 #include "net_internal.h"
 
 #include <arpa/inet.h>
@@ -160,18 +161,7 @@ static const char out_key[] = "simhost.net.eval_out"; // what the running eval p
 // eval defined, called later by the script) it goes to stdout like the stock print.
 static int eval_print(lua_State* L)
 {
-    int n = lua_gettop(L);
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    for (int i = 1; i <= n; i++)
-    {
-        if (i > 1)
-            luaL_addchar(&b, '\t');
-        luaL_tolstring(L, i, NULL);
-        luaL_addvalue(&b);
-    }
-    luaL_addchar(&b, '\n');
-    luaL_pushresult(&b);
+    sh_l_push_print_line(L);
     if (lua_getfield(L, LUA_REGISTRYINDEX, out_key) != LUA_TTABLE)
     {
         size_t len;
