@@ -2,6 +2,8 @@
 // look-ups and one LiveRun per run. A run is one WebSocket = one server session, so every Start
 // opens a fresh socket and nothing of a finished run can leak into the next.
 
+import { FrameDecoder, Frame } from "./frames.js";
+
 export async function fetchJSON(path) {
   const res = await fetch(path, { headers: { Accept: "application/json" } });
   if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
@@ -37,16 +39,27 @@ export class LiveRun {
       this.setState("configuring");
       this.send(this.configure);
     };
-    this.ws.onmessage = (ev) => this.receive(ev.data);
+    // Messages are parsed off the main thread (frames.js says why) and handled in arrival order.
+    this.decoder = new FrameDecoder((r) => this.handle(r));
+    this.ws.onmessage = (ev) => this.decoder.push(ev.data);
     this.ws.onerror = () => {
       // The browser gives no reason; the close that follows settles the state.
     };
     this.ws.onclose = (ev) => {
-      if (!FINAL_STATES.has(this.state)) {
-        if (this.stopRequested) this.setState("stopped");
-        else this.fail(ev.code === 1000 ? "the server closed the connection" : `connection closed (code ${ev.code})`, "closed");
-      }
+      // After the messages that came before the close (a `complete` still being decoded, say).
+      this.decoder.after(() => {
+        this.decoder.close();
+        if (!FINAL_STATES.has(this.state)) {
+          if (this.stopRequested) this.setState("stopped");
+          else this.fail(ev.code === 1000 ? "the server closed the connection" : `connection closed (code ${ev.code})`, "closed");
+        }
+      });
     };
+  }
+
+  // Frames the decoder skipped because newer ones came before it could parse them.
+  get coalesced() {
+    return this.decoder.coalesced;
   }
 
   setState(state) {
@@ -69,19 +82,18 @@ export class LiveRun {
     return true;
   }
 
-  receive(text) {
-    let msg;
-    try {
-      msg = JSON.parse(text);
-    } catch {
-      this.handlers.onError?.("the server sent a message that is not JSON");
+  // One decoded message: { msg } | { packed } (a frame) | { error }.
+  handle({ msg, packed, error }) {
+    if (error) {
+      this.handlers.onError?.(error);
       return;
     }
-    switch (msg.type) {
-      case "frame":
-        if (this.state === "starting") this.setState("running");
-        this.handlers.onFrame?.(msg.data);
-        break;
+    if (packed) {
+      if (this.state === "starting") this.setState("running");
+      this.handlers.onFrame?.(new Frame(packed));
+      return;
+    }
+    switch (msg?.type) {
       case "metadata":
         this.handlers.onMetadata?.(msg);
         if (this.stopRequested) {
@@ -138,5 +150,6 @@ export class LiveRun {
   close() {
     this.ws.onclose = null;
     this.ws.close();
+    this.decoder.close();
   }
 }

@@ -1,0 +1,119 @@
+// Adaptive render quality: lowers the drawing-buffer resolution (and, past a point, turns body
+// shadows off) while the page misses its frame budget, and brings them back when it has headroom.
+//
+// Why: how long a frame takes to draw grows with the pixels shaded and the geometry drawn, not
+// with anything the page computes (its own work is about a millisecond). On a fast GPU the top
+// level always fits and this never acts. On a slow one — an integrated GPU driving a big window,
+// or a software rasteriser with no GPU at all, where 1000 bodies at full resolution draw at a
+// few frames per second — a fluid view at lower sharpness is worth more for watching motion than
+// a sharp slideshow. The status bar shows the level in use, so a blurry view is never a mystery.
+//
+// How: the governor watches requestAnimationFrame intervals. Over a window of about half a
+// second, a median interval above the budget (20 ms, i.e. below 50 fps) steps one level down.
+// A full second at the display's rate (median ≤ 18 ms) tries one level up; if that level then
+// misses the budget it is dropped again and the next try waits twice as long (up to 32 s), so a
+// scene that cannot hold a level does not flicker between two.
+
+// Each level: the share of the device pixel ratio to render at, and whether bodies cast shadows.
+// Resolution goes first (it costs least to the eye), shadows only after half resolution.
+export const LEVELS = [
+  { scale: 1, shadows: true },
+  { scale: 0.75, shadows: true },
+  { scale: 0.5, shadows: true },
+  { scale: 0.5, shadows: false },
+  { scale: 0.35, shadows: false },
+  { scale: 0.25, shadows: false },
+];
+
+const BUDGET_MS = 20; // slower than 50 fps: step down
+const AT_RATE_MS = 18; // 60 Hz display rate with a little jitter: room to step up
+const WINDOW_MS = 500; // judge each level over this much time
+const SETTLE_FRAMES = 3; // ignore the frames right after a change (the resize itself costs one)
+const UP_WAIT_MS = 1000; // time at the display's rate before trying a level up
+const MAX_BACKOFF = 32; // longest wait before retrying a level that failed, in UP_WAIT_MS
+
+export class QualityGovernor {
+  // onChange(level, reason) applies a level; it is called once from the constructor.
+  constructor(onChange) {
+    this.onChange = onChange;
+    this.auto = true;
+    this.level = 0;
+    this.reason = "start";
+    this.failedUp = new Array(LEVELS.length).fill(1); // backoff factor of trying each level again
+    this.intervals = new Float64Array(256);
+    this.reset(0);
+    this.onChange(LEVELS[0], this.reason);
+  }
+
+  reset(now) {
+    this.n = 0;
+    this.skip = SETTLE_FRAMES;
+    this.windowStart = now;
+    this.goodSince = now;
+    this.last = 0;
+  }
+
+  setAuto(on, now = performance.now()) {
+    this.auto = on;
+    this.set(0, on ? "auto on: starting from full quality" : "auto off: full quality", now);
+  }
+
+  set(level, reason, now) {
+    if (level !== this.level || reason !== this.reason) {
+      this.level = level;
+      this.reason = reason;
+      this.onChange(LEVELS[level], reason);
+    }
+    this.reset(now);
+  }
+
+  // Call once per animation frame with its timestamp. `idle` is true when nothing was drawn
+  // (no new frame, camera still): those intervals say nothing about the cost of drawing.
+  tick(now, idle = false) {
+    const prev = this.last;
+    this.last = now;
+    if (!this.auto || prev === 0 || idle) {
+      this.windowStart = now;
+      this.goodSince = now;
+      this.n = 0;
+      return;
+    }
+    if (this.skip > 0) {
+      this.skip--;
+      this.windowStart = now;
+      return;
+    }
+    if (this.n < this.intervals.length) this.intervals[this.n++] = now - prev;
+    if (now - this.windowStart < WINDOW_MS) return;
+    const median = medianOf(this.intervals, this.n);
+    this.n = 0;
+    this.windowStart = now;
+    if (median > BUDGET_MS) {
+      if (this.probing === this.level && this.level > 0) {
+        // The level just tried does not hold: back off before trying it again.
+        this.failedUp[this.level] = Math.min(MAX_BACKOFF, this.failedUp[this.level] * 2);
+      }
+      this.probing = -1;
+      if (this.level < LEVELS.length - 1) {
+        this.set(this.level + 1, `${(1000 / median).toFixed(0)} fps, under the 50 fps budget`, now);
+      }
+      this.goodSince = now;
+      return;
+    }
+    if (this.probing === this.level) this.probing = -1; // the tried level held
+    if (median > AT_RATE_MS) {
+      this.goodSince = now;
+      return;
+    }
+    const up = this.level - 1;
+    if (up >= 0 && now - this.goodSince >= UP_WAIT_MS * this.failedUp[up]) {
+      this.probing = up;
+      this.set(up, `${(1000 / median).toFixed(0)} fps with room to spare`, now);
+    }
+  }
+}
+
+function medianOf(a, n) {
+  const s = Array.from(a.subarray(0, n)).sort((x, y) => x - y);
+  return n ? s[n >> 1] : 0;
+}
