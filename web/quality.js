@@ -28,6 +28,7 @@ export const LEVELS = [
 const BUDGET_MS = 20; // slower than 50 fps: step down
 const AT_RATE_MS = 18; // 60 Hz display rate with a little jitter: room to step up
 const WINDOW_MS = 500; // judge each level over this much time
+const MIN_SAMPLES = 4; // drawn frames a window needs before it is judged
 const SETTLE_FRAMES = 3; // ignore the frames right after a change (the resize itself costs one)
 const UP_WAIT_MS = 1000; // time at the display's rate before trying a level up
 const MAX_BACKOFF = 32; // longest wait before retrying a level that failed, in UP_WAIT_MS
@@ -40,6 +41,7 @@ export class QualityGovernor {
     this.level = 0;
     this.reason = "start";
     this.failedUp = new Array(LEVELS.length).fill(1); // backoff factor of trying each level again
+    this.probing = -1; // the level just tried going up, until it holds or fails
     this.intervals = new Float64Array(256);
     this.reset(0);
     this.onChange(LEVELS[0], this.reason);
@@ -72,24 +74,27 @@ export class QualityGovernor {
   tick(now, idle = false) {
     const prev = this.last;
     this.last = now;
-    if (!this.auto || prev === 0 || idle) {
+    if (!this.auto || prev === 0) {
       this.windowStart = now;
       this.goodSince = now;
       this.n = 0;
       return;
     }
+    // No sample, but the window goes on: drawn and idle frames interleave whenever the stream is
+    // slower than the display.
+    if (idle) return;
     if (this.skip > 0) {
       this.skip--;
       this.windowStart = now;
       return;
     }
     if (this.n < this.intervals.length) this.intervals[this.n++] = now - prev;
-    if (now - this.windowStart < WINDOW_MS) return;
+    if (now - this.windowStart < WINDOW_MS || this.n < MIN_SAMPLES) return;
     const median = medianOf(this.intervals, this.n);
     this.n = 0;
     this.windowStart = now;
     if (median > BUDGET_MS) {
-      if (this.probing === this.level && this.level > 0) {
+      if (this.probing === this.level) {
         // The level just tried does not hold: back off before trying it again.
         this.failedUp[this.level] = Math.min(MAX_BACKOFF, this.failedUp[this.level] * 2);
       }
@@ -100,7 +105,10 @@ export class QualityGovernor {
       this.goodSince = now;
       return;
     }
-    if (this.probing === this.level) this.probing = -1; // the tried level held
+    if (this.probing === this.level) {
+      this.probing = -1; // the tried level held: a later fall from it starts the backoff afresh
+      this.failedUp[this.level] = 1;
+    }
     if (median > AT_RATE_MS) {
       this.goodSince = now;
       return;

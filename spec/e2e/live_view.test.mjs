@@ -327,6 +327,9 @@ describe("live view", { timeout: 900000 }, () => {
     await page.evaluate((i) => window.simhost.select(i), cube);
     await page.click("#reset-camera");
     await page.evaluate(() => document.getElementById("left").scrollTo(0, 0));
+    // The picture at full resolution whatever the machine's load: auto resolution off pins it.
+    await page.uncheck("#auto-quality");
+    assert.equal(await page.textContent("#st-render"), "100% (fixed)");
     await page.waitForTimeout(300);
     // Into the build tree by default, so a test run leaves the checkout clean; `make screenshot`
     // points SIMHOST_SCREENSHOT at docs/live-view.png to refresh the README's picture.
@@ -368,18 +371,24 @@ describe("live view", { timeout: 900000 }, () => {
     await page.click("#stop");
     await waitState("stopped");
     await page.check("#ov-contacts");
+    await page.check("#auto-quality");
+    assert.equal(await page.textContent("#st-render"), "100%");
   });
 
   it("renders 1000 streaming bodies (prints the measured frame rate)", { timeout: 240000 }, async () => {
+    // Speed is measured here, not asserted: the figures are printed (and quoted in
+    // docs/live-view.md); the assertions are about behaviour — 1000 bodies drawn where the
+    // frames put them, frames arriving, the page keeping up.
     await clearScene();
     await page.evaluate(() => window.simhost.select(-1));
     await addObject({ asset: "unit_cube", pos: [-7, -7, 3], copies: 1000, spacing: 1.5 });
     assert.equal(await page.textContent("#object-count"), "1000");
     await setRun({ duration: 60 });
     await page.click("#start");
-    await page.waitForFunction(() => window.simhost.lastFrame?.states.length >= 1000 && window.simhost.framesReceived > 3, null, { timeout: 60000 });
+    await page.waitForFunction(() => window.simhost.lastFrame?.n >= 1000 && window.simhost.framesReceived > 3, null, { timeout: 60000 });
     const m = await page.evaluate(async () => {
-      const frames0 = window.simhost.framesReceived;
+      const s = window.simhost;
+      const frames0 = s.framesReceived, draws0 = s.draws, sim0 = s.lastFrame.simulation_time;
       const t = [];
       await new Promise((done) => {
         const tick = (now) => {
@@ -389,23 +398,53 @@ describe("live view", { timeout: 900000 }, () => {
         };
         requestAnimationFrame(tick);
       });
+      const wall = (t.at(-1) - t[0]) / 1000;
       const gaps = t.slice(1).map((v, i) => v - t[i]).sort((a, b) => a - b);
+      const q = s.quality;
       return {
-        workMs: window.simhost.workMs(t.length - 1),
+        fps: (t.length - 1) / wall,
+        fpsMedian: 1000 / gaps[Math.floor(gaps.length / 2)],
+        fpsP5: 1000 / gaps[Math.floor(gaps.length * 0.95)], // the 5th percentile of the rate is the 95th of the interval
+        workMs: s.workMs(t.length - 1),
+        drawsPerS: (s.draws - draws0) / wall,
+        framesPerS: (s.framesReceived - frames0) / wall,
+        rtf: (s.lastFrame.simulation_time - sim0) / wall,
+        coalesced: s.coalesced,
         dropped: Number(document.getElementById("st-dropped").textContent),
-        rtf: document.getElementById("st-rtf").textContent,
-        fps: ((t.length - 1) * 1000) / (t.at(-1) - t[0]),
-        p95ms: gaps[Math.floor(gaps.length * 0.95)],
-        frames: window.simhost.framesReceived - frames0,
-        bodies: window.simhost.lastFrame.states.length,
+        render: document.getElementById("st-render").textContent,
+        quality: `${q.scale}${q.shadows ? "" : ", no shadows"}`,
+        stats: s.view.stats(),
+        decoding: s.decoding,
+        frames: s.framesReceived - frames0,
       };
     });
-    console.log(`# live view: ${m.bodies} bodies, ${m.fps.toFixed(1)} fps rendered (p95 frame ${m.p95ms.toFixed(1)} ms, ` +
-      `main-thread work ${m.workMs.toFixed(2)} ms/frame), ${m.frames} sim frames received in 5 s, real-time factor ${m.rtf}, ` +
-      `dropped ${m.dropped} (headless chromium, software GL)`);
-    assert.ok(m.bodies >= 1000);
+    // Every body is drawn where the newest applied frame puts it: instance matrices against states.
+    const placed = await page.evaluate(() => {
+      const { view } = window.simhost;
+      const f = view.lastFrame;
+      let ok = 0, worst = 0;
+      for (const [id, b] of view.bodies) {
+        const i = f.indexOf(id);
+        const e = b.mesh.instanceMatrix.array;
+        const d = Math.hypot(e[16 * b.index + 12] - f.pos[3 * i], e[16 * b.index + 13] - f.pos[3 * i + 1], e[16 * b.index + 14] - f.pos[3 * i + 2]);
+        worst = Math.max(worst, d);
+        if (i >= 0 && d < 1e-4) ok++;
+      }
+      return { ok, worst, n: f.n };
+    });
+    console.log(`# live view, ${m.stats.bodies} bodies streaming (headless chromium, software GL): ` +
+      `${m.fps.toFixed(1)} fps (requestAnimationFrame; median ${m.fpsMedian.toFixed(1)}, p5 ${m.fpsP5.toFixed(1)}), ` +
+      `${m.drawsPerS.toFixed(1)} draws/s, main-thread work ${m.workMs.toFixed(2)} ms/frame; ` +
+      `stream ${m.framesPerS.toFixed(1)} frames/s (host real-time factor ${m.rtf.toFixed(2)}), coalesced ${m.coalesced}, dropped ${m.dropped}; ` +
+      `render ${m.render}; ${m.stats.instances} instances in ${m.stats.meshes} instanced meshes, ${m.stats.batched} CPU-batched, ` +
+      `${m.stats.calls} draw calls, ${m.stats.triangles} triangles`);
+    assert.ok(m.stats.bodies >= 1001, `bodies in the view: ${m.stats.bodies}`); // 1000 cubes and the ground
+    assert.equal(m.stats.instances, m.stats.bodies, "one instance per body");
+    assert.ok(m.stats.meshes <= 3, `instanced meshes: ${m.stats.meshes}`); // cubes, ground: not one mesh per body
+    assert.equal(placed.ok, placed.n, `bodies drawn at their frame position: ${placed.ok} of ${placed.n} (worst ${placed.worst} m)`);
+    assert.equal(m.decoding, "worker", "frames are decoded off the main thread");
     assert.ok(m.frames > 0, "frames kept arriving while measuring");
-    assert.ok(m.fps > 1, `rendering stalled: ${m.fps} fps`);
+    assert.ok(m.drawsPerS > 0, "the view drew while frames arrived");
     await page.click("#stop");
     await waitState(["stopped", "complete"], 60000);
     assert.deepEqual(pageErrors, []);
