@@ -302,22 +302,23 @@ function updatePanels() {
 
 let lastPanels = 0;
 let lastFpsText = 0;
-let lastDrew = false;
+let lastDrawAt = -Infinity;
 let lastDraws = 0;
 function animate(now) {
   page.frameTimes[page.frameTimeCount % page.frameTimes.length] = now;
   page.frameTimeCount++;
-  // The interval that ends now measures the previous animation frame; if it drew nothing it
-  // says nothing about the cost of drawing.
-  governor.tick(now, !lastDrew);
+  // A view that has not drawn for a quarter second is still; its refreshes cost nothing.
+  governor.tick(now, now - lastDrawAt > 250);
   const f = page.lastFrame;
   const t0 = performance.now();
   if (f && f !== page.appliedFrame) {
     view.applyFrame(f);
     page.appliedFrame = f;
   }
-  lastDrew = view.render();
-  if (lastDrew) page.draws++;
+  if (view.render()) {
+    page.draws++;
+    lastDrawAt = now;
+  }
   page.workMs[(page.frameTimeCount - 1) % page.workMs.length] = performance.now() - t0;
   if (now - lastPanels >= PANEL_INTERVAL_MS) {
     lastPanels = now;

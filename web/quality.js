@@ -8,9 +8,12 @@
 // few frames per second — a fluid view at lower sharpness is worth more for watching motion than
 // a sharp slideshow. The status bar shows the level in use, so a blurry view is never a mystery.
 //
-// How: the governor watches requestAnimationFrame intervals. Over a window of about half a
-// second, a median interval above the budget (20 ms, i.e. below 50 fps) steps one level down.
-// A full second at the display's rate (median ≤ 18 ms) tries one level up; if that level then
+// How: the governor watches requestAnimationFrame intervals while the view is animating. Over a
+// window of about half a second, a mean interval above the budget (20 ms, i.e. below 50 fps)
+// steps one level down. The mean, not the median: when frames stream slower than the display,
+// cheap idle refreshes sit between costly draws, and a draw's cost can land in the interval after
+// it (the browser pipelines), so only the total time per refresh tells. A full second at the
+// display's rate (mean ≤ 18 ms) tries one level up; if that level then
 // misses the budget it is dropped again and the next try waits twice as long (up to 32 s), so a
 // scene that cannot hold a level does not flicker between two.
 
@@ -69,8 +72,9 @@ export class QualityGovernor {
     this.reset(now);
   }
 
-  // Call once per animation frame with its timestamp. `idle` is true when nothing was drawn
-  // (no new frame, camera still): those intervals say nothing about the cost of drawing.
+  // Call once per animation frame with its timestamp. `idle` is true when the view is still (it
+  // has not drawn for a while: run paused, camera still): those intervals say nothing about the
+  // cost of drawing.
   tick(now, idle = false) {
     const prev = this.last;
     this.last = now;
@@ -80,9 +84,7 @@ export class QualityGovernor {
       this.n = 0;
       return;
     }
-    // No sample, but the window goes on: drawn and idle frames interleave whenever the stream is
-    // slower than the display.
-    if (idle) return;
+    if (idle) return; // no sample, and the window waits
     if (this.skip > 0) {
       this.skip--;
       this.windowStart = now;
@@ -90,17 +92,19 @@ export class QualityGovernor {
     }
     if (this.n < this.intervals.length) this.intervals[this.n++] = now - prev;
     if (now - this.windowStart < WINDOW_MS || this.n < MIN_SAMPLES) return;
-    const median = medianOf(this.intervals, this.n);
+    let sum = 0;
+    for (let i = 0; i < this.n; i++) sum += this.intervals[i];
+    const mean = sum / this.n;
     this.n = 0;
     this.windowStart = now;
-    if (median > BUDGET_MS) {
+    if (mean > BUDGET_MS) {
       if (this.probing === this.level) {
         // The level just tried does not hold: back off before trying it again.
         this.failedUp[this.level] = Math.min(MAX_BACKOFF, this.failedUp[this.level] * 2);
       }
       this.probing = -1;
       if (this.level < LEVELS.length - 1) {
-        this.set(this.level + 1, `${(1000 / median).toFixed(0)} fps, under the 50 fps budget`, now);
+        this.set(this.level + 1, `${(1000 / mean).toFixed(0)} fps, under the 50 fps budget`, now);
       }
       this.goodSince = now;
       return;
@@ -109,19 +113,14 @@ export class QualityGovernor {
       this.probing = -1; // the tried level held: a later fall from it starts the backoff afresh
       this.failedUp[this.level] = 1;
     }
-    if (median > AT_RATE_MS) {
+    if (mean > AT_RATE_MS) {
       this.goodSince = now;
       return;
     }
     const up = this.level - 1;
     if (up >= 0 && now - this.goodSince >= UP_WAIT_MS * this.failedUp[up]) {
       this.probing = up;
-      this.set(up, `${(1000 / median).toFixed(0)} fps with room to spare`, now);
+      this.set(up, `${(1000 / mean).toFixed(0)} fps with room to spare`, now);
     }
   }
-}
-
-function medianOf(a, n) {
-  const s = Array.from(a.subarray(0, n)).sort((x, y) => x - y);
-  return n ? s[n >> 1] : 0;
 }

@@ -386,21 +386,25 @@ describe("live view", { timeout: 900000 }, () => {
     await setRun({ duration: 60 });
     await page.click("#start");
     await page.waitForFunction(() => window.simhost.lastFrame?.n >= 1000 && window.simhost.framesReceived > 3, null, { timeout: 60000 });
-    const m = await page.evaluate(async () => {
+    // Figures over `seconds` of animation frames; with `auto` false the view is held at full
+    // resolution with shadows (the quality governor off), for comparison.
+    const measure = (seconds, auto) => page.evaluate(async ({ seconds, auto }) => {
       const s = window.simhost;
+      const box = document.getElementById("auto-quality");
+      if (box.checked !== auto) box.click();
+      await new Promise((r) => setTimeout(r, auto ? 2000 : 1000)); // let the governor settle
       const frames0 = s.framesReceived, draws0 = s.draws, sim0 = s.lastFrame.simulation_time;
       const t = [];
       await new Promise((done) => {
         const tick = (now) => {
           t.push(now);
-          if (now - t[0] < 5000) requestAnimationFrame(tick);
+          if (now - t[0] < seconds * 1000) requestAnimationFrame(tick);
           else done();
         };
         requestAnimationFrame(tick);
       });
       const wall = (t.at(-1) - t[0]) / 1000;
       const gaps = t.slice(1).map((v, i) => v - t[i]).sort((a, b) => a - b);
-      const q = s.quality;
       return {
         fps: (t.length - 1) / wall,
         fpsMedian: 1000 / gaps[Math.floor(gaps.length / 2)],
@@ -412,12 +416,23 @@ describe("live view", { timeout: 900000 }, () => {
         coalesced: s.coalesced,
         dropped: Number(document.getElementById("st-dropped").textContent),
         render: document.getElementById("st-render").textContent,
-        quality: `${q.scale}${q.shadows ? "" : ", no shadows"}`,
         stats: s.view.stats(),
         decoding: s.decoding,
         frames: s.framesReceived - frames0,
       };
-    });
+    }, { seconds, auto });
+    const line = (what, m) => console.log(`# live view, ${m.stats.bodies} bodies streaming, ${what} (headless chromium, software GL): ` +
+      `${m.fps.toFixed(1)} fps (requestAnimationFrame; median ${m.fpsMedian.toFixed(1)}, p5 ${m.fpsP5.toFixed(1)}), ` +
+      `${m.drawsPerS.toFixed(1)} draws/s, main-thread work ${m.workMs.toFixed(2)} ms/frame; ` +
+      `stream ${m.framesPerS.toFixed(1)} frames/s (host real-time factor ${m.rtf.toFixed(2)}), coalesced ${m.coalesced}, dropped ${m.dropped}; ` +
+      `render ${m.render}; ${m.stats.instances} instances in ${m.stats.meshes} instanced meshes, ${m.stats.batched} CPU-batched, ` +
+      `${m.stats.calls} draw calls, ${m.stats.triangles} triangles`);
+    const full = await measure(4, false);
+    line("full resolution with shadows", full);
+    const m = await measure(4, true);
+    line("auto resolution", m);
+    assert.equal(full.render, "100% (fixed)");
+    assert.ok(full.frames > 0 && full.drawsPerS > 0, "frames arrived and were drawn at full resolution");
     // Every body is drawn where the newest applied frame puts it: instance matrices against states.
     const placed = await page.evaluate(() => {
       const { view } = window.simhost;
@@ -432,12 +447,6 @@ describe("live view", { timeout: 900000 }, () => {
       }
       return { ok, worst, n: f.n };
     });
-    console.log(`# live view, ${m.stats.bodies} bodies streaming (headless chromium, software GL): ` +
-      `${m.fps.toFixed(1)} fps (requestAnimationFrame; median ${m.fpsMedian.toFixed(1)}, p5 ${m.fpsP5.toFixed(1)}), ` +
-      `${m.drawsPerS.toFixed(1)} draws/s, main-thread work ${m.workMs.toFixed(2)} ms/frame; ` +
-      `stream ${m.framesPerS.toFixed(1)} frames/s (host real-time factor ${m.rtf.toFixed(2)}), coalesced ${m.coalesced}, dropped ${m.dropped}; ` +
-      `render ${m.render}; ${m.stats.instances} instances in ${m.stats.meshes} instanced meshes, ${m.stats.batched} CPU-batched, ` +
-      `${m.stats.calls} draw calls, ${m.stats.triangles} triangles`);
     assert.ok(m.stats.bodies >= 1001, `bodies in the view: ${m.stats.bodies}`); // 1000 cubes and the ground
     assert.equal(m.stats.instances, m.stats.bodies, "one instance per body");
     assert.ok(m.stats.meshes <= 3, `instanced meshes: ${m.stats.meshes}`); // cubes, ground: not one mesh per body
