@@ -52,7 +52,7 @@ window.simhost = {
   get metadata() { return page.metadata; },
   get framesReceived() { return page.framesReceived; },
   get coalesced() { return page.run?.coalesced ?? 0; },
-  get decoding() { return page.run?.decoder.worker ? "worker" : "main thread"; },
+  get decoding() { return page.run?.decoding ?? "none"; },
   get error() { return page.error; },
   get sent() { return page.sent; },
   get runs() { return page.runs; },

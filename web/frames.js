@@ -1,9 +1,8 @@
-// Frames off the main thread. A 1000-body frame is 230–520 KB of JSON (more with contacts) and
-// JSON.parse of one took 4–5 ms on the main thread of headless chromium here (measured): at 60
-// frames a second that is a quarter to half of the page's time, taken from drawing. So a worker
-// (decoder.js) parses each frame and packs it into typed arrays, which it hands over by transfer
-// (no copy); the main thread only wraps them. Messages keep their order through the worker, so a
-// `complete` is never handled before the frames sent ahead of it.
+// Frames as the page holds them. A 1000-body frame is 230–520 KB of JSON (more with contacts);
+// JSON.parse of one took 4–5 ms on the main thread of headless chromium here (measured), a
+// quarter to half of the main thread at 60 frames a second. So the socket's worker
+// (socket-worker.js) parses each frame and packs it into typed arrays, which it hands over by
+// transfer (no copy); the main thread only wraps them.
 //
 // The packed frame has the fields of the wire frame (`frame_id`, `simulation_time`, `solver`) and
 // flat arrays for the hot paths (drawing, overlays, energy); `states` and `collisions` in the
@@ -179,108 +178,61 @@ export function decode(text) {
   return { msg };
 }
 
-const MAX_IN_FLIGHT = 2; // one frame being parsed and one waiting in the worker; newer ones wait here
-const FRAME_PREFIX = '{"type":"frame"'; // how the host writes a frame; anything else is passed through in order
+const FRAME_PREFIX = '{"type":"frame"'; // how the host writes a frame; anything else is passed on in order
+const MAX_UNACKED = 2; // decoded frames the page has not taken yet; past that only the newest waits
 
 /**
- * Decodes a socket's messages in a worker, delivering results in arrival order through
- * onResult({ msg } | { packed } | { error }). When frames come faster than the worker parses
- * them, only the newest waiting frame is kept (the view shows the newest anyway) and the others
- * are counted in `coalesced`; messages that are not frames are never dropped. If no worker can
- * start, everything is decoded on the main thread, same results.
+ * Where the socket's messages leave the worker (socket-worker.js) for the page: each is decoded
+ * and posted in arrival order. The page acknowledges every frame it takes; while it has two
+ * unacknowledged (its main thread is busy, say, waiting for a slow rasteriser), the newest frame
+ * text waits here undecoded, replacing older ones (counted in `coalesced`): the page only ever
+ * shows the newest frame, and the socket is still read at the host's pace, so no backlog builds
+ * up anywhere and the view shows the host's present, not a queue of the past. Messages that are
+ * not frames are never dropped and never overtake a frame.
  */
-export class FrameDecoder {
-  constructor(onResult) {
-    this.onResult = onResult;
-    this.queue = []; // in arrival order: { text, result } sent to the worker, or { fn } to run after them
-    this.inFlight = 0;
-    this.pending = null; // the newest frame text not yet sent to the worker
+export class FrameOutbox {
+  constructor(post) {
+    this.post = post; // (message, transfer) => void
+    this.unacked = 0;
+    this.pending = null;
     this.coalesced = 0;
-    this.worker = null;
-    try {
-      this.worker = new Worker(new URL("./decoder.js", import.meta.url), { type: "module" });
-      this.worker.onmessage = (ev) => this.done(ev.data);
-      this.worker.onerror = () => this.fallBack();
-    } catch {
-      this.worker = null; // decoded on the main thread
-    }
   }
 
   push(text) {
     if (typeof text !== "string") {
-      this.after(() => this.onResult({ error: "the server sent a binary message" }));
+      this.flush();
+      this.post({ error: "the server sent a binary message" }, []);
       return;
     }
-    if (!this.worker) {
-      this.deliver(decode(text));
-      return;
-    }
-    if (text.startsWith(FRAME_PREFIX) && this.inFlight >= MAX_IN_FLIGHT) {
+    if (text.startsWith(FRAME_PREFIX) && this.unacked >= MAX_UNACKED) {
       if (this.pending !== null) this.coalesced++;
       this.pending = text;
       return;
     }
-    this.flushPending();
-    this.post(text);
+    this.flush();
+    this.deliver(text);
   }
 
-  // Runs fn once everything pushed so far has been delivered.
-  after(fn) {
-    this.flushPending();
-    if (this.queue.length === 0) fn();
-    else this.queue.push({ fn });
+  ack() {
+    this.unacked = Math.max(0, this.unacked - 1);
+    if (this.pending !== null && this.unacked < MAX_UNACKED) this.flush();
   }
 
-  post(text) {
-    this.queue.push({ text, result: null });
-    this.inFlight++;
-    this.worker.postMessage(text);
-  }
-
-  flushPending() {
+  // Sends the waiting frame, if any (before anything that must follow it).
+  flush() {
     if (this.pending === null) return;
     const text = this.pending;
     this.pending = null;
-    if (this.worker) this.post(text);
-    else this.deliver(decode(text));
+    this.deliver(text);
   }
 
-  done(result) {
-    this.inFlight--;
-    const entry = this.queue.find((e) => e.text !== undefined && e.result === null);
-    if (entry) entry.result = result;
-    this.drain();
-    if (this.pending !== null && this.inFlight < MAX_IN_FLIGHT) this.flushPending();
-  }
-
-  drain() {
-    while (this.queue.length > 0) {
-      const head = this.queue[0];
-      if (!head.fn && head.result === null) return; // the worker has not answered it yet
-      this.queue.shift();
-      if (head.fn) head.fn();
-      else this.deliver(head.result);
+  deliver(text) {
+    const r = decode(text);
+    if (r.packed) {
+      this.unacked++;
+      this.post({ packed: r.packed, coalesced: this.coalesced }, r.transfer);
+    } else {
+      this.post(r, []);
     }
-  }
-
-  deliver(result) {
-    this.onResult(result);
-  }
-
-  // The worker failed (its script did not load, say): decode what it held here, in order.
-  fallBack() {
-    this.worker?.terminate();
-    this.worker = null;
-    this.inFlight = 0;
-    for (const e of this.queue) if (e.text !== undefined && e.result === null) e.result = decode(e.text);
-    this.drain();
-    this.flushPending();
-  }
-
-  close() {
-    this.worker?.terminate();
-    this.worker = null;
-    this.queue.length = 0;
-    this.pending = null;
   }
 }

@@ -2,7 +2,8 @@
 // look-ups and one LiveRun per run. A run is one WebSocket = one server session, so every Start
 // opens a fresh socket and nothing of a finished run can leak into the next.
 
-import { FrameDecoder, Frame } from "./frames.js";
+import { Frame } from "./frames.js";
+import { openSocket } from "./socket.js";
 
 export async function fetchJSON(path) {
   const res = await fetch(path, { headers: { Accept: "application/json" } });
@@ -34,32 +35,31 @@ export class LiveRun {
     this.log = log; // optional array that records every message sent (tests read it)
     this.state = "connecting";
     this.stopRequested = false;
-    this.ws = new WebSocket(url);
-    this.ws.onopen = () => {
-      this.setState("configuring");
-      this.send(this.configure);
-    };
-    // Messages are parsed off the main thread (frames.js says why) and handled in arrival order.
-    this.decoder = new FrameDecoder((r) => this.handle(r));
-    this.ws.onmessage = (ev) => this.decoder.push(ev.data);
-    this.ws.onerror = () => {
-      // The browser gives no reason; the close that follows settles the state.
-    };
-    this.ws.onclose = (ev) => {
-      // After the messages that came before the close (a `complete` still being decoded, say).
-      this.decoder.after(() => {
-        this.decoder.close();
+    // The socket lives in a worker, which also decodes (socket.js says why); results come back
+    // in arrival order, and the close after the messages that came before it.
+    this.socket = openSocket(url, {
+      onOpen: () => {
+        this.setState("configuring");
+        this.send(this.configure);
+      },
+      onResult: (r) => this.handle(r),
+      onClose: (code) => {
         if (!FINAL_STATES.has(this.state)) {
           if (this.stopRequested) this.setState("stopped");
-          else this.fail(ev.code === 1000 ? "the server closed the connection" : `connection closed (code ${ev.code})`, "closed");
+          else this.fail(code === 1000 ? "the server closed the connection" : `connection closed (code ${code})`, "closed");
         }
-      });
-    };
+      },
+    });
   }
 
-  // Frames the decoder skipped because newer ones came before it could parse them.
+  // Frames skipped for a newer one while the page was busy (socket.js, frames.js).
   get coalesced() {
-    return this.decoder.coalesced;
+    return this.socket.coalesced;
+  }
+
+  // "worker" or "main thread": where the socket is read and decoded.
+  get decoding() {
+    return this.socket.fallback ? this.socket.fallback.where : this.socket.where;
   }
 
   setState(state) {
@@ -73,12 +73,11 @@ export class LiveRun {
   }
 
   send(msg) {
-    if (this.ws.readyState !== WebSocket.OPEN) return false;
+    if (!this.socket.send(JSON.stringify(msg))) return false;
     if (this.log) {
       this.log.push(msg);
       if (this.log.length > 1000) this.log.splice(0, this.log.length - 500); // bounded over many runs
     }
-    this.ws.send(JSON.stringify(msg));
     return true;
   }
 
@@ -122,7 +121,7 @@ export class LiveRun {
   stop() {
     this.stopRequested = true;
     if (this.state === "connecting") {
-      this.ws.close();
+      this.socket.close();
       this.setState("stopped");
     } else if (this.state !== "configuring") {
       // While configuring the stop goes out right after metadata (the first message must be configure,
@@ -148,8 +147,6 @@ export class LiveRun {
   }
 
   close() {
-    this.ws.onclose = null;
-    this.ws.close();
-    this.decoder.close();
+    this.socket.abandon();
   }
 }

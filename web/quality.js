@@ -10,12 +10,12 @@
 //
 // How: the governor watches requestAnimationFrame intervals while the view is animating. Over a
 // window of about half a second, a mean interval above the budget (20 ms, i.e. below 50 fps)
-// steps one level down. The mean, not the median: when frames stream slower than the display,
-// cheap idle refreshes sit between costly draws, and a draw's cost can land in the interval after
-// it (the browser pipelines), so only the total time per refresh tells. A full second at the
-// display's rate (mean ≤ 18 ms) tries one level up; if that level then
-// misses the budget it is dropped again and the next try waits twice as long (up to 32 s), so a
-// scene that cannot hold a level does not flicker between two.
+// steps one level down (two below 25 fps). The mean, not the median: when frames stream slower
+// than the display, cheap idle refreshes sit between costly draws, and a draw's cost can land in
+// the interval after it (the browser pipelines), so only the total time per refresh tells. A
+// full second at the display's rate (mean ≤ 18 ms) tries one level up; if that level then misses
+// the budget it is dropped again and the next try waits twice as long (up to 32 s), so a scene
+// that cannot hold a level does not flicker between two.
 
 // Each level: the share of the device pixel ratio to render at, and whether bodies cast shadows.
 // Resolution goes first (it costs least to the eye), shadows only after half resolution.
@@ -104,7 +104,9 @@ export class QualityGovernor {
       }
       this.probing = -1;
       if (this.level < LEVELS.length - 1) {
-        this.set(this.level + 1, `${(1000 / mean).toFixed(0)} fps, under the 50 fps budget`, now);
+        // Far under budget (below 25 fps) two levels at once: a slow machine gets fluid sooner.
+        const step = mean > 2 * BUDGET_MS ? 2 : 1;
+        this.set(Math.min(LEVELS.length - 1, this.level + step), `${(1000 / mean).toFixed(0)} fps, under the 50 fps budget`, now);
       }
       this.goodSince = now;
       return;

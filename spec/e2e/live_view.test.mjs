@@ -9,6 +9,19 @@ import { BUILD, Host, launchBrowser } from "./harness.mjs";
 
 let host, browser, page;
 const pageErrors = [];
+const wire = []; // every WebSocket message the page sent, as text
+const recv = []; // every WebSocket message but frames the page received, parsed
+
+// Network events reach the test a moment after the page acts: wait for the one wanted.
+// Only entries from index `from` on count (take `list.length` before the action).
+async function lastOf(list, from, pick, timeout = 5000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const hit = list.slice(from).filter(pick).at(-1);
+    if (hit !== undefined || Date.now() > end) return hit;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 // Helpers driving the page through its controls, as a person would.
 async function fill(id, value) {
@@ -67,25 +80,14 @@ before(async () => {
   browser = await launchBrowser();
   page = browser.context.pages()[0] ?? (await browser.context.newPage());
   page.on("pageerror", (e) => pageErrors.push(e.message));
-  // Record the exact text each WebSocket sends, and every message but frames it receives, below
-  // the page's own code.
-  await page.addInitScript(() => {
-    window.__wire = [];
-    window.__recv = [];
-    const send = WebSocket.prototype.send;
-    WebSocket.prototype.send = function (data) {
-      window.__wire.push(String(data));
-      return send.call(this, data);
-    };
-    const Native = WebSocket;
-    window.WebSocket = class extends Native {
-      constructor(...args) {
-        super(...args);
-        this.addEventListener("message", (e) => {
-          if (!String(e.data).startsWith('{"type":"frame"')) window.__recv.push(JSON.parse(e.data));
-        });
-      }
-    };
+  // Record the exact text each WebSocket sends, and every message but frames it receives, as
+  // the browser's network layer sees them (the page's socket lives in a worker; this sees it too).
+  page.on("websocket", (ws) => {
+    ws.on("framesent", (f) => wire.push(String(f.payload)));
+    ws.on("framereceived", (f) => {
+      const text = String(f.payload);
+      if (!text.startsWith('{"type":"frame"')) recv.push(JSON.parse(text));
+    });
   });
 });
 
@@ -200,8 +202,9 @@ describe("live view", { timeout: 900000 }, () => {
     await fill("imp-x", 0);
     await fill("imp-y", 0);
     await fill("imp-z", 50);
+    const mark = wire.length;
     await page.click("#apply-impulse");
-    const sent = await page.evaluate(() => window.__wire.map((s) => JSON.parse(s)).filter((m) => m.type === "apply_impulse").at(-1));
+    const sent = JSON.parse(await lastOf(wire, mark, (t) => JSON.parse(t).type === "apply_impulse"));
     assert.deepEqual(sent, { type: "apply_impulse", body_id: cube, impulse: [0, 0, 50] });
     const before = await frameId();
     await fill("step-frames", 1);
@@ -241,10 +244,12 @@ describe("live view", { timeout: 900000 }, () => {
     await page.click('[data-testid="edit-0"]');
     await fill("asset", "no_such_asset");
     await page.click("#save-object");
+    const mark = recv.length;
     await page.click("#start");
     await waitState("error");
     assert.equal(await page.textContent("#st-error"), "Asset 'no_such_asset' not found");
-    assert.deepEqual(await page.evaluate(() => window.__recv.at(-1)), { type: "error", message: "Asset 'no_such_asset' not found" });
+    assert.deepEqual(await lastOf(recv, mark, (m) => m.type === "error"), { type: "error", message: "Asset 'no_such_asset' not found" });
+    assert.equal(recv.length, mark + 1, "the error is the one message of that run");
     // Fix it and run again, same page.
     await page.click('[data-testid="edit-0"]');
     await fill("asset", "unit_cube");
@@ -269,14 +274,15 @@ describe("live view", { timeout: 900000 }, () => {
       await addObject({ asset: "no_such_asset" });
     }
     await setRun({ duration: 1 });
+    const markRecv = recv.length, markWire = wire.length;
     await page.click("#start");
     await waitState("error");
     // The page shows the host's line as sent. (For objects the protocol fixes the text; what a
     // scenario script's failed spawn says is the script's, so only its subject is checked here.)
-    const sent = await page.evaluate(() => window.__recv.filter((m) => m.type === "error").at(-1).message);
+    const sent = (await lastOf(recv, markRecv, (m) => m.type === "error")).message;
     assert.match(sent, /no_such_asset/);
     assert.equal(await page.textContent("#st-error"), sent);
-    const configure = await page.evaluate(() => JSON.parse(window.__wire.filter((s) => s.includes('"configure"')).at(-1)));
+    const configure = JSON.parse(await lastOf(wire, markWire, (t) => t.includes('"configure"')));
     assert.equal(configure.scenario, (withAsset ?? scenarios[0]).name);
   });
 
@@ -286,9 +292,10 @@ describe("live view", { timeout: 900000 }, () => {
     await page.selectOption("#timestep", "custom");
     await fill("timestep-custom", 0);
     await fill("duration", 1);
+    const mark = wire.length;
     await page.click("#start");
     await waitState("error");
-    const start = await page.evaluate(() => JSON.parse(window.__wire.filter((s) => s.includes('"start"')).at(-1)));
+    const start = JSON.parse(await lastOf(wire, mark, (t) => t.includes('"start"')));
     assert.equal(start.timestep_ms, 0);
     assert.equal(await page.textContent("#st-error"), "'timestep_ms' must be positive");
     await page.selectOption("#timestep", "16");
@@ -298,14 +305,15 @@ describe("live view", { timeout: 900000 }, () => {
     await clearScene();
     await addObject({ asset: "unit_cube", pos: [0, 0, 2], restitution: 0, friction: 0, vel: [0, 0, 0] });
     await setRun({ duration: 1 });
+    const mark = wire.length;
     await page.click("#start");
     await page.waitForFunction(() => window.simhost.metadata !== null, null, { timeout: 10000 });
-    const wire = await page.evaluate(() => window.__wire.filter((s) => s.includes('"configure"')).at(-1));
-    const configure = JSON.parse(wire);
+    const text = await lastOf(wire, mark, (t) => t.includes('"configure"'));
+    const configure = JSON.parse(text);
     assert.equal(configure.objects.length, 1);
     assert.equal(configure.objects[0].restitution, 0);
     assert.equal(configure.objects[0].friction, 0);
-    assert.match(wire, /"restitution":0[,}]/);
+    assert.match(text, /"restitution":0[,}]/);
     const meta = await page.evaluate(() => window.simhost.metadata.bodies.find((b) => !b.is_environment));
     assert.equal(meta.restitution, 0);
     await waitState("complete", 15000);
@@ -392,7 +400,7 @@ describe("live view", { timeout: 900000 }, () => {
       const s = window.simhost;
       const box = document.getElementById("auto-quality");
       if (box.checked !== auto) box.click();
-      await new Promise((r) => setTimeout(r, auto ? 2000 : 1000)); // let the governor settle
+      await new Promise((r) => setTimeout(r, auto ? 4000 : 1000)); // let the governor settle
       const frames0 = s.framesReceived, draws0 = s.draws, sim0 = s.lastFrame.simulation_time;
       const t = [];
       await new Promise((done) => {
