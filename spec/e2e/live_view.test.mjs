@@ -462,6 +462,53 @@ describe("live view", { timeout: 900000 }, () => {
     assert.equal(m.decoding, "worker", "frames are decoded off the main thread");
     assert.ok(m.frames > 0, "frames kept arriving while measuring");
     assert.ok(m.drawsPerS > 0, "the view drew while frames arrived");
+
+    // Picking among 1000 (instance ids; through the hidden instanced mesh when the cubes are drawn
+    // as a CPU batch) and the highlight reaching what is drawn. Paused, so nothing moves.
+    await page.click("#pause");
+    await waitState("paused");
+    await page.waitForTimeout(400);
+    const target = await page.evaluate(() => {
+      const { view } = window.simhost;
+      const f = view.lastFrame, cam = view.camera.position;
+      // The dynamic body nearest the camera among those well inside the view.
+      let best = -1, bestD = Infinity;
+      const v = cam.clone();
+      for (let i = 0; i < f.n; i++) {
+        if (f.flags[i] & 1) continue; // environment
+        v.fromArray(f.pos, 3 * i).project(view.camera);
+        if (Math.abs(v.x) > 0.7 || Math.abs(v.y) > 0.7 || v.z > 1) continue;
+        const d = Math.hypot(f.pos[3 * i] - cam.x, f.pos[3 * i + 1] - cam.y, f.pos[3 * i + 2] - cam.z);
+        if (d < bestD) [best, bestD] = [f.ids[i], d];
+      }
+      return best;
+    });
+    assert.ok(target >= 0, "a body in view to click");
+    const at = await screenOf(target);
+    await page.mouse.click(at.x, at.y);
+    await page.waitForFunction(() => window.simhost.selected >= 0, null, { timeout: 3000 });
+    const picked = await page.evaluate(({ x, y }) => {
+      const { view, selected } = window.simhost;
+      const r = view.canvas.getBoundingClientRect();
+      // Distance from the picked body's centre to the ray through the clicked pixel.
+      const ndc = view.camera.position.clone().set(((x - r.left) / r.width) * 2 - 1, -((y - r.top) / r.height) * 2 + 1, 0.5);
+      const dir = ndc.unproject(view.camera).sub(view.camera.position).normalize();
+      const s = view.stateOf(selected);
+      const c = view.camera.position.clone().set(s.position.x, s.position.y, s.position.z).sub(view.camera.position);
+      const off = c.clone().sub(dir.clone().multiplyScalar(c.dot(dir))).length();
+      view.render();
+      const b = view.bodies.get(selected);
+      const batch = view.batches.find((x) => x.source === b.mesh);
+      const src = [...b.mesh.instanceColor.array.slice(3 * b.index, 3 * b.index + 3)];
+      const drawn = batch ? [...batch.col.array.slice(3 * b.index * batch.nv, 3 * b.index * batch.nv + 3)] : src;
+      return { selected, off, src, drawn, batched: !!batch };
+    }, at);
+    assert.ok(picked.off < 0.9, `the picked body ${picked.selected} lies on the clicked ray (${picked.off} m off; target ${target})`);
+    assert.equal(await page.textContent("#insp-id"), String(picked.selected));
+    assert.ok(picked.src[2] > picked.src[0], `selected instance is highlighted (cyan), colour ${picked.src}`);
+    assert.deepEqual(picked.drawn.map((v) => +v.toFixed(5)), picked.src.map((v) => +v.toFixed(5)), `drawn colour (batched: ${picked.batched})`);
+    await page.evaluate(() => window.simhost.select(-1));
+
     await page.click("#stop");
     await waitState(["stopped", "complete"], 60000);
     assert.deepEqual(pageErrors, []);
