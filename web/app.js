@@ -1,8 +1,10 @@
 // Live view glue: wires the editor, the run controls, the 3D view, the panels and the status bar.
 //
-// Frames are never rendered as they arrive: the socket handler only keeps the newest one, and
-// the animation loop applies that one (if it changed) once per display refresh. So a burst of
-// frames costs a JSON.parse each and nothing more, and the page never falls behind the stream.
+// Frames are never rendered as they arrive: they come decoded from the socket's worker
+// (socket.js), the handler only keeps the newest, and the animation loop applies that one (if it
+// changed) once per display refresh and draws. So a burst of frames costs the main thread almost
+// nothing, and the page never falls behind the stream. The quality governor (quality.js) sets the
+// drawing resolution from the refresh intervals.
 //
 // window.simhost exposes the page's state (last frame, metadata, messages sent, render timings)
 // for the end-to-end tests and for poking at a run from the devtools console.
