@@ -28,8 +28,8 @@ export const LEVELS = [
   { scale: 0.25, shadows: false },
 ];
 
-const BUDGET_MS = 20; // slower than 50 fps: step down
-const AT_RATE_MS = 18; // 60 Hz display rate with a little jitter: room to step up
+const BUDGET_MS = 20; // slower than 50 fps: step down (or 1.2 display periods on a slower display)
+const AT_RATE_MS = 18; // 60 Hz display rate with a little jitter: room to step up (or 1.08 periods)
 const WINDOW_MS = 500; // judge each level over this much time
 const MIN_SAMPLES = 4; // drawn frames a window needs before it is judged
 const SETTLE_FRAMES = 3; // ignore the frames right after a change (the resize itself costs one)
@@ -45,6 +45,7 @@ export class QualityGovernor {
     this.reason = "start";
     this.failedUp = new Array(LEVELS.length).fill(1); // backoff factor of trying each level again
     this.probing = -1; // the level just tried going up, until it holds or fails
+    this.displayMs = 1000 / 60; // the display's refresh period, learnt from still frames
     this.intervals = new Float64Array(256);
     this.reset(0);
     this.onChange(LEVELS[0], this.reason);
@@ -84,7 +85,13 @@ export class QualityGovernor {
       this.n = 0;
       return;
     }
-    if (idle) return; // no sample, and the window waits
+    if (idle) {
+      // No sample, and the window waits. A still view's refreshes come at the display's own rate:
+      // learn it, so a 30 Hz display (some remote desktops) is not taken for a slow draw.
+      const iv = now - prev;
+      if (iv > 4 && iv < 100) this.displayMs += (iv - this.displayMs) * 0.05;
+      return;
+    }
     if (this.skip > 0) {
       this.skip--;
       this.windowStart = now;
@@ -97,7 +104,8 @@ export class QualityGovernor {
     const mean = sum / this.n;
     this.n = 0;
     this.windowStart = now;
-    if (mean > BUDGET_MS) {
+    const budget = Math.max(BUDGET_MS, 1.2 * this.displayMs);
+    if (mean > budget) {
       if (this.probing === this.level) {
         // The level just tried does not hold: back off before trying it again.
         this.failedUp[this.level] = Math.min(MAX_BACKOFF, this.failedUp[this.level] * 2);
@@ -105,8 +113,8 @@ export class QualityGovernor {
       this.probing = -1;
       if (this.level < LEVELS.length - 1) {
         // Far under budget (below 25 fps) two levels at once: a slow machine gets fluid sooner.
-        const step = mean > 2 * BUDGET_MS ? 2 : 1;
-        this.set(Math.min(LEVELS.length - 1, this.level + step), `${(1000 / mean).toFixed(0)} fps, under the 50 fps budget`, now);
+        const step = mean > 2 * budget ? 2 : 1;
+        this.set(Math.min(LEVELS.length - 1, this.level + step), `${(1000 / mean).toFixed(0)} fps, under the ${(1000 / budget).toFixed(0)} fps budget`, now);
       }
       this.goodSince = now;
       return;
@@ -115,7 +123,7 @@ export class QualityGovernor {
       this.probing = -1; // the tried level held: a later fall from it starts the backoff afresh
       this.failedUp[this.level] = 1;
     }
-    if (mean > AT_RATE_MS) {
+    if (mean > Math.max(AT_RATE_MS, 1.08 * this.displayMs)) {
       this.goodSince = now;
       return;
     }

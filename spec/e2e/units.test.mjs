@@ -217,6 +217,16 @@ describe("QualityGovernor", () => {
     const waits = tries.slice(1).map((v, i) => v - tries[i]);
     assert.ok(waits[1] > waits[0] * 1.5, `waits between tries grow: ${waits.map(Math.round)}`);
   });
+  it("learns a slow display's rate from still frames and does not take it for slow drawing", () => {
+    const g = new QualityGovernor(() => {});
+    let t = 1;
+    for (const end = t + 3000; t < end; t += 1000 / 30) g.tick(t, true); // a 30 Hz display, view still
+    t = run(g, t, 1000 / 30, 5); // drawing at the display's rate
+    assert.equal(g.level, 0);
+    run(g, t, 50, 3); // 20 fps on a 30 Hz display: too slow
+    assert.ok(g.level > 0);
+    assert.match(g.reason, /20 fps, under the 25 fps budget/);
+  });
   it("ignores idle frames and does nothing when off", () => {
     const g = new QualityGovernor(() => {});
     for (let t = 1; t < 5000; t += 100) g.tick(t, true); // nothing drawn: long gaps mean nothing
