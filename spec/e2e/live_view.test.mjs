@@ -513,4 +513,22 @@ describe("live view", { timeout: 900000 }, () => {
     await waitState(["stopped", "complete"], 60000);
     assert.deepEqual(pageErrors, []);
   });
+
+  it("runs with the socket on the main thread when the worker cannot load", async () => {
+    await page.route("**/socket-worker.js", (route) => route.fulfill({ status: 404, body: "" }));
+    try {
+      await page.reload();
+      await page.waitForFunction(() => document.querySelectorAll("#asset-options option").length > 0, null, { timeout: 10000 });
+      await addObject({ asset: "unit_cube", pos: [0, 0, 2] });
+      await setRun({ duration: 1 });
+      await page.click("#start");
+      await waitState("complete", 15000);
+      assert.equal(await page.evaluate(() => window.simhost.decoding), "main thread");
+      // floor(1000 / 16) + 1 frames; the last one shown.
+      assert.equal(await frameId(), 62);
+      assert.equal(await page.textContent("#st-error"), "");
+    } finally {
+      await page.unroute("**/socket-worker.js");
+    }
+  });
 });
