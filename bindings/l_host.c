@@ -189,11 +189,13 @@ void sh_l_host_push_session(lua_State* L, sh_session* s, const sh_session_ops* o
     // so every session shares it instead of loading its own copy.
     sh_l_push_assets(L, db, false);
     lua_setfield(L, -2, "assets");
-    lua_createtable(L, 0, 5);
+    lua_createtable(L, 0, 6);
     lua_pushinteger(L, limits->max_objects);
     lua_setfield(L, -2, "max_objects");
     lua_pushnumber(L, limits->max_duration_s);
     lua_setfield(L, -2, "max_duration_s");
+    lua_pushnumber(L, limits->idle_timeout_s);
+    lua_setfield(L, -2, "idle_timeout_s");
     lua_pushinteger(L, (lua_Integer)limits->max_message_bytes);
     lua_setfield(L, -2, "max_message_bytes");
     lua_pushinteger(L, (lua_Integer)limits->lua_memory_bytes);

@@ -20,6 +20,11 @@ SH_LUA_EXPORT int luaopen_simhost(lua_State* L);
 #include "simhost/assets.h"
 #define SH_L_ASSETS_META "simhost.assets"
 #define SH_L_WORLD_META  "simhost.world"
+// A host that caps a Lua state's memory (simhost serve's sessions) stores a function under this
+// registry key; the module calls it with the change, in bytes, of the C memory it holds for that state
+// (worlds and their buffers), so the cap covers what a script builds in C too. The function raises when
+// the cap is passed. Without it (repl, run, a plain lua5.4) nothing is charged.
+#define SH_L_CHARGE_KEY "simhost.memory_charge"
 // Raises a Lua argument error unless arg is an open asset DB; returns it.
 sh_asset_db* sh_l_check_assets(lua_State* L, int arg);
 // Pushes an asset DB userdata. owned = false lends a DB the caller keeps (the server's shared DB: reads
