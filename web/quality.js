@@ -35,6 +35,7 @@ const MIN_SAMPLES = 4; // drawn frames a window needs before it is judged
 const SETTLE_FRAMES = 3; // ignore the frames right after a change (the resize itself costs one)
 const UP_WAIT_MS = 1000; // time at the display's rate before trying a level up
 const MAX_BACKOFF = 32; // longest wait before retrying a level that failed, in UP_WAIT_MS
+const PROBE_HOLD_MS = 3000; // a level tried going up counts as holding after this long
 
 export class QualityGovernor {
   // onChange(level, reason) applies a level; it is called once from the constructor.
@@ -45,6 +46,7 @@ export class QualityGovernor {
     this.reason = "start";
     this.failedUp = new Array(LEVELS.length).fill(1); // backoff factor of trying each level again
     this.probing = -1; // the level just tried going up, until it holds or fails
+    this.probeStart = 0;
     this.displayMs = 1000 / 60; // the display's refresh period, learnt from still frames
     this.intervals = new Float64Array(256);
     this.reset(0);
@@ -119,7 +121,7 @@ export class QualityGovernor {
       this.goodSince = now;
       return;
     }
-    if (this.probing === this.level) {
+    if (this.probing === this.level && now - this.probeStart >= PROBE_HOLD_MS) {
       this.probing = -1; // the tried level held: a later fall from it starts the backoff afresh
       this.failedUp[this.level] = 1;
     }
@@ -130,6 +132,7 @@ export class QualityGovernor {
     const up = this.level - 1;
     if (up >= 0 && now - this.goodSince >= UP_WAIT_MS * this.failedUp[up]) {
       this.probing = up;
+      this.probeStart = now;
       this.set(up, `${(1000 / mean).toFixed(0)} fps with room to spare`, now);
     }
   }

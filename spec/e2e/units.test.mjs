@@ -217,6 +217,25 @@ describe("QualityGovernor", () => {
     const waits = tries.slice(1).map((v, i) => v - tries[i]);
     assert.ok(waits[1] > waits[0] * 1.5, `waits between tries grow: ${waits.map(Math.round)}`);
   });
+  it("backs off from a level that holds a moment and then fails", () => {
+    const g = new QualityGovernor(() => {});
+    let t = 1;
+    while (g.level === 0 && t < 5000) g.tick((t += 30));
+    const tries = [];
+    let since = 0;
+    // Level 0 is fine for its first second, then slow: it must still count as failed.
+    for (let i = 0; i < 6000; i++) {
+      const was = g.level;
+      g.tick(t);
+      if (g.level === 0 && was === 1) {
+        tries.push(t);
+        since = t;
+      }
+      t += g.level === 0 && t - since > 1000 ? 30 : 1000 / 60;
+    }
+    const waits = tries.slice(1).map((v, i) => v - tries[i]);
+    assert.ok(waits.length >= 3 && waits[2] > waits[0] * 1.5, `waits between tries grow: ${waits.map(Math.round)}`);
+  });
   it("learns a slow display's rate from still frames and does not take it for slow drawing", () => {
     const g = new QualityGovernor(() => {});
     let t = 1;
