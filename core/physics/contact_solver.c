@@ -1,10 +1,6 @@
 #include "contact_solver.h"
 
 #include <math.h>
-// Normal points of a manifold are swept this many times per pass before friction: four points on a face
-// are redundant for three degrees of freedom, and one Gauss-Seidel sweep leaves an uneven split that rocks
-// a settling stack (measured: 1e-3 rad/s of rocking with one sweep, 1e-4 with three).
-#define SH_INNER 3
 
 sh_softness sh_make_soft(float hertz, float zeta, float h)
 {
@@ -139,21 +135,29 @@ void sh_contact_solver_prepare(sh_contact_solver* s, sh_world* w)
     }
 }
 
+SH_INLINE void warm_start_one(sh_contact_solver* s, const sh_constraint* c)
+{
+    sh_solver_body* a = &s->bodies[c->a];
+    sh_solver_body* b = &s->bodies[c->b];
+    for (int j = 0; j < c->point_count; j++)
+    {
+        const sh_constraint_point* cp = &c->points[j];
+        row_apply(a, b, &cp->row[0], c->normal, cp->normal_impulse);
+        row_apply(a, b, &cp->row[1], c->t1, cp->tangent_impulse[0]);
+        row_apply(a, b, &cp->row[2], c->t2, cp->tangent_impulse[1]);
+    }
+}
+
 void sh_contact_solver_warm_start(sh_contact_solver* s)
 {
     for (int i = 0; i < s->count; i++)
-    {
-        sh_constraint* c = &s->constraints[i];
-        sh_solver_body* a = &s->bodies[c->a];
-        sh_solver_body* b = &s->bodies[c->b];
-        for (int j = 0; j < c->point_count; j++)
-        {
-            const sh_constraint_point* cp = &c->points[j];
-            row_apply(a, b, &cp->row[0], c->normal, cp->normal_impulse);
-            row_apply(a, b, &cp->row[1], c->t1, cp->tangent_impulse[0]);
-            row_apply(a, b, &cp->row[2], c->t2, cp->tangent_impulse[1]);
-        }
-    }
+        warm_start_one(s, &s->constraints[i]);
+}
+
+void sh_contact_solver_warm_start_list(sh_contact_solver* s, const int* list, int count)
+{
+    for (int i = 0; i < count; i++)
+        warm_start_one(s, &s->constraints[list[i]]);
 }
 
 // Current separation from the bodies' motion since the collide (one collide per step, as Box2D v3).
@@ -263,10 +267,15 @@ void sh_contact_solver_solve(sh_contact_solver* s, bool use_bias)
     s->reverse = !s->reverse;
 }
 
-void sh_contact_solver_solve_subset(sh_contact_solver* s, const int* list, int count, bool use_bias)
+void sh_contact_solver_solve_list(sh_contact_solver* s, const int* list, int count, bool use_bias)
 {
     for (int i = 0; i < count; i++)
         solve_one(s, &s->constraints[list[i]], use_bias);
+}
+
+void sh_contact_solver_solve_subset(sh_contact_solver* s, const int* list, int count, bool use_bias)
+{
+    sh_contact_solver_solve_list(s, list, count, use_bias);
     s->reverse = !s->reverse;
 }
 

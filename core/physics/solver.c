@@ -4,6 +4,7 @@
 //   with soft bias → integrate positions → relax without bias; after the sub-steps: restitution, store
 //   impulses, write bodies back.
 #include "contact_solver.h"
+#include "contact_solver_wide.h"
 
 #include <math.h>
 #include <string.h>
@@ -197,16 +198,35 @@ void sh_solver_step(sh_world* w, float dt)
     float h = dt / (float)substeps;
     sh_contact_solver s = {cons, cc, sb, h, 1.0f / h, w->def.contact_push_max, w->def.restitution_threshold};
     sh_contact_solver_prepare(&s, w);
+    // Constraints run eight at a time by levels (constraint_graph.h, contact_solver_wide.h), with the
+    // scalar sweep's exact result; if the arena cannot hold the levels, the scalar path runs instead.
+    sh_constraint_graph graph;
+    sh_wide_solver wide;
+    bool use_wide =
+        sh_constraint_graph_build(&graph, cons, cc, n, arena) && sh_wide_prepare(&wide, &s, &graph, arena);
     for (int i = 0; i < substeps; i++)
     {
         integrate_velocities(w, sb, body_of, n, h);
-        sh_contact_solver_warm_start(&s);
-        sh_contact_solver_solve(&s, true);
+        if (use_wide)
+        {
+            sh_wide_warm_start(&wide, &s);
+            sh_wide_solve(&wide, &s, true);
+        }
+        else
+        {
+            sh_contact_solver_warm_start(&s);
+            sh_contact_solver_solve(&s, true);
+        }
         integrate_positions(sb, n, h, w->def.gravity);
         // Two relax passes: one left a 10-cube stack rocking (and walking) at 60 Hz contacts.
         for (int r = 0; r < SH_RELAX_PASSES; r++)
-            sh_contact_solver_solve(&s, false);
+            if (use_wide)
+                sh_wide_solve(&wide, &s, false);
+            else
+                sh_contact_solver_solve(&s, false);
     }
+    if (use_wide)
+        sh_wide_finish(&wide, &s);
     // Impact set: constraints closing fast at step start (few in a settled scene, so the extra passes cost
     // little where the pyramid's thousands of resting contacts are).
     int* impacts = sh_arena_alloc(arena, (size_t)(cc > 0 ? cc : 1) * sizeof *impacts);

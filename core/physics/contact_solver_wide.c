@@ -1,0 +1,507 @@
+#include "contact_solver_wide.h"
+
+#include <immintrin.h>
+#include <stddef.h>
+#include <string.h>
+
+// The kernels below take and return 32-byte vectors; they are all static and always inlined into one of the
+// two entry points, so no call ever crosses an ABI boundary and GCC's note that a 32-byte vector is passed
+// differently without AVX does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+// The velocity loads read 32 bytes at the start of a solver body (v, w, then dp.x, dp.y, written back
+// unchanged); the pose loads read dp (12 bytes and the next 4) and dq (16), read only: the layout of
+// sh_solver_body they rely on.
+_Static_assert(offsetof(sh_solver_body, v) == 0 && offsetof(sh_solver_body, w) == 12 &&
+                   offsetof(sh_solver_body, dp) == 24 &&
+                   offsetof(sh_solver_body, dq) >= offsetof(sh_solver_body, dp) + 16 &&
+                   offsetof(sh_solver_body, dq) + 16 <= sizeof(sh_solver_body),
+               "sh_solver_body layout the wide solver loads");
+
+SH_INLINE sh_f8 splat(float x)
+{
+    return (sh_f8){x, x, x, x, x, x, x, x};
+}
+
+SH_INLINE sh_f8 sel(sh_i8 m, sh_f8 x, sh_f8 y)
+{
+    return (sh_f8)(((sh_i8)x & m) | ((sh_i8)y & ~m));
+}
+
+// The scalar solver's max_f/min_f (a > b ? a : b), lane-wise, NaN behaviour included.
+SH_INLINE sh_f8 max8(sh_f8 a, sh_f8 b)
+{
+    return sel(a > b, a, b);
+}
+
+SH_INLINE sh_f8 min8(sh_f8 a, sh_f8 b)
+{
+    return sel(a < b, a, b);
+}
+
+// ---- AVX2 body access: eight 32-byte rows, transposed in registers (3 shuffle stages of 8) ----
+
+__attribute__((target("avx2,fma"))) static inline void transpose8_avx(__m256 r[8])
+{
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+__attribute__((target("avx2,fma"))) static inline void gather_velocity_avx(const sh_solver_body* bodies,
+                                                                           const int* index, sh_f8 out[8])
+{
+    __m256 r[8];
+    for (int k = 0; k < 8; k++)
+        r[k] = _mm256_loadu_ps((const float*)&bodies[index[k]]);
+    transpose8_avx(r);
+    for (int k = 0; k < 8; k++)
+        out[k] = r[k];
+}
+
+__attribute__((target("avx2,fma"))) static inline void gather_pose_avx(const sh_solver_body* bodies,
+                                                                       const int* index, sh_f8 out[8])
+{
+    __m256 r[8];
+    for (int k = 0; k < 8; k++)
+    {
+        const sh_solver_body* b = &bodies[index[k]];
+        r[k] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(b->dp)), _mm_loadu_ps(b->dq), 1);
+    }
+    transpose8_avx(r);
+    for (int k = 0; k < 8; k++)
+        out[k] = r[k];
+}
+
+__attribute__((target("avx2,fma"))) static inline void scatter_avx(sh_solver_body* bodies, const int* index,
+                                                                   const sh_f8 in[8])
+{
+    __m256 r[8];
+    for (int k = 0; k < 8; k++)
+        r[k] = in[k];
+    transpose8_avx(r);
+    for (int k = 0; k < 8; k++)
+        _mm256_storeu_ps((float*)&bodies[index[k]], r[k]);
+}
+
+// ---- baseline body access: lane by lane ----
+
+SH_INLINE void gather_velocity_scalar(const sh_solver_body* bodies, const int* index, sh_f8 out[8])
+{
+    for (int k = 0; k < 8; k++)
+    {
+        const float* row = (const float*)&bodies[index[k]];
+        for (int c = 0; c < 8; c++)
+            out[c][k] = row[c];
+    }
+}
+
+SH_INLINE void gather_pose_scalar(const sh_solver_body* bodies, const int* index, sh_f8 out[8])
+{
+    for (int k = 0; k < 8; k++)
+    {
+        const sh_solver_body* b = &bodies[index[k]];
+        for (int c = 0; c < 3; c++)
+            out[c][k] = b->dp[c];
+        out[3][k] = 0.0f;
+        for (int c = 0; c < 4; c++)
+            out[4 + c][k] = b->dq[c];
+    }
+}
+
+SH_INLINE void scatter_scalar(sh_solver_body* bodies, const int* index, const sh_f8 in[8])
+{
+    for (int k = 0; k < 8; k++)
+    {
+        float* row = (float*)&bodies[index[k]];
+        for (int c = 0; c < 6; c++)
+            row[c] = in[c][k];
+    }
+}
+
+// Columns: 0..2 v, 3..5 w, 6..7 dp.x, dp.y (kept to be written back as they were).
+SH_INLINE void gather_velocity(const sh_solver_body* bodies, const int* index, sh_f8 out[8], bool avx)
+{
+    if (avx)
+        gather_velocity_avx(bodies, index, out);
+    else
+        gather_velocity_scalar(bodies, index, out);
+}
+
+// Columns: 0..2 dp, 3 unused, 4..7 dq (x, y, z, w).
+SH_INLINE void gather_pose(const sh_solver_body* bodies, const int* index, sh_f8 out[8], bool avx)
+{
+    if (avx)
+        gather_pose_avx(bodies, index, out);
+    else
+        gather_pose_scalar(bodies, index, out);
+}
+
+SH_INLINE void scatter_velocity(sh_solver_body* bodies, const int* index, const sh_f8 in[8], bool avx)
+{
+    if (avx)
+        scatter_avx(bodies, index, in);
+    else
+        scatter_scalar(bodies, index, in);
+}
+
+__attribute__((target("avx2,fma"))) static inline void sqrt_avx(const sh_f8* in, sh_f8* out)
+{
+    *out = _mm256_sqrt_ps(*in);
+}
+
+SH_INLINE sh_f8 sqrt8(sh_f8 x, bool avx)
+{
+    sh_f8 r;
+    if (avx)
+        sqrt_avx(&x, &r);
+    else
+        for (int k = 0; k < 8; k++)
+            r[k] = __builtin_sqrtf(x[k]);
+    return r;
+}
+
+// ---- the scalar solver's formulas, lane-wise (contact_solver.c: row_vel, row_apply, quat_rotate) ----
+
+SH_INLINE sh_f8 row_vel8(const sh_f8* A, const sh_f8* B, const sh_f8* r, const sh_f8* d)
+{
+    return (B[0] - A[0]) * d[0] + (B[1] - A[1]) * d[1] + (B[2] - A[2]) * d[2] +
+           (B[3] * r[3] + B[4] * r[4] + B[5] * r[5]) - (A[3] * r[0] + A[4] * r[1] + A[5] * r[2]);
+}
+
+SH_INLINE void row_apply8(sh_f8* A, sh_f8* B, sh_f8 ma, sh_f8 mb, const sh_f8* r, const sh_f8* d, sh_f8 p)
+{
+    const sh_f8 pa = ma * p, pb = mb * p;
+    for (int k = 0; k < 3; k++)
+    {
+        A[k] -= pa * d[k];
+        A[3 + k] -= p * r[6 + k];
+        B[k] += pb * d[k];
+        B[3 + k] += p * r[9 + k];
+    }
+}
+
+SH_INLINE void quat_rotate8(const sh_f8* q, const sh_f8* v, sh_f8* out)
+{
+    sh_f8 tx = 2.0f * (q[1] * v[2] - q[2] * v[1]);
+    sh_f8 ty = 2.0f * (q[2] * v[0] - q[0] * v[2]);
+    sh_f8 tz = 2.0f * (q[0] * v[1] - q[1] * v[0]);
+    out[0] = v[0] + q[3] * tx + (q[1] * tz - q[2] * ty);
+    out[1] = v[1] + q[3] * ty + (q[2] * tx - q[0] * tz);
+    out[2] = v[2] + q[3] * tz + (q[0] * ty - q[1] * tx);
+}
+
+// make_row of contact_solver.c: ja = ra × d, jb = rb × d (glm_vec3_cross), ka = I_A⁻¹ ja, kb = I_B⁻¹ jb
+// (glm_mat3_mulv, column-major), the same operations in the same order, so the same bits.
+SH_INLINE void make_row8(const sh_wide_constraint* c, const sh_wide_point* p, const sh_f8* d, sh_f8* r)
+{
+    const sh_f8 *ra = p->ra, *rb = p->rb, *ia = c->inv_i_a, *ib = c->inv_i_b;
+    r[0] = ra[1] * d[2] - ra[2] * d[1];
+    r[1] = ra[2] * d[0] - ra[0] * d[2];
+    r[2] = ra[0] * d[1] - ra[1] * d[0];
+    r[3] = rb[1] * d[2] - rb[2] * d[1];
+    r[4] = rb[2] * d[0] - rb[0] * d[2];
+    r[5] = rb[0] * d[1] - rb[1] * d[0];
+    for (int i = 0; i < 3; i++)
+    {
+        r[6 + i] = ia[i] * r[0] + ia[3 + i] * r[1] + ia[6 + i] * r[2];
+        r[9 + i] = ib[i] * r[3] + ib[3 + i] * r[4] + ib[6 + i] * r[5];
+    }
+}
+
+SH_INLINE sh_f8 separation8(const sh_f8* PA, const sh_f8* PB, const sh_wide_point* p, const sh_f8* n)
+{
+    sh_f8 pa[3], pb[3];
+    quat_rotate8(PA + 4, p->ra, pa);
+    quat_rotate8(PB + 4, p->rb, pb);
+    sh_f8 d0 = PB[0] - PA[0] + pb[0] - pa[0];
+    sh_f8 d1 = PB[1] - PA[1] + pb[1] - pa[1];
+    sh_f8 d2 = PB[2] - PA[2] + pb[2] - pa[2];
+    return d0 * n[0] + d1 * n[1] + d2 * n[2] + p->base_separation;
+}
+
+SH_INLINE void warm_start_batch(sh_wide_constraint* c, sh_solver_body* bodies, bool avx)
+{
+    sh_f8 A[8], B[8];
+    gather_velocity(bodies, c->a, A, avx);
+    gather_velocity(bodies, c->b, B, avx);
+    for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
+    {
+        const sh_wide_point* p = &c->points[j];
+        sh_f8 row[12];
+        make_row8(c, p, c->normal, row);
+        row_apply8(A, B, c->inv_mass_a, c->inv_mass_b, row, c->normal, p->normal_impulse);
+        make_row8(c, p, c->t1, row);
+        row_apply8(A, B, c->inv_mass_a, c->inv_mass_b, row, c->t1, p->tangent_impulse[0]);
+        make_row8(c, p, c->t2, row);
+        row_apply8(A, B, c->inv_mass_a, c->inv_mass_b, row, c->t2, p->tangent_impulse[1]);
+    }
+    scatter_velocity(bodies, c->a, A, avx);
+    scatter_velocity(bodies, c->b, B, avx);
+}
+
+// solve_one of contact_solver.c on eight constraints (see the comments there for the why of each step).
+SH_INLINE void solve_batch(sh_wide_constraint* c, sh_solver_body* bodies, float inv_h, float push_max,
+                           bool use_bias, bool reverse, bool avx)
+{
+    sh_f8 A[8], B[8], PA[8], PB[8];
+    gather_velocity(bodies, c->a, A, avx);
+    gather_velocity(bodies, c->b, B, avx);
+    gather_pose(bodies, c->a, PA, avx);
+    gather_pose(bodies, c->b, PB, avx);
+    const sh_f8 ma = c->inv_mass_a, mb = c->inv_mass_b;
+    const sh_f8 zero = splat(0.0f), one = splat(1.0f);
+    sh_f8 vn_before[SH_MAX_MANIFOLD_POINTS], bias[SH_MAX_MANIFOLD_POINTS], mass_scale[SH_MAX_MANIFOLD_POINTS],
+        impulse_scale[SH_MAX_MANIFOLD_POINTS], nrow[SH_MAX_MANIFOLD_POINTS][12];
+    for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
+    {
+        const sh_wide_point* p = &c->points[j];
+        make_row8(c, p, c->normal, nrow[j]);
+        vn_before[j] = row_vel8(A, B, nrow[j], c->normal);
+        sh_f8 sep = separation8(PA, PB, p, c->normal);
+        const sh_i8 spec = sep > zero;
+        bias[j] = sel(spec, sep * inv_h, zero);
+        mass_scale[j] = one;
+        impulse_scale[j] = zero;
+        if (use_bias)
+        {
+            sh_f8 soft = max8(c->bias_rate * sep, splat(-push_max));
+            bias[j] = sel(spec, bias[j], soft);
+            mass_scale[j] = sel(spec, one, c->mass_scale);
+            impulse_scale[j] = sel(spec, zero, c->impulse_scale);
+        }
+    }
+    sh_i8 pushed = (sh_i8){0};
+    const int last = SH_MAX_MANIFOLD_POINTS - 1;
+    for (int sweep = 0; sweep < SH_INNER; sweep++)
+        for (int jj = 0; jj < SH_MAX_MANIFOLD_POINTS; jj++)
+        {
+            const int j = reverse ? last - jj : jj;
+            sh_wide_point* p = &c->points[j];
+            sh_f8 vn = row_vel8(A, B, nrow[j], c->normal);
+            sh_f8 imp =
+                -p->normal_mass * mass_scale[j] * (vn + bias[j]) - impulse_scale[j] * p->normal_impulse;
+            sh_f8 next = max8(p->normal_impulse + imp, zero);
+            imp = next - p->normal_impulse;
+            pushed |= imp > zero;
+            p->normal_impulse = next;
+            p->max_normal_impulse = max8(p->max_normal_impulse, imp);
+            row_apply8(A, B, ma, mb, nrow[j], c->normal, imp);
+        }
+    const sh_i8 newly = pushed & ~c->active;
+    for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
+    {
+        sh_wide_point* p = &c->points[j];
+        p->relative_velocity = sel(newly, min8(p->relative_velocity, vn_before[j]), p->relative_velocity);
+    }
+    c->active |= pushed;
+    for (int jj = 0; jj < SH_MAX_MANIFOLD_POINTS; jj++)
+    {
+        sh_wide_point* p = &c->points[reverse ? last - jj : jj];
+        sh_f8 r1[12], r2[12];
+        make_row8(c, p, c->t1, r1);
+        make_row8(c, p, c->t2, r2);
+        sh_f8 v1 = row_vel8(A, B, r1, c->t1), v2 = row_vel8(A, B, r2, c->t2);
+        sh_f8 n1 = p->tangent_impulse[0] - p->tangent_mass[0] * v1;
+        sh_f8 n2 = p->tangent_impulse[1] - p->tangent_mass[1] * v2;
+        sh_f8 lim = c->friction * p->normal_impulse;
+        sh_f8 len2 = n1 * n1 + n2 * n2;
+        const sh_i8 over = len2 > lim * lim;
+        // Lanes under the limit take a scale of 1 (a square root of 1, never of 0 or of an unused lane).
+        sh_f8 sc = sel(over, lim / sqrt8(sel(over, len2, one), avx), one);
+        n1 = sel(over, n1 * sc, n1);
+        n2 = sel(over, n2 * sc, n2);
+        row_apply8(A, B, ma, mb, r1, c->t1, n1 - p->tangent_impulse[0]);
+        row_apply8(A, B, ma, mb, r2, c->t2, n2 - p->tangent_impulse[1]);
+        p->tangent_impulse[0] = n1;
+        p->tangent_impulse[1] = n2;
+    }
+    scatter_velocity(bodies, c->a, A, avx);
+    scatter_velocity(bodies, c->b, B, avx);
+}
+
+// ---- the two instantiations ----
+
+static void warm_start_generic(sh_wide_constraint* batches, int count, sh_solver_body* bodies)
+{
+    for (int i = 0; i < count; i++)
+        warm_start_batch(&batches[i], bodies, false);
+}
+
+__attribute__((target("avx2,fma"))) static void warm_start_avx2(sh_wide_constraint* batches, int count,
+                                                                sh_solver_body* bodies)
+{
+    for (int i = 0; i < count; i++)
+        warm_start_batch(&batches[i], bodies, true);
+}
+
+static void solve_generic(sh_wide_constraint* batches, int count, sh_solver_body* bodies, float inv_h,
+                          float push_max, bool use_bias, bool reverse)
+{
+    for (int i = 0; i < count; i++)
+        solve_batch(&batches[i], bodies, inv_h, push_max, use_bias, reverse, false);
+}
+
+__attribute__((target("avx2,fma"))) static void solve_avx2(sh_wide_constraint* batches, int count,
+                                                           sh_solver_body* bodies, float inv_h,
+                                                           float push_max, bool use_bias, bool reverse)
+{
+    for (int i = 0; i < count; i++)
+        solve_batch(&batches[i], bodies, inv_h, push_max, use_bias, reverse, true);
+}
+
+// ---- setup and hand-back ----
+
+static void load_lane(sh_wide_constraint* w, int k, const sh_contact_solver* s, int index)
+{
+    const sh_constraint* c = &s->constraints[index];
+    w->a[k] = c->a;
+    w->b[k] = c->b;
+    w->index[k] = index;
+    for (int d = 0; d < 3; d++)
+    {
+        w->normal[d][k] = c->normal[d];
+        w->t1[d][k] = c->t1[d];
+        w->t2[d][k] = c->t2[d];
+    }
+    const sh_solver_body *ba = &s->bodies[c->a], *bb = &s->bodies[c->b];
+    w->inv_mass_a[k] = ba->inv_mass;
+    w->inv_mass_b[k] = bb->inv_mass;
+    for (int col = 0; col < 3; col++)
+        for (int row = 0; row < 3; row++)
+        {
+            w->inv_i_a[3 * col + row][k] = ba->inv_i[col][row];
+            w->inv_i_b[3 * col + row][k] = bb->inv_i[col][row];
+        }
+    w->friction[k] = c->friction;
+    w->bias_rate[k] = c->soft.bias_rate;
+    w->mass_scale[k] = c->soft.mass_scale;
+    w->impulse_scale[k] = c->soft.impulse_scale;
+    w->active[k] = c->active ? -1 : 0;
+    for (int j = 0; j < c->point_count; j++)
+    {
+        const sh_constraint_point* cp = &c->points[j];
+        sh_wide_point* p = &w->points[j];
+        for (int d = 0; d < 3; d++)
+        {
+            p->ra[d][k] = cp->ra[d];
+            p->rb[d][k] = cp->rb[d];
+        }
+        p->base_separation[k] = cp->base_separation;
+        p->normal_mass[k] = cp->normal_mass;
+        p->tangent_mass[0][k] = cp->tangent_mass[0];
+        p->tangent_mass[1][k] = cp->tangent_mass[1];
+        p->normal_impulse[k] = cp->normal_impulse;
+        p->tangent_impulse[0][k] = cp->tangent_impulse[0];
+        p->tangent_impulse[1][k] = cp->tangent_impulse[1];
+        p->max_normal_impulse[k] = cp->max_normal_impulse;
+        p->relative_velocity[k] = cp->relative_velocity;
+    }
+}
+
+static sh_wide_path forced_path = SH_WIDE_AUTO;
+
+void sh_wide_force_path(sh_wide_path path)
+{
+    forced_path = path;
+}
+
+bool sh_wide_cpu_has_avx2(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_constraint_graph* g,
+                     sh_arena* arena)
+{
+    memset(ws, 0, sizeof *ws);
+    if (forced_path == SH_WIDE_SCALAR)
+        return false;
+    ws->avx2 = forced_path != SH_WIDE_GENERIC && sh_wide_cpu_has_avx2();
+    int batches = 0;
+    for (int l = 0; l < g->level_count; l++)
+        batches += (g->level_start[l + 1] - g->level_start[l] + SH_WIDE - 1) / SH_WIDE;
+    ws->batch_count = batches;
+    if (batches == 0)
+        return true;
+    // The arena aligns to 16; the vectors want 32.
+    size_t bytes = (size_t)batches * sizeof(sh_wide_constraint);
+    char* raw = sh_arena_alloc(arena, bytes + 32);
+    if (raw == NULL)
+        return false;
+    ws->batches = (sh_wide_constraint*)(void*)(((uintptr_t)raw + 31) & ~(uintptr_t)31);
+    memset(ws->batches, 0, bytes);
+    int next = 0;
+    for (int l = 0; l < g->level_count; l++)
+        for (int i = g->level_start[l]; i < g->level_start[l + 1]; i++)
+        {
+            const int lane = (i - g->level_start[l]) % SH_WIDE;
+            if (lane == 0)
+            {
+                sh_wide_constraint* w = &ws->batches[next++];
+                for (int k = 0; k < SH_WIDE; k++)
+                {
+                    w->a[k] = w->b[k] = g->body_count; // the static dummy: never changed
+                    w->index[k] = -1;
+                }
+            }
+            load_lane(&ws->batches[next - 1], lane, s, g->order[i]);
+        }
+    return true;
+}
+
+void sh_wide_warm_start(const sh_wide_solver* ws, sh_contact_solver* s)
+{
+    if (ws->avx2)
+        warm_start_avx2(ws->batches, ws->batch_count, s->bodies);
+    else
+        warm_start_generic(ws->batches, ws->batch_count, s->bodies);
+}
+
+void sh_wide_solve(sh_wide_solver* ws, sh_contact_solver* s, bool use_bias)
+{
+    if (ws->avx2)
+        solve_avx2(ws->batches, ws->batch_count, s->bodies, s->inv_h, s->push_max, use_bias, s->reverse);
+    else
+        solve_generic(ws->batches, ws->batch_count, s->bodies, s->inv_h, s->push_max, use_bias, s->reverse);
+    s->reverse = !s->reverse;
+}
+
+void sh_wide_finish(const sh_wide_solver* ws, sh_contact_solver* s)
+{
+    for (int i = 0; i < ws->batch_count; i++)
+    {
+        const sh_wide_constraint* w = &ws->batches[i];
+        for (int k = 0; k < SH_WIDE; k++)
+        {
+            if (w->index[k] < 0)
+                continue;
+            sh_constraint* c = &s->constraints[w->index[k]];
+            c->active = w->active[k] != 0;
+            for (int j = 0; j < c->point_count; j++)
+            {
+                const sh_wide_point* p = &w->points[j];
+                sh_constraint_point* cp = &c->points[j];
+                cp->normal_impulse = p->normal_impulse[k];
+                cp->tangent_impulse[0] = p->tangent_impulse[0][k];
+                cp->tangent_impulse[1] = p->tangent_impulse[1][k];
+                cp->max_normal_impulse = p->max_normal_impulse[k];
+                cp->relative_velocity = p->relative_velocity[k];
+            }
+        }
+    }
+}

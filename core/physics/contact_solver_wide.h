@@ -1,0 +1,77 @@
+#pragma once
+// The contact solver eight constraints at a time (Box2D v3's wide solver, in 3-D): the constraints of one
+// level (constraint_graph.h) share no simulated body, so eight of them run in the lanes of one SIMD register
+// with exactly the arithmetic of the scalar solve (same formulas, same operation order per lane, no FMA
+// contraction: the build is ISO C, -ffp-contract=off). With the levels' order the result is bit for bit
+// that of the scalar sweep in constraint index order (checked by spec/c/test_wide_solver.c).
+//
+// Dispatch: the kernels are written once in GCC vector extensions and instantiated twice, for AVX2+FMA
+// (target attribute; bodies are loaded as 32-byte rows and transposed) and for the baseline x86-64 ISA
+// (SSE2, lane-by-lane loads). __builtin_cpu_supports picks one at run time, so the binary never executes
+// an instruction the CPU lacks and needs no -march flag; both give the same results (no FMA is formed).
+
+#include "constraint_graph.h"
+#include "contact_solver.h"
+
+#define SH_WIDE 8
+
+typedef float sh_f8 __attribute__((vector_size(32)));
+typedef int sh_i8 __attribute__((vector_size(32)));
+
+// One manifold point of eight constraints, structure of arrays. Unlike the scalar sh_constraint_point the
+// Jacobian rows (ja = r × d, ka = I⁻¹ ja) are not stored but rebuilt in registers each pass from the
+// anchors and the constraint's inverse inertias, with make_row's exact formulas: 15 vectors a point
+// instead of 51, and the pass, which streams every batch from memory, reads 3 KB a batch instead of 7.
+// Measured on the 5050 pyramid (2179 batches): the stored rows made the solve memory-bound.
+typedef struct sh_wide_point
+{
+    sh_f8 ra[3], rb[3];
+    sh_f8 base_separation, normal_mass, tangent_mass[2];
+    sh_f8 normal_impulse, tangent_impulse[2], max_normal_impulse, relative_velocity;
+} sh_wide_point;
+
+// Eight constraints of one level. Unused lanes and points are all zero (their impulses stay 0) and point
+// at the static dummy; a manifold with fewer than four points has zero anchors and masses in the rest.
+typedef struct sh_wide_constraint
+{
+    int a[SH_WIDE], b[SH_WIDE]; // solver body indices
+    int index[SH_WIDE];         // constraint index, -1 for an unused lane
+    sh_f8 normal[3], t1[3], t2[3];
+    sh_f8 inv_i_a[9], inv_i_b[9]; // world inverse inertia at step start, column-major as cglm's mat3
+    sh_f8 inv_mass_a, inv_mass_b, friction;
+    sh_f8 bias_rate, mass_scale, impulse_scale;
+    sh_i8 active; // all ones once the constraint has pushed this step
+    sh_wide_point points[SH_MAX_MANIFOLD_POINTS];
+} sh_wide_constraint;
+
+typedef struct sh_wide_solver
+{
+    sh_wide_constraint* batches;
+    int batch_count;
+    bool avx2;
+} sh_wide_solver;
+
+// Which path runs the contact solve. AUTO (the default) takes AVX2 when the CPU has it, else GENERIC; the
+// others exist so spec/c/test_wide_solver.c can check that all three give the same bits. Process-wide;
+// tests only (set it before stepping, never while a world steps).
+typedef enum sh_wide_path
+{
+    SH_WIDE_AUTO,
+    SH_WIDE_SCALAR,  // the sequential scalar sweep, constraint index order
+    SH_WIDE_GENERIC, // levels, vector extensions on the baseline ISA
+    SH_WIDE_AVX2,    // levels, AVX2 (falls back to GENERIC on a CPU without it)
+} sh_wide_path;
+void sh_wide_force_path(sh_wide_path path);
+bool sh_wide_cpu_has_avx2(void);
+
+// Copies the prepared constraints into lanes, level by level, eight per batch (a level's last batch is
+// padded). s must be prepared. False when the arena is out of memory or the scalar path is forced: the
+// caller then runs the scalar solver.
+bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_constraint_graph* g,
+                     sh_arena* arena);
+void sh_wide_warm_start(const sh_wide_solver* ws, sh_contact_solver* s);
+// One pass over all batches in level order; flips s->reverse like the scalar pass.
+void sh_wide_solve(sh_wide_solver* ws, sh_contact_solver* s, bool use_bias);
+// Writes the lanes' impulses, impact speeds and active flags back into s->constraints, for the scalar
+// impact subset, restitution, residual and store that follow.
+void sh_wide_finish(const sh_wide_solver* ws, sh_contact_solver* s);
