@@ -2,39 +2,42 @@
 
 #include <immintrin.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
-// The kernels below take and return 32-byte vectors; they are all static and always inlined into one of the
-// two entry points, so no call ever crosses an ABI boundary and GCC's note that a 32-byte vector is passed
+// The kernels below take and return 64-byte vectors; they are all static and always inlined into one of the
+// three entry points, so no call ever crosses an ABI boundary and GCC's note that a 64-byte vector is passed
 // differently without AVX does not apply.
 #pragma GCC diagnostic ignored "-Wpsabi"
 
-// The velocity loads read 32 bytes at the start of a solver body (v, w, then dp.x, dp.y, written back
-// unchanged); the pose loads read dp (12 bytes and the next 4) and dq (16), read only: the layout of
-// sh_solver_body they rely on.
+// The velocity rows are the 32 bytes at the start of a solver body (v, w, padding: written back whole),
+// the pose rows the 32 bytes from dq (dq, dp, inv_mass: read only). The layout of sh_solver_body they rely
+// on:
 _Static_assert(offsetof(sh_solver_body, v) == 0 && offsetof(sh_solver_body, w) == 12 &&
-                   offsetof(sh_solver_body, dp) == 24 &&
-                   offsetof(sh_solver_body, dq) >= offsetof(sh_solver_body, dp) + 16 &&
-                   offsetof(sh_solver_body, dq) + 16 <= sizeof(sh_solver_body),
+                   offsetof(sh_solver_body, dq) == 32 && offsetof(sh_solver_body, dp) == 48 &&
+                   sizeof(sh_solver_body) % 32 == 0 && _Alignof(sh_solver_body) == 32,
                "sh_solver_body layout the wide solver loads");
 
-SH_INLINE sh_f8 splat(float x)
+SH_INLINE sh_fw splat(float x)
 {
-    return (sh_f8){x, x, x, x, x, x, x, x};
+    sh_fw v;
+    for (int k = 0; k < SH_WIDE; k++)
+        v[k] = x;
+    return v;
 }
 
-SH_INLINE sh_f8 sel(sh_i8 m, sh_f8 x, sh_f8 y)
+SH_INLINE sh_fw sel(sh_iw m, sh_fw x, sh_fw y)
 {
-    return (sh_f8)(((sh_i8)x & m) | ((sh_i8)y & ~m));
+    return (sh_fw)(((sh_iw)x & m) | ((sh_iw)y & ~m));
 }
 
 // The scalar solver's max_f/min_f (a > b ? a : b), lane-wise, NaN behaviour included.
-SH_INLINE sh_f8 max8(sh_f8 a, sh_f8 b)
+SH_INLINE sh_fw max8(sh_fw a, sh_fw b)
 {
     return sel(a > b, a, b);
 }
 
-SH_INLINE sh_f8 min8(sh_f8 a, sh_f8 b)
+SH_INLINE sh_fw min8(sh_fw a, sh_fw b)
 {
     return sel(a < b, a, b);
 }
@@ -61,47 +64,57 @@ __attribute__((target("avx2,fma"))) static inline void transpose8_avx(__m256 r[8
     r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
 
-__attribute__((target("avx2,fma"))) static inline void gather_velocity_avx(const sh_solver_body* bodies,
-                                                                           const int* index, sh_f8 out[8])
+// Eight lanes' rows, transposed, into lanes [8 * group, 8 * group + 8) of each column.
+__attribute__((target("avx2,fma"))) static inline void put_group(__m256 r[8], int group, sh_fw* out)
 {
-    __m256 r[8];
-    for (int k = 0; k < 8; k++)
-        r[k] = _mm256_loadu_ps((const float*)&bodies[index[k]]);
     transpose8_avx(r);
-    for (int k = 0; k < 8; k++)
-        out[k] = r[k];
+    for (int c = 0; c < 8; c++)
+        memcpy((float*)&out[c] + 8 * group, &r[c], sizeof r[c]);
+}
+
+__attribute__((target("avx2,fma"))) static inline void gather_velocity_avx(const sh_solver_body* bodies,
+                                                                           const int* index, sh_fw out[8])
+{
+    for (int g = 0; g < SH_WIDE / 8; g++)
+    {
+        __m256 r[8];
+        for (int k = 0; k < 8; k++)
+            r[k] = _mm256_load_ps((const float*)&bodies[index[8 * g + k]]);
+        put_group(r, g, out);
+    }
 }
 
 __attribute__((target("avx2,fma"))) static inline void gather_pose_avx(const sh_solver_body* bodies,
-                                                                       const int* index, sh_f8 out[8])
+                                                                       const int* index, sh_fw out[8])
 {
-    __m256 r[8];
-    for (int k = 0; k < 8; k++)
+    for (int g = 0; g < SH_WIDE / 8; g++)
     {
-        const sh_solver_body* b = &bodies[index[k]];
-        r[k] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(b->dp)), _mm_loadu_ps(b->dq), 1);
+        __m256 r[8];
+        for (int k = 0; k < 8; k++)
+            r[k] = _mm256_load_ps(bodies[index[8 * g + k]].dq);
+        put_group(r, g, out);
     }
-    transpose8_avx(r);
-    for (int k = 0; k < 8; k++)
-        out[k] = r[k];
 }
 
 __attribute__((target("avx2,fma"))) static inline void scatter_avx(sh_solver_body* bodies, const int* index,
-                                                                   const sh_f8 in[8])
+                                                                   const sh_fw in[8])
 {
-    __m256 r[8];
-    for (int k = 0; k < 8; k++)
-        r[k] = in[k];
-    transpose8_avx(r);
-    for (int k = 0; k < 8; k++)
-        _mm256_storeu_ps((float*)&bodies[index[k]], r[k]);
+    for (int g = 0; g < SH_WIDE / 8; g++)
+    {
+        __m256 r[8];
+        for (int c = 0; c < 8; c++)
+            memcpy(&r[c], (const float*)&in[c] + 8 * g, sizeof r[c]);
+        transpose8_avx(r);
+        for (int k = 0; k < 8; k++)
+            _mm256_store_ps((float*)&bodies[index[8 * g + k]], r[k]);
+    }
 }
 
 // ---- baseline body access: lane by lane ----
 
-SH_INLINE void gather_velocity_scalar(const sh_solver_body* bodies, const int* index, sh_f8 out[8])
+SH_INLINE void gather_velocity_scalar(const sh_solver_body* bodies, const int* index, sh_fw out[8])
 {
-    for (int k = 0; k < 8; k++)
+    for (int k = 0; k < SH_WIDE; k++)
     {
         const float* row = (const float*)&bodies[index[k]];
         for (int c = 0; c < 8; c++)
@@ -109,22 +122,19 @@ SH_INLINE void gather_velocity_scalar(const sh_solver_body* bodies, const int* i
     }
 }
 
-SH_INLINE void gather_pose_scalar(const sh_solver_body* bodies, const int* index, sh_f8 out[8])
+SH_INLINE void gather_pose_scalar(const sh_solver_body* bodies, const int* index, sh_fw out[8])
 {
-    for (int k = 0; k < 8; k++)
+    for (int k = 0; k < SH_WIDE; k++)
     {
-        const sh_solver_body* b = &bodies[index[k]];
-        for (int c = 0; c < 3; c++)
-            out[c][k] = b->dp[c];
-        out[3][k] = 0.0f;
-        for (int c = 0; c < 4; c++)
-            out[4 + c][k] = b->dq[c];
+        const float* row = bodies[index[k]].dq;
+        for (int c = 0; c < 8; c++)
+            out[c][k] = row[c];
     }
 }
 
-SH_INLINE void scatter_scalar(sh_solver_body* bodies, const int* index, const sh_f8 in[8])
+SH_INLINE void scatter_scalar(sh_solver_body* bodies, const int* index, const sh_fw in[8])
 {
-    for (int k = 0; k < 8; k++)
+    for (int k = 0; k < SH_WIDE; k++)
     {
         float* row = (float*)&bodies[index[k]];
         for (int c = 0; c < 6; c++)
@@ -132,8 +142,8 @@ SH_INLINE void scatter_scalar(sh_solver_body* bodies, const int* index, const sh
     }
 }
 
-// Columns: 0..2 v, 3..5 w, 6..7 dp.x, dp.y (kept to be written back as they were).
-SH_INLINE void gather_velocity(const sh_solver_body* bodies, const int* index, sh_f8 out[8], bool avx)
+// Columns: 0..2 v, 3..5 w, 6..7 padding.
+SH_INLINE void gather_velocity(const sh_solver_body* bodies, const int* index, sh_fw out[8], bool avx)
 {
     if (avx)
         gather_velocity_avx(bodies, index, out);
@@ -141,8 +151,8 @@ SH_INLINE void gather_velocity(const sh_solver_body* bodies, const int* index, s
         gather_velocity_scalar(bodies, index, out);
 }
 
-// Columns: 0..2 dp, 3 unused, 4..7 dq (x, y, z, w).
-SH_INLINE void gather_pose(const sh_solver_body* bodies, const int* index, sh_f8 out[8], bool avx)
+// Columns: 0..3 dq (x, y, z, w), 4..6 dp, 7 inv_mass.
+SH_INLINE void gather_pose(const sh_solver_body* bodies, const int* index, sh_fw out[8], bool avx)
 {
     if (avx)
         gather_pose_avx(bodies, index, out);
@@ -150,7 +160,7 @@ SH_INLINE void gather_pose(const sh_solver_body* bodies, const int* index, sh_f8
         gather_pose_scalar(bodies, index, out);
 }
 
-SH_INLINE void scatter_velocity(sh_solver_body* bodies, const int* index, const sh_f8 in[8], bool avx)
+SH_INLINE void scatter_velocity(sh_solver_body* bodies, const int* index, const sh_fw in[8], bool avx)
 {
     if (avx)
         scatter_avx(bodies, index, in);
@@ -158,33 +168,39 @@ SH_INLINE void scatter_velocity(sh_solver_body* bodies, const int* index, const 
         scatter_scalar(bodies, index, in);
 }
 
-__attribute__((target("avx2,fma"))) static inline void sqrt_avx(const sh_f8* in, sh_f8* out)
+__attribute__((target("avx2,fma"))) static inline void sqrt_avx(const sh_fw* in, sh_fw* out)
 {
-    *out = _mm256_sqrt_ps(*in);
+    for (int g = 0; g < SH_WIDE / 8; g++)
+    {
+        __m256 x;
+        memcpy(&x, (const float*)in + 8 * g, sizeof x);
+        x = _mm256_sqrt_ps(x);
+        memcpy((float*)out + 8 * g, &x, sizeof x);
+    }
 }
 
-SH_INLINE sh_f8 sqrt8(sh_f8 x, bool avx)
+SH_INLINE sh_fw sqrt8(sh_fw x, bool avx)
 {
-    sh_f8 r;
+    sh_fw r;
     if (avx)
         sqrt_avx(&x, &r);
     else
-        for (int k = 0; k < 8; k++)
+        for (int k = 0; k < SH_WIDE; k++)
             r[k] = __builtin_sqrtf(x[k]);
     return r;
 }
 
 // ---- the scalar solver's formulas, lane-wise (contact_solver.c: row_vel, row_apply, quat_rotate) ----
 
-SH_INLINE sh_f8 row_vel8(const sh_f8* A, const sh_f8* B, const sh_f8* r, const sh_f8* d)
+SH_INLINE sh_fw row_vel8(const sh_fw* A, const sh_fw* B, const sh_fw* r, const sh_fw* d)
 {
     return (B[0] - A[0]) * d[0] + (B[1] - A[1]) * d[1] + (B[2] - A[2]) * d[2] +
            (B[3] * r[3] + B[4] * r[4] + B[5] * r[5]) - (A[3] * r[0] + A[4] * r[1] + A[5] * r[2]);
 }
 
-SH_INLINE void row_apply8(sh_f8* A, sh_f8* B, sh_f8 ma, sh_f8 mb, const sh_f8* r, const sh_f8* d, sh_f8 p)
+SH_INLINE void row_apply8(sh_fw* A, sh_fw* B, sh_fw ma, sh_fw mb, const sh_fw* r, const sh_fw* d, sh_fw p)
 {
-    const sh_f8 pa = ma * p, pb = mb * p;
+    const sh_fw pa = ma * p, pb = mb * p;
     for (int k = 0; k < 3; k++)
     {
         A[k] -= pa * d[k];
@@ -194,11 +210,11 @@ SH_INLINE void row_apply8(sh_f8* A, sh_f8* B, sh_f8 ma, sh_f8 mb, const sh_f8* r
     }
 }
 
-SH_INLINE void quat_rotate8(const sh_f8* q, const sh_f8* v, sh_f8* out)
+SH_INLINE void quat_rotate8(const sh_fw* q, const sh_fw* v, sh_fw* out)
 {
-    sh_f8 tx = 2.0f * (q[1] * v[2] - q[2] * v[1]);
-    sh_f8 ty = 2.0f * (q[2] * v[0] - q[0] * v[2]);
-    sh_f8 tz = 2.0f * (q[0] * v[1] - q[1] * v[0]);
+    sh_fw tx = 2.0f * (q[1] * v[2] - q[2] * v[1]);
+    sh_fw ty = 2.0f * (q[2] * v[0] - q[0] * v[2]);
+    sh_fw tz = 2.0f * (q[0] * v[1] - q[1] * v[0]);
     out[0] = v[0] + q[3] * tx + (q[1] * tz - q[2] * ty);
     out[1] = v[1] + q[3] * ty + (q[2] * tx - q[0] * tz);
     out[2] = v[2] + q[3] * tz + (q[0] * ty - q[1] * tx);
@@ -206,9 +222,9 @@ SH_INLINE void quat_rotate8(const sh_f8* q, const sh_f8* v, sh_f8* out)
 
 // make_row of contact_solver.c: ja = ra × d, jb = rb × d (glm_vec3_cross), ka = I_A⁻¹ ja, kb = I_B⁻¹ jb
 // (glm_mat3_mulv, column-major), the same operations in the same order, so the same bits.
-SH_INLINE void make_row8(const sh_wide_constraint* c, const sh_wide_point* p, const sh_f8* d, sh_f8* r)
+SH_INLINE void make_row8(const sh_wide_constraint* c, const sh_wide_point* p, const sh_fw* d, sh_fw* r)
 {
-    const sh_f8 *ra = p->ra, *rb = p->rb, *ia = c->inv_i_a, *ib = c->inv_i_b;
+    const sh_fw *ra = p->ra, *rb = p->rb, *ia = c->inv_i_a, *ib = c->inv_i_b;
     r[0] = ra[1] * d[2] - ra[2] * d[1];
     r[1] = ra[2] * d[0] - ra[0] * d[2];
     r[2] = ra[0] * d[1] - ra[1] * d[0];
@@ -222,26 +238,26 @@ SH_INLINE void make_row8(const sh_wide_constraint* c, const sh_wide_point* p, co
     }
 }
 
-SH_INLINE sh_f8 separation8(const sh_f8* PA, const sh_f8* PB, const sh_wide_point* p, const sh_f8* n)
+SH_INLINE sh_fw separation8(const sh_fw* PA, const sh_fw* PB, const sh_wide_point* p, const sh_fw* n)
 {
-    sh_f8 pa[3], pb[3];
-    quat_rotate8(PA + 4, p->ra, pa);
-    quat_rotate8(PB + 4, p->rb, pb);
-    sh_f8 d0 = PB[0] - PA[0] + pb[0] - pa[0];
-    sh_f8 d1 = PB[1] - PA[1] + pb[1] - pa[1];
-    sh_f8 d2 = PB[2] - PA[2] + pb[2] - pa[2];
+    sh_fw pa[3], pb[3];
+    quat_rotate8(PA, p->ra, pa);
+    quat_rotate8(PB, p->rb, pb);
+    sh_fw d0 = PB[4] - PA[4] + pb[0] - pa[0];
+    sh_fw d1 = PB[5] - PA[5] + pb[1] - pa[1];
+    sh_fw d2 = PB[6] - PA[6] + pb[2] - pa[2];
     return d0 * n[0] + d1 * n[1] + d2 * n[2] + p->base_separation;
 }
 
 SH_INLINE void warm_start_batch(sh_wide_constraint* c, sh_solver_body* bodies, bool avx)
 {
-    sh_f8 A[8], B[8];
+    sh_fw A[8], B[8];
     gather_velocity(bodies, c->a, A, avx);
     gather_velocity(bodies, c->b, B, avx);
     for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
     {
         const sh_wide_point* p = &c->points[j];
-        sh_f8 row[12];
+        sh_fw row[12];
         make_row8(c, p, c->normal, row);
         row_apply8(A, B, c->inv_mass_a, c->inv_mass_b, row, c->normal, p->normal_impulse);
         make_row8(c, p, c->t1, row);
@@ -257,51 +273,51 @@ SH_INLINE void warm_start_batch(sh_wide_constraint* c, sh_solver_body* bodies, b
 SH_INLINE void solve_batch(sh_wide_constraint* c, sh_solver_body* bodies, float inv_h, float push_max,
                            bool use_bias, bool reverse, bool avx)
 {
-    sh_f8 A[8], B[8], PA[8], PB[8];
+    sh_fw A[8], B[8], PA[8], PB[8];
     gather_velocity(bodies, c->a, A, avx);
     gather_velocity(bodies, c->b, B, avx);
     gather_pose(bodies, c->a, PA, avx);
     gather_pose(bodies, c->b, PB, avx);
-    const sh_f8 ma = c->inv_mass_a, mb = c->inv_mass_b;
-    const sh_f8 zero = splat(0.0f), one = splat(1.0f);
-    sh_f8 vn_before[SH_MAX_MANIFOLD_POINTS], bias[SH_MAX_MANIFOLD_POINTS], mass_scale[SH_MAX_MANIFOLD_POINTS],
+    const sh_fw ma = c->inv_mass_a, mb = c->inv_mass_b;
+    const sh_fw zero = splat(0.0f), one = splat(1.0f);
+    sh_fw vn_before[SH_MAX_MANIFOLD_POINTS], bias[SH_MAX_MANIFOLD_POINTS], mass_scale[SH_MAX_MANIFOLD_POINTS],
         impulse_scale[SH_MAX_MANIFOLD_POINTS], nrow[SH_MAX_MANIFOLD_POINTS][12];
     for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
     {
         const sh_wide_point* p = &c->points[j];
         make_row8(c, p, c->normal, nrow[j]);
         vn_before[j] = row_vel8(A, B, nrow[j], c->normal);
-        sh_f8 sep = separation8(PA, PB, p, c->normal);
-        const sh_i8 spec = sep > zero;
+        sh_fw sep = separation8(PA, PB, p, c->normal);
+        const sh_iw spec = sep > zero;
         bias[j] = sel(spec, sep * inv_h, zero);
         mass_scale[j] = one;
         impulse_scale[j] = zero;
         if (use_bias)
         {
-            sh_f8 soft = max8(c->bias_rate * sep, splat(-push_max));
+            sh_fw soft = max8(c->bias_rate * sep, splat(-push_max));
             bias[j] = sel(spec, bias[j], soft);
             mass_scale[j] = sel(spec, one, c->mass_scale);
             impulse_scale[j] = sel(spec, zero, c->impulse_scale);
         }
     }
-    sh_i8 pushed = (sh_i8){0};
+    sh_iw pushed = (sh_iw){0};
     const int last = SH_MAX_MANIFOLD_POINTS - 1;
     for (int sweep = 0; sweep < SH_INNER; sweep++)
         for (int jj = 0; jj < SH_MAX_MANIFOLD_POINTS; jj++)
         {
             const int j = reverse ? last - jj : jj;
             sh_wide_point* p = &c->points[j];
-            sh_f8 vn = row_vel8(A, B, nrow[j], c->normal);
-            sh_f8 imp =
+            sh_fw vn = row_vel8(A, B, nrow[j], c->normal);
+            sh_fw imp =
                 -p->normal_mass * mass_scale[j] * (vn + bias[j]) - impulse_scale[j] * p->normal_impulse;
-            sh_f8 next = max8(p->normal_impulse + imp, zero);
+            sh_fw next = max8(p->normal_impulse + imp, zero);
             imp = next - p->normal_impulse;
             pushed |= imp > zero;
             p->normal_impulse = next;
             p->max_normal_impulse = max8(p->max_normal_impulse, imp);
             row_apply8(A, B, ma, mb, nrow[j], c->normal, imp);
         }
-    const sh_i8 newly = pushed & ~c->active;
+    const sh_iw newly = pushed & ~c->active;
     for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
     {
         sh_wide_point* p = &c->points[j];
@@ -311,17 +327,17 @@ SH_INLINE void solve_batch(sh_wide_constraint* c, sh_solver_body* bodies, float 
     for (int jj = 0; jj < SH_MAX_MANIFOLD_POINTS; jj++)
     {
         sh_wide_point* p = &c->points[reverse ? last - jj : jj];
-        sh_f8 r1[12], r2[12];
+        sh_fw r1[12], r2[12];
         make_row8(c, p, c->t1, r1);
         make_row8(c, p, c->t2, r2);
-        sh_f8 v1 = row_vel8(A, B, r1, c->t1), v2 = row_vel8(A, B, r2, c->t2);
-        sh_f8 n1 = p->tangent_impulse[0] - p->tangent_mass[0] * v1;
-        sh_f8 n2 = p->tangent_impulse[1] - p->tangent_mass[1] * v2;
-        sh_f8 lim = c->friction * p->normal_impulse;
-        sh_f8 len2 = n1 * n1 + n2 * n2;
-        const sh_i8 over = len2 > lim * lim;
+        sh_fw v1 = row_vel8(A, B, r1, c->t1), v2 = row_vel8(A, B, r2, c->t2);
+        sh_fw n1 = p->tangent_impulse[0] - p->tangent_mass[0] * v1;
+        sh_fw n2 = p->tangent_impulse[1] - p->tangent_mass[1] * v2;
+        sh_fw lim = c->friction * p->normal_impulse;
+        sh_fw len2 = n1 * n1 + n2 * n2;
+        const sh_iw over = len2 > lim * lim;
         // Lanes under the limit take a scale of 1 (a square root of 1, never of 0 or of an unused lane).
-        sh_f8 sc = sel(over, lim / sqrt8(sel(over, len2, one), avx), one);
+        sh_fw sc = sel(over, lim / sqrt8(sel(over, len2, one), avx), one);
         n1 = sel(over, n1 * sc, n1);
         n2 = sel(over, n2 * sc, n2);
         row_apply8(A, B, ma, mb, r1, c->t1, n1 - p->tangent_impulse[0]);
@@ -333,7 +349,10 @@ SH_INLINE void solve_batch(sh_wide_constraint* c, sh_solver_body* bodies, float 
     scatter_velocity(bodies, c->b, B, avx);
 }
 
-// ---- the two instantiations ----
+// ---- the three instantiations ----
+
+#define SH_TARGET_AVX2   __attribute__((target("avx2,fma")))
+#define SH_TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
 
 static void warm_start_generic(sh_wide_constraint* batches, int count, sh_solver_body* bodies)
 {
@@ -341,8 +360,13 @@ static void warm_start_generic(sh_wide_constraint* batches, int count, sh_solver
         warm_start_batch(&batches[i], bodies, false);
 }
 
-__attribute__((target("avx2,fma"))) static void warm_start_avx2(sh_wide_constraint* batches, int count,
-                                                                sh_solver_body* bodies)
+SH_TARGET_AVX2 static void warm_start_avx2(sh_wide_constraint* batches, int count, sh_solver_body* bodies)
+{
+    for (int i = 0; i < count; i++)
+        warm_start_batch(&batches[i], bodies, true);
+}
+
+SH_TARGET_AVX512 static void warm_start_avx512(sh_wide_constraint* batches, int count, sh_solver_body* bodies)
 {
     for (int i = 0; i < count; i++)
         warm_start_batch(&batches[i], bodies, true);
@@ -355,9 +379,15 @@ static void solve_generic(sh_wide_constraint* batches, int count, sh_solver_body
         solve_batch(&batches[i], bodies, inv_h, push_max, use_bias, reverse, false);
 }
 
-__attribute__((target("avx2,fma"))) static void solve_avx2(sh_wide_constraint* batches, int count,
-                                                           sh_solver_body* bodies, float inv_h,
-                                                           float push_max, bool use_bias, bool reverse)
+SH_TARGET_AVX2 static void solve_avx2(sh_wide_constraint* batches, int count, sh_solver_body* bodies,
+                                      float inv_h, float push_max, bool use_bias, bool reverse)
+{
+    for (int i = 0; i < count; i++)
+        solve_batch(&batches[i], bodies, inv_h, push_max, use_bias, reverse, true);
+}
+
+SH_TARGET_AVX512 static void solve_avx512(sh_wide_constraint* batches, int count, sh_solver_body* bodies,
+                                          float inv_h, float push_max, bool use_bias, bool reverse)
 {
     for (int i = 0; i < count; i++)
         solve_batch(&batches[i], bodies, inv_h, push_max, use_bias, reverse, true);
@@ -419,10 +449,15 @@ void sh_wide_force_path(sh_wide_path path)
     forced_path = path;
 }
 
-bool sh_wide_cpu_has_avx2(void)
+sh_wide_path sh_wide_cpu_path(void)
 {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return SH_WIDE_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return SH_WIDE_AVX2;
+    return SH_WIDE_GENERIC;
 }
 
 bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_constraint_graph* g,
@@ -431,19 +466,21 @@ bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_co
     memset(ws, 0, sizeof *ws);
     if (forced_path == SH_WIDE_SCALAR)
         return false;
-    ws->avx2 = forced_path != SH_WIDE_GENERIC && sh_wide_cpu_has_avx2();
+    const sh_wide_path cpu = sh_wide_cpu_path();
+    ws->isa = forced_path == SH_WIDE_AUTO || forced_path > cpu ? cpu : forced_path;
     int batches = 0;
     for (int l = 0; l < g->level_count; l++)
         batches += (g->level_start[l + 1] - g->level_start[l] + SH_WIDE - 1) / SH_WIDE;
     ws->batch_count = batches;
     if (batches == 0)
         return true;
-    // The arena aligns to 16; the vectors want 32.
+    // The arena aligns to 16; the vectors want their size.
+    const uintptr_t align = sizeof(sh_fw);
     size_t bytes = (size_t)batches * sizeof(sh_wide_constraint);
-    char* raw = sh_arena_alloc(arena, bytes + 32);
+    char* raw = sh_arena_alloc(arena, bytes + align);
     if (raw == NULL)
         return false;
-    ws->batches = (sh_wide_constraint*)(void*)(((uintptr_t)raw + 31) & ~(uintptr_t)31);
+    ws->batches = (sh_wide_constraint*)(void*)(((uintptr_t)raw + align - 1) & ~(align - 1));
     memset(ws->batches, 0, bytes);
     int next = 0;
     for (int l = 0; l < g->level_count; l++)
@@ -466,7 +503,9 @@ bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_co
 
 void sh_wide_warm_start(const sh_wide_solver* ws, sh_contact_solver* s)
 {
-    if (ws->avx2)
+    if (ws->isa == SH_WIDE_AVX512)
+        warm_start_avx512(ws->batches, ws->batch_count, s->bodies);
+    else if (ws->isa == SH_WIDE_AVX2)
         warm_start_avx2(ws->batches, ws->batch_count, s->bodies);
     else
         warm_start_generic(ws->batches, ws->batch_count, s->bodies);
@@ -474,7 +513,9 @@ void sh_wide_warm_start(const sh_wide_solver* ws, sh_contact_solver* s)
 
 void sh_wide_solve(sh_wide_solver* ws, sh_contact_solver* s, bool use_bias)
 {
-    if (ws->avx2)
+    if (ws->isa == SH_WIDE_AVX512)
+        solve_avx512(ws->batches, ws->batch_count, s->bodies, s->inv_h, s->push_max, use_bias, s->reverse);
+    else if (ws->isa == SH_WIDE_AVX2)
         solve_avx2(ws->batches, ws->batch_count, s->bodies, s->inv_h, s->push_max, use_bias, s->reverse);
     else
         solve_generic(ws->batches, ws->batch_count, s->bodies, s->inv_h, s->push_max, use_bias, s->reverse);

@@ -5,18 +5,22 @@
 // contraction: the build is ISO C, -ffp-contract=off). With the levels' order the result is bit for bit
 // that of the scalar sweep in constraint index order (checked by spec/c/test_wide_solver.c).
 //
-// Dispatch: the kernels are written once in GCC vector extensions and instantiated twice, for AVX2+FMA
-// (target attribute; bodies are loaded as 32-byte rows and transposed) and for the baseline x86-64 ISA
-// (SSE2, lane-by-lane loads). __builtin_cpu_supports picks one at run time, so the binary never executes
-// an instruction the CPU lacks and needs no -march flag; both give the same results (no FMA is formed).
+// Dispatch: the kernels are written once in GCC vector extensions and instantiated three times, with
+// target attributes for AVX-512 (F, DQ, VL) and AVX2 (bodies loaded as 32-byte rows and transposed), and
+// for the baseline x86-64 ISA (SSE2, lane-by-lane loads). __builtin_cpu_supports picks one at run time, so
+// the binary never executes an instruction the CPU lacks and needs no -march flag (a -mavx2 build would
+// crash with SIGILL on an older CPU); all give the same bits (the same IEEE operations, no FMA formed).
 
 #include "constraint_graph.h"
 #include "contact_solver.h"
 
+// Lanes per batch: 8 (one ymm register; with AVX-512VL the compiler also gets 32 of them instead of 16,
+// fewer spills). 16 lanes (a zmm register, or two ymm halves with AVX2) measured slower on the 5050
+// pyramid (1.81 s against 1.49 s user for 40 steps): half-empty batches at the ends of levels, and spills.
 #define SH_WIDE 8
 
-typedef float sh_f8 __attribute__((vector_size(32)));
-typedef int sh_i8 __attribute__((vector_size(32)));
+typedef float sh_fw __attribute__((vector_size(4 * SH_WIDE)));
+typedef int sh_iw __attribute__((vector_size(4 * SH_WIDE)));
 
 // One manifold point of eight constraints, structure of arrays. Unlike the scalar sh_constraint_point the
 // Jacobian rows (ja = r × d, ka = I⁻¹ ja) are not stored but rebuilt in registers each pass from the
@@ -25,9 +29,9 @@ typedef int sh_i8 __attribute__((vector_size(32)));
 // Measured on the 5050 pyramid (2179 batches): the stored rows made the solve memory-bound.
 typedef struct sh_wide_point
 {
-    sh_f8 ra[3], rb[3];
-    sh_f8 base_separation, normal_mass, tangent_mass[2];
-    sh_f8 normal_impulse, tangent_impulse[2], max_normal_impulse, relative_velocity;
+    sh_fw ra[3], rb[3];
+    sh_fw base_separation, normal_mass, tangent_mass[2];
+    sh_fw normal_impulse, tangent_impulse[2], max_normal_impulse, relative_velocity;
 } sh_wide_point;
 
 // Eight constraints of one level. Unused lanes and points are all zero (their impulses stay 0) and point
@@ -36,11 +40,11 @@ typedef struct sh_wide_constraint
 {
     int a[SH_WIDE], b[SH_WIDE]; // solver body indices
     int index[SH_WIDE];         // constraint index, -1 for an unused lane
-    sh_f8 normal[3], t1[3], t2[3];
-    sh_f8 inv_i_a[9], inv_i_b[9]; // world inverse inertia at step start, column-major as cglm's mat3
-    sh_f8 inv_mass_a, inv_mass_b, friction;
-    sh_f8 bias_rate, mass_scale, impulse_scale;
-    sh_i8 active; // all ones once the constraint has pushed this step
+    sh_fw normal[3], t1[3], t2[3];
+    sh_fw inv_i_a[9], inv_i_b[9]; // world inverse inertia at step start, column-major as cglm's mat3
+    sh_fw inv_mass_a, inv_mass_b, friction;
+    sh_fw bias_rate, mass_scale, impulse_scale;
+    sh_iw active; // all ones once the constraint has pushed this step
     sh_wide_point points[SH_MAX_MANIFOLD_POINTS];
 } sh_wide_constraint;
 
@@ -48,21 +52,23 @@ typedef struct sh_wide_solver
 {
     sh_wide_constraint* batches;
     int batch_count;
-    bool avx2;
+    int isa; // SH_WIDE_GENERIC, SH_WIDE_AVX2 or SH_WIDE_AVX512
 } sh_wide_solver;
 
-// Which path runs the contact solve. AUTO (the default) takes AVX2 when the CPU has it, else GENERIC; the
-// others exist so spec/c/test_wide_solver.c can check that all three give the same bits. Process-wide;
-// tests only (set it before stepping, never while a world steps).
+// Which path runs the contact solve. AUTO (the default) takes the widest the CPU has; the others exist so
+// spec/c/test_wide_solver.c can check that all of them give the same bits. Process-wide; tests only (set
+// it before stepping, never while a world steps). A forced path the CPU lacks falls back to the next one.
 typedef enum sh_wide_path
 {
     SH_WIDE_AUTO,
     SH_WIDE_SCALAR,  // the sequential scalar sweep, constraint index order
     SH_WIDE_GENERIC, // levels, vector extensions on the baseline ISA
-    SH_WIDE_AVX2,    // levels, AVX2 (falls back to GENERIC on a CPU without it)
+    SH_WIDE_AVX2,    // levels, AVX2 + FMA ISA (FMA is never formed: -ffp-contract=off)
+    SH_WIDE_AVX512,  // levels, AVX-512 F/DQ/VL (8 lanes still: 32 vector registers, EVEX encodings)
 } sh_wide_path;
 void sh_wide_force_path(sh_wide_path path);
-bool sh_wide_cpu_has_avx2(void);
+// The widest path this CPU runs (SH_WIDE_GENERIC, SH_WIDE_AVX2 or SH_WIDE_AVX512).
+sh_wide_path sh_wide_cpu_path(void);
 
 // Copies the prepared constraints into lanes, level by level, eight per batch (a level's last batch is
 // padded). s must be prepared. False when the arena is out of memory or the scalar path is forced: the

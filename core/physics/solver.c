@@ -131,7 +131,10 @@ void sh_solver_step(sh_world* w, float dt)
         if (b->in_use && !b->is_static && !b->sleeping)
             b->solver_index = n++;
     }
-    sh_solver_body* sb = sh_arena_alloc(arena, (size_t)(n + 1) * sizeof *sb);
+    // 32-byte aligned rows (see sh_solver_body); the arena gives 16.
+    char* sb_raw = sh_arena_alloc(arena, (size_t)(n + 1) * sizeof(sh_solver_body) + 32);
+    sh_solver_body* sb =
+        sb_raw == NULL ? NULL : (sh_solver_body*)(void*)(((uintptr_t)sb_raw + 31) & ~(uintptr_t)31);
     int* body_of = sh_arena_alloc(arena, (size_t)(n + 1) * sizeof *body_of);
     if (sb == NULL || body_of == NULL)
         return;

@@ -1,8 +1,8 @@
 // The wide contact solver (core/physics/contact_solver_wide.c) against the scalar one: the same scenes
-// stepped through the scalar sweep, the baseline-ISA vector path and the AVX2 path must end in bit-identical
-// body states (the levels of constraint_graph.c keep the sweep's order exactly). Scenes: a 20-base pyramid
-// (resting contacts, 4-point faces), tumbling cubes and hulls dropped on it (impacts, 1- to 4-point
-// manifolds, speculative points, the impact subset and restitution after the wide passes).
+// stepped through the scalar sweep and the baseline-ISA, AVX2 and AVX-512 vector paths must end in
+// bit-identical body states (the levels of constraint_graph.c keep the sweep's order exactly). Scenes: a
+// 20-base pyramid (resting contacts, 4-point faces), tumbling cubes and hulls dropped on it (impacts, 1- to
+// 4-point manifolds, speculative points, the impact subset and restitution after the wide passes).
 
 #include "check.h"
 #include "contact_solver_wide.h"
@@ -151,14 +151,22 @@ int main(void)
            (unsigned long long)generic);
     CHECK(c_scalar > 300); // the scene really has contacts
     CHECK(scalar == generic);
-    if (sh_wide_cpu_has_avx2())
+    if (sh_wide_cpu_path() >= SH_WIDE_AVX2)
     {
         uint64_t avx = run(SH_WIDE_AVX2, 240, &c_avx);
         printf("avx2 %016llx\n", (unsigned long long)avx);
         CHECK(scalar == avx);
     }
     else
-        printf("no AVX2 on this CPU: only the baseline path compared\n");
+        printf("no AVX2 on this CPU: not compared\n");
+    if (sh_wide_cpu_path() >= SH_WIDE_AVX512)
+    {
+        uint64_t avx = run(SH_WIDE_AVX512, 240, &c_avx);
+        printf("avx512 %016llx\n", (unsigned long long)avx);
+        CHECK(scalar == avx);
+    }
+    else
+        printf("no AVX-512 on this CPU: not compared\n");
     printf("%d checks, %d failures\n", check_count, check_failures);
     return check_failures == 0 ? 0 : 1;
 }
