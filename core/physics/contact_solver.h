@@ -21,6 +21,11 @@ typedef struct sh_contact_solver
 
 sh_softness sh_make_soft(float hertz, float zeta, float h);
 void sh_contact_solver_prepare(sh_contact_solver* s, sh_world* w);
+// prepare, piecewise: the step's two softness settings, then one constraint (its a, b and contact set).
+void sh_contact_solver_softness(const sh_contact_solver* s, const sh_world* w, sh_softness* soft,
+                                sh_softness* static_soft);
+void sh_contact_solver_prepare_one(const sh_contact_solver* s, const sh_world* w, sh_softness soft,
+                                   sh_softness static_soft, sh_constraint* c);
 void sh_contact_solver_warm_start(sh_contact_solver* s);
 void sh_contact_solver_solve(sh_contact_solver* s, bool use_bias);
 // The same on a list of constraint indices (the graph's overflow set); solve_list leaves the point order
@@ -36,3 +41,6 @@ void sh_contact_solver_restitution(sh_contact_solver* s, const int* list, int co
 // Largest normal-velocity error left (m/s): |vn| where impulse > 0, approach speed where penetrating.
 float sh_contact_solver_residual(const sh_contact_solver* s);
 void sh_contact_solver_store(sh_contact_solver* s, sh_world* w);
+// The same two over a list of constraint indices (the wide solver keeps the rest in its lanes).
+float sh_contact_solver_residual_list(const sh_contact_solver* s, const int* list, int count);
+void sh_contact_solver_store_list(sh_contact_solver* s, sh_world* w, const int* list, int count);

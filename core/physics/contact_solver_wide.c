@@ -282,11 +282,15 @@ SH_INLINE void solve_batch(sh_wide_constraint* c, sh_solver_body* bodies, float 
     const sh_fw zero = splat(0.0f), one = splat(1.0f);
     sh_fw vn_before[SH_MAX_MANIFOLD_POINTS], bias[SH_MAX_MANIFOLD_POINTS], mass_scale[SH_MAX_MANIFOLD_POINTS],
         impulse_scale[SH_MAX_MANIFOLD_POINTS], nrow[SH_MAX_MANIFOLD_POINTS][12];
+    // Once every lane has pushed (a resting pile: from the first pass on) the impact speeds are settled.
+    bool all_active = true;
+    for (int k = 0; k < SH_WIDE; k++)
+        all_active = all_active && c->active[k] != 0;
     for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
     {
         const sh_wide_point* p = &c->points[j];
         make_row8(c, p, c->normal, nrow[j]);
-        vn_before[j] = row_vel8(A, B, nrow[j], c->normal);
+        vn_before[j] = all_active ? zero : row_vel8(A, B, nrow[j], c->normal);
         sh_fw sep = separation8(PA, PB, p, c->normal);
         const sh_iw spec = sep > zero;
         bias[j] = sel(spec, sep * inv_h, zero);
@@ -317,11 +321,14 @@ SH_INLINE void solve_batch(sh_wide_constraint* c, sh_solver_body* bodies, float 
             p->max_normal_impulse = max8(p->max_normal_impulse, imp);
             row_apply8(A, B, ma, mb, nrow[j], c->normal, imp);
         }
-    const sh_iw newly = pushed & ~c->active;
-    for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
+    if (!all_active)
     {
-        sh_wide_point* p = &c->points[j];
-        p->relative_velocity = sel(newly, min8(p->relative_velocity, vn_before[j]), p->relative_velocity);
+        const sh_iw newly = pushed & ~c->active;
+        for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
+        {
+            sh_wide_point* p = &c->points[j];
+            p->relative_velocity = sel(newly, min8(p->relative_velocity, vn_before[j]), p->relative_velocity);
+        }
     }
     c->active |= pushed;
     for (int jj = 0; jj < SH_MAX_MANIFOLD_POINTS; jj++)
@@ -347,6 +354,34 @@ SH_INLINE void solve_batch(sh_wide_constraint* c, sh_solver_body* bodies, float 
     }
     scatter_velocity(bodies, c->a, A, avx);
     scatter_velocity(bodies, c->b, B, avx);
+}
+
+// residual_one of contact_solver.c, lane-wise; the per-lane maximum is taken in the caller's order-free max.
+SH_INLINE void residual_batch(const sh_wide_constraint* c, const sh_solver_body* bodies, const bool* skip,
+                              float* worst, bool avx)
+{
+    sh_fw A[8], B[8], PA[8], PB[8];
+    gather_velocity(bodies, c->a, A, avx);
+    gather_velocity(bodies, c->b, B, avx);
+    gather_pose(bodies, c->a, PA, avx);
+    gather_pose(bodies, c->b, PB, avx);
+    const sh_fw zero = splat(0.0f);
+    sh_iw abs_mask;
+    for (int k = 0; k < SH_WIDE; k++)
+        abs_mask[k] = 0x7fffffff;
+    for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
+    {
+        const sh_wide_point* p = &c->points[j];
+        sh_fw row[12];
+        make_row8(c, p, c->normal, row);
+        sh_fw vn = row_vel8(A, B, row, c->normal);
+        sh_fw sep = separation8(PA, PB, p, c->normal);
+        sh_fw err = sel(p->normal_impulse > zero, (sh_fw)((sh_iw)vn & abs_mask),
+                        sel(sep < zero, max8(-vn, zero), zero));
+        for (int k = 0; k < SH_WIDE; k++)
+            if (c->index[k] >= 0 && j < c->point_count[k] && (skip == NULL || !skip[c->index[k]]))
+                *worst = max_f(*worst, err[k]);
+    }
 }
 
 // ---- the three instantiations ----
@@ -386,6 +421,24 @@ SH_TARGET_AVX2 static void solve_avx2(sh_wide_constraint* batches, int count, sh
         solve_batch(&batches[i], bodies, inv_h, push_max, use_bias, reverse, true);
 }
 
+static float residual_generic(const sh_wide_constraint* batches, int count, const sh_solver_body* bodies,
+                              const bool* skip)
+{
+    float worst = 0.0f;
+    for (int i = 0; i < count; i++)
+        residual_batch(&batches[i], bodies, skip, &worst, false);
+    return worst;
+}
+
+SH_TARGET_AVX2 static float residual_avx2(const sh_wide_constraint* batches, int count,
+                                          const sh_solver_body* bodies, const bool* skip)
+{
+    float worst = 0.0f;
+    for (int i = 0; i < count; i++)
+        residual_batch(&batches[i], bodies, skip, &worst, true);
+    return worst;
+}
+
 SH_TARGET_AVX512 static void solve_avx512(sh_wide_constraint* batches, int count, sh_solver_body* bodies,
                                           float inv_h, float push_max, bool use_bias, bool reverse)
 {
@@ -395,12 +448,13 @@ SH_TARGET_AVX512 static void solve_avx512(sh_wide_constraint* batches, int count
 
 // ---- setup and hand-back ----
 
-static void load_lane(sh_wide_constraint* w, int k, const sh_contact_solver* s, int index)
+static void load_lane(sh_wide_constraint* w, int k, const sh_contact_solver* s, const sh_constraint* c,
+                      int index)
 {
-    const sh_constraint* c = &s->constraints[index];
     w->a[k] = c->a;
     w->b[k] = c->b;
     w->index[k] = index;
+    w->point_count[k] = c->point_count;
     for (int d = 0; d < 3; d++)
     {
         w->normal[d][k] = c->normal[d];
@@ -460,8 +514,8 @@ sh_wide_path sh_wide_cpu_path(void)
     return SH_WIDE_GENERIC;
 }
 
-bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_constraint_graph* g,
-                     sh_arena* arena)
+bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_world* w,
+                     const sh_constraint_graph* g, sh_arena* arena)
 {
     memset(ws, 0, sizeof *ws);
     if (forced_path == SH_WIDE_SCALAR)
@@ -472,6 +526,9 @@ bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_co
     for (int l = 0; l < g->level_count; l++)
         batches += (g->level_start[l + 1] - g->level_start[l] + SH_WIDE - 1) / SH_WIDE;
     ws->batch_count = batches;
+    ws->lane_of = sh_arena_alloc(arena, (size_t)(s->count > 0 ? s->count : 1) * sizeof *ws->lane_of);
+    if (ws->lane_of == NULL)
+        return false;
     if (batches == 0)
         return true;
     // The arena aligns to 16; the vectors want their size.
@@ -482,6 +539,12 @@ bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_co
         return false;
     ws->batches = (sh_wide_constraint*)(void*)(((uintptr_t)raw + align - 1) & ~(align - 1));
     memset(ws->batches, 0, bytes);
+    sh_softness soft, static_soft;
+    sh_contact_solver_softness(s, w, &soft, &static_soft);
+    // Each constraint is prepared by the scalar code into one scratch constraint that stays in L1 (the
+    // step's array of them, 800 bytes each, is never filled on this path: at 15 000 constraints its
+    // writes and reads cost more than the prepare's arithmetic), then copied into its lane.
+    sh_constraint scratch;
     int next = 0;
     for (int l = 0; l < g->level_count; l++)
         for (int i = g->level_start[l]; i < g->level_start[l + 1]; i++)
@@ -489,14 +552,31 @@ bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_co
             const int lane = (i - g->level_start[l]) % SH_WIDE;
             if (lane == 0)
             {
-                sh_wide_constraint* w = &ws->batches[next++];
+                sh_wide_constraint* wc = &ws->batches[next++];
                 for (int k = 0; k < SH_WIDE; k++)
                 {
-                    w->a[k] = w->b[k] = g->body_count; // the static dummy: never changed
-                    w->index[k] = -1;
+                    wc->a[k] = wc->b[k] = g->body_count; // the static dummy: never changed
+                    wc->index[k] = -1;
                 }
             }
-            load_lane(&ws->batches[next - 1], lane, s, g->order[i]);
+            // Levels visit the contacts out of index order: fetch ahead (measured: the prepare's loads of
+            // contacts and constraints missed the cache on most of the pyramid's 15 000).
+            if (i + 16 < g->level_start[g->level_count])
+                __builtin_prefetch(&s->constraints[g->order[i + 16]]);
+            if (i + 8 < g->level_start[g->level_count])
+            {
+                const char* ahead = (const char*)&w->contacts.data[s->constraints[g->order[i + 8]].contact];
+                for (size_t off = 0; off < sizeof(sh_contact); off += 64)
+                    __builtin_prefetch(ahead + off);
+            }
+            const int index = g->order[i];
+            const sh_constraint* c = &s->constraints[index];
+            scratch.a = c->a;
+            scratch.b = c->b;
+            scratch.contact = c->contact;
+            sh_contact_solver_prepare_one(s, w, soft, static_soft, &scratch);
+            load_lane(&ws->batches[next - 1], lane, s, &scratch, index);
+            ws->lane_of[index] = (next - 1) * SH_WIDE + lane;
         }
     return true;
 }
@@ -522,26 +602,50 @@ void sh_wide_solve(sh_wide_solver* ws, sh_contact_solver* s, bool use_bias)
     s->reverse = !s->reverse;
 }
 
-void sh_wide_finish(const sh_wide_solver* ws, sh_contact_solver* s)
+void sh_wide_fetch(const sh_wide_solver* ws, int constraint, sh_constraint* c)
+{
+    const int batch = ws->lane_of[constraint] / SH_WIDE, k = ws->lane_of[constraint] % SH_WIDE;
+    const sh_wide_constraint* wc = &ws->batches[batch];
+    c->point_count = wc->point_count[k];
+    c->active = wc->active[k] != 0;
+    for (int j = 0; j < c->point_count; j++)
+    {
+        const sh_wide_point* p = &wc->points[j];
+        sh_constraint_point* cp = &c->points[j];
+        cp->normal_impulse = p->normal_impulse[k];
+        cp->tangent_impulse[0] = p->tangent_impulse[0][k];
+        cp->tangent_impulse[1] = p->tangent_impulse[1][k];
+        cp->max_normal_impulse = p->max_normal_impulse[k];
+        cp->relative_velocity = p->relative_velocity[k];
+    }
+}
+
+float sh_wide_residual(const sh_wide_solver* ws, const sh_contact_solver* s, const bool* skip)
+{
+    // The residual runs once a step: the AVX2 instantiation serves the AVX-512 CPUs too.
+    if (ws->isa >= SH_WIDE_AVX2)
+        return residual_avx2(ws->batches, ws->batch_count, s->bodies, skip);
+    return residual_generic(ws->batches, ws->batch_count, s->bodies, skip);
+}
+
+void sh_wide_store(const sh_wide_solver* ws, const sh_contact_solver* s, sh_world* w, const bool* skip)
 {
     for (int i = 0; i < ws->batch_count; i++)
     {
-        const sh_wide_constraint* w = &ws->batches[i];
+        const sh_wide_constraint* wc = &ws->batches[i];
         for (int k = 0; k < SH_WIDE; k++)
         {
-            if (w->index[k] < 0)
+            const int index = wc->index[k];
+            if (index < 0 || (skip != NULL && skip[index]))
                 continue;
-            sh_constraint* c = &s->constraints[w->index[k]];
-            c->active = w->active[k] != 0;
-            for (int j = 0; j < c->point_count; j++)
+            sh_contact* ct = &w->contacts.data[s->constraints[index].contact];
+            for (int j = 0; j < wc->point_count[k]; j++)
             {
-                const sh_wide_point* p = &w->points[j];
-                sh_constraint_point* cp = &c->points[j];
-                cp->normal_impulse = p->normal_impulse[k];
-                cp->tangent_impulse[0] = p->tangent_impulse[0][k];
-                cp->tangent_impulse[1] = p->tangent_impulse[1][k];
-                cp->max_normal_impulse = p->max_normal_impulse[k];
-                cp->relative_velocity = p->relative_velocity[k];
+                const sh_wide_point* p = &wc->points[j];
+                ct->state[j].normal_impulse = p->normal_impulse[k];
+                ct->state[j].tangent_impulse[0] = p->tangent_impulse[0][k];
+                ct->state[j].tangent_impulse[1] = p->tangent_impulse[1][k];
+                ct->state[j].max_normal_impulse = p->max_normal_impulse[k];
             }
         }
     }

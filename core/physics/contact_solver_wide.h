@@ -40,6 +40,7 @@ typedef struct sh_wide_constraint
 {
     int a[SH_WIDE], b[SH_WIDE]; // solver body indices
     int index[SH_WIDE];         // constraint index, -1 for an unused lane
+    int point_count[SH_WIDE];
     sh_fw normal[3], t1[3], t2[3];
     sh_fw inv_i_a[9], inv_i_b[9]; // world inverse inertia at step start, column-major as cglm's mat3
     sh_fw inv_mass_a, inv_mass_b, friction;
@@ -52,7 +53,8 @@ typedef struct sh_wide_solver
 {
     sh_wide_constraint* batches;
     int batch_count;
-    int isa; // SH_WIDE_GENERIC, SH_WIDE_AVX2 or SH_WIDE_AVX512
+    int* lane_of; // [constraint]: batch * SH_WIDE + lane
+    int isa;      // SH_WIDE_GENERIC, SH_WIDE_AVX2 or SH_WIDE_AVX512
 } sh_wide_solver;
 
 // Which path runs the contact solve. AUTO (the default) takes the widest the CPU has; the others exist so
@@ -70,14 +72,18 @@ void sh_wide_force_path(sh_wide_path path);
 // The widest path this CPU runs (SH_WIDE_GENERIC, SH_WIDE_AVX2 or SH_WIDE_AVX512).
 sh_wide_path sh_wide_cpu_path(void);
 
-// Copies the prepared constraints into lanes, level by level, eight per batch (a level's last batch is
-// padded). s must be prepared. False when the arena is out of memory or the scalar path is forced: the
-// caller then runs the scalar solver.
-bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_constraint_graph* g,
-                     sh_arena* arena);
+// Prepares every constraint (sh_contact_solver_prepare_one; s->constraints need only a, b and contact) into
+// lanes, level by level, eight per batch (a level's last batch is padded). False when the arena is out of
+// memory or the scalar path is forced: the caller then prepares and runs the scalar solver.
+bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_world* w,
+                     const sh_constraint_graph* g, sh_arena* arena);
 void sh_wide_warm_start(const sh_wide_solver* ws, sh_contact_solver* s);
 // One pass over all batches in level order; flips s->reverse like the scalar pass.
 void sh_wide_solve(sh_wide_solver* ws, sh_contact_solver* s, bool use_bias);
-// Writes the lanes' impulses, impact speeds and active flags back into s->constraints, for the scalar
-// impact subset, restitution, residual and store that follow.
-void sh_wide_finish(const sh_wide_solver* ws, sh_contact_solver* s);
+// After the sub-steps. fetch copies one constraint's lane state (point count, active flag, impulses,
+// impact speeds) into c, for the impact test and, after a scalar prepare_one, the scalar impact subset.
+// residual and store cover the lanes whose constraint is not marked in skip (NULL: all); the caller does
+// the marked ones from s->constraints. Together they give exactly the scalar path's residual and store.
+void sh_wide_fetch(const sh_wide_solver* ws, int constraint, sh_constraint* c);
+float sh_wide_residual(const sh_wide_solver* ws, const sh_contact_solver* s, const bool* skip);
+void sh_wide_store(const sh_wide_solver* ws, const sh_contact_solver* s, sh_world* w, const bool* skip);

@@ -200,13 +200,14 @@ void sh_solver_step(sh_world* w, float dt)
     int substeps = w->def.substeps;
     float h = dt / (float)substeps;
     sh_contact_solver s = {cons, cc, sb, h, 1.0f / h, w->def.contact_push_max, w->def.restitution_threshold};
-    sh_contact_solver_prepare(&s, w);
     // Constraints run eight at a time by levels (constraint_graph.h, contact_solver_wide.h), with the
     // scalar sweep's exact result; if the arena cannot hold the levels, the scalar path runs instead.
     sh_constraint_graph graph;
     sh_wide_solver wide;
     bool use_wide =
-        sh_constraint_graph_build(&graph, cons, cc, n, arena) && sh_wide_prepare(&wide, &s, &graph, arena);
+        sh_constraint_graph_build(&graph, cons, cc, n, arena) && sh_wide_prepare(&wide, &s, w, &graph, arena);
+    if (!use_wide)
+        sh_contact_solver_prepare(&s, w);
     for (int i = 0; i < substeps; i++)
     {
         integrate_velocities(w, sb, body_of, n, h);
@@ -228,15 +229,25 @@ void sh_solver_step(sh_world* w, float dt)
             else
                 sh_contact_solver_solve(&s, false);
     }
-    if (use_wide)
-        sh_wide_finish(&wide, &s);
     // Impact set: constraints closing fast at step start (few in a settled scene, so the extra passes cost
     // little where the pyramid's thousands of resting contacts are).
     int* impacts = sh_arena_alloc(arena, (size_t)(cc > 0 ? cc : 1) * sizeof *impacts);
+    bool* in_impacts =
+        use_wide ? sh_arena_alloc(arena, (size_t)(cc > 0 ? cc : 1) * sizeof *in_impacts) : NULL;
+    if (use_wide && in_impacts == NULL)
+        impacts = NULL;
     int impact_count = 0;
+    sh_constraint fetched; // on the wide path: the lane's state, for the test below
     for (int i = 0; impacts != NULL && i < cc; i++)
     {
         const sh_constraint* k = &cons[i];
+        if (use_wide)
+        {
+            fetched.contact = cons[i].contact;
+            sh_wide_fetch(&wide, i, &fetched);
+            k = &fetched;
+            in_impacts[i] = false;
+        }
         bool hit = false;
         const sh_contact* ct = &w->contacts.data[k->contact];
         for (int j = 0; j < k->point_count; j++)
@@ -250,11 +261,33 @@ void sh_solver_step(sh_world* w, float dt)
         if (hit)
             impacts[impact_count++] = i;
     }
+    if (use_wide)
+    {
+        // The impact subset runs scalar: give its constraints their full scalar form (the same prepare, so
+        // the same bits) and the lanes' current state.
+        sh_softness soft, static_soft;
+        sh_contact_solver_softness(&s, w, &soft, &static_soft);
+        for (int i = 0; i < impact_count; i++)
+        {
+            sh_constraint* k = &cons[impacts[i]];
+            sh_contact_solver_prepare_one(&s, w, soft, static_soft, k);
+            sh_wide_fetch(&wide, impacts[i], k);
+            in_impacts[impacts[i]] = true;
+        }
+    }
     for (int it = 0; it < SH_IMPACT_ITERATIONS; it++)
         sh_contact_solver_solve_subset(&s, impacts, impact_count, false);
-    float residual = sh_contact_solver_residual(&s);
+    float residual = use_wide ? max_f(sh_wide_residual(&wide, &s, in_impacts),
+                                      sh_contact_solver_residual_list(&s, impacts, impact_count))
+                              : sh_contact_solver_residual(&s);
     sh_contact_solver_restitution(&s, impacts, impact_count, SH_IMPACT_ITERATIONS);
-    sh_contact_solver_store(&s, w);
+    if (use_wide)
+    {
+        sh_wide_store(&wide, &s, w, in_impacts);
+        sh_contact_solver_store_list(&s, w, impacts, impact_count);
+    }
+    else
+        sh_contact_solver_store(&s, w);
 
     for (int i = 0; i < n; i++)
     {
