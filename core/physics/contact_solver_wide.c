@@ -271,13 +271,11 @@ SH_INLINE void warm_start_batch(sh_wide_constraint* c, sh_solver_body* bodies, b
 
 // solve_one of contact_solver.c on eight constraints (see the comments there for the why of each step).
 SH_INLINE void solve_batch(sh_wide_constraint* c, sh_solver_body* bodies, float inv_h, float push_max,
-                           bool use_bias, bool reverse, bool avx)
+                           sh_wide_pass pass, bool reverse, bool avx)
 {
     sh_fw A[8], B[8], PA[8], PB[8];
     gather_velocity(bodies, c->a, A, avx);
     gather_velocity(bodies, c->b, B, avx);
-    gather_pose(bodies, c->a, PA, avx);
-    gather_pose(bodies, c->b, PB, avx);
     const sh_fw ma = c->inv_mass_a, mb = c->inv_mass_b;
     const sh_fw zero = splat(0.0f), one = splat(1.0f);
     sh_fw vn_before[SH_MAX_MANIFOLD_POINTS], bias[SH_MAX_MANIFOLD_POINTS], mass_scale[SH_MAX_MANIFOLD_POINTS],
@@ -286,23 +284,35 @@ SH_INLINE void solve_batch(sh_wide_constraint* c, sh_solver_body* bodies, float 
     bool all_active = true;
     for (int k = 0; k < SH_WIDE; k++)
         all_active = all_active && c->active[k] != 0;
+    if (pass != SH_WIDE_RELAX_AGAIN)
+    {
+        gather_pose(bodies, c->a, PA, avx);
+        gather_pose(bodies, c->b, PB, avx);
+    }
     for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
     {
         const sh_wide_point* p = &c->points[j];
         make_row8(c, p, c->normal, nrow[j]);
         vn_before[j] = all_active ? zero : row_vel8(A, B, nrow[j], c->normal);
+        mass_scale[j] = one;
+        impulse_scale[j] = zero;
+        if (pass == SH_WIDE_RELAX_AGAIN)
+        {
+            bias[j] = c->relax_bias[j];
+            continue;
+        }
         sh_fw sep = separation8(PA, PB, p, c->normal);
         const sh_iw spec = sep > zero;
         bias[j] = sel(spec, sep * inv_h, zero);
-        mass_scale[j] = one;
-        impulse_scale[j] = zero;
-        if (use_bias)
+        if (pass == SH_WIDE_BIASED)
         {
             sh_fw soft = max8(c->bias_rate * sep, splat(-push_max));
             bias[j] = sel(spec, bias[j], soft);
             mass_scale[j] = sel(spec, one, c->mass_scale);
             impulse_scale[j] = sel(spec, zero, c->impulse_scale);
         }
+        else
+            c->relax_bias[j] = bias[j];
     }
     sh_iw pushed = (sh_iw){0};
     const int last = SH_MAX_MANIFOLD_POINTS - 1;
@@ -408,17 +418,17 @@ SH_TARGET_AVX512 static void warm_start_avx512(sh_wide_constraint* batches, int 
 }
 
 static void solve_generic(sh_wide_constraint* batches, int count, sh_solver_body* bodies, float inv_h,
-                          float push_max, bool use_bias, bool reverse)
+                          float push_max, sh_wide_pass pass, bool reverse)
 {
     for (int i = 0; i < count; i++)
-        solve_batch(&batches[i], bodies, inv_h, push_max, use_bias, reverse, false);
+        solve_batch(&batches[i], bodies, inv_h, push_max, pass, reverse, false);
 }
 
 SH_TARGET_AVX2 static void solve_avx2(sh_wide_constraint* batches, int count, sh_solver_body* bodies,
-                                      float inv_h, float push_max, bool use_bias, bool reverse)
+                                      float inv_h, float push_max, sh_wide_pass pass, bool reverse)
 {
     for (int i = 0; i < count; i++)
-        solve_batch(&batches[i], bodies, inv_h, push_max, use_bias, reverse, true);
+        solve_batch(&batches[i], bodies, inv_h, push_max, pass, reverse, true);
 }
 
 static float residual_generic(const sh_wide_constraint* batches, int count, const sh_solver_body* bodies,
@@ -440,10 +450,10 @@ SH_TARGET_AVX2 static float residual_avx2(const sh_wide_constraint* batches, int
 }
 
 SH_TARGET_AVX512 static void solve_avx512(sh_wide_constraint* batches, int count, sh_solver_body* bodies,
-                                          float inv_h, float push_max, bool use_bias, bool reverse)
+                                          float inv_h, float push_max, sh_wide_pass pass, bool reverse)
 {
     for (int i = 0; i < count; i++)
-        solve_batch(&batches[i], bodies, inv_h, push_max, use_bias, reverse, true);
+        solve_batch(&batches[i], bodies, inv_h, push_max, pass, reverse, true);
 }
 
 // ---- setup and hand-back ----
@@ -591,14 +601,14 @@ void sh_wide_warm_start(const sh_wide_solver* ws, sh_contact_solver* s)
         warm_start_generic(ws->batches, ws->batch_count, s->bodies);
 }
 
-void sh_wide_solve(sh_wide_solver* ws, sh_contact_solver* s, bool use_bias)
+void sh_wide_solve(sh_wide_solver* ws, sh_contact_solver* s, sh_wide_pass pass)
 {
     if (ws->isa == SH_WIDE_AVX512)
-        solve_avx512(ws->batches, ws->batch_count, s->bodies, s->inv_h, s->push_max, use_bias, s->reverse);
+        solve_avx512(ws->batches, ws->batch_count, s->bodies, s->inv_h, s->push_max, pass, s->reverse);
     else if (ws->isa == SH_WIDE_AVX2)
-        solve_avx2(ws->batches, ws->batch_count, s->bodies, s->inv_h, s->push_max, use_bias, s->reverse);
+        solve_avx2(ws->batches, ws->batch_count, s->bodies, s->inv_h, s->push_max, pass, s->reverse);
     else
-        solve_generic(ws->batches, ws->batch_count, s->bodies, s->inv_h, s->push_max, use_bias, s->reverse);
+        solve_generic(ws->batches, ws->batch_count, s->bodies, s->inv_h, s->push_max, pass, s->reverse);
     s->reverse = !s->reverse;
 }
 

@@ -214,7 +214,7 @@ void sh_solver_step(sh_world* w, float dt)
         if (use_wide)
         {
             sh_wide_warm_start(&wide, &s);
-            sh_wide_solve(&wide, &s, true);
+            sh_wide_solve(&wide, &s, SH_WIDE_BIASED);
         }
         else
         {
@@ -225,7 +225,7 @@ void sh_solver_step(sh_world* w, float dt)
         // Two relax passes: one left a 10-cube stack rocking (and walking) at 60 Hz contacts.
         for (int r = 0; r < SH_RELAX_PASSES; r++)
             if (use_wide)
-                sh_wide_solve(&wide, &s, false);
+                sh_wide_solve(&wide, &s, r == 0 ? SH_WIDE_RELAX_FIRST : SH_WIDE_RELAX_AGAIN);
             else
                 sh_contact_solver_solve(&s, false);
     }
