@@ -2,8 +2,8 @@
 
 #include <string.h>
 
-bool sh_constraint_graph_build(sh_constraint_graph* g, const sh_constraint* cons, int count, int body_count,
-                               sh_arena* arena)
+bool sh_constraint_graph_build(sh_constraint_graph* g, const sh_constraint* cons, const int* list, int count,
+                               int body_count, sh_arena* arena)
 {
     memset(g, 0, sizeof *g);
     g->body_count = body_count;
@@ -19,7 +19,8 @@ bool sh_constraint_graph_build(sh_constraint_graph* g, const sh_constraint* cons
     int levels = 0;
     for (int i = 0; i < count; i++)
     {
-        const int a = cons[i].a, b = cons[i].b;
+        const sh_constraint* c = &cons[list != NULL ? list[i] : i];
+        const int a = c->a, b = c->b;
         const int la = a < body_count ? last[a] : 0, lb = b < body_count ? last[b] : 0;
         const int l = (la > lb ? la : lb) + 1;
         if (a < body_count)
@@ -40,7 +41,7 @@ bool sh_constraint_graph_build(sh_constraint_graph* g, const sh_constraint* cons
         sum += n;
     }
     for (int i = 0; i < count; i++)
-        g->order[start[level[i]]++] = i;
+        g->order[start[level[i]]++] = list != NULL ? list[i] : i;
     // After the fill start[l] is the end of level l, i.e. the start of 0-based level l.
     start[0] = 0;
     g->level_start = start;

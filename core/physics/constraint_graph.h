@@ -25,7 +25,8 @@ typedef struct sh_constraint_graph
     int body_count;   // simulated bodies; the static dummy is index body_count
 } sh_constraint_graph;
 
-// Levels for cons[0 .. count) over body_count simulated bodies (index body_count is the static dummy).
+// Levels for the constraints list[0 .. count) of cons (list NULL: cons[0 .. count)), taken in list order,
+// over body_count simulated bodies (index body_count is the static dummy). order holds constraint indices.
 // Deterministic; scratch and lists come from the arena; false only when it is out of memory.
-bool sh_constraint_graph_build(sh_constraint_graph* g, const sh_constraint* cons, int count, int body_count,
-                               sh_arena* arena);
+bool sh_constraint_graph_build(sh_constraint_graph* g, const sh_constraint* cons, const int* list, int count,
+                               int body_count, sh_arena* arena);

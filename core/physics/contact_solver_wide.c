@@ -524,14 +524,11 @@ sh_wide_path sh_wide_cpu_path(void)
     return SH_WIDE_GENERIC;
 }
 
-bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_world* w,
-                     const sh_constraint_graph* g, sh_arena* arena)
+// Batches for the levels of g: lane_of filled, every lane inert (the static dummy, index -1, zeros)
+// until filled. False when the arena is out of memory.
+static bool alloc_batches(sh_wide_solver* ws, const sh_contact_solver* s, const sh_constraint_graph* g,
+                          sh_arena* arena)
 {
-    memset(ws, 0, sizeof *ws);
-    if (forced_path == SH_WIDE_SCALAR)
-        return false;
-    const sh_wide_path cpu = sh_wide_cpu_path();
-    ws->isa = forced_path == SH_WIDE_AUTO || forced_path > cpu ? cpu : forced_path;
     int batches = 0;
     for (int l = 0; l < g->level_count; l++)
         batches += (g->level_start[l + 1] - g->level_start[l] + SH_WIDE - 1) / SH_WIDE;
@@ -549,12 +546,6 @@ bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_wo
         return false;
     ws->batches = (sh_wide_constraint*)(void*)(((uintptr_t)raw + align - 1) & ~(align - 1));
     memset(ws->batches, 0, bytes);
-    sh_softness soft, static_soft;
-    sh_contact_solver_softness(s, w, &soft, &static_soft);
-    // Each constraint is prepared by the scalar code into one scratch constraint that stays in L1 (the
-    // step's array of them, 800 bytes each, is never filled on this path: at 15 000 constraints its
-    // writes and reads cost more than the prepare's arithmetic), then copied into its lane.
-    sh_constraint scratch;
     int next = 0;
     for (int l = 0; l < g->level_count; l++)
         for (int i = g->level_start[l]; i < g->level_start[l + 1]; i++)
@@ -569,25 +560,82 @@ bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_wo
                     wc->index[k] = -1;
                 }
             }
-            // Levels visit the contacts out of index order: fetch ahead (measured: the prepare's loads of
-            // contacts and constraints missed the cache on most of the pyramid's 15 000).
-            if (i + 16 < g->level_start[g->level_count])
-                __builtin_prefetch(&s->constraints[g->order[i + 16]]);
-            if (i + 8 < g->level_start[g->level_count])
-            {
-                const char* ahead = (const char*)&w->contacts.data[s->constraints[g->order[i + 8]].contact];
-                for (size_t off = 0; off < sizeof(sh_contact); off += 64)
-                    __builtin_prefetch(ahead + off);
-            }
-            const int index = g->order[i];
-            const sh_constraint* c = &s->constraints[index];
-            scratch.a = c->a;
-            scratch.b = c->b;
-            scratch.contact = c->contact;
-            sh_contact_solver_prepare_one(s, w, soft, static_soft, &scratch);
-            load_lane(&ws->batches[next - 1], lane, s, &scratch, index);
-            ws->lane_of[index] = (next - 1) * SH_WIDE + lane;
+            ws->lane_of[g->order[i]] = (next - 1) * SH_WIDE + lane;
         }
+    return true;
+}
+
+static sh_wide_path choose_path(void)
+{
+    const sh_wide_path cpu = sh_wide_cpu_path();
+    return forced_path == SH_WIDE_AUTO || forced_path > cpu ? cpu : forced_path;
+}
+
+bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_world* w,
+                     const sh_constraint_graph* g, sh_arena* arena)
+{
+    memset(ws, 0, sizeof *ws);
+    if (forced_path == SH_WIDE_SCALAR)
+        return false;
+    ws->isa = choose_path();
+    if (!alloc_batches(ws, s, g, arena))
+        return false;
+    sh_softness soft, static_soft;
+    sh_contact_solver_softness(s, w, &soft, &static_soft);
+    // Each constraint is prepared by the scalar code into one scratch constraint that stays in L1 (the
+    // step's array of them, 800 bytes each, is never filled on this path: at 15 000 constraints its
+    // writes and reads cost more than the prepare's arithmetic), then copied into its lane.
+    sh_constraint scratch;
+    const int total = g->level_start[g->level_count];
+    for (int i = 0; i < total; i++)
+    {
+        // Levels visit the contacts out of index order: fetch ahead (measured: the prepare's loads of
+        // contacts and constraints missed the cache on most of the pyramid's 15 000).
+        if (i + 16 < total)
+            __builtin_prefetch(&s->constraints[g->order[i + 16]]);
+        if (i + 8 < total)
+        {
+            const char* ahead = (const char*)&w->contacts.data[s->constraints[g->order[i + 8]].contact];
+            for (size_t off = 0; off < sizeof(sh_contact); off += 64)
+                __builtin_prefetch(ahead + off);
+        }
+        const int index = g->order[i];
+        const sh_constraint* c = &s->constraints[index];
+        scratch.a = c->a;
+        scratch.b = c->b;
+        scratch.contact = c->contact;
+        sh_contact_solver_prepare_one(s, w, soft, static_soft, &scratch);
+        load_lane(&ws->batches[ws->lane_of[index] / SH_WIDE], ws->lane_of[index] % SH_WIDE, s, &scratch,
+                  index);
+    }
+    return true;
+}
+
+// A batch is rows of eight 4-byte lanes (the int arrays and the vectors alike), so a lane copies row by row.
+_Static_assert(sizeof(sh_wide_constraint) % (4 * SH_WIDE) == 0 && sizeof(sh_fw) == 4 * SH_WIDE,
+               "sh_wide_constraint is whole rows of lanes");
+
+static void copy_lane(sh_wide_constraint* dst, int kd, const sh_wide_constraint* src, int ks)
+{
+    uint32_t(*d)[SH_WIDE] = (void*)dst;
+    const uint32_t(*r)[SH_WIDE] = (const uint32_t(*)[SH_WIDE])(const void*)src;
+    for (size_t row = 0; row < sizeof(sh_wide_constraint) / sizeof(sh_fw); row++)
+        d[row][kd] = r[row][ks];
+}
+
+bool sh_wide_prepare_subset(sh_wide_solver* sub, const sh_wide_solver* ws, const sh_contact_solver* s,
+                            const sh_constraint_graph* g, sh_arena* arena)
+{
+    memset(sub, 0, sizeof *sub);
+    sub->isa = ws->isa;
+    if (!alloc_batches(sub, s, g, arena))
+        return false;
+    const int total = g->level_start[g->level_count];
+    for (int i = 0; i < total; i++)
+    {
+        const int index = g->order[i], to = sub->lane_of[index], from = ws->lane_of[index];
+        copy_lane(&sub->batches[to / SH_WIDE], to % SH_WIDE, &ws->batches[from / SH_WIDE], from % SH_WIDE);
+    }
     return true;
 }
 

@@ -78,6 +78,11 @@ sh_wide_path sh_wide_cpu_path(void);
 // memory or the scalar path is forced: the caller then prepares and runs the scalar solver.
 bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_world* w,
                      const sh_constraint_graph* g, sh_arena* arena);
+// The impact subset (solver.c) on its own batches: g holds the levels of the subset, the lanes are copied
+// from ws (state after the sub-steps). Its passes are relax passes at the last sub-step's positions, so
+// they run as SH_WIDE_RELAX_AGAIN with the copied relax bias, exactly the scalar subset's sweeps.
+bool sh_wide_prepare_subset(sh_wide_solver* sub, const sh_wide_solver* ws, const sh_contact_solver* s,
+                            const sh_constraint_graph* g, sh_arena* arena);
 void sh_wide_warm_start(const sh_wide_solver* ws, sh_contact_solver* s);
 // One pass over all batches in level order; flips s->reverse like the scalar pass. The relax passes of a
 // sub-step see the same positions (nothing moves bodies between them), so the second one takes the

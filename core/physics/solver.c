@@ -204,8 +204,8 @@ void sh_solver_step(sh_world* w, float dt)
     // scalar sweep's exact result; if the arena cannot hold the levels, the scalar path runs instead.
     sh_constraint_graph graph;
     sh_wide_solver wide;
-    bool use_wide =
-        sh_constraint_graph_build(&graph, cons, cc, n, arena) && sh_wide_prepare(&wide, &s, w, &graph, arena);
+    bool use_wide = sh_constraint_graph_build(&graph, cons, NULL, cc, n, arena) &&
+                    sh_wide_prepare(&wide, &s, w, &graph, arena);
     if (!use_wide)
         sh_contact_solver_prepare(&s, w);
     for (int i = 0; i < substeps; i++)
@@ -263,20 +263,30 @@ void sh_solver_step(sh_world* w, float dt)
     }
     if (use_wide)
     {
-        // The impact subset runs scalar: give its constraints their full scalar form (the same prepare, so
-        // the same bits) and the lanes' current state.
+        // The impact passes run on the subset's own levels and lanes (the scalar sweeps' bits); then
+        // restitution, scalar, gets the constraints' full scalar form (the same prepare, so the same
+        // bits) and the lanes' state.
+        sh_constraint_graph sub_graph;
+        sh_wide_solver sub;
+        bool sub_wide = sh_constraint_graph_build(&sub_graph, cons, impacts, impact_count, n, arena) &&
+                        sh_wide_prepare_subset(&sub, &wide, &s, &sub_graph, arena);
+        for (int it = 0; sub_wide && it < SH_IMPACT_ITERATIONS; it++)
+            sh_wide_solve(&sub, &s, SH_WIDE_RELAX_AGAIN);
         sh_softness soft, static_soft;
         sh_contact_solver_softness(&s, w, &soft, &static_soft);
         for (int i = 0; i < impact_count; i++)
         {
             sh_constraint* k = &cons[impacts[i]];
             sh_contact_solver_prepare_one(&s, w, soft, static_soft, k);
-            sh_wide_fetch(&wide, impacts[i], k);
+            sh_wide_fetch(sub_wide ? &sub : &wide, impacts[i], k);
             in_impacts[impacts[i]] = true;
         }
+        for (int it = 0; !sub_wide && it < SH_IMPACT_ITERATIONS; it++)
+            sh_contact_solver_solve_subset(&s, impacts, impact_count, false);
     }
-    for (int it = 0; it < SH_IMPACT_ITERATIONS; it++)
-        sh_contact_solver_solve_subset(&s, impacts, impact_count, false);
+    else
+        for (int it = 0; it < SH_IMPACT_ITERATIONS; it++)
+            sh_contact_solver_solve_subset(&s, impacts, impact_count, false);
     float residual = use_wide ? max_f(sh_wide_residual(&wide, &s, in_impacts),
                                       sh_contact_solver_residual_list(&s, impacts, impact_count))
                               : sh_contact_solver_residual(&s);
