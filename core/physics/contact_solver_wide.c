@@ -238,6 +238,17 @@ SH_INLINE void make_row8(const sh_wide_constraint* c, const sh_wide_point* p, co
     }
 }
 
+// Point j's row r (0 normal, 1 and 2 tangents): from the batch's row cache when the solver keeps one
+// (sh_wide_solver.rows), else built into tmp.
+#define ROWS_PER_BATCH (SH_MAX_MANIFOLD_POINTS * 3 * 12)
+SH_INLINE const sh_fw* get_row(const sh_wide_constraint* c, int j, int r, const sh_fw* cached, sh_fw* tmp)
+{
+    if (cached != NULL)
+        return cached + (j * 3 + r) * 12;
+    make_row8(c, &c->points[j], r == 0 ? c->normal : r == 1 ? c->t1 : c->t2, tmp);
+    return tmp;
+}
+
 SH_INLINE sh_fw separation8(const sh_fw* PA, const sh_fw* PB, const sh_wide_point* p, const sh_fw* n)
 {
     sh_fw pa[3], pb[3];
@@ -249,7 +260,7 @@ SH_INLINE sh_fw separation8(const sh_fw* PA, const sh_fw* PB, const sh_wide_poin
     return d0 * n[0] + d1 * n[1] + d2 * n[2] + p->base_separation;
 }
 
-SH_INLINE void warm_start_batch(sh_wide_constraint* c, sh_solver_body* bodies, bool avx)
+SH_INLINE void warm_start_batch(sh_wide_constraint* c, sh_solver_body* bodies, const sh_fw* cached, bool avx)
 {
     sh_fw A[8], B[8];
     gather_velocity(bodies, c->a, A, avx);
@@ -257,12 +268,12 @@ SH_INLINE void warm_start_batch(sh_wide_constraint* c, sh_solver_body* bodies, b
     for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
     {
         const sh_wide_point* p = &c->points[j];
-        sh_fw row[12];
-        make_row8(c, p, c->normal, row);
+        sh_fw tmp[12];
+        const sh_fw* row = get_row(c, j, 0, cached, tmp);
         row_apply8(A, B, c->inv_mass_a, c->inv_mass_b, row, c->normal, p->normal_impulse);
-        make_row8(c, p, c->t1, row);
+        row = get_row(c, j, 1, cached, tmp);
         row_apply8(A, B, c->inv_mass_a, c->inv_mass_b, row, c->t1, p->tangent_impulse[0]);
-        make_row8(c, p, c->t2, row);
+        row = get_row(c, j, 2, cached, tmp);
         row_apply8(A, B, c->inv_mass_a, c->inv_mass_b, row, c->t2, p->tangent_impulse[1]);
     }
     scatter_velocity(bodies, c->a, A, avx);
@@ -271,7 +282,7 @@ SH_INLINE void warm_start_batch(sh_wide_constraint* c, sh_solver_body* bodies, b
 
 // solve_one of contact_solver.c on eight constraints (see the comments there for the why of each step).
 SH_INLINE void solve_batch(sh_wide_constraint* c, sh_solver_body* bodies, float inv_h, float push_max,
-                           sh_wide_pass pass, bool reverse, bool avx)
+                           sh_wide_pass pass, bool reverse, const sh_fw* cached, bool avx)
 {
     sh_fw A[8], B[8], PA[8], PB[8];
     gather_velocity(bodies, c->a, A, avx);
@@ -279,7 +290,8 @@ SH_INLINE void solve_batch(sh_wide_constraint* c, sh_solver_body* bodies, float 
     const sh_fw ma = c->inv_mass_a, mb = c->inv_mass_b;
     const sh_fw zero = splat(0.0f), one = splat(1.0f);
     sh_fw vn_before[SH_MAX_MANIFOLD_POINTS], bias[SH_MAX_MANIFOLD_POINTS], mass_scale[SH_MAX_MANIFOLD_POINTS],
-        impulse_scale[SH_MAX_MANIFOLD_POINTS], nrow[SH_MAX_MANIFOLD_POINTS][12];
+        impulse_scale[SH_MAX_MANIFOLD_POINTS], nrow_tmp[SH_MAX_MANIFOLD_POINTS][12];
+    const sh_fw* nrow[SH_MAX_MANIFOLD_POINTS];
     // Once every lane has pushed (a resting pile: from the first pass on) the impact speeds are settled.
     bool all_active = true;
     for (int k = 0; k < SH_WIDE; k++)
@@ -292,7 +304,7 @@ SH_INLINE void solve_batch(sh_wide_constraint* c, sh_solver_body* bodies, float 
     for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
     {
         const sh_wide_point* p = &c->points[j];
-        make_row8(c, p, c->normal, nrow[j]);
+        nrow[j] = get_row(c, j, 0, cached, nrow_tmp[j]);
         vn_before[j] = all_active ? zero : row_vel8(A, B, nrow[j], c->normal);
         mass_scale[j] = one;
         impulse_scale[j] = zero;
@@ -344,9 +356,10 @@ SH_INLINE void solve_batch(sh_wide_constraint* c, sh_solver_body* bodies, float 
     for (int jj = 0; jj < SH_MAX_MANIFOLD_POINTS; jj++)
     {
         sh_wide_point* p = &c->points[reverse ? last - jj : jj];
-        sh_fw r1[12], r2[12];
-        make_row8(c, p, c->t1, r1);
-        make_row8(c, p, c->t2, r2);
+        sh_fw t1_tmp[12], t2_tmp[12];
+        const int j = reverse ? last - jj : jj;
+        const sh_fw* r1 = get_row(c, j, 1, cached, t1_tmp);
+        const sh_fw* r2 = get_row(c, j, 2, cached, t2_tmp);
         sh_fw v1 = row_vel8(A, B, r1, c->t1), v2 = row_vel8(A, B, r2, c->t2);
         sh_fw n1 = p->tangent_impulse[0] - p->tangent_mass[0] * v1;
         sh_fw n2 = p->tangent_impulse[1] - p->tangent_mass[1] * v2;
@@ -399,36 +412,42 @@ SH_INLINE void residual_batch(const sh_wide_constraint* c, const sh_solver_body*
 #define SH_TARGET_AVX2   __attribute__((target("avx2,fma")))
 #define SH_TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
 
-static void warm_start_generic(sh_wide_constraint* batches, int count, sh_solver_body* bodies)
+static void warm_start_generic(sh_wide_constraint* batches, int count, sh_solver_body* bodies,
+                               const sh_fw* rows)
 {
     for (int i = 0; i < count; i++)
-        warm_start_batch(&batches[i], bodies, false);
+        warm_start_batch(&batches[i], bodies, rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, false);
 }
 
-SH_TARGET_AVX2 static void warm_start_avx2(sh_wide_constraint* batches, int count, sh_solver_body* bodies)
+SH_TARGET_AVX2 static void warm_start_avx2(sh_wide_constraint* batches, int count, sh_solver_body* bodies,
+                                           const sh_fw* rows)
 {
     for (int i = 0; i < count; i++)
-        warm_start_batch(&batches[i], bodies, true);
+        warm_start_batch(&batches[i], bodies, rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, true);
 }
 
-SH_TARGET_AVX512 static void warm_start_avx512(sh_wide_constraint* batches, int count, sh_solver_body* bodies)
+SH_TARGET_AVX512 static void warm_start_avx512(sh_wide_constraint* batches, int count, sh_solver_body* bodies,
+                                               const sh_fw* rows)
 {
     for (int i = 0; i < count; i++)
-        warm_start_batch(&batches[i], bodies, true);
+        warm_start_batch(&batches[i], bodies, rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, true);
 }
 
 static void solve_generic(sh_wide_constraint* batches, int count, sh_solver_body* bodies, float inv_h,
-                          float push_max, sh_wide_pass pass, bool reverse)
+                          float push_max, sh_wide_pass pass, bool reverse, const sh_fw* rows)
 {
     for (int i = 0; i < count; i++)
-        solve_batch(&batches[i], bodies, inv_h, push_max, pass, reverse, false);
+        solve_batch(&batches[i], bodies, inv_h, push_max, pass, reverse,
+                    rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, false);
 }
 
 SH_TARGET_AVX2 static void solve_avx2(sh_wide_constraint* batches, int count, sh_solver_body* bodies,
-                                      float inv_h, float push_max, sh_wide_pass pass, bool reverse)
+                                      float inv_h, float push_max, sh_wide_pass pass, bool reverse,
+                                      const sh_fw* rows)
 {
     for (int i = 0; i < count; i++)
-        solve_batch(&batches[i], bodies, inv_h, push_max, pass, reverse, true);
+        solve_batch(&batches[i], bodies, inv_h, push_max, pass, reverse,
+                    rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, true);
 }
 
 static float residual_generic(const sh_wide_constraint* batches, int count, const sh_solver_body* bodies,
@@ -450,10 +469,12 @@ SH_TARGET_AVX2 static float residual_avx2(const sh_wide_constraint* batches, int
 }
 
 SH_TARGET_AVX512 static void solve_avx512(sh_wide_constraint* batches, int count, sh_solver_body* bodies,
-                                          float inv_h, float push_max, sh_wide_pass pass, bool reverse)
+                                          float inv_h, float push_max, sh_wide_pass pass, bool reverse,
+                                          const sh_fw* rows)
 {
     for (int i = 0; i < count; i++)
-        solve_batch(&batches[i], bodies, inv_h, push_max, pass, reverse, true);
+        solve_batch(&batches[i], bodies, inv_h, push_max, pass, reverse,
+                    rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, true);
 }
 
 // ---- setup and hand-back ----
@@ -565,6 +586,32 @@ static bool alloc_batches(sh_wide_solver* ws, const sh_contact_solver* s, const 
     return true;
 }
 
+// Small step (everything in L2): keep each batch's Jacobian rows instead of rebuilding them every pass.
+// The same make_row8, so the same bits. The bound keeps the cache (4.6 KB a batch) under ~300 KB; the
+// 5050 pyramid's 2179 batches rebuild (that layout is memory-bound, see sh_wide_point).
+#define SH_WIDE_ROW_CACHE_BATCHES 64
+
+static void cache_rows(sh_wide_solver* ws, sh_arena* arena)
+{
+    ws->rows = NULL;
+    if (ws->batch_count == 0 || ws->batch_count > SH_WIDE_ROW_CACHE_BATCHES)
+        return;
+    const uintptr_t align = sizeof(sh_fw);
+    size_t bytes = (size_t)ws->batch_count * ROWS_PER_BATCH * sizeof(sh_fw);
+    char* raw = sh_arena_alloc(arena, bytes + align);
+    if (raw == NULL)
+        return; // rebuilt every pass instead: the same result
+    sh_fw* rows = (sh_fw*)(void*)(((uintptr_t)raw + align - 1) & ~(align - 1));
+    for (int i = 0; i < ws->batch_count; i++)
+    {
+        const sh_wide_constraint* c = &ws->batches[i];
+        for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
+            for (int r = 0; r < 3; r++)
+                get_row(c, j, r, NULL, rows + (size_t)i * ROWS_PER_BATCH + (j * 3 + r) * 12);
+    }
+    ws->rows = rows;
+}
+
 static sh_wide_path choose_path(void)
 {
     const sh_wide_path cpu = sh_wide_cpu_path();
@@ -636,27 +683,31 @@ bool sh_wide_prepare_subset(sh_wide_solver* sub, const sh_wide_solver* ws, const
         const int index = g->order[i], to = sub->lane_of[index], from = ws->lane_of[index];
         copy_lane(&sub->batches[to / SH_WIDE], to % SH_WIDE, &ws->batches[from / SH_WIDE], from % SH_WIDE);
     }
+    cache_rows(sub, arena);
     return true;
 }
 
 void sh_wide_warm_start(const sh_wide_solver* ws, sh_contact_solver* s)
 {
     if (ws->isa == SH_WIDE_AVX512)
-        warm_start_avx512(ws->batches, ws->batch_count, s->bodies);
+        warm_start_avx512(ws->batches, ws->batch_count, s->bodies, ws->rows);
     else if (ws->isa == SH_WIDE_AVX2)
-        warm_start_avx2(ws->batches, ws->batch_count, s->bodies);
+        warm_start_avx2(ws->batches, ws->batch_count, s->bodies, ws->rows);
     else
-        warm_start_generic(ws->batches, ws->batch_count, s->bodies);
+        warm_start_generic(ws->batches, ws->batch_count, s->bodies, ws->rows);
 }
 
 void sh_wide_solve(sh_wide_solver* ws, sh_contact_solver* s, sh_wide_pass pass)
 {
     if (ws->isa == SH_WIDE_AVX512)
-        solve_avx512(ws->batches, ws->batch_count, s->bodies, s->inv_h, s->push_max, pass, s->reverse);
+        solve_avx512(ws->batches, ws->batch_count, s->bodies, s->inv_h, s->push_max, pass, s->reverse,
+                     ws->rows);
     else if (ws->isa == SH_WIDE_AVX2)
-        solve_avx2(ws->batches, ws->batch_count, s->bodies, s->inv_h, s->push_max, pass, s->reverse);
+        solve_avx2(ws->batches, ws->batch_count, s->bodies, s->inv_h, s->push_max, pass, s->reverse,
+                   ws->rows);
     else
-        solve_generic(ws->batches, ws->batch_count, s->bodies, s->inv_h, s->push_max, pass, s->reverse);
+        solve_generic(ws->batches, ws->batch_count, s->bodies, s->inv_h, s->push_max, pass, s->reverse,
+                      ws->rows);
     s->reverse = !s->reverse;
 }
 
