@@ -280,103 +280,132 @@ SH_INLINE void warm_start_batch(sh_wide_constraint* c, sh_solver_body* bodies, c
     scatter_velocity(bodies, c->b, B, avx);
 }
 
-// solve_one of contact_solver.c on eight constraints (see the comments there for the why of each step).
-SH_INLINE void solve_batch(sh_wide_constraint* c, sh_solver_body* bodies, float inv_h, float push_max,
-                           sh_wide_pass pass, bool reverse, const sh_fw* cached, bool avx)
+// solve_one of contact_solver.c on eight constraints (see the comments there for the why of each step), for
+// nb (1 or 2, a constant after inlining) batches of one level at once. Each point's update is a chain of
+// dependent operations (velocity → impulse → clamp → apply, then the next point), so one batch leaves
+// the core waiting on latencies; two independent batches interleaved fill those gaps. Batches of one
+// level share no body, so the result is the same as one after the other.
+SH_INLINE void solve_batches(sh_wide_constraint* const* cs, int nb, sh_solver_body* bodies, float inv_h,
+                             float push_max, sh_wide_pass pass, bool reverse, const sh_fw* const* cached,
+                             bool avx)
 {
-    sh_fw A[8], B[8], PA[8], PB[8];
-    gather_velocity(bodies, c->a, A, avx);
-    gather_velocity(bodies, c->b, B, avx);
-    const sh_fw ma = c->inv_mass_a, mb = c->inv_mass_b;
+    enum
+    {
+        NP = SH_MAX_MANIFOLD_POINTS
+    };
+    sh_fw A[2][8], B[2][8], PA[2][8], PB[2][8];
+    sh_fw vn_before[2][NP], bias[2][NP], mass_scale[2][NP], impulse_scale[2][NP], nrow_tmp[2][NP][12];
+    const sh_fw* nrow[2][NP];
+    bool all_active[2];
+    sh_iw pushed[2];
     const sh_fw zero = splat(0.0f), one = splat(1.0f);
-    sh_fw vn_before[SH_MAX_MANIFOLD_POINTS], bias[SH_MAX_MANIFOLD_POINTS], mass_scale[SH_MAX_MANIFOLD_POINTS],
-        impulse_scale[SH_MAX_MANIFOLD_POINTS], nrow_tmp[SH_MAX_MANIFOLD_POINTS][12];
-    const sh_fw* nrow[SH_MAX_MANIFOLD_POINTS];
-    // Once every lane has pushed (a resting pile: from the first pass on) the impact speeds are settled.
-    bool all_active = true;
-    for (int k = 0; k < SH_WIDE; k++)
-        all_active = all_active && c->active[k] != 0;
-    if (pass != SH_WIDE_RELAX_AGAIN)
+    for (int q = 0; q < nb; q++)
     {
-        gather_pose(bodies, c->a, PA, avx);
-        gather_pose(bodies, c->b, PB, avx);
-    }
-    for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
-    {
-        const sh_wide_point* p = &c->points[j];
-        nrow[j] = get_row(c, j, 0, cached, nrow_tmp[j]);
-        vn_before[j] = all_active ? zero : row_vel8(A, B, nrow[j], c->normal);
-        mass_scale[j] = one;
-        impulse_scale[j] = zero;
-        if (pass == SH_WIDE_RELAX_AGAIN)
+        sh_wide_constraint* c = cs[q];
+        gather_velocity(bodies, c->a, A[q], avx);
+        gather_velocity(bodies, c->b, B[q], avx);
+        // Once every lane has pushed (a resting pile: from the first pass on) the impact speeds are settled.
+        all_active[q] = true;
+        for (int k = 0; k < SH_WIDE; k++)
+            all_active[q] = all_active[q] && c->active[k] != 0;
+        if (pass != SH_WIDE_RELAX_AGAIN)
         {
-            bias[j] = c->relax_bias[j];
-            continue;
+            gather_pose(bodies, c->a, PA[q], avx);
+            gather_pose(bodies, c->b, PB[q], avx);
         }
-        sh_fw sep = separation8(PA, PB, p, c->normal);
-        const sh_iw spec = sep > zero;
-        bias[j] = sel(spec, sep * inv_h, zero);
-        if (pass == SH_WIDE_BIASED)
+        for (int j = 0; j < NP; j++)
         {
-            sh_fw soft = max8(c->bias_rate * sep, splat(-push_max));
-            bias[j] = sel(spec, bias[j], soft);
-            mass_scale[j] = sel(spec, one, c->mass_scale);
-            impulse_scale[j] = sel(spec, zero, c->impulse_scale);
+            const sh_wide_point* p = &c->points[j];
+            nrow[q][j] = get_row(c, j, 0, cached[q], nrow_tmp[q][j]);
+            vn_before[q][j] = all_active[q] ? zero : row_vel8(A[q], B[q], nrow[q][j], c->normal);
+            mass_scale[q][j] = one;
+            impulse_scale[q][j] = zero;
+            if (pass == SH_WIDE_RELAX_AGAIN)
+            {
+                bias[q][j] = c->relax_bias[j];
+                continue;
+            }
+            sh_fw sep = separation8(PA[q], PB[q], p, c->normal);
+            const sh_iw spec = sep > zero;
+            bias[q][j] = sel(spec, sep * inv_h, zero);
+            if (pass == SH_WIDE_BIASED)
+            {
+                sh_fw soft = max8(c->bias_rate * sep, splat(-push_max));
+                bias[q][j] = sel(spec, bias[q][j], soft);
+                mass_scale[q][j] = sel(spec, one, c->mass_scale);
+                impulse_scale[q][j] = sel(spec, zero, c->impulse_scale);
+            }
+            else
+                c->relax_bias[j] = bias[q][j];
         }
-        else
-            c->relax_bias[j] = bias[j];
+        pushed[q] = (sh_iw){0};
     }
-    sh_iw pushed = (sh_iw){0};
-    const int last = SH_MAX_MANIFOLD_POINTS - 1;
+    const int last = NP - 1;
     for (int sweep = 0; sweep < SH_INNER; sweep++)
-        for (int jj = 0; jj < SH_MAX_MANIFOLD_POINTS; jj++)
+        for (int jj = 0; jj < NP; jj++)
         {
             const int j = reverse ? last - jj : jj;
-            sh_wide_point* p = &c->points[j];
-            sh_fw vn = row_vel8(A, B, nrow[j], c->normal);
-            sh_fw imp =
-                -p->normal_mass * mass_scale[j] * (vn + bias[j]) - impulse_scale[j] * p->normal_impulse;
-            sh_fw next = max8(p->normal_impulse + imp, zero);
-            imp = next - p->normal_impulse;
-            pushed |= imp > zero;
-            p->normal_impulse = next;
-            p->max_normal_impulse = max8(p->max_normal_impulse, imp);
-            row_apply8(A, B, ma, mb, nrow[j], c->normal, imp);
+            for (int q = 0; q < nb; q++)
+            {
+                sh_wide_constraint* c = cs[q];
+                sh_wide_point* p = &c->points[j];
+                sh_fw vn = row_vel8(A[q], B[q], nrow[q][j], c->normal);
+                sh_fw imp = -p->normal_mass * mass_scale[q][j] * (vn + bias[q][j]) -
+                            impulse_scale[q][j] * p->normal_impulse;
+                sh_fw next = max8(p->normal_impulse + imp, zero);
+                imp = next - p->normal_impulse;
+                pushed[q] |= imp > zero;
+                p->normal_impulse = next;
+                p->max_normal_impulse = max8(p->max_normal_impulse, imp);
+                row_apply8(A[q], B[q], c->inv_mass_a, c->inv_mass_b, nrow[q][j], c->normal, imp);
+            }
         }
-    if (!all_active)
+    for (int q = 0; q < nb; q++)
     {
-        const sh_iw newly = pushed & ~c->active;
-        for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
+        sh_wide_constraint* c = cs[q];
+        if (!all_active[q])
         {
+            const sh_iw newly = pushed[q] & ~c->active;
+            for (int j = 0; j < NP; j++)
+            {
+                sh_wide_point* p = &c->points[j];
+                p->relative_velocity =
+                    sel(newly, min8(p->relative_velocity, vn_before[q][j]), p->relative_velocity);
+            }
+        }
+        c->active |= pushed[q];
+    }
+    for (int jj = 0; jj < NP; jj++)
+    {
+        const int j = reverse ? last - jj : jj;
+        for (int q = 0; q < nb; q++)
+        {
+            sh_wide_constraint* c = cs[q];
             sh_wide_point* p = &c->points[j];
-            p->relative_velocity = sel(newly, min8(p->relative_velocity, vn_before[j]), p->relative_velocity);
+            sh_fw t1_tmp[12], t2_tmp[12];
+            const sh_fw* r1 = get_row(c, j, 1, cached[q], t1_tmp);
+            const sh_fw* r2 = get_row(c, j, 2, cached[q], t2_tmp);
+            sh_fw v1 = row_vel8(A[q], B[q], r1, c->t1), v2 = row_vel8(A[q], B[q], r2, c->t2);
+            sh_fw n1 = p->tangent_impulse[0] - p->tangent_mass[0] * v1;
+            sh_fw n2 = p->tangent_impulse[1] - p->tangent_mass[1] * v2;
+            sh_fw lim = c->friction * p->normal_impulse;
+            sh_fw len2 = n1 * n1 + n2 * n2;
+            const sh_iw over = len2 > lim * lim;
+            // Lanes under the limit take a scale of 1 (a square root of 1, never of 0 or of an unused lane).
+            sh_fw sc = sel(over, lim / sqrt8(sel(over, len2, one), avx), one);
+            n1 = sel(over, n1 * sc, n1);
+            n2 = sel(over, n2 * sc, n2);
+            row_apply8(A[q], B[q], c->inv_mass_a, c->inv_mass_b, r1, c->t1, n1 - p->tangent_impulse[0]);
+            row_apply8(A[q], B[q], c->inv_mass_a, c->inv_mass_b, r2, c->t2, n2 - p->tangent_impulse[1]);
+            p->tangent_impulse[0] = n1;
+            p->tangent_impulse[1] = n2;
         }
     }
-    c->active |= pushed;
-    for (int jj = 0; jj < SH_MAX_MANIFOLD_POINTS; jj++)
+    for (int q = 0; q < nb; q++)
     {
-        sh_wide_point* p = &c->points[reverse ? last - jj : jj];
-        sh_fw t1_tmp[12], t2_tmp[12];
-        const int j = reverse ? last - jj : jj;
-        const sh_fw* r1 = get_row(c, j, 1, cached, t1_tmp);
-        const sh_fw* r2 = get_row(c, j, 2, cached, t2_tmp);
-        sh_fw v1 = row_vel8(A, B, r1, c->t1), v2 = row_vel8(A, B, r2, c->t2);
-        sh_fw n1 = p->tangent_impulse[0] - p->tangent_mass[0] * v1;
-        sh_fw n2 = p->tangent_impulse[1] - p->tangent_mass[1] * v2;
-        sh_fw lim = c->friction * p->normal_impulse;
-        sh_fw len2 = n1 * n1 + n2 * n2;
-        const sh_iw over = len2 > lim * lim;
-        // Lanes under the limit take a scale of 1 (a square root of 1, never of 0 or of an unused lane).
-        sh_fw sc = sel(over, lim / sqrt8(sel(over, len2, one), avx), one);
-        n1 = sel(over, n1 * sc, n1);
-        n2 = sel(over, n2 * sc, n2);
-        row_apply8(A, B, ma, mb, r1, c->t1, n1 - p->tangent_impulse[0]);
-        row_apply8(A, B, ma, mb, r2, c->t2, n2 - p->tangent_impulse[1]);
-        p->tangent_impulse[0] = n1;
-        p->tangent_impulse[1] = n2;
+        scatter_velocity(bodies, cs[q]->a, A[q], avx);
+        scatter_velocity(bodies, cs[q]->b, B[q], avx);
     }
-    scatter_velocity(bodies, c->a, A, avx);
-    scatter_velocity(bodies, c->b, B, avx);
 }
 
 // residual_one of contact_solver.c, lane-wise; the per-lane maximum is taken in the caller's order-free max.
@@ -409,6 +438,26 @@ SH_INLINE void residual_batch(const sh_wide_constraint* c, const sh_solver_body*
 
 // ---- the three instantiations ----
 
+// The body of each solve instantiation: every level's batches two at a time, the odd one alone.
+#define SOLVE_LEVELS(AVX)                                                                                    \
+    for (int l = 0; l < level_count; l++)                                                                    \
+    {                                                                                                        \
+        int i = level_first[l];                                                                              \
+        for (; i + 1 < level_first[l + 1]; i += 2)                                                           \
+        {                                                                                                    \
+            sh_wide_constraint* const cs[2] = {&batches[i], &batches[i + 1]};                                \
+            const sh_fw* const cr[2] = {rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL,                     \
+                                        rows ? rows + (size_t)(i + 1) * ROWS_PER_BATCH : NULL};              \
+            solve_batches(cs, 2, bodies, inv_h, push_max, pass, reverse, cr, AVX);                           \
+        }                                                                                                    \
+        if (i < level_first[l + 1])                                                                          \
+        {                                                                                                    \
+            sh_wide_constraint* const cs[2] = {&batches[i], NULL};                                           \
+            const sh_fw* const cr[2] = {rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, NULL};              \
+            solve_batches(cs, 1, bodies, inv_h, push_max, pass, reverse, cr, AVX);                           \
+        }                                                                                                    \
+    }
+
 #define SH_TARGET_AVX2   __attribute__((target("avx2,fma")))
 #define SH_TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
 
@@ -433,21 +482,15 @@ SH_TARGET_AVX512 static void warm_start_avx512(sh_wide_constraint* batches, int 
         warm_start_batch(&batches[i], bodies, rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, true);
 }
 
-static void solve_generic(sh_wide_constraint* batches, int count, sh_solver_body* bodies, float inv_h,
-                          float push_max, sh_wide_pass pass, bool reverse, const sh_fw* rows)
-{
-    for (int i = 0; i < count; i++)
-        solve_batch(&batches[i], bodies, inv_h, push_max, pass, reverse,
-                    rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, false);
-}
+static void solve_generic(sh_wide_constraint* batches, const int* level_first, int level_count,
+                          sh_solver_body* bodies, float inv_h, float push_max, sh_wide_pass pass,
+                          bool reverse, const sh_fw* rows){SOLVE_LEVELS(false)}
 
-SH_TARGET_AVX2 static void solve_avx2(sh_wide_constraint* batches, int count, sh_solver_body* bodies,
-                                      float inv_h, float push_max, sh_wide_pass pass, bool reverse,
-                                      const sh_fw* rows)
+SH_TARGET_AVX2 static void solve_avx2(sh_wide_constraint* batches, const int* level_first, int level_count,
+                                      sh_solver_body* bodies, float inv_h, float push_max, sh_wide_pass pass,
+                                      bool reverse, const sh_fw* rows)
 {
-    for (int i = 0; i < count; i++)
-        solve_batch(&batches[i], bodies, inv_h, push_max, pass, reverse,
-                    rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, true);
+    SOLVE_LEVELS(true)
 }
 
 static float residual_generic(const sh_wide_constraint* batches, int count, const sh_solver_body* bodies,
@@ -468,13 +511,11 @@ SH_TARGET_AVX2 static float residual_avx2(const sh_wide_constraint* batches, int
     return worst;
 }
 
-SH_TARGET_AVX512 static void solve_avx512(sh_wide_constraint* batches, int count, sh_solver_body* bodies,
-                                          float inv_h, float push_max, sh_wide_pass pass, bool reverse,
-                                          const sh_fw* rows)
+SH_TARGET_AVX512 static void solve_avx512(sh_wide_constraint* batches, const int* level_first,
+                                          int level_count, sh_solver_body* bodies, float inv_h,
+                                          float push_max, sh_wide_pass pass, bool reverse, const sh_fw* rows)
 {
-    for (int i = 0; i < count; i++)
-        solve_batch(&batches[i], bodies, inv_h, push_max, pass, reverse,
-                    rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, true);
+    SOLVE_LEVELS(true)
 }
 
 // ---- setup and hand-back ----
@@ -555,8 +596,11 @@ static bool alloc_batches(sh_wide_solver* ws, const sh_contact_solver* s, const 
         batches += (g->level_start[l + 1] - g->level_start[l] + SH_WIDE - 1) / SH_WIDE;
     ws->batch_count = batches;
     ws->lane_of = sh_arena_alloc(arena, (size_t)(s->count > 0 ? s->count : 1) * sizeof *ws->lane_of);
-    if (ws->lane_of == NULL)
+    ws->level_first = sh_arena_alloc(arena, (size_t)(g->level_count + 1) * sizeof *ws->level_first);
+    if (ws->lane_of == NULL || ws->level_first == NULL)
         return false;
+    ws->level_count = g->level_count;
+    ws->level_first[g->level_count] = batches;
     if (batches == 0)
         return true;
     // The arena aligns to 16; the vectors want their size.
@@ -572,6 +616,8 @@ static bool alloc_batches(sh_wide_solver* ws, const sh_contact_solver* s, const 
         for (int i = g->level_start[l]; i < g->level_start[l + 1]; i++)
         {
             const int lane = (i - g->level_start[l]) % SH_WIDE;
+            if (i == g->level_start[l])
+                ws->level_first[l] = next;
             if (lane == 0)
             {
                 sh_wide_constraint* wc = &ws->batches[next++];
@@ -700,14 +746,14 @@ void sh_wide_warm_start(const sh_wide_solver* ws, sh_contact_solver* s)
 void sh_wide_solve(sh_wide_solver* ws, sh_contact_solver* s, sh_wide_pass pass)
 {
     if (ws->isa == SH_WIDE_AVX512)
-        solve_avx512(ws->batches, ws->batch_count, s->bodies, s->inv_h, s->push_max, pass, s->reverse,
-                     ws->rows);
+        solve_avx512(ws->batches, ws->level_first, ws->level_count, s->bodies, s->inv_h, s->push_max, pass,
+                     s->reverse, ws->rows);
     else if (ws->isa == SH_WIDE_AVX2)
-        solve_avx2(ws->batches, ws->batch_count, s->bodies, s->inv_h, s->push_max, pass, s->reverse,
-                   ws->rows);
+        solve_avx2(ws->batches, ws->level_first, ws->level_count, s->bodies, s->inv_h, s->push_max, pass,
+                   s->reverse, ws->rows);
     else
-        solve_generic(ws->batches, ws->batch_count, s->bodies, s->inv_h, s->push_max, pass, s->reverse,
-                      ws->rows);
+        solve_generic(ws->batches, ws->level_first, ws->level_count, s->bodies, s->inv_h, s->push_max, pass,
+                      s->reverse, ws->rows);
     s->reverse = !s->reverse;
 }
 
