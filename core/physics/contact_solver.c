@@ -90,7 +90,7 @@ void sh_contact_solver_softness(const sh_contact_solver* s, const sh_world* w, s
 }
 
 void sh_contact_solver_prepare_one(const sh_contact_solver* s, const sh_world* w, sh_softness soft,
-                                   sh_softness static_soft, sh_constraint* c)
+                                   sh_softness static_soft, bool rows, sh_constraint* c)
 {
     const sh_contact* ct = &w->contacts.data[c->contact];
     const sh_body* ba = &w->bodies.data[ct->body_a];
@@ -121,6 +121,8 @@ void sh_contact_solver_prepare_one(const sh_contact_solver* s, const sh_world* w
         cp->tangent_impulse[0] = st->tangent_impulse[0];
         cp->tangent_impulse[1] = st->tangent_impulse[1];
         cp->max_normal_impulse = 0.0f;
+        if (!rows)
+            continue;
         cp->normal_mass = make_row(a, b, cp->ra, cp->rb, c->normal, &cp->row[0]);
         cp->tangent_mass[0] = make_row(a, b, cp->ra, cp->rb, c->t1, &cp->row[1]);
         cp->tangent_mass[1] = make_row(a, b, cp->ra, cp->rb, c->t2, &cp->row[2]);
@@ -142,7 +144,7 @@ void sh_contact_solver_prepare(sh_contact_solver* s, sh_world* w)
     sh_softness soft, static_soft;
     sh_contact_solver_softness(s, w, &soft, &static_soft);
     for (int i = 0; i < s->count; i++)
-        sh_contact_solver_prepare_one(s, w, soft, static_soft, &s->constraints[i]);
+        sh_contact_solver_prepare_one(s, w, soft, static_soft, true, &s->constraints[i]);
 }
 
 SH_INLINE void warm_start_one(sh_contact_solver* s, const sh_constraint* c)

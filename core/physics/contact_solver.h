@@ -22,10 +22,12 @@ typedef struct sh_contact_solver
 sh_softness sh_make_soft(float hertz, float zeta, float h);
 void sh_contact_solver_prepare(sh_contact_solver* s, sh_world* w);
 // prepare, piecewise: the step's two softness settings, then one constraint (its a, b and contact set).
+// Without rows, the Jacobian rows, effective masses and impact speeds are left out (the wide solver
+// computes them lane-wise with the same formulas).
 void sh_contact_solver_softness(const sh_contact_solver* s, const sh_world* w, sh_softness* soft,
                                 sh_softness* static_soft);
 void sh_contact_solver_prepare_one(const sh_contact_solver* s, const sh_world* w, sh_softness soft,
-                                   sh_softness static_soft, sh_constraint* c);
+                                   sh_softness static_soft, bool rows, sh_constraint* c);
 void sh_contact_solver_warm_start(sh_contact_solver* s);
 void sh_contact_solver_solve(sh_contact_solver* s, bool use_bias);
 // The same on a list of constraint indices (the graph's overflow set); solve_list leaves the point order

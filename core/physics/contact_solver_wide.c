@@ -436,6 +436,48 @@ SH_INLINE void residual_batch(const sh_wide_constraint* c, const sh_solver_body*
     }
 }
 
+// The rest of prepare_one (make_row's effective masses, the impact speed with its speculative correction),
+// lane-wise with the same formulas and operation order; p->relative_velocity holds the manifold
+// separation on entry. Points past a lane's point count keep zero masses (they must never push).
+SH_INLINE void finish_batch(sh_wide_constraint* c, const sh_solver_body* bodies, const float* gravity,
+                            bool avx)
+{
+    sh_fw A[8], B[8];
+    gather_velocity(bodies, c->a, A, avx);
+    gather_velocity(bodies, c->b, B, avx);
+    const sh_fw zero = splat(0.0f), one = splat(1.0f);
+    const sh_fw ma = c->inv_mass_a, mb = c->inv_mass_b;
+    const sh_fw gn = gravity[0] * c->normal[0] + gravity[1] * c->normal[1] + gravity[2] * c->normal[2];
+    const sh_fw ga = sel(ma > zero, one, zero), gb = sel(mb > zero, one, zero);
+    sh_iw count;
+    for (int k = 0; k < SH_WIDE; k++)
+        count[k] = c->point_count[k];
+    for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
+    {
+        sh_wide_point* p = &c->points[j];
+        const sh_iw valid = count > j;
+        sh_fw mass[3], nrow[12];
+        for (int r = 0; r < 3; r++)
+        {
+            sh_fw tmp[12];
+            const sh_fw* row = get_row(c, j, r, NULL, r == 0 ? nrow : tmp);
+            sh_fw k = ma + mb + (row[0] * row[6] + row[1] * row[7] + row[2] * row[8]) +
+                      (row[3] * row[9] + row[4] * row[10] + row[5] * row[11]);
+            mass[r] = sel(valid & (k > zero), one / sel(k > zero, k, one), zero);
+        }
+        p->normal_mass = mass[0];
+        p->tangent_mass[0] = mass[1];
+        p->tangent_mass[1] = mass[2];
+        const sh_fw sep = p->relative_velocity;
+        sh_fw rv = row_vel8(A, B, nrow, c->normal);
+        const sh_iw spec = valid & (sep > zero) & (rv < zero);
+        sh_fw accel = -(gb - ga) * gn;
+        sh_fw v2 = rv * rv + 2.0f * accel * sep;
+        rv = sel(spec, -sqrt8(max8(v2, zero), avx), rv);
+        p->relative_velocity = sel(valid, rv, zero);
+    }
+}
+
 // ---- the three instantiations ----
 
 // The body of each solve instantiation: every level's batches two at a time, the odd one alone.
@@ -493,6 +535,20 @@ SH_TARGET_AVX2 static void solve_avx2(sh_wide_constraint* batches, const int* le
     SOLVE_LEVELS(true)
 }
 
+static void finish_generic(sh_wide_constraint* batches, int count, const sh_solver_body* bodies,
+                           const float* gravity)
+{
+    for (int i = 0; i < count; i++)
+        finish_batch(&batches[i], bodies, gravity, false);
+}
+
+SH_TARGET_AVX2 static void finish_avx2(sh_wide_constraint* batches, int count, const sh_solver_body* bodies,
+                                       const float* gravity)
+{
+    for (int i = 0; i < count; i++)
+        finish_batch(&batches[i], bodies, gravity, true);
+}
+
 static float residual_generic(const sh_wide_constraint* batches, int count, const sh_solver_body* bodies,
                               const bool* skip)
 {
@@ -521,7 +577,7 @@ SH_TARGET_AVX512 static void solve_avx512(sh_wide_constraint* batches, const int
 // ---- setup and hand-back ----
 
 static void load_lane(sh_wide_constraint* w, int k, const sh_contact_solver* s, const sh_constraint* c,
-                      int index)
+                      int index, const float* separation)
 {
     w->a[k] = c->a;
     w->b[k] = c->b;
@@ -557,14 +613,12 @@ static void load_lane(sh_wide_constraint* w, int k, const sh_contact_solver* s, 
             p->rb[d][k] = cp->rb[d];
         }
         p->base_separation[k] = cp->base_separation;
-        p->normal_mass[k] = cp->normal_mass;
-        p->tangent_mass[0][k] = cp->tangent_mass[0];
-        p->tangent_mass[1][k] = cp->tangent_mass[1];
         p->normal_impulse[k] = cp->normal_impulse;
         p->tangent_impulse[0][k] = cp->tangent_impulse[0];
         p->tangent_impulse[1][k] = cp->tangent_impulse[1];
         p->max_normal_impulse[k] = cp->max_normal_impulse;
-        p->relative_velocity[k] = cp->relative_velocity;
+        // The manifold separation, until finish_batch turns it into the impact speed.
+        p->relative_velocity[k] = separation[j];
     }
 }
 
@@ -697,10 +751,19 @@ bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_wo
         scratch.a = c->a;
         scratch.b = c->b;
         scratch.contact = c->contact;
-        sh_contact_solver_prepare_one(s, w, soft, static_soft, &scratch);
+        sh_contact_solver_prepare_one(s, w, soft, static_soft, false, &scratch);
+        float separation[SH_MAX_MANIFOLD_POINTS];
+        const sh_manifold* m = &w->contacts.data[c->contact].manifold;
+        for (int j = 0; j < m->point_count; j++)
+            separation[j] = m->points[j].separation;
         load_lane(&ws->batches[ws->lane_of[index] / SH_WIDE], ws->lane_of[index] % SH_WIDE, s, &scratch,
-                  index);
+                  index, separation);
     }
+    if (ws->isa >= SH_WIDE_AVX2)
+        finish_avx2(ws->batches, ws->batch_count, s->bodies, w->def.gravity);
+    else
+        finish_generic(ws->batches, ws->batch_count, s->bodies, w->def.gravity);
+    cache_rows(ws, arena);
     return true;
 }
 

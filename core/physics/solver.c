@@ -277,7 +277,7 @@ void sh_solver_step(sh_world* w, float dt)
         for (int i = 0; i < impact_count; i++)
         {
             sh_constraint* k = &cons[impacts[i]];
-            sh_contact_solver_prepare_one(&s, w, soft, static_soft, k);
+            sh_contact_solver_prepare_one(&s, w, soft, static_soft, true, k);
             sh_wide_fetch(sub_wide ? &sub : &wide, impacts[i], k);
             in_impacts[impacts[i]] = true;
         }
