@@ -169,6 +169,11 @@ void sh_solver_step(sh_world* w, float dt)
     sh_constraint* cons = sh_arena_alloc(arena, (size_t)(cc > 0 ? cc : 1) * sizeof *cons);
     if (cons == NULL)
         return;
+    // Bodies touching something at step start (a point within the touch tolerance) are not in free flight;
+    // found in the same walk over the contacts that links the constraints (one pass over a large array).
+    for (int i = 0; i < n; i++)
+        sb[i].free_flight = true;
+    dummy->free_flight = false;
     int points = 0;
     for (int i = 0; i < w->contacts.count; i++)
     {
@@ -181,20 +186,11 @@ void sh_solver_step(sh_world* w, float dt)
         k->b = ib >= 0 ? ib : n;
         k->contact = i;
         points += c->manifold.point_count;
-    }
-
-    // Bodies touching something at step start (a point within the touch tolerance) are not in free flight.
-    for (int i = 0; i < n; i++)
-        sb[i].free_flight = true;
-    dummy->free_flight = false;
-    for (int i = 0; i < cc; i++)
-    {
-        const sh_contact* c = &w->contacts.data[cons[i].contact];
         for (int j = 0; j < c->manifold.point_count; j++)
             if (c->manifold.points[j].separation < SH_TOUCH_TOLERANCE)
             {
-                sb[cons[i].a].free_flight = false;
-                sb[cons[i].b].free_flight = false;
+                sb[k->a].free_flight = false;
+                sb[k->b].free_flight = false;
             }
     }
     int substeps = w->def.substeps;
@@ -255,7 +251,8 @@ void sh_solver_step(sh_world* w, float dt)
             // New impacts (a gap at step start, closing) and anything fast enough to bounce; a settling
             // pile's resting contacts stay out (in the 5050 pyramid they made the impact set half the cost).
             float rv = k->points[j].relative_velocity;
-            hit = hit || (ct->manifold.points[j].separation > SH_TOUCH_TOLERANCE && rv < -SH_IMPACT_SPEED) ||
+            // (rv first: the manifold is read only for closing points.)
+            hit = hit || (rv < -SH_IMPACT_SPEED && ct->manifold.points[j].separation > SH_TOUCH_TOLERANCE) ||
                   rv < -w->def.restitution_threshold;
         }
         if (hit)
