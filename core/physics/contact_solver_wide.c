@@ -631,7 +631,8 @@ void sh_wide_force_path(sh_wide_path path)
 
 sh_wide_path sh_wide_cpu_path(void)
 {
-    __builtin_cpu_init();
+    // No __builtin_cpu_init(): libgcc's constructor has filled the CPU model before main, and this runs on
+    // session threads too, where a re-init would be a (benign but real) data race.
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         return SH_WIDE_AVX512;

@@ -98,7 +98,7 @@ typedef enum sh_wide_pass
 } sh_wide_pass;
 void sh_wide_solve(sh_wide_solver* ws, sh_contact_solver* s, sh_wide_pass pass);
 // After the sub-steps. fetch copies one constraint's lane state (point count, active flag, impulses,
-// impact speeds) into c, for the impact test and, after a scalar prepare_one, the scalar impact subset.
+// impact speeds) into c, for the impact test and, after a scalar prepare_one, the scalar restitution.
 // residual and store cover the lanes whose constraint is not marked in skip (NULL: all); the caller does
 // the marked ones from s->constraints. Together they give exactly the scalar path's residual and store.
 void sh_wide_fetch(const sh_wide_solver* ws, int constraint, sh_constraint* c);
