@@ -10,6 +10,12 @@
 // differently without AVX does not apply.
 #pragma GCC diagnostic ignored "-Wpsabi"
 
+// This file alone at -O3 with loop unrolling: the kernels' short fixed loops (4 points, 3 sweeps, 2
+// batches, 8 lanes) then unroll into straight code with the per-point temporaries in registers. Measured
+// with perf stat task-clock, 3 runs each: 5050 pyramid 40 steps 1058/1103 ms → 885/874 ms, cluster_drop
+// 22.5 → 19.1 ms; `#pragma GCC unroll` on the loops alone did not get it. Same bits: no fast-math.
+#pragma GCC optimize("O3", "unroll-loops")
+
 // The velocity rows are the 32 bytes at the start of a solver body (v, w, padding: written back whole),
 // the pose rows the 32 bytes from dq (dq, dp, inv_mass: read only). The layout of sh_solver_body they rely
 // on:
