@@ -746,7 +746,11 @@ bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_wo
         // Levels visit the contacts out of index order: fetch ahead (measured: the prepare's loads of
         // contacts and constraints missed the cache on most of the pyramid's 15 000).
         if (i + 16 < total)
-            __builtin_prefetch(&s->constraints[g->order[i + 16]]);
+        {
+            const sh_constraint* c = &s->constraints[g->order[i + 16]];
+            __builtin_prefetch(&c->a); // a, b and contact sit in different cache lines
+            __builtin_prefetch(&c->contact);
+        }
         if (i + 8 < total)
         {
             const char* ahead = (const char*)&w->contacts.data[s->constraints[g->order[i + 8]].contact];
