@@ -588,6 +588,7 @@ static void load_lane(sh_wide_constraint* w, int k, const sh_contact_solver* s, 
     w->a[k] = c->a;
     w->b[k] = c->b;
     w->index[k] = index;
+    w->contact[k] = c->contact;
     w->point_count[k] = c->point_count;
     for (int d = 0; d < 3; d++)
     {
@@ -859,15 +860,21 @@ float sh_wide_residual(const sh_wide_solver* ws, const sh_contact_solver* s, con
 
 void sh_wide_store(const sh_wide_solver* ws, const sh_contact_solver* s, sh_world* w, const bool* skip)
 {
+    (void)s;
     for (int i = 0; i < ws->batch_count; i++)
     {
         const sh_wide_constraint* wc = &ws->batches[i];
+        // Level order visits the contacts out of index order: fetch the next batch's warm-start slots.
+        if (i + 1 < ws->batch_count)
+            for (int k = 0; k < SH_WIDE; k++)
+                if (ws->batches[i + 1].index[k] >= 0)
+                    __builtin_prefetch(w->contacts.data[ws->batches[i + 1].contact[k]].state, 1);
         for (int k = 0; k < SH_WIDE; k++)
         {
             const int index = wc->index[k];
             if (index < 0 || (skip != NULL && skip[index]))
                 continue;
-            sh_contact* ct = &w->contacts.data[s->constraints[index].contact];
+            sh_contact* ct = &w->contacts.data[wc->contact[k]];
             for (int j = 0; j < wc->point_count[k]; j++)
             {
                 const sh_wide_point* p = &wc->points[j];

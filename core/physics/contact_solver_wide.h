@@ -40,6 +40,7 @@ typedef struct sh_wide_constraint
 {
     int a[SH_WIDE], b[SH_WIDE]; // solver body indices
     int index[SH_WIDE];         // constraint index, -1 for an unused lane
+    int contact[SH_WIDE];       // its contact (world->contacts index)
     int point_count[SH_WIDE];
     sh_fw normal[3], t1[3], t2[3];
     sh_fw inv_i_a[9], inv_i_b[9]; // world inverse inertia at step start, column-major as cglm's mat3
