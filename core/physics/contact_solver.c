@@ -1,10 +1,6 @@
 #include "contact_solver.h"
 
 #include <math.h>
-// Normal points of a manifold are swept this many times per pass before friction: four points on a face
-// are redundant for three degrees of freedom, and one Gauss-Seidel sweep leaves an uneven split that rocks
-// a settling stack (measured: 1e-3 rad/s of rocking with one sweep, 1e-4 with three).
-#define SH_INNER 3
 
 sh_softness sh_make_soft(float hertz, float zeta, float h)
 {
@@ -83,77 +79,97 @@ SH_INLINE void quat_rotate(const float* q, const float* v, float* out)
     out[2] = v[2] + q[3] * tz + (q[0] * ty - q[1] * tx);
 }
 
-void sh_contact_solver_prepare(sh_contact_solver* s, sh_world* w)
+void sh_contact_solver_softness(const sh_contact_solver* s, const sh_world* w, sh_softness* soft,
+                                sh_softness* static_soft)
 {
     float substep_rate = s->inv_h;
     float hertz = min_f(w->def.contact_hertz, 0.25f * substep_rate);
-    sh_softness soft = sh_make_soft(hertz, w->def.contact_damping_ratio, s->h);
+    *soft = sh_make_soft(hertz, w->def.contact_damping_ratio, s->h);
     // Against a static (or not simulated) body the effective mass is only one body's: stiffer is stable.
-    sh_softness static_soft = sh_make_soft(2.0f * hertz, w->def.contact_damping_ratio, s->h);
-    for (int i = 0; i < s->count; i++)
+    *static_soft = sh_make_soft(2.0f * hertz, w->def.contact_damping_ratio, s->h);
+}
+
+void sh_contact_solver_prepare_one(const sh_contact_solver* s, const sh_world* w, sh_softness soft,
+                                   sh_softness static_soft, bool rows, sh_constraint* c)
+{
+    const sh_contact* ct = &w->contacts.data[c->contact];
+    const sh_body* ba = &w->bodies.data[ct->body_a];
+    const sh_body* bb = &w->bodies.data[ct->body_b];
+    sh_solver_body* a = &s->bodies[c->a];
+    sh_solver_body* b = &s->bodies[c->b];
+    c->soft = (a->inv_mass == 0.0f || b->inv_mass == 0.0f) ? static_soft : soft;
+    c->friction = ct->friction;
+    c->restitution = ct->restitution;
+    glm_vec3_copy((float*)ct->manifold.normal, c->normal);
+    tangents(c->normal, c->t1, c->t2);
+    c->point_count = ct->manifold.point_count;
+    c->active = false;
+    for (int j = 0; j < c->point_count; j++)
     {
-        sh_constraint* c = &s->constraints[i];
-        const sh_contact* ct = &w->contacts.data[c->contact];
-        const sh_body* ba = &w->bodies.data[ct->body_a];
-        const sh_body* bb = &w->bodies.data[ct->body_b];
-        sh_solver_body* a = &s->bodies[c->a];
-        sh_solver_body* b = &s->bodies[c->b];
-        c->soft = (a->inv_mass == 0.0f || b->inv_mass == 0.0f) ? static_soft : soft;
-        c->friction = ct->friction;
-        c->restitution = ct->restitution;
-        glm_vec3_copy((float*)ct->manifold.normal, c->normal);
-        tangents(c->normal, c->t1, c->t2);
-        c->point_count = ct->manifold.point_count;
-        c->active = false;
-        for (int j = 0; j < c->point_count; j++)
+        const sh_manifold_point* mp = &ct->manifold.points[j];
+        const sh_contact_point_state* st = &ct->state[j];
+        sh_constraint_point* cp = &c->points[j];
+        vec3 mid;
+        glm_vec3_add((float*)mp->point_a, (float*)mp->point_b, mid);
+        glm_vec3_scale(mid, 0.5f, mid);
+        glm_vec3_sub(mid, (float*)ba->xf.p, cp->ra);
+        glm_vec3_sub(mid, (float*)bb->xf.p, cp->rb);
+        vec3 d;
+        glm_vec3_sub(cp->rb, cp->ra, d);
+        cp->base_separation = mp->separation - glm_vec3_dot(d, c->normal);
+        cp->normal_impulse = st->normal_impulse;
+        cp->tangent_impulse[0] = st->tangent_impulse[0];
+        cp->tangent_impulse[1] = st->tangent_impulse[1];
+        cp->max_normal_impulse = 0.0f;
+        if (!rows)
+            continue;
+        cp->normal_mass = make_row(a, b, cp->ra, cp->rb, c->normal, &cp->row[0]);
+        cp->tangent_mass[0] = make_row(a, b, cp->ra, cp->rb, c->t1, &cp->row[1]);
+        cp->tangent_mass[1] = make_row(a, b, cp->ra, cp->rb, c->t2, &cp->row[2]);
+        cp->relative_velocity = row_vel(a, b, &cp->row[0], c->normal);
+        // A speculative point closes its gap under gravity during the step: the speed at impact is
+        // sqrt(v0² + 2·a·s0) (a = closing acceleration from gravity), exact for a free-flight approach.
+        if (mp->separation > 0.0f && cp->relative_velocity < 0.0f)
         {
-            const sh_manifold_point* mp = &ct->manifold.points[j];
-            const sh_contact_point_state* st = &ct->state[j];
-            sh_constraint_point* cp = &c->points[j];
-            vec3 mid;
-            glm_vec3_add((float*)mp->point_a, (float*)mp->point_b, mid);
-            glm_vec3_scale(mid, 0.5f, mid);
-            glm_vec3_sub(mid, (float*)ba->xf.p, cp->ra);
-            glm_vec3_sub(mid, (float*)bb->xf.p, cp->rb);
-            vec3 d;
-            glm_vec3_sub(cp->rb, cp->ra, d);
-            cp->base_separation = mp->separation - glm_vec3_dot(d, c->normal);
-            cp->normal_impulse = st->normal_impulse;
-            cp->tangent_impulse[0] = st->tangent_impulse[0];
-            cp->tangent_impulse[1] = st->tangent_impulse[1];
-            cp->max_normal_impulse = 0.0f;
-            cp->normal_mass = make_row(a, b, cp->ra, cp->rb, c->normal, &cp->row[0]);
-            cp->tangent_mass[0] = make_row(a, b, cp->ra, cp->rb, c->t1, &cp->row[1]);
-            cp->tangent_mass[1] = make_row(a, b, cp->ra, cp->rb, c->t2, &cp->row[2]);
-            cp->relative_velocity = row_vel(a, b, &cp->row[0], c->normal);
-            // A speculative point closes its gap under gravity during the step: the speed at impact is
-            // sqrt(v0² + 2·a·s0) (a = closing acceleration from gravity), exact for a free-flight approach.
-            if (mp->separation > 0.0f && cp->relative_velocity < 0.0f)
-            {
-                float ga = a->inv_mass > 0.0f ? 1.0f : 0.0f, gb = b->inv_mass > 0.0f ? 1.0f : 0.0f;
-                float accel = -(gb - ga) * glm_vec3_dot(w->def.gravity, c->normal);
-                float v2 = cp->relative_velocity * cp->relative_velocity + 2.0f * accel * mp->separation;
-                cp->relative_velocity = -sqrtf(max_f(v2, 0.0f));
-            }
+            float ga = a->inv_mass > 0.0f ? 1.0f : 0.0f, gb = b->inv_mass > 0.0f ? 1.0f : 0.0f;
+            float accel = -(gb - ga) * glm_vec3_dot((float*)w->def.gravity, c->normal);
+            float v2 = cp->relative_velocity * cp->relative_velocity + 2.0f * accel * mp->separation;
+            cp->relative_velocity = -sqrtf(max_f(v2, 0.0f));
         }
+    }
+}
+
+void sh_contact_solver_prepare(sh_contact_solver* s, sh_world* w)
+{
+    sh_softness soft, static_soft;
+    sh_contact_solver_softness(s, w, &soft, &static_soft);
+    for (int i = 0; i < s->count; i++)
+        sh_contact_solver_prepare_one(s, w, soft, static_soft, true, &s->constraints[i]);
+}
+
+SH_INLINE void warm_start_one(sh_contact_solver* s, const sh_constraint* c)
+{
+    sh_solver_body* a = &s->bodies[c->a];
+    sh_solver_body* b = &s->bodies[c->b];
+    for (int j = 0; j < c->point_count; j++)
+    {
+        const sh_constraint_point* cp = &c->points[j];
+        row_apply(a, b, &cp->row[0], c->normal, cp->normal_impulse);
+        row_apply(a, b, &cp->row[1], c->t1, cp->tangent_impulse[0]);
+        row_apply(a, b, &cp->row[2], c->t2, cp->tangent_impulse[1]);
     }
 }
 
 void sh_contact_solver_warm_start(sh_contact_solver* s)
 {
     for (int i = 0; i < s->count; i++)
-    {
-        sh_constraint* c = &s->constraints[i];
-        sh_solver_body* a = &s->bodies[c->a];
-        sh_solver_body* b = &s->bodies[c->b];
-        for (int j = 0; j < c->point_count; j++)
-        {
-            const sh_constraint_point* cp = &c->points[j];
-            row_apply(a, b, &cp->row[0], c->normal, cp->normal_impulse);
-            row_apply(a, b, &cp->row[1], c->t1, cp->tangent_impulse[0]);
-            row_apply(a, b, &cp->row[2], c->t2, cp->tangent_impulse[1]);
-        }
-    }
+        warm_start_one(s, &s->constraints[i]);
+}
+
+void sh_contact_solver_warm_start_list(sh_contact_solver* s, const int* list, int count)
+{
+    for (int i = 0; i < count; i++)
+        warm_start_one(s, &s->constraints[list[i]]);
 }
 
 // Current separation from the bodies' motion since the collide (one collide per step, as Box2D v3).
@@ -263,10 +279,15 @@ void sh_contact_solver_solve(sh_contact_solver* s, bool use_bias)
     s->reverse = !s->reverse;
 }
 
-void sh_contact_solver_solve_subset(sh_contact_solver* s, const int* list, int count, bool use_bias)
+void sh_contact_solver_solve_list(sh_contact_solver* s, const int* list, int count, bool use_bias)
 {
     for (int i = 0; i < count; i++)
         solve_one(s, &s->constraints[list[i]], use_bias);
+}
+
+void sh_contact_solver_solve_subset(sh_contact_solver* s, const int* list, int count, bool use_bias)
+{
+    sh_contact_solver_solve_list(s, list, count, use_bias);
     s->reverse = !s->reverse;
 }
 
@@ -301,41 +322,61 @@ void sh_contact_solver_restitution(sh_contact_solver* s, const int* list, int co
         }
 }
 
+SH_INLINE float residual_one(const sh_contact_solver* s, const sh_constraint* c)
+{
+    const sh_solver_body* a = &s->bodies[c->a];
+    const sh_solver_body* b = &s->bodies[c->b];
+    float worst = 0.0f;
+    for (int j = 0; j < c->point_count; j++)
+    {
+        const sh_constraint_point* cp = &c->points[j];
+        float vn = row_vel(a, b, &cp->row[0], c->normal);
+        float err = 0.0f;
+        if (cp->normal_impulse > 0.0f)
+            err = fabsf(vn);
+        else if (current_separation(a, b, cp, c->normal) < 0.0f)
+            err = max_f(-vn, 0.0f);
+        worst = max_f(worst, err);
+    }
+    return worst;
+}
+
 float sh_contact_solver_residual(const sh_contact_solver* s)
 {
     float worst = 0.0f;
     for (int i = 0; i < s->count; i++)
-    {
-        const sh_constraint* c = &s->constraints[i];
-        const sh_solver_body* a = &s->bodies[c->a];
-        const sh_solver_body* b = &s->bodies[c->b];
-        for (int j = 0; j < c->point_count; j++)
-        {
-            const sh_constraint_point* cp = &c->points[j];
-            float vn = row_vel(a, b, &cp->row[0], c->normal);
-            float err = 0.0f;
-            if (cp->normal_impulse > 0.0f)
-                err = fabsf(vn);
-            else if (current_separation(a, b, cp, c->normal) < 0.0f)
-                err = max_f(-vn, 0.0f);
-            worst = max_f(worst, err);
-        }
-    }
+        worst = max_f(worst, residual_one(s, &s->constraints[i]));
     return worst;
+}
+
+float sh_contact_solver_residual_list(const sh_contact_solver* s, const int* list, int count)
+{
+    float worst = 0.0f;
+    for (int i = 0; i < count; i++)
+        worst = max_f(worst, residual_one(s, &s->constraints[list[i]]));
+    return worst;
+}
+
+SH_INLINE void store_one(const sh_constraint* c, sh_world* w)
+{
+    sh_contact* ct = &w->contacts.data[c->contact];
+    for (int j = 0; j < c->point_count; j++)
+    {
+        ct->state[j].normal_impulse = c->points[j].normal_impulse;
+        ct->state[j].tangent_impulse[0] = c->points[j].tangent_impulse[0];
+        ct->state[j].tangent_impulse[1] = c->points[j].tangent_impulse[1];
+        ct->state[j].max_normal_impulse = c->points[j].max_normal_impulse;
+    }
 }
 
 void sh_contact_solver_store(sh_contact_solver* s, sh_world* w)
 {
     for (int i = 0; i < s->count; i++)
-    {
-        const sh_constraint* c = &s->constraints[i];
-        sh_contact* ct = &w->contacts.data[c->contact];
-        for (int j = 0; j < c->point_count; j++)
-        {
-            ct->state[j].normal_impulse = c->points[j].normal_impulse;
-            ct->state[j].tangent_impulse[0] = c->points[j].tangent_impulse[0];
-            ct->state[j].tangent_impulse[1] = c->points[j].tangent_impulse[1];
-            ct->state[j].max_normal_impulse = c->points[j].max_normal_impulse;
-        }
-    }
+        store_one(&s->constraints[i], w);
+}
+
+void sh_contact_solver_store_list(sh_contact_solver* s, sh_world* w, const int* list, int count)
+{
+    for (int i = 0; i < count; i++)
+        store_one(&s->constraints[list[i]], w);
 }

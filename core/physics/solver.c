@@ -4,6 +4,7 @@
 //   with soft bias → integrate positions → relax without bias; after the sub-steps: restitution, store
 //   impulses, write bodies back.
 #include "contact_solver.h"
+#include "contact_solver_wide.h"
 
 #include <math.h>
 #include <string.h>
@@ -130,7 +131,10 @@ void sh_solver_step(sh_world* w, float dt)
         if (b->in_use && !b->is_static && !b->sleeping)
             b->solver_index = n++;
     }
-    sh_solver_body* sb = sh_arena_alloc(arena, (size_t)(n + 1) * sizeof *sb);
+    // 32-byte aligned rows (see sh_solver_body); the arena gives 16.
+    char* sb_raw = sh_arena_alloc(arena, (size_t)(n + 1) * sizeof(sh_solver_body) + 32);
+    sh_solver_body* sb =
+        sb_raw == NULL ? NULL : (sh_solver_body*)(void*)(((uintptr_t)sb_raw + 31) & ~(uintptr_t)31);
     int* body_of = sh_arena_alloc(arena, (size_t)(n + 1) * sizeof *body_of);
     if (sb == NULL || body_of == NULL)
         return;
@@ -165,6 +169,11 @@ void sh_solver_step(sh_world* w, float dt)
     sh_constraint* cons = sh_arena_alloc(arena, (size_t)(cc > 0 ? cc : 1) * sizeof *cons);
     if (cons == NULL)
         return;
+    // Bodies touching something at step start (a point within the touch tolerance) are not in free flight;
+    // found in the same walk over the contacts that links the constraints (one pass over a large array).
+    for (int i = 0; i < n; i++)
+        sb[i].free_flight = true;
+    dummy->free_flight = false;
     int points = 0;
     for (int i = 0; i < w->contacts.count; i++)
     {
@@ -177,43 +186,64 @@ void sh_solver_step(sh_world* w, float dt)
         k->b = ib >= 0 ? ib : n;
         k->contact = i;
         points += c->manifold.point_count;
-    }
-
-    // Bodies touching something at step start (a point within the touch tolerance) are not in free flight.
-    for (int i = 0; i < n; i++)
-        sb[i].free_flight = true;
-    dummy->free_flight = false;
-    for (int i = 0; i < cc; i++)
-    {
-        const sh_contact* c = &w->contacts.data[cons[i].contact];
         for (int j = 0; j < c->manifold.point_count; j++)
             if (c->manifold.points[j].separation < SH_TOUCH_TOLERANCE)
             {
-                sb[cons[i].a].free_flight = false;
-                sb[cons[i].b].free_flight = false;
+                sb[k->a].free_flight = false;
+                sb[k->b].free_flight = false;
             }
     }
     int substeps = w->def.substeps;
     float h = dt / (float)substeps;
     sh_contact_solver s = {cons, cc, sb, h, 1.0f / h, w->def.contact_push_max, w->def.restitution_threshold};
-    sh_contact_solver_prepare(&s, w);
+    // Constraints run eight at a time by levels (constraint_graph.h, contact_solver_wide.h), with the
+    // scalar sweep's exact result; if the arena cannot hold the levels, the scalar path runs instead.
+    sh_constraint_graph graph;
+    sh_wide_solver wide;
+    bool use_wide = sh_constraint_graph_build(&graph, cons, NULL, cc, n, arena) &&
+                    sh_wide_prepare(&wide, &s, w, &graph, arena);
+    if (!use_wide)
+        sh_contact_solver_prepare(&s, w);
     for (int i = 0; i < substeps; i++)
     {
         integrate_velocities(w, sb, body_of, n, h);
-        sh_contact_solver_warm_start(&s);
-        sh_contact_solver_solve(&s, true);
+        if (use_wide)
+        {
+            sh_wide_warm_start(&wide, &s);
+            sh_wide_solve(&wide, &s, SH_WIDE_BIASED);
+        }
+        else
+        {
+            sh_contact_solver_warm_start(&s);
+            sh_contact_solver_solve(&s, true);
+        }
         integrate_positions(sb, n, h, w->def.gravity);
         // Two relax passes: one left a 10-cube stack rocking (and walking) at 60 Hz contacts.
         for (int r = 0; r < SH_RELAX_PASSES; r++)
-            sh_contact_solver_solve(&s, false);
+            if (use_wide)
+                sh_wide_solve(&wide, &s, r == 0 ? SH_WIDE_RELAX_FIRST : SH_WIDE_RELAX_AGAIN);
+            else
+                sh_contact_solver_solve(&s, false);
     }
     // Impact set: constraints closing fast at step start (few in a settled scene, so the extra passes cost
     // little where the pyramid's thousands of resting contacts are).
     int* impacts = sh_arena_alloc(arena, (size_t)(cc > 0 ? cc : 1) * sizeof *impacts);
+    bool* in_impacts =
+        use_wide ? sh_arena_alloc(arena, (size_t)(cc > 0 ? cc : 1) * sizeof *in_impacts) : NULL;
+    if (use_wide && in_impacts == NULL)
+        impacts = NULL;
     int impact_count = 0;
+    sh_constraint fetched; // on the wide path: the lane's state, for the test below
     for (int i = 0; impacts != NULL && i < cc; i++)
     {
         const sh_constraint* k = &cons[i];
+        if (use_wide)
+        {
+            fetched.contact = cons[i].contact;
+            sh_wide_fetch(&wide, i, &fetched);
+            k = &fetched;
+            in_impacts[i] = false;
+        }
         bool hit = false;
         const sh_contact* ct = &w->contacts.data[k->contact];
         for (int j = 0; j < k->point_count; j++)
@@ -221,17 +251,50 @@ void sh_solver_step(sh_world* w, float dt)
             // New impacts (a gap at step start, closing) and anything fast enough to bounce; a settling
             // pile's resting contacts stay out (in the 5050 pyramid they made the impact set half the cost).
             float rv = k->points[j].relative_velocity;
-            hit = hit || (ct->manifold.points[j].separation > SH_TOUCH_TOLERANCE && rv < -SH_IMPACT_SPEED) ||
+            // (rv first: the manifold is read only for closing points.)
+            hit = hit || (rv < -SH_IMPACT_SPEED && ct->manifold.points[j].separation > SH_TOUCH_TOLERANCE) ||
                   rv < -w->def.restitution_threshold;
         }
         if (hit)
             impacts[impact_count++] = i;
     }
-    for (int it = 0; it < SH_IMPACT_ITERATIONS; it++)
-        sh_contact_solver_solve_subset(&s, impacts, impact_count, false);
-    float residual = sh_contact_solver_residual(&s);
+    if (use_wide)
+    {
+        // The impact passes run on the subset's own levels and lanes (the scalar sweeps' bits); then
+        // restitution, scalar, gets the constraints' full scalar form (the same prepare, so the same
+        // bits) and the lanes' state.
+        sh_constraint_graph sub_graph;
+        sh_wide_solver sub;
+        bool sub_wide = sh_constraint_graph_build(&sub_graph, cons, impacts, impact_count, n, arena) &&
+                        sh_wide_prepare_subset(&sub, &wide, &s, &sub_graph, arena);
+        for (int it = 0; sub_wide && it < SH_IMPACT_ITERATIONS; it++)
+            sh_wide_solve(&sub, &s, SH_WIDE_RELAX_AGAIN);
+        sh_softness soft, static_soft;
+        sh_contact_solver_softness(&s, w, &soft, &static_soft);
+        for (int i = 0; i < impact_count; i++)
+        {
+            sh_constraint* k = &cons[impacts[i]];
+            sh_contact_solver_prepare_one(&s, w, soft, static_soft, true, k);
+            sh_wide_fetch(sub_wide ? &sub : &wide, impacts[i], k);
+            in_impacts[impacts[i]] = true;
+        }
+        for (int it = 0; !sub_wide && it < SH_IMPACT_ITERATIONS; it++)
+            sh_contact_solver_solve_subset(&s, impacts, impact_count, false);
+    }
+    else
+        for (int it = 0; it < SH_IMPACT_ITERATIONS; it++)
+            sh_contact_solver_solve_subset(&s, impacts, impact_count, false);
+    float residual = use_wide ? max_f(sh_wide_residual(&wide, &s, in_impacts),
+                                      sh_contact_solver_residual_list(&s, impacts, impact_count))
+                              : sh_contact_solver_residual(&s);
     sh_contact_solver_restitution(&s, impacts, impact_count, SH_IMPACT_ITERATIONS);
-    sh_contact_solver_store(&s, w);
+    if (use_wide)
+    {
+        sh_wide_store(&wide, &s, w, in_impacts);
+        sh_contact_solver_store_list(&s, w, impacts, impact_count);
+    }
+    else
+        sh_contact_solver_store(&s, w);
 
     for (int i = 0; i < n; i++)
     {

@@ -86,12 +86,17 @@ typedef struct sh_island
     int head, count;
 } sh_island;
 
-// Hot solver data (the b3BodyState idea: only what the sub-step loops touch).
+// Hot solver data (the b3BodyState idea: only what the sub-step loops touch). The wide contact solver
+// (contact_solver_wide.c) loads and stores v, w as one 32-byte row and reads dq, dp as another: two aligned
+// rows that never overlap, so a store of one body's velocities forwards whole to the next load of them
+// and never blocks a load of its pose.
 typedef struct sh_solver_body
 {
-    vec3 v, w;
-    vec3 dp;   // position change since step start
+    _Alignas(32) vec3 v;
+    vec3 w;
+    float row_pad[2];
     versor dq; // rotation change since step start
+    vec3 dp;   // position change since step start
     float inv_mass;
     bool free_flight; // nothing within the touch tolerance at step start: exact ballistic positions
     mat3 inv_i;       // world inverse inertia at step start
