@@ -200,6 +200,7 @@ void sh_solver_step(sh_world* w, float dt)
     for (int i = 0; i < substeps; i++)
     {
         integrate_velocities(w, sb, body_of, n, h);
+        sh_contact_solver_approach(&s);
         sh_contact_solver_warm_start(&s);
         sh_contact_solver_solve(&s, true);
         integrate_positions(sb, n, h, w->def.gravity);

@@ -114,6 +114,7 @@ typedef struct sh_constraint_point
     float tangent_impulse[2];
     float normal_mass, tangent_mass[2];
     float relative_velocity; // normal velocity at impact, for restitution
+    float approach_velocity; // normal velocity at the start of the current sub-step, before warm starting
 } sh_constraint_point;
 
 typedef struct sh_softness
