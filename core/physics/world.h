@@ -78,6 +78,7 @@ typedef struct sh_contact
     float friction, restitution;
     int in_use;
     bool touching;
+    bool warm;      // some point kept its impulse from the last collide (matched by feature id)
     int constraint; // index in this step's constraints, -1
 } sh_contact;
 
