@@ -189,11 +189,13 @@ void sh_l_host_push_session(lua_State* L, sh_session* s, const sh_session_ops* o
     // so every session shares it instead of loading its own copy.
     sh_l_push_assets(L, db, false);
     lua_setfield(L, -2, "assets");
-    lua_createtable(L, 0, 5);
+    lua_createtable(L, 0, 6);
     lua_pushinteger(L, limits->max_objects);
     lua_setfield(L, -2, "max_objects");
     lua_pushnumber(L, limits->max_duration_s);
     lua_setfield(L, -2, "max_duration_s");
+    lua_pushnumber(L, limits->idle_timeout_s);
+    lua_setfield(L, -2, "idle_timeout_s");
     lua_pushinteger(L, (lua_Integer)limits->max_message_bytes);
     lua_setfield(L, -2, "max_message_bytes");
     lua_pushinteger(L, (lua_Integer)limits->lua_memory_bytes);
@@ -263,4 +265,20 @@ void sh_l_host_register(lua_State* L)
     lua_pushcfunction(L, host_list_dir);
     lua_setfield(L, -2, "list_dir");
     lua_setfield(L, -2, "host");
+}
+
+void sh_l_push_print_line(lua_State* L)
+{
+    int n = lua_gettop(L);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = 1; i <= n; i++)
+    {
+        if (i > 1)
+            luaL_addchar(&b, '\t');
+        luaL_tolstring(L, i, NULL);
+        luaL_addvalue(&b);
+    }
+    luaL_addchar(&b, '\n');
+    luaL_pushresult(&b);
 }

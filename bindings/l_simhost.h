@@ -12,6 +12,10 @@ void sh_l_world_register(lua_State* L);  // simhost.world
 void sh_l_host_register(lua_State* L);   // simhost.host (filled by the server for sessions)
 void sh_l_ws_register(lua_State* L);     // simhost.ws (blocking WebSocket client)
 
+// Pushes the line print() would write for all the arguments on the stack: each through tostring
+// (__tostring and __name honoured), tab-separated, newline-ended. For prints that go elsewhere (REPLs).
+void sh_l_push_print_line(lua_State* L);
+
 // Opens the module and leaves its table on the stack (also used by the host program's own states).
 SH_LUA_EXPORT int luaopen_simhost(lua_State* L);
 
@@ -20,6 +24,11 @@ SH_LUA_EXPORT int luaopen_simhost(lua_State* L);
 #include "simhost/assets.h"
 #define SH_L_ASSETS_META "simhost.assets"
 #define SH_L_WORLD_META  "simhost.world"
+// A host that caps a Lua state's memory (simhost serve's sessions) stores a function under this
+// registry key; the module calls it with the change, in bytes, of the C memory it holds for that state
+// (worlds and their buffers), so the cap covers what a script builds in C too. The function raises when
+// the cap is passed. Without it (repl, run, a plain lua5.4) nothing is charged.
+#define SH_L_CHARGE_KEY "simhost.memory_charge"
 // Raises a Lua argument error unless arg is an open asset DB; returns it.
 sh_asset_db* sh_l_check_assets(lua_State* L, int arg);
 // Pushes an asset DB userdata. owned = false lends a DB the caller keeps (the server's shared DB: reads

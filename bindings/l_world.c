@@ -30,6 +30,7 @@ typedef struct lworld
     size_t len, cap;
     bool oom;
     char name_buf[32];
+    size_t charged; // bytes reported through SH_L_CHARGE_KEY so far
 } lworld;
 
 static lworld* check_world(lua_State* L)
@@ -40,9 +41,34 @@ static lworld* check_world(lua_State* L)
     return lw;
 }
 
+// Tells the host's charge function (l_simhost.h) how much C memory this world now holds for the state.
+// The count is updated before the call: the call raises when the cap is passed, and the world's memory
+// is held either way until it is closed.
+static void report_memory(lua_State* L, lworld* lw, size_t now)
+{
+    if (now == lw->charged)
+        return;
+    if (lua_getfield(L, LUA_REGISTRYINDEX, SH_L_CHARGE_KEY) != LUA_TFUNCTION)
+    {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_Integer delta = (lua_Integer)now - (lua_Integer)lw->charged;
+    lw->charged = now;
+    lua_pushinteger(L, delta);
+    lua_call(L, 1, 0);
+}
+
+static void charge(lua_State* L, lworld* lw)
+{
+    size_t n = sh_world_memory_bytes(lw->world) + lw->cap + (size_t)lw->custom_capacity * sizeof *lw->customs;
+    report_memory(L, lw, n);
+}
+
 static int world_close(lua_State* L)
 {
     lworld* lw = luaL_checkudata(L, 1, SH_L_WORLD_META);
+    report_memory(L, lw, 0);
     sh_world_destroy(lw->world);
     lw->world = NULL;
     for (int i = 0; i < lw->custom_count; i++)
@@ -93,6 +119,7 @@ static int world_new(lua_State* L)
     if (!sh_world_create(&def, &lw->world, &err))
         return luaL_error(L, "world: %s", err.message);
     lw->db = db;
+    charge(L, lw);
     return 1;
 }
 
@@ -173,6 +200,7 @@ static int spawn_with(lua_State* L, lworld* lw, const sh_hull* hull, int asset_i
     sh_error err;
     if (!sh_body_create(lw->world, &def, &id, &err))
         return luaL_error(L, "spawn: %s", err.message);
+    charge(L, lw);
     lua_pushinteger(L, (lua_Integer)sh_body_id_to_int(id));
     return 1;
 }
@@ -355,6 +383,7 @@ static int world_step(lua_State* L)
     sh_error err;
     if (!sh_world_step(lw->world, (float)dt, &err))
         return luaL_error(L, "step: %s", err.message);
+    charge(L, lw);
     return 0;
 }
 
@@ -434,7 +463,7 @@ static int world_stats(lua_State* L)
     lworld* lw = check_world(L);
     sh_world_stats s;
     sh_world_get_stats(lw->world, &s);
-    lua_createtable(L, 0, 12);
+    lua_createtable(L, 0, 13);
 #define SETI(name, v)                                                                                        \
     lua_pushinteger(L, v);                                                                                   \
     lua_setfield(L, -2, name)
@@ -453,6 +482,7 @@ static int world_stats(lua_State* L)
     SETN("step_ms", s.step_ms);
     SETI("iterations", s.iterations);
     SETN("residual", fin(s.residual));
+    SETI("memory_bytes", (lua_Integer)sh_world_memory_bytes(lw->world));
 #undef SETI
 #undef SETN
     return 1;
@@ -619,6 +649,7 @@ static int finish_json(lua_State* L, lworld* lw)
         return luaL_error(L, "out of memory while encoding JSON");
     }
     lua_pushlstring(L, lw->buf, lw->len);
+    charge(L, lw); // the reused buffer may have grown
     return 1;
 }
 

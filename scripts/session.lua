@@ -32,6 +32,14 @@ local function fail(session, message)
   session.phase = "closed"
 end
 
+-- A connection that never gets to `start` would hold one of the host's --max-sessions slots (and its
+-- world) for ever: it gets this long between connecting and configure, and between configure and
+-- start. Once streaming, the run's own duration cap bounds it.
+local function arm_idle(session)
+  local idle = session.limits.idle_timeout_s
+  if idle and idle > 0 then session:set_timer(idle) end
+end
+
 local function complete(session)
   local run = session.run
   session:schedule(nil)
@@ -106,6 +114,7 @@ local function configure(session, msg)
   local meta = world:metadata_json()
   session:send('{"type":"metadata",' .. meta:sub(2))
   session.phase = "configured"
+  arm_idle(session)
 end
 
 -- ---------------------------------------------------------------------------------------------
@@ -154,6 +163,7 @@ local function start(session, settings)
   -- ⌊duration_ms / timestep_ms⌋ + 1 frames; the epsilon keeps 0.3 s / 100 ms from rounding down.
   run.total = math.floor(settings.duration_s * 1000 / settings.timestep_ms + 1e-9) + 1
   run.started = session:now()
+  run.paused_s = 0 -- wall seconds spent paused, left out of the real-time factor
   run.clock = pacing.new(run.timestep, settings.speed, run.started)
   session.phase = "streaming"
   send_frame(session) -- frame 0: the initial state
@@ -171,8 +181,12 @@ function streaming.stop(session)
   complete(session)
 end
 
+-- Each streaming handler returns nil, or the line a client gets as an `error` (the run goes on).
+-- M.control (the host's REPL) calls pause, resume and step too, and hands the line back instead.
 function streaming.pause(session)
-  session.run.paused = true
+  local run = session.run
+  if not run.paused then run.paused_at = session:now() end
+  run.paused = true
   session:schedule(nil)
 end
 
@@ -180,16 +194,17 @@ function streaming.resume(session)
   local run = session.run
   if not run.paused then return end
   run.paused = false
+  run.paused_s = run.paused_s + (session:now() - run.paused_at)
   run.clock:resume(run.frames - 1, session:now())
   schedule_next(session)
 end
 
 function streaming.step(session, msg)
   local run = session.run
-  if not run.paused then return send_error(session, "'step' is only allowed while paused") end
+  if not run.paused then return "'step' is only allowed while paused" end
   local n = msg.frames
   if n == nil then n = 1 end
-  if not ensure_integer(n, 1, 100000) then return send_error(session, "'frames' must be an integer 1 ... 100000") end
+  if not ensure_integer(n, 1, 100000) then return "'frames' must be an integer 1 ... 100000" end
   for _ = 1, n do
     if not advance(session) then return end
   end
@@ -198,7 +213,7 @@ end
 function streaming.speed(session, msg)
   local run = session.run
   if not validate.finite(msg.speed) or msg.speed < 0 then
-    return send_error(session, "'speed' must be a finite number >= 0")
+    return "'speed' must be a finite number >= 0"
   end
   run.clock:set_speed(msg.speed, run.frames - 1, session:now())
   if not run.paused then schedule_next(session) end
@@ -213,10 +228,10 @@ function streaming.apply_impulse(session, msg)
       if b == id then known = true break end
     end
   end
-  if not known then return send_error(session, "'body_id' must name a body of this world") end
-  if not validate.vec(msg.impulse, 3) then return send_error(session, "'impulse' must be an array of 3 finite numbers") end
+  if not known then return "'body_id' must name a body of this world" end
+  if not validate.vec(msg.impulse, 3) then return "'impulse' must be an array of 3 finite numbers" end
   if msg.point ~= nil and not validate.vec(msg.point, 3) then
-    return send_error(session, "'point' must be an array of 3 finite numbers")
+    return "'point' must be an array of 3 finite numbers"
   end
   run.world:apply_impulse(math.tointeger(id), msg.impulse, msg.point)
 end
@@ -224,7 +239,11 @@ end
 local function on_streaming_message(session, msg)
   local kind = msg.type
   local handler = type(kind) == "string" and streaming[kind]
-  if handler then return handler(session, msg) end
+  if handler then
+    local err = handler(session, msg)
+    if err then send_error(session, err) end
+    return
+  end
   local run = session.run
   if run.scenario and run.scenario.on_message and type(kind) == "string" then
     if run.scenario.on_message(run.ctx, msg) then return end
@@ -237,6 +256,7 @@ end
 
 function M.on_open(session)
   session.phase = "new"
+  arm_idle(session)
 end
 
 function M.on_message(session, raw)
@@ -262,7 +282,41 @@ function M.on_message(session, raw)
   end
 end
 
+-- The host's REPL (docs/repl.md): host.sessions() and a handle's :info() read M.status; :pause(),
+-- :resume() and :step(n) call M.control with the message a WebSocket client would send, so both run
+-- the same code. M.control returns nil or an error line (for the REPL, not sent to the client).
+local CONTROLLABLE = { pause = true, resume = true, step = true }
+
+function M.status(session)
+  local run = session.run
+  local phase = session.phase
+  local st = { state = phase }
+  if run then
+    st.bodies = #run.world:bodies()
+    if run.started then
+      st.frame = run.frames - 1
+      if run.paused then st.state = "paused" end
+      local now = session:now()
+      local wall = now - run.started - run.paused_s - (run.paused and (now - run.paused_at) or 0)
+      local simulated = run.frames > 0 and (run.frames - 1) * run.timestep or 0
+      st.rtf = wall > 0 and simulated / wall or 0
+    end
+  end
+  return st
+end
+
+function M.control(session, msg)
+  if not CONTROLLABLE[msg.type] then return "unknown control '" .. tostring(msg.type) .. "'" end
+  if session.phase ~= "streaming" then
+    return "session " .. session.id .. " is not streaming (it is " .. tostring(session.phase) .. ")"
+  end
+  return streaming[msg.type](session, msg)
+end
+
 function M.on_tick(session)
+  if session.phase == "new" or session.phase == "configured" then
+    return fail(session, ("idle for %g s without starting a run"):format(session.limits.idle_timeout_s))
+  end
   if session.phase ~= "streaming" or session.run.paused then return end
   local run = session.run
   if run.clock.period == 0 and session:queued() >= FAST_QUEUE_LIMIT then

@@ -533,3 +533,59 @@ describe("live protocol", function()
     assert.is_true(p99 < 1.5 * 0.016, string.format("p99 frame interval %.1f ms (bound 24 ms)", p99 * 1000))
   end)
 end)
+
+describe("idle connections (--idle-timeout)", function()
+  local srv
+
+  setup(function()
+    srv = server.start { args = "--idle-timeout 0.5" }
+  end)
+
+  teardown(function()
+    if srv then
+      local code = srv:stop()
+      assert.equal(0, code, "exit status after SIGTERM (ASan leak report?)\n" .. (srv.final_log or ""))
+    end
+  end)
+
+  local IDLE = { type = "error", message = "idle for 0.5 s without starting a run" }
+
+  it("closes a connection that never configures, freeing its session slot", function()
+    local c = assert(ws.connect(srv.url))
+    assert.same(IDLE, recv_json(c, 10))
+    expect_closed(c)
+    local _, _, body = server.get(srv.port, "/api/v1/health")
+    assert.equal(0, cjson.decode(body).sessions)
+  end)
+
+  live_it("closes a configured connection that never starts, measuring from configure", function()
+    local c = assert(ws.connect(srv.url))
+    local t0 = socket.gettime()
+    c:send(cjson.encode { type = "configure", objects = { cube(2) } })
+    assert.equal("metadata", recv_json(c).type)
+    assert.same(IDLE, recv_json(c, 10))
+    assert.is_true(socket.gettime() - t0 >= 0.5, "closed before the timeout")
+    expect_closed(c)
+  end)
+
+  live_it("never interrupts a run, however long", function()
+    local c = assert(ws.connect(srv.url))
+    c:send(cjson.encode { type = "configure", objects = { cube(2) } })
+    assert.equal("metadata", recv_json(c).type)
+    c:send('{"type":"start","timestep_ms":100,"duration_s":1.2}')
+    local frames = 0
+    while true do
+      local m = recv_json(c)
+      if m.type == "complete" then break end
+      assert.equal("frame", m.type, cjson.encode(m))
+      frames = frames + 1
+    end
+    assert.equal(13, frames)
+  end)
+
+  it("is told to scripts and defaults to 60 s", function()
+    local out = io.popen(env.q(env.bin) .. " serve --help 2>&1"):read("*a")
+    assert.truthy(out:find("--idle-timeout S", 1, true), out)
+    assert.truthy(out:find("default 60", 1, true))
+  end)
+end)

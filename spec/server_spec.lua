@@ -129,13 +129,50 @@ describe("simhost serve (HTTP)", function()
     assert.equal("not found", cjson.decode(body).error)
   end)
 
-  it("answers other methods with 405", function()
+  -- A raw request: status line, headers (lower-case names) and whatever body came before the close.
+  local function raw(request)
     local c = assert(socket.connect("127.0.0.1", srv.port))
     c:settimeout(5)
-    c:send("POST /api/v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nx=1")
-    local line = c:receive("*l")
+    c:send(request)
+    local status = c:receive("*l")
+    local headers = {}
+    while true do
+      local line = c:receive("*l")
+      if line == nil or line == "" then break end
+      local k, v = line:match("^([^:]+):%s*(.*)$")
+      if k then headers[k:lower()] = v end
+    end
+    local rest, _, partial = c:receive("*a")
     c:close()
-    assert.equal("HTTP/1.1 405", line:sub(1, 12))
+    return status, headers, rest or partial or ""
+  end
+
+  it("answers other methods with 405 naming GET and HEAD", function()
+    local status, headers, body =
+      raw("POST /api/v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nx=1")
+    assert.equal("HTTP/1.1 405", status:sub(1, 12))
+    assert.equal("GET, HEAD", headers.allow)
+    assert.equal("only GET and HEAD are supported", cjson.decode(body).error)
+  end)
+
+  it("answers HEAD with the GET answer's headers and no body", function()
+    for path, want in pairs { ["/live"] = "text/html", ["/js/app.js"] = "text/javascript",
+                              ["/api/v1/health"] = "application/json", ["/nope.js"] = "application/json" } do
+      local _, get_headers, get_body = server.get(srv.port, path)
+      local status, headers, body = raw("HEAD " .. path .. " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+      assert.equal(want, headers["content-type"]:match("^[^;]+"), path)
+      assert.equal("", body, path .. " sent a body to HEAD")
+      if path == "/nope.js" then
+        assert.equal("HTTP/1.1 404", status:sub(1, 12))
+      else
+        assert.equal("HTTP/1.1 200", status:sub(1, 12), path)
+        -- health's uptime digits may differ between the two requests; files must match exactly.
+        if path ~= "/api/v1/health" then
+          assert.equal(tostring(#get_body), headers["content-length"], path)
+          assert.equal(get_headers["content-length"], headers["content-length"], path)
+        end
+      end
+    end
   end)
 
   it("upgrades only /api/v1/live to a WebSocket", function()
@@ -366,6 +403,39 @@ describe("simhost serve (sessions)", function()
     end)
   end
 
+  it("charges a script's worlds to its memory cap: a world that outgrows it ends the session", function()
+    local c = open()
+    local total, m = 0, nil
+    for _ = 1, 20 do -- 80 000 cubes would be ~40 MB against the 16 MB cap
+      c:send("world_hog")
+      m = recv(c, 20)
+      if not tonumber(m) then break end
+      total = tonumber(m)
+    end
+    assert.same({ type = "error", message = "session exceeded its memory limit" }, cjson.decode(m))
+    assert.is_true(total > 4 * 1024 * 1024 and total < 16 * 1024 * 1024, "world bytes before the end " .. total)
+    assert.equal("closed", select(2, c:receive(5)))
+    local d = open()
+    d:send("echo fine")
+    assert.equal("fine", d:receive())
+    d:close()
+  end)
+
+  it("gives a closed world's memory back to the session's budget", function()
+    local c = open()
+    local sum = 0
+    for _ = 1, 8 do -- 8 worlds of ~2.6 MB each, one at a time, under a 16 MB cap
+      c:send("world_cycle")
+      local m = recv(c, 20)
+      assert.truthy(tonumber(m), m)
+      sum = sum + tonumber(m)
+    end
+    assert.is_true(sum > 16 * 1024 * 1024, "the worlds together must outgrow the cap, got " .. sum)
+    c:send("echo alive")
+    assert.equal("alive", recv(c))
+    c:close()
+  end)
+
   it("bounds a slow reader's memory by dropping the oldest frames", function()
     local c = open()
     c:send("flood 20000") -- 20 kB frames every 2 ms: 10 MB/s if nothing were dropped
@@ -532,10 +602,9 @@ describe("simhost bench-live", function()
     assert.equal(1, lines)
   end)
 
-  it("runs K sessions against its own host and reports each", function()
-    -- A stand-in session script that streams frames on the protocol's schedule without a world,
-    -- so this checks the benchmark's machinery on its own.
-    local dir, scripts = scripts_dir.make { ["session.lua"] = [[
+  -- A stand-in session script that streams frames on the protocol's schedule without a world,
+  -- so these check the benchmark's machinery on its own.
+  local STAND_IN = [[
       local M = {}
       function M.on_message(s, raw)
         if raw:find('"configure"', 1, true) then
@@ -557,7 +626,18 @@ describe("simhost bench-live", function()
         s:schedule(s.t0 + s.n * 0.016)
       end
       return M
-    ]] }
+    ]]
+
+  local function bench_live(args)
+    local dir, scripts = scripts_dir.make { ["session.lua"] = STAND_IN }
+    local out, err, rc = env.run("SIMHOST_SCRIPTS=" .. env.q(scripts) .. " SIMHOST_DB=" .. env.q(env.db) .. " "
+      .. env.q(env.bin) .. " bench-live " .. args)
+    env.rmtree(dir)
+    return out, err, rc
+  end
+
+  it("runs K sessions against its own host and reports each", function()
+    local dir, scripts = scripts_dir.make { ["session.lua"] = STAND_IN }
     local out, err, rc = env.run("SIMHOST_SCRIPTS=" .. env.q(scripts) .. " SIMHOST_DB=" .. env.q(env.db) .. " "
       .. env.q(env.bin) .. " bench-live --sessions 3 --bodies 5 --seconds 0.5")
     env.rmtree(dir)
@@ -573,6 +653,26 @@ describe("simhost bench-live", function()
     assert.equal(3, rows, out)
     assert.truthy(out:find("host CPU:", 1, true))
     assert.truthy(out:find("frame encode (1000 bodies):", 1, true))
+  end)
+
+  it("--find-max doubles then bisects up to --sessions, and reports the most that stay under the bound", function()
+    local out, err, rc = bench_live("--find-max --sessions 3 --bodies 5 --seconds 0.3 --p99-ms 100000")
+    assert.equal(0, rc, out .. err)
+    local rounds = {}
+    for k, done in out:gmatch("\nsessions=(%d+) completed=(%d+)") do
+      rounds[#rounds + 1] = tonumber(k)
+      assert.equal(k, done, out)
+    end
+    assert.same({ 1, 2, 3 }, rounds)
+    assert.truthy(out:find("max sessions: 3 of 5 bodies", 1, true), out)
+  end)
+
+  it("--find-max reports 0 when even one session misses the bound", function()
+    local out, err, rc = bench_live("--find-max --sessions 4 --bodies 5 --seconds 0.3 --p99-ms 0.001")
+    assert.equal(0, rc, out .. err)
+    assert.truthy(out:find("\nsessions=1 completed=1 .* over\n"), out)
+    assert.falsy(out:find("sessions=2", 1, true), out)
+    assert.truthy(out:find("max sessions: 0 of 5 bodies", 1, true), out)
   end)
 end)
 

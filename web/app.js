@@ -1,8 +1,10 @@
 // Live view glue: wires the editor, the run controls, the 3D view, the panels and the status bar.
 //
-// Frames are never rendered as they arrive: the socket handler only keeps the newest one, and
-// the animation loop applies that one (if it changed) once per display refresh. So a burst of
-// frames costs a JSON.parse each and nothing more, and the page never falls behind the stream.
+// Frames are never rendered as they arrive: they come decoded from the socket's worker
+// (socket.js), the handler only keeps the newest, and the animation loop applies that one (if it
+// changed) once per display refresh and draws. So a burst of frames costs the main thread almost
+// nothing, and the page never falls behind the stream. The quality governor (quality.js) sets the
+// drawing resolution from the refresh intervals.
 //
 // window.simhost exposes the page's state (last frame, metadata, messages sent, render timings)
 // for the end-to-end tests and for poking at a run from the devtools console.
@@ -10,6 +12,7 @@
 import { fetchAssets, fetchScenarios, LiveRun, FINAL_STATES } from "./protocol.js";
 import { Editor, parseNumber } from "./editor.js";
 import { SceneView } from "./scene.js";
+import { QualityGovernor } from "./quality.js";
 import { EnergyPlot, frameEnergy } from "./plot.js";
 import { quatToPitchRollYaw } from "./math.js";
 
@@ -19,6 +22,10 @@ const PANEL_INTERVAL_MS = 100; // text panels refresh at 10 Hz: enough to read, 
 const editor = new Editor();
 const view = new SceneView($("canvas"));
 const plot = new EnergyPlot($("energy-plot"));
+const governor = new QualityGovernor((level, reason) => {
+  view.setQuality(level);
+  showQuality(reason);
+});
 
 const page = {
   state: "idle",
@@ -30,12 +37,14 @@ const page = {
   lastFrame: null,
   appliedFrame: null,
   framesReceived: 0,
+  delivered: 0,
   dropped: 0,
   error: "",
   sent: [], // every message sent, all runs (tests read the configure they caused)
   rtfSamples: [], // [wall ms, simulation s] of recent frames
   frameTimes: new Float64Array(600), // requestAnimationFrame timestamps, a ring
   frameTimeCount: 0,
+  draws: 0, // animation frames that drew (the view draws on demand)
   workMs: new Float64Array(600), // main-thread time of applyFrame + render submission, same ring
 };
 
@@ -44,10 +53,14 @@ window.simhost = {
   get lastFrame() { return page.lastFrame; },
   get metadata() { return page.metadata; },
   get framesReceived() { return page.framesReceived; },
+  get coalesced() { return page.run?.coalesced ?? 0; },
+  get decoding() { return page.run?.decoding ?? "none"; },
   get error() { return page.error; },
   get sent() { return page.sent; },
   get runs() { return page.runs; },
   get selected() { return view.selected; },
+  get quality() { return { ...view.quality, shadows: view.shadows, auto: governor.auto, level: governor.level, reason: governor.reason }; },
+  get draws() { return page.draws; },
   get energy() { return page.lastFrame ? frameEnergy(page.lastFrame, page.masses) : null; },
   editor,
   view,
@@ -76,6 +89,17 @@ window.simhost = {
     return count > 0 ? (count * 1000) / (last - first) : 0;
   },
 };
+
+// The resolution the view draws at (and shadows, when the governor turned them off), with the
+// reason of the last change as the tooltip.
+function showQuality(reason) {
+  const q = view.quality;
+  let text = `${Math.round(q.scale * 100)}%`;
+  if (!view.shadows) text += " · no shadows";
+  if (!$("auto-quality").checked) text += " (fixed)";
+  $("st-render").textContent = text;
+  $("st-render-box").title = `drawing-buffer resolution; last change: ${reason}`;
+}
 
 // --- run controls ----------------------------------------------------------------------------
 
@@ -112,6 +136,7 @@ function start() {
   page.metadata = null;
   page.lastFrame = page.appliedFrame = null;
   page.framesReceived = 0;
+  page.delivered = 0;
   page.dropped = 0;
   page.rtfSamples.length = 0;
   page.masses.clear();
@@ -145,7 +170,9 @@ function start() {
       onFrame: (data) => {
         if (page.run !== run) return; // a late message of an earlier run
         page.lastFrame = data;
-        page.framesReceived++;
+        page.delivered++;
+        // Frames that arrived: decoded ones plus those the decoder skipped for a newer one.
+        page.framesReceived = page.delivered + run.coalesced;
         page.dropped = Math.max(page.dropped, data.frame_id + 1 - page.framesReceived);
         plot.add(data.simulation_time, frameEnergy(data, page.masses));
         const now = performance.now();
@@ -181,6 +208,11 @@ for (const [id, name] of [["ov-contacts", "contacts"], ["ov-velocity", "velocity
   view.setOverlay(name, $(id).checked);
 }
 $("reset-camera").addEventListener("click", () => view.resetCamera());
+$("shadows").addEventListener("change", () => {
+  view.setShadows($("shadows").checked);
+  showQuality($("shadows").checked ? "shadows on" : "shadows off");
+});
+$("auto-quality").addEventListener("change", () => governor.setAuto($("auto-quality").checked));
 $("follow").addEventListener("change", () => view.setFollow($("follow").checked));
 
 // A click (not a drag, which orbits the camera) selects the body under the pointer.
@@ -243,9 +275,7 @@ function updateInspector(frame) {
   $("insp-quat").textContent = `w ${f3(q.w)}, x ${f3(q.x)}, y ${f3(q.y)}, z ${f3(q.z)}`;
   const e = quatToPitchRollYaw(q);
   $("insp-euler").textContent = `pitch ${e[0].toFixed(1)}°, roll ${e[1].toFixed(1)}°, yaw ${e[2].toFixed(1)}°`;
-  let contacts = 0;
-  for (const c of frame.collisions ?? []) if (c.body_a_id === id || c.body_b_id === id) contacts += c.contacts.length;
-  $("insp-contacts").textContent = String(contacts);
+  $("insp-contacts").textContent = String(frame.contactsOf(id));
   $("insp-sleeping").textContent = s.sleeping === undefined ? "–" : String(s.sleeping);
 }
 
@@ -274,16 +304,23 @@ function updatePanels() {
 
 let lastPanels = 0;
 let lastFpsText = 0;
+let lastDrawAt = -Infinity;
+let lastDraws = 0;
 function animate(now) {
   page.frameTimes[page.frameTimeCount % page.frameTimes.length] = now;
   page.frameTimeCount++;
+  // A view that has not drawn for a quarter second is still; its refreshes cost nothing.
+  governor.tick(now, now - lastDrawAt > 250);
   const f = page.lastFrame;
   const t0 = performance.now();
   if (f && f !== page.appliedFrame) {
     view.applyFrame(f);
     page.appliedFrame = f;
   }
-  view.render();
+  if (view.render()) {
+    page.draws++;
+    lastDrawAt = now;
+  }
   page.workMs[(page.frameTimeCount - 1) % page.workMs.length] = performance.now() - t0;
   if (now - lastPanels >= PANEL_INTERVAL_MS) {
     lastPanels = now;
@@ -291,8 +328,10 @@ function animate(now) {
     plot.draw();
   }
   if (now - lastFpsText >= 1000) {
+    // Frames drawn per second (the view draws on demand, so a still view shows 0).
+    $("fps").textContent = `${(((page.draws - lastDraws) * 1000) / (now - lastFpsText)).toFixed(0)} fps`;
     lastFpsText = now;
-    $("fps").textContent = `${window.simhost.fps(1).toFixed(0)} fps`;
+    lastDraws = page.draws;
   }
   requestAnimationFrame(animate);
 }

@@ -10,9 +10,21 @@ const SERIES = [
   { key: "total", label: "total", color: "#e8e8e8" },
 ];
 
-// Energies of one frame's dynamic bodies. `masses` maps body_id -> mass (from metadata).
+// Energies of one frame's dynamic bodies. `masses` maps body_id -> mass (from metadata). A packed
+// frame (frames.js) is read from its arrays; a wire frame from its states.
 export function frameEnergy(frame, masses) {
   let kinetic = 0, potential = 0;
+  if (frame.vel) {
+    const { n, ids, flags, vel, pos } = frame;
+    for (let i = 0; i < n; i++) {
+      if (flags[i] & 1) continue; // environment (frames.js ENV)
+      const m = masses.get(ids[i]) ?? 0;
+      const vx = vel[3 * i], vy = vel[3 * i + 1], vz = vel[3 * i + 2];
+      kinetic += 0.5 * m * (vx * vx + vy * vy + vz * vz);
+      potential += m * G * pos[3 * i + 2];
+    }
+    return { kinetic, potential, total: kinetic + potential };
+  }
   for (const s of frame.states) {
     if (s.is_environment) continue;
     const m = masses.get(s.body_id) ?? 0;

@@ -2,6 +2,9 @@
 // look-ups and one LiveRun per run. A run is one WebSocket = one server session, so every Start
 // opens a fresh socket and nothing of a finished run can leak into the next.
 
+import { Frame } from "./frames.js";
+import { openSocket } from "./socket.js";
+
 export async function fetchJSON(path) {
   const res = await fetch(path, { headers: { Accept: "application/json" } });
   if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
@@ -32,21 +35,31 @@ export class LiveRun {
     this.log = log; // optional array that records every message sent (tests read it)
     this.state = "connecting";
     this.stopRequested = false;
-    this.ws = new WebSocket(url);
-    this.ws.onopen = () => {
-      this.setState("configuring");
-      this.send(this.configure);
-    };
-    this.ws.onmessage = (ev) => this.receive(ev.data);
-    this.ws.onerror = () => {
-      // The browser gives no reason; the close that follows settles the state.
-    };
-    this.ws.onclose = (ev) => {
-      if (!FINAL_STATES.has(this.state)) {
-        if (this.stopRequested) this.setState("stopped");
-        else this.fail(ev.code === 1000 ? "the server closed the connection" : `connection closed (code ${ev.code})`, "closed");
-      }
-    };
+    // The socket lives in a worker, which also decodes (socket.js says why); results come back
+    // in arrival order, and the close after the messages that came before it.
+    this.socket = openSocket(url, {
+      onOpen: () => {
+        this.setState("configuring");
+        this.send(this.configure);
+      },
+      onResult: (r) => this.handle(r),
+      onClose: (code) => {
+        if (!FINAL_STATES.has(this.state)) {
+          if (this.stopRequested) this.setState("stopped");
+          else this.fail(code === 1000 ? "the server closed the connection" : `connection closed (code ${code})`, "closed");
+        }
+      },
+    });
+  }
+
+  // Frames skipped for a newer one while the page was busy (socket.js, frames.js).
+  get coalesced() {
+    return this.socket.coalesced;
+  }
+
+  // "worker" or "main thread": where the socket is read and decoded.
+  get decoding() {
+    return this.socket.fallback ? this.socket.fallback.where : this.socket.where;
   }
 
   setState(state) {
@@ -60,28 +73,26 @@ export class LiveRun {
   }
 
   send(msg) {
-    if (this.ws.readyState !== WebSocket.OPEN) return false;
+    if (!this.socket.send(JSON.stringify(msg))) return false;
     if (this.log) {
       this.log.push(msg);
       if (this.log.length > 1000) this.log.splice(0, this.log.length - 500); // bounded over many runs
     }
-    this.ws.send(JSON.stringify(msg));
     return true;
   }
 
-  receive(text) {
-    let msg;
-    try {
-      msg = JSON.parse(text);
-    } catch {
-      this.handlers.onError?.("the server sent a message that is not JSON");
+  // One decoded message: { msg } | { packed } (a frame) | { error }.
+  handle({ msg, packed, error }) {
+    if (error) {
+      this.handlers.onError?.(error);
       return;
     }
-    switch (msg.type) {
-      case "frame":
-        if (this.state === "starting") this.setState("running");
-        this.handlers.onFrame?.(msg.data);
-        break;
+    if (packed) {
+      if (this.state === "starting") this.setState("running");
+      this.handlers.onFrame?.(new Frame(packed));
+      return;
+    }
+    switch (msg?.type) {
       case "metadata":
         this.handlers.onMetadata?.(msg);
         if (this.stopRequested) {
@@ -110,7 +121,7 @@ export class LiveRun {
   stop() {
     this.stopRequested = true;
     if (this.state === "connecting") {
-      this.ws.close();
+      this.socket.close();
       this.setState("stopped");
     } else if (this.state !== "configuring") {
       // While configuring the stop goes out right after metadata (the first message must be configure,
@@ -136,7 +147,6 @@ export class LiveRun {
   }
 
   close() {
-    this.ws.onclose = null;
-    this.ws.close();
+    this.socket.abandon();
   }
 }

@@ -8,6 +8,8 @@
 import * as THREE from "three";
 import { OrbitControls } from "three/addons/OrbitControls.js";
 import { creasedNormals } from "./math.js";
+import { ENV, SLEEPING } from "./frames.js";
+import { Batch, canBatch } from "./batch.js";
 
 const COLOR_INERTIAL = new THREE.Color(0xf0a040);
 const COLOR_ENVIRONMENT = new THREE.Color(0x77818f);
@@ -55,9 +57,19 @@ export class SceneView {
     this.software = isSoftwareGL();
     // preserveDrawingBuffer: the canvas stays readable (screenshots, the e2e pixel checks).
     this.renderer = new THREE.WebGLRenderer({ canvas, antialias: !this.software, preserveDrawingBuffer: true });
-    this.renderer.setPixelRatio(this.software ? 1 : Math.min(window.devicePixelRatio, 2));
+    // Past 2 device pixels per CSS pixel the eye gains little and the fill cost keeps growing; a
+    // software rasteriser renders at 1. The quality governor (quality.js) scales this down further
+    // when frames miss their budget.
+    this.baseRatio = this.software ? 1 : Math.min(window.devicePixelRatio || 1, 2);
+    this.quality = { scale: 1, shadows: true };
+    this.renderer.setPixelRatio(this.baseRatio);
     this.renderer.shadowMap.enabled = true;
     this.renderer.shadowMap.type = this.software ? THREE.BasicShadowMap : THREE.PCFShadowMap;
+    // The light and the ground never move, so the shadow map is redrawn only when bodies moved (a
+    // new frame) or casting changed — not for every camera move or repaint.
+    this.renderer.shadowMap.autoUpdate = false;
+    this.renderer.shadowMap.needsUpdate = true;
+    this.userShadows = true;
 
     this.scene = new THREE.Scene();
     this.scene.background = new THREE.Color(0x1b2027);
@@ -93,6 +105,8 @@ export class SceneView {
 
     this.bodies = new Map(); // body_id -> { mesh, index, info, radius, sleeping }
     this.meshes = [];
+    this.batches = [];
+    this.batching = true; // software GL only; a switch for measuring the instanced path there
     this.geometries = new Map(); // asset_id -> BufferGeometry (shared by all bodies of the asset)
     this.selected = -1;
     this.follow = false;
@@ -100,9 +114,17 @@ export class SceneView {
     this.skippedContacts = 0;
     this.lastFrame = null;
     this.buildOverlays(0);
+    // Drawing is on demand: a repaint only when something visible changed (a frame, the camera,
+    // a toggle, a resize). A paused or finished run then costs nothing per display refresh.
+    this.dirty = true;
+    this.controls.addEventListener("change", () => this.invalidate());
 
     new ResizeObserver(() => this.resize()).observe(canvas.parentElement);
     this.resize();
+  }
+
+  invalidate() {
+    this.dirty = true;
   }
 
   resize() {
@@ -111,6 +133,35 @@ export class SceneView {
     this.renderer.setSize(w, h, false);
     this.camera.aspect = w / h;
     this.camera.updateProjectionMatrix();
+    this.invalidate();
+  }
+
+  // Applies a level of quality.js: resolution scale and whether bodies cast shadows.
+  setQuality(q) {
+    this.quality = q;
+    const ratio = this.baseRatio * q.scale;
+    if (this.renderer.getPixelRatio() !== ratio) this.renderer.setPixelRatio(ratio);
+    this.applyShadows();
+  }
+
+  // The user's shadows toggle; the governor can also turn them off, never on against the user.
+  setShadows(on) {
+    this.userShadows = on;
+    this.applyShadows();
+  }
+
+  get shadows() {
+    return this.userShadows && this.quality.shadows;
+  }
+
+  applyShadows() {
+    // Turning casting off on the meshes (rather than the light or the renderer) keeps every
+    // shader program as it is: no recompilation, which on a software rasteriser is a long stall.
+    // The shadow pass then draws nothing, and the ground keeps sampling an empty map.
+    const on = this.shadows;
+    for (const mesh of this.meshes) (mesh.userData.drawn ?? mesh).castShadow = on && !mesh.userData.environment;
+    this.renderer.shadowMap.needsUpdate = true;
+    this.invalidate();
   }
 
   resetCamera() {
@@ -120,7 +171,7 @@ export class SceneView {
     const f = this.lastFrame;
     if (f) {
       const box = new THREE.Box3();
-      for (const s of f.states) if (!s.is_environment) box.expandByPoint(_p.set(s.position.x, s.position.y, s.position.z));
+      for (let i = 0; i < f.n; i++) if (!(f.flags[i] & ENV)) box.expandByPoint(_p.fromArray(f.pos, 3 * i));
       if (!box.isEmpty()) {
         const center = box.getCenter(new THREE.Vector3());
         const r = Math.max(2, box.getSize(new THREE.Vector3()).length() / 2);
@@ -130,6 +181,7 @@ export class SceneView {
       }
     }
     this.controls.update();
+    this.invalidate();
   }
 
   clear() {
@@ -138,12 +190,19 @@ export class SceneView {
       mesh.material.dispose();
       mesh.dispose();
     }
+    for (const batch of this.batches) {
+      this.bodyGroup.remove(batch.mesh);
+      batch.dispose();
+    }
+    this.batches = [];
     for (const geo of this.geometries.values()) geo.dispose();
     this.meshes = [];
     this.geometries.clear();
     this.bodies.clear();
     this.selected = -1;
     this.lastFrame = null;
+    this.renderer.shadowMap.needsUpdate = true;
+    this.invalidate();
   }
 
   // Builds the meshes of a run from `metadata`.
@@ -178,7 +237,8 @@ export class SceneView {
         : new THREE.MeshStandardMaterial({ color: 0xffffff, roughness: env ? 0.95 : 0.55, metalness: 0.05 });
       const mesh = new THREE.InstancedMesh(geo, material, list.length);
       mesh.instanceMatrix.setUsage(THREE.DynamicDrawUsage);
-      mesh.castShadow = !env;
+      mesh.userData.environment = env;
+      mesh.castShadow = !env && this.shadows;
       mesh.receiveShadow = true;
       mesh.frustumCulled = false; // instances move; the mesh's bounding sphere would go stale
       list.forEach((b, index) => {
@@ -189,8 +249,18 @@ export class SceneView {
       });
       this.meshes.push(mesh);
       this.bodyGroup.add(mesh);
+      if (this.software && this.batching && canBatch(mesh)) {
+        // Drawn through a CPU batch (batch.js says why); the instanced mesh stays for picking.
+        const batch = new Batch(mesh);
+        mesh.visible = false;
+        mesh.userData.drawn = batch.mesh;
+        this.batches.push(batch);
+        this.bodyGroup.add(batch.mesh);
+      }
     }
     this.buildOverlays(meta.bodies.length);
+    this.renderer.shadowMap.needsUpdate = true;
+    this.invalidate();
   }
 
   buildOverlays(bodyCount) {
@@ -228,6 +298,7 @@ export class SceneView {
     this.overlays[name] = on;
     this.applyOverlayVisibility();
     if (this.lastFrame) this.updateOverlays(this.lastFrame);
+    this.invalidate();
   }
 
   applyOverlayVisibility() {
@@ -251,22 +322,23 @@ export class SceneView {
       b.mesh.setColorAt(b.index, this.colorOf(b));
       b.mesh.instanceColor.needsUpdate = true;
     }
+    this.invalidate();
   }
 
-  // Places every body as in `frame` (the latest one; called at most once per animation frame).
+  // Places every body as in `frame` (a packed frame of frames.js, the latest one; called at most
+  // once per animation frame).
   applyFrame(frame) {
     const prevTarget = this.follow ? this.bodyPosition(this.selected, _delta) : null;
     this.lastFrame = frame;
-    const states = frame.states;
-    for (let i = 0; i < states.length; i++) {
-      const s = states[i];
-      const b = this.bodies.get(s.body_id);
+    const { n, ids, flags, pos, quat } = frame;
+    for (let i = 0; i < n; i++) {
+      const b = this.bodies.get(ids[i]);
       if (!b) continue;
-      const o = s.orientation;
-      _q.set(o.x, o.y, o.z, o.w); // wire {w,x,y,z} is scalar first; three.js is (x, y, z, w)
-      _m.compose(_p.set(s.position.x, s.position.y, s.position.z), _q, _one);
+      // wire {w,x,y,z} is scalar first; three.js is (x, y, z, w)
+      _q.set(quat[4 * i + 1], quat[4 * i + 2], quat[4 * i + 3], quat[4 * i]);
+      _m.compose(_p.fromArray(pos, 3 * i), _q, _one);
       b.mesh.setMatrixAt(b.index, _m);
-      const sleeping = s.sleeping === true;
+      const sleeping = (flags[i] & SLEEPING) !== 0;
       if (sleeping !== b.sleeping) {
         b.sleeping = sleeping;
         b.mesh.setColorAt(b.index, this.colorOf(b));
@@ -274,6 +346,8 @@ export class SceneView {
       }
     }
     for (const mesh of this.meshes) mesh.instanceMatrix.needsUpdate = true;
+    if (this.shadows) this.renderer.shadowMap.needsUpdate = true;
+    this.invalidate();
     this.updateOverlays(frame);
     if (this.frameOnNext) {
       this.frameOnNext = false;
@@ -290,17 +364,13 @@ export class SceneView {
   bodyPosition(bodyId, out) {
     const f = this.lastFrame;
     if (!f || bodyId < 0) return null;
-    const s = this.stateOf(bodyId);
-    return s ? out.set(s.position.x, s.position.y, s.position.z) : null;
+    const i = f.indexOf(bodyId);
+    return i < 0 ? null : out.fromArray(f.pos, 3 * i);
   }
 
+  // The wire form of a body's state in the last frame, or null.
   stateOf(bodyId) {
-    const f = this.lastFrame;
-    if (!f) return null;
-    // Bodies are usually listed in body_id order; try the direct slot before searching.
-    const guess = f.states[bodyId];
-    if (guess && guess.body_id === bodyId) return guess;
-    return f.states.find((s) => s.body_id === bodyId) ?? null;
+    return this.lastFrame?.stateOf(bodyId) ?? null;
   }
 
   setFollow(on) {
@@ -310,33 +380,33 @@ export class SceneView {
       this.controls.target.add(_delta);
       this.camera.position.add(_delta);
     }
+    this.invalidate();
   }
 
   updateOverlays(frame) {
     if (this.overlays.contacts) {
       const pts = this.contactPoints.geometry.getAttribute("position");
       const nrm = this.contactNormals.geometry.getAttribute("position");
-      const cols = frame.collisions ?? [];
+      const { ncol, colStart, colNormal, points, normalImpulse } = frame;
       // Normal length ∝ normal impulse, scaled per frame so the largest is 1 m; without the
       // (ext) impulses every normal is drawn 0.3 m long.
+      const total = colStart[ncol];
       let maxImpulse = 0;
-      for (const c of cols) for (const k of c.contacts) if (k.normal_impulse > maxImpulse) maxImpulse = k.normal_impulse;
+      for (let k = 0; k < total; k++) if (normalImpulse[k] > maxImpulse) maxImpulse = normalImpulse[k];
+      const max = MAX_CONTACTS / 2;
       let n = 0;
-      this.skippedContacts = 0;
-      for (const c of cols) {
-        for (const k of c.contacts) {
-          if (n >= MAX_CONTACTS / 2) {
-            this.skippedContacts++;
-            continue;
-          }
-          const x = (k.point_a.x + k.point_b.x) / 2, y = (k.point_a.y + k.point_b.y) / 2, z = (k.point_a.z + k.point_b.z) / 2;
-          const len = maxImpulse > 0 ? Math.max(0.02, (k.normal_impulse ?? 0) / maxImpulse) : 0.3;
+      for (let j = 0; j < ncol && n < max; j++) {
+        const nx = colNormal[3 * j], ny = colNormal[3 * j + 1], nz = colNormal[3 * j + 2];
+        for (let k = colStart[j]; k < colStart[j + 1] && n < max; k++) {
+          const x = (points[6 * k] + points[6 * k + 3]) / 2, y = (points[6 * k + 1] + points[6 * k + 4]) / 2, z = (points[6 * k + 2] + points[6 * k + 5]) / 2;
+          const len = maxImpulse > 0 ? Math.max(0.02, (normalImpulse[k] || 0) / maxImpulse) : 0.3;
           pts.setXYZ(n, x, y, z);
           nrm.setXYZ(2 * n, x, y, z);
-          nrm.setXYZ(2 * n + 1, x + c.normal.x * len, y + c.normal.y * len, z + c.normal.z * len);
+          nrm.setXYZ(2 * n + 1, x + nx * len, y + ny * len, z + nz * len);
           n++;
         }
       }
+      this.skippedContacts = total - n;
       this.contactPoints.geometry.setDrawRange(0, n);
       this.contactNormals.geometry.setDrawRange(0, 2 * n);
       pts.needsUpdate = nrm.needsUpdate = true;
@@ -345,23 +415,24 @@ export class SceneView {
       const vel = this.velocityLines.geometry.getAttribute("position");
       const ax = this.axesLines.geometry.getAttribute("position");
       const max = vel.count / 2;
+      const { n, ids, flags, pos, quat } = frame;
+      const v = frame.vel;
       let nv = 0, na = 0;
-      for (const s of frame.states) {
-        if (s.is_environment || nv >= max) continue;
-        const p = s.position;
+      for (let i = 0; i < n && nv < max; i++) {
+        if (flags[i] & ENV) continue;
+        const px = pos[3 * i], py = pos[3 * i + 1], pz = pos[3 * i + 2];
         if (this.overlays.velocity) {
-          const v = s.velocity;
-          vel.setXYZ(2 * nv, p.x, p.y, p.z);
-          vel.setXYZ(2 * nv + 1, p.x + v.x * VELOCITY_SECONDS, p.y + v.y * VELOCITY_SECONDS, p.z + v.z * VELOCITY_SECONDS);
+          vel.setXYZ(2 * nv, px, py, pz);
+          vel.setXYZ(2 * nv + 1, px + v[3 * i] * VELOCITY_SECONDS, py + v[3 * i + 1] * VELOCITY_SECONDS, pz + v[3 * i + 2] * VELOCITY_SECONDS);
         }
         if (this.overlays.axes) {
-          const b = this.bodies.get(s.body_id);
+          const b = this.bodies.get(ids[i]);
           const len = b ? b.radius * 1.1 : 0.5;
-          _q.set(s.orientation.x, s.orientation.y, s.orientation.z, s.orientation.w);
+          _q.set(quat[4 * i + 1], quat[4 * i + 2], quat[4 * i + 3], quat[4 * i]);
           for (let k = 0; k < 3; k++) {
             _v.set(k === 0 ? len : 0, k === 1 ? len : 0, k === 2 ? len : 0).applyQuaternion(_q);
-            ax.setXYZ(2 * na, p.x, p.y, p.z);
-            ax.setXYZ(2 * na + 1, p.x + _v.x, p.y + _v.y, p.z + _v.z);
+            ax.setXYZ(2 * na, px, py, pz);
+            ax.setXYZ(2 * na + 1, px + _v.x, py + _v.y, pz + _v.z);
             na++;
           }
         }
@@ -371,6 +442,20 @@ export class SceneView {
       this.axesLines.geometry.setDrawRange(0, 2 * na);
       vel.needsUpdate = ax.needsUpdate = true;
     }
+  }
+
+  // What is drawn: bodies, instanced meshes, instances, CPU-batched meshes, and the draw calls
+  // and triangles of the last draw.
+  stats() {
+    const info = this.renderer.info.render;
+    return {
+      bodies: this.bodies.size,
+      meshes: this.meshes.length,
+      instances: this.meshes.reduce((n, m) => n + m.count, 0),
+      batched: this.batches.length,
+      calls: info.calls,
+      triangles: info.triangles,
+    };
   }
 
   // The body under a canvas pixel, or -1.
@@ -386,8 +471,13 @@ export class SceneView {
     return -1;
   }
 
+  // Draws if anything changed since the last draw; returns whether it drew.
   render() {
     this.controls.update();
+    if (!this.dirty) return false;
+    this.dirty = false;
+    for (const batch of this.batches) batch.sync();
     this.renderer.render(this.scene, this.camera);
+    return true;
   }
 }

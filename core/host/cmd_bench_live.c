@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -25,8 +26,13 @@
 
 static const char bench_usage[] =
     "usage: simhost bench-live [--url ws://HOST:PORT/api/v1/live] [--sessions K] [--bodies M] [--seconds S]\n"
-    "                          [--timestep-ms T]\n"
+    "                          [--timestep-ms T] [--find-max] [--p99-ms B]\n"
+    "  Runs K sessions of M bodies at once and prints each one's frame-interval p50/p99/max as the\n"
+    "  client sees it, frames dropped, and the host's CPU.\n"
     "  Without --url it starts its own host (simhost serve) on a free loopback port.\n"
+    "  --find-max  instead finds the most sessions of M bodies the host sustains with every session's\n"
+    "              p99 interval under B ms (default 20) and none failing: K doubles from 1 until a\n"
+    "              round fails, then bisects up to --sessions (default 64); one line per round.\n"
     "  Defaults: 4 sessions of 100 bodies for 5 s at 16 ms steps.\n";
 
 typedef struct bench_session
@@ -296,18 +302,56 @@ static bool parse_int(const char* s, int lo, int hi, int* out)
     return true;
 }
 
-int sh_cmd_bench_live(int argc, char** argv)
+static bool parse_number(const char* s, double lo, double hi, double* out)
 {
-    const char* url = NULL;
-    int sessions = 4, bodies = 100, timestep_ms = 16;
-    double seconds = 5;
+    char* end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v > lo) || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+typedef struct live_options
+{
+    const char* url;
+    int sessions, bodies, timestep_ms;
+    double seconds, p99_bound_ms;
+    bool find_max;
+} live_options;
+
+// Where the sessions connect: the host given by --url, or our own child.
+typedef struct live_target
+{
+    char host[256], path[512];
+    int port;
+    pid_t child; // 0 with --url
+} live_target;
+
+// What one round of K sessions measured.
+typedef struct round_result
+{
+    int completed;     // sessions that reached `complete`
+    double worst_p99;  // ms, over the sessions
+    long dropped;      // frames, over the sessions
+    double cpu_share;  // host CPU over wall, one core = 1; < 0 when not ours
+    double self_share; // this client's CPU over wall: near 1, the client is what limits the round
+} round_result;
+
+static int parse_options(int argc, char** argv, live_options* o)
+{
     for (int i = 0; i < argc; i++)
     {
         const char* a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
         {
             fputs(bench_usage, stdout);
-            return SH_EXIT_OK;
+            return -1;
+        }
+        if (strcmp(a, "--find-max") == 0)
+        {
+            o->find_max = true;
+            continue;
         }
         if (i + 1 >= argc)
         {
@@ -315,21 +359,19 @@ int sh_cmd_bench_live(int argc, char** argv)
             return SH_EXIT_USAGE;
         }
         const char* v = argv[++i];
-        char* end;
         bool ok = true;
         if (strcmp(a, "--url") == 0)
-            url = v;
+            o->url = v;
         else if (strcmp(a, "--sessions") == 0)
-            ok = parse_int(v, 1, 1000, &sessions);
+            ok = parse_int(v, 1, 1000, &o->sessions);
         else if (strcmp(a, "--bodies") == 0)
-            ok = parse_int(v, 1, 100000, &bodies);
+            ok = parse_int(v, 1, 100000, &o->bodies);
         else if (strcmp(a, "--timestep-ms") == 0)
-            ok = parse_int(v, 1, 1000, &timestep_ms);
+            ok = parse_int(v, 1, 1000, &o->timestep_ms);
         else if (strcmp(a, "--seconds") == 0)
-        {
-            seconds = strtod(v, &end);
-            ok = *v && !*end && seconds > 0 && seconds <= 3600;
-        }
+            ok = parse_number(v, 0, 3600, &o->seconds);
+        else if (strcmp(a, "--p99-ms") == 0)
+            ok = parse_number(v, 0, 1e6, &o->p99_bound_ms);
         else
         {
             fprintf(stderr, "simhost bench-live: unknown option '%s' (see simhost bench-live --help)\n", a);
@@ -342,151 +384,258 @@ int sh_cmd_bench_live(int argc, char** argv)
             return SH_EXIT_USAGE;
         }
     }
+    return 0;
+}
 
-    char host[256] = "127.0.0.1", path[512] = "/api/v1/live";
-    int port = 0;
-    pid_t child = 0;
-    if (url != NULL)
+static bool parse_url(const char* url, live_target* t)
+{
+    int n = 0;
+    if (sscanf(url, "ws://%255[^:/]:%d%n", t->host, &t->port, &n) != 2 || (url[n] != '\0' && url[n] != '/'))
     {
-        int n = 0;
-        if (sscanf(url, "ws://%255[^:/]:%d%n", host, &port, &n) != 2 || (url[n] != '\0' && url[n] != '/'))
-        {
-            fprintf(stderr, "simhost bench-live: --url must look like ws://HOST:PORT/api/v1/live\n");
-            return SH_EXIT_USAGE;
-        }
-        if (url[n] == '/')
-            snprintf(path, sizeof path, "%s", url + n);
+        fprintf(stderr, "simhost bench-live: --url must look like ws://HOST:PORT/api/v1/live\n");
+        return false;
     }
-    else
+    if (url[n] == '/')
+        snprintf(t->path, sizeof t->path, "%s", url + n);
+    return true;
+}
+
+// Our own host on a free loopback port, its log silenced, allowed `max_sessions` at once.
+static bool start_host(live_target* t, int max_sessions)
+{
+    t->port = free_port();
+    char port_s[16], max_s[16];
+    snprintf(port_s, sizeof port_s, "%d", t->port);
+    snprintf(max_s, sizeof max_s, "%d", max_sessions);
+    t->child = fork();
+    if (t->child == 0)
     {
-        port = free_port();
-        char port_s[16], max_s[16];
-        snprintf(port_s, sizeof port_s, "%d", port);
-        snprintf(max_s, sizeof max_s, "%d", sessions + 4);
-        child = fork();
-        if (child == 0)
-        {
-            int devnull = open("/dev/null", O_WRONLY);
-            if (devnull >= 0)
-                dup2(devnull, 2);
-            execl("/proc/self/exe", "simhost", "serve", "--port", port_s, "--max-sessions", max_s,
-                  "--max-objects", "100000", (char*)NULL);
-            _exit(127);
-        }
-        if (child < 0)
-        {
-            fprintf(stderr, "simhost bench-live: cannot start a host: %s\n", strerror(errno));
-            return SH_EXIT_FAIL;
-        }
-        double deadline = now_s() + 15;
-        while (!port_open(port) && now_s() < deadline)
-            usleep(20000);
-        if (!port_open(port))
-        {
-            fprintf(stderr, "simhost bench-live: the host did not come up on port %d\n", port);
-            kill(child, SIGTERM);
-            waitpid(child, NULL, 0);
-            return SH_EXIT_FAIL;
-        }
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0)
+            dup2(devnull, 2);
+        execl("/proc/self/exe", "simhost", "serve", "--port", port_s, "--max-sessions", max_s,
+              "--max-objects", "100000", (char*)NULL);
+        _exit(127);
     }
-
-    size_t configure_len = 0;
-    char* configure = configure_message(bodies, &configure_len);
-    bench b = {.count = sessions, .timestep_ms = timestep_ms, .seconds = seconds};
-    b.sessions = calloc((size_t)sessions, sizeof *b.sessions);
-    int status = SH_EXIT_FAIL;
-    struct lws_context* ctx = NULL;
-    if (configure == NULL || b.sessions == NULL)
-        goto done;
-
-    lws_set_log_level(LLL_ERR, NULL);
-    struct lws_context_creation_info info;
-    memset(&info, 0, sizeof info);
-    info.port = CONTEXT_PORT_NO_LISTEN;
-    info.protocols = protocols;
-    info.user = &b;
-    info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
-    info.fd_limit_per_thread = (unsigned)sessions + 16;
-    ctx = lws_create_context(&info);
-    if (ctx == NULL)
-        goto done;
-    double cpu0 = child ? process_cpu_s(child) : -1;
-    double t0 = now_s();
-    for (int i = 0; i < sessions; i++)
+    if (t->child < 0)
     {
-        bench_session* s = &b.sessions[i];
+        fprintf(stderr, "simhost bench-live: cannot start a host: %s\n", strerror(errno));
+        t->child = 0;
+        return false;
+    }
+    double deadline = now_s() + 15;
+    while (!port_open(t->port) && now_s() < deadline)
+        usleep(20000);
+    if (port_open(t->port))
+        return true;
+    fprintf(stderr, "simhost bench-live: the host did not come up on port %d\n", t->port);
+    kill(t->child, SIGTERM);
+    waitpid(t->child, NULL, 0);
+    t->child = 0;
+    return false;
+}
+
+// p50/p99/max of a session's frame intervals, ms; NAN without two frames.
+static void interval_stats(const bench_session* s, double* p50, double* p99, double* max)
+{
+    *p50 = *p99 = *max = NAN;
+    int n = s->frames > 1 ? s->frames - 1 : 0;
+    double* iv = n > 0 ? malloc((size_t)n * sizeof *iv) : NULL;
+    if (iv == NULL)
+        return;
+    for (int k = 0; k < n; k++)
+        iv[k] = (s->stamps[k + 1] - s->stamps[k]) * 1000;
+    qsort(iv, (size_t)n, sizeof *iv, compare_double);
+    *p50 = iv[n / 2];
+    *p99 = iv[(int)ceil(n * 0.99) - 1];
+    *max = iv[n - 1];
+    free(iv);
+}
+
+static void connect_sessions(struct lws_context* ctx, bench* b, const live_target* t, char* configure,
+                             size_t configure_len)
+{
+    for (int i = 0; i < b->count; i++)
+    {
+        bench_session* s = &b->sessions[i];
         s->index = i;
         s->configure = configure;
         s->configure_len = configure_len;
         struct lws_client_connect_info ci;
         memset(&ci, 0, sizeof ci);
         ci.context = ctx;
-        ci.address = host;
-        ci.port = port;
-        ci.path = path;
-        ci.host = host;
-        ci.origin = host;
+        ci.address = t->host;
+        ci.port = t->port;
+        ci.path = t->path;
+        ci.host = t->host;
+        ci.origin = t->host;
         ci.userdata = s;
         ci.pwsi = &s->wsi;
         if (lws_client_connect_via_info(&ci) == NULL && s->stage < 3)
         {
             snprintf(s->error, sizeof s->error, "cannot connect");
-            finish(&b, s, 4);
+            finish(b, s, 4);
         }
     }
-    double deadline = t0 + seconds + 30;
-    while (b.finished < sessions && now_s() < deadline)
-        lws_service(ctx, 0);
-    double wall = now_s() - t0;
-    double cpu1 = child ? process_cpu_s(child) : -1;
+}
 
-    printf("bench-live: %d sessions x %d bodies, %d ms steps, %.1f s streams\n", sessions, bodies,
-           timestep_ms, seconds);
-    printf("%8s %8s %8s %9s %9s %9s %s\n", "session", "frames", "dropped", "p50 ms", "p99 ms", "max ms", "");
-    status = SH_EXIT_OK;
-    for (int i = 0; i < sessions; i++)
+static double self_cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+static void summarize(const bench* b, round_result* r, bool table)
+{
+    if (table)
+        printf("%8s %8s %8s %9s %9s %9s %s\n", "session", "frames", "dropped", "p50 ms", "p99 ms", "max ms",
+               "");
+    for (int i = 0; i < b->count; i++)
     {
-        bench_session* s = &b.sessions[i];
-        int n = s->frames > 1 ? s->frames - 1 : 0;
-        double p50 = NAN, p99 = NAN, max = NAN;
-        if (n > 0)
-        {
-            double* iv = malloc((size_t)n * sizeof *iv);
-            if (iv != NULL)
-            {
-                for (int k = 0; k < n; k++)
-                    iv[k] = (s->stamps[k + 1] - s->stamps[k]) * 1000;
-                qsort(iv, (size_t)n, sizeof *iv, compare_double);
-                p50 = iv[n / 2];
-                p99 = iv[(int)ceil(n * 0.99) - 1];
-                max = iv[n - 1];
-                free(iv);
-            }
-        }
-        printf("%8d %8d %8ld %9.2f %9.2f %9.2f %s\n", i, s->frames, s->dropped, p50, p99, max,
-               s->stage == 3 ? "" : s->error);
-        if (s->stage != 3)
-            status = SH_EXIT_FAIL;
+        const bench_session* s = &b->sessions[i];
+        double p50, p99, max;
+        interval_stats(s, &p50, &p99, &max);
+        if (s->stage == 3)
+            r->completed++;
+        if (s->dropped > 0)
+            r->dropped += s->dropped;
+        // A session with no intervals to measure counts as infinitely late.
+        double worst = isnan(p99) ? INFINITY : p99;
+        if (worst > r->worst_p99)
+            r->worst_p99 = worst;
+        if (table)
+            printf("%8d %8d %8ld %9.2f %9.2f %9.2f %s\n", i, s->frames, s->dropped, p50, p99, max,
+                   s->stage == 3 ? "" : s->error);
     }
-    if (child)
-        printf("host CPU: %.2f s over %.2f s wall (%.0f %% of one core)\n", cpu1 - cpu0, wall,
-               100 * (cpu1 - cpu0) / wall);
-    else
-        printf("host CPU: n/a (--url: the host is not ours to measure)\n");
-    frame_encode_line(getenv("SIMHOST_DB") ? getenv("SIMHOST_DB") : sh_default_assets_db());
+}
 
-done:
+// One round: `sessions` sessions of `o->bodies` bodies at once, streamed to completion. false when the
+// round could not run at all (out of memory, no lws context).
+static bool run_round(const live_options* o, const live_target* t, int sessions, bool table, round_result* r)
+{
+    memset(r, 0, sizeof *r);
+    r->cpu_share = -1;
+    size_t configure_len = 0;
+    char* configure = configure_message(o->bodies, &configure_len);
+    bench b = {.count = sessions, .timestep_ms = o->timestep_ms, .seconds = o->seconds};
+    b.sessions = calloc((size_t)sessions, sizeof *b.sessions);
+    struct lws_context* ctx = NULL;
+    bool ok = false;
+    if (configure != NULL && b.sessions != NULL)
+    {
+        lws_set_log_level(LLL_ERR, NULL);
+        struct lws_context_creation_info info;
+        memset(&info, 0, sizeof info);
+        info.port = CONTEXT_PORT_NO_LISTEN;
+        info.protocols = protocols;
+        info.user = &b;
+        info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+        info.fd_limit_per_thread = (unsigned)sessions + 16;
+        ctx = lws_create_context(&info);
+    }
     if (ctx != NULL)
+    {
+        double cpu0 = t->child ? process_cpu_s(t->child) : -1, self0 = self_cpu_s();
+        double t0 = now_s();
+        connect_sessions(ctx, &b, t, configure, configure_len);
+        double deadline = t0 + o->seconds + 30;
+        while (b.finished < sessions && now_s() < deadline)
+            lws_service(ctx, 0);
+        double wall = now_s() - t0;
+        if (t->child)
+            r->cpu_share = (process_cpu_s(t->child) - cpu0) / wall;
+        r->self_share = (self_cpu_s() - self0) / wall;
+        summarize(&b, r, table);
         lws_context_destroy(ctx);
+        ok = true;
+    }
     if (b.sessions != NULL)
         for (int i = 0; i < sessions; i++)
             free(b.sessions[i].stamps);
     free(b.sessions);
     free(configure);
-    if (child > 0)
+    return ok;
+}
+
+static int fixed_round(const live_options* o, const live_target* t)
+{
+    printf("bench-live: %d sessions x %d bodies, %d ms steps, %.1f s streams\n", o->sessions, o->bodies,
+           o->timestep_ms, o->seconds);
+    round_result r;
+    if (!run_round(o, t, o->sessions, true, &r))
+        return SH_EXIT_FAIL;
+    if (r.cpu_share >= 0)
+        printf("host CPU: %.0f %% of one core (this client: %.0f %%)\n", 100 * r.cpu_share,
+               100 * r.self_share);
+    else
+        printf("host CPU: n/a (--url: the host is not ours to measure)\n");
+    frame_encode_line(getenv("SIMHOST_DB") ? getenv("SIMHOST_DB") : sh_default_assets_db());
+    return r.completed == o->sessions ? SH_EXIT_OK : SH_EXIT_FAIL;
+}
+
+static bool sweep_round(const live_options* o, const live_target* t, int k)
+{
+    round_result r;
+    if (!run_round(o, t, k, false, &r))
+        return false;
+    bool good = r.completed == k && r.worst_p99 < o->p99_bound_ms;
+    printf("sessions=%d completed=%d worst_p99_ms=%.2f dropped=%ld host_cpu=%.0f%% client_cpu=%.0f%% %s\n", k,
+           r.completed, r.worst_p99, r.dropped, r.cpu_share >= 0 ? 100 * r.cpu_share : NAN,
+           100 * r.self_share, good ? "ok" : "over");
+    fflush(stdout);
+    return good;
+}
+
+// Doubling then bisection: the answer is exact for a monotone host, in about 2·log2(K) rounds.
+static int find_max(const live_options* o, const live_target* t, int limit)
+{
+    printf("bench-live --find-max: sessions of %d bodies, %d ms steps, %.1f s rounds, p99 bound %.1f ms\n",
+           o->bodies, o->timestep_ms, o->seconds, o->p99_bound_ms);
+    int good = 0, bad = 0;
+    for (int k = 1; k <= limit; k *= 2)
     {
-        kill(child, SIGTERM);
-        waitpid(child, NULL, 0);
+        if (!sweep_round(o, t, k))
+        {
+            bad = k;
+            break;
+        }
+        good = k;
     }
-    return status;
+    if (bad == 0)
+        bad = limit + 1;
+    while (bad - good > 1)
+    {
+        int mid = good + (bad - good) / 2;
+        if (sweep_round(o, t, mid))
+            good = mid;
+        else
+            bad = mid;
+    }
+    printf("max sessions: %d of %d bodies with every p99 interval < %.1f ms%s\n", good, o->bodies,
+           o->p99_bound_ms, bad > limit ? " (the search limit)" : "");
+    return SH_EXIT_OK;
+}
+
+int sh_cmd_bench_live(int argc, char** argv)
+{
+    live_options o = {.sessions = 0, .bodies = 100, .timestep_ms = 16, .seconds = 5, .p99_bound_ms = 20};
+    int rc = parse_options(argc, argv, &o);
+    if (rc != 0)
+        return rc < 0 ? SH_EXIT_OK : rc;
+    live_target t = {.host = "127.0.0.1", .path = "/api/v1/live"};
+    // --find-max searches up to --sessions, by default the host's default --max-sessions (64).
+    if (o.sessions == 0)
+        o.sessions = o.find_max ? 64 : 4;
+    int limit = o.sessions;
+    if (o.url != NULL ? !parse_url(o.url, &t) : !start_host(&t, limit + 4))
+        return o.url != NULL ? SH_EXIT_USAGE : SH_EXIT_FAIL;
+    rc = o.find_max ? find_max(&o, &t, limit) : fixed_round(&o, &t);
+    if (t.child > 0)
+    {
+        kill(t.child, SIGTERM);
+        waitpid(t.child, NULL, 0);
+    }
+    return rc;
 }

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "l_simhost.h"
 #include "repl.h"
+#include "repl_host.h"
 #include "repl_server.h"
 
 #include "simhost/net.h"
@@ -25,13 +26,16 @@ static const char serve_usage[] =
     "  --max-message-bytes N    largest client message (default 1048576)\n"
     "  --max-objects N          objects per configure (default 10000)\n"
     "  --max-duration S         longest run in seconds (default 3600)\n"
+    "  --idle-timeout S         close a connection that has not started a run after S seconds\n"
+    "                           (default 60; 0 = never)\n"
     "  --lua-memory-mb N        memory of each session's Lua state (default 64)\n"
     "  --lua-cpu-ms N           CPU of each Lua callback (default 1000)\n"
     "  --outbox-frames N        frames queued per slow client before the oldest is dropped (default 64)\n"
     "  --outbox-mb N            ... or megabytes of them (default 16)\n"
     "  --repl                   a Lua prompt on this terminal while serving; end of input stops the host\n"
     "  --repl-socket PATH       serve a REPL on a Unix socket for `simhost attach PATH`\n"
-    "Both REPLs have a global `host`: host.stats(), host.config, host.assets (the shared asset DB).\n";
+    "Both REPLs have a global `host`: host.stats(), host.config, host.assets (the shared asset DB),\n"
+    "host.sessions() and host.session(id) with :eval(code), :pause(), :resume(), :step(n), :kill(reason).\n";
 
 static sh_server* running; // for the signal handler only
 
@@ -42,83 +46,11 @@ static void on_signal(int sig)
         sh_server_request_stop(running);
 }
 
-// host.stats() --> {sessions, sessions_total, refused_busy, uptime_s, alloc_bytes}; reads counters only,
-// so it is safe from the REPL's thread.
-static int host_stats(lua_State* L)
-{
-    const sh_server* server = lua_touserdata(L, lua_upvalueindex(1));
-    sh_server_stats st;
-    sh_server_get_stats(server, &st);
-    lua_createtable(L, 0, 5);
-    lua_pushinteger(L, st.sessions);
-    lua_setfield(L, -2, "sessions");
-    lua_pushinteger(L, (lua_Integer)st.sessions_total);
-    lua_setfield(L, -2, "sessions_total");
-    lua_pushinteger(L, (lua_Integer)st.refused_busy);
-    lua_setfield(L, -2, "refused_busy");
-    lua_pushnumber(L, st.uptime_s);
-    lua_setfield(L, -2, "uptime_s");
-    lua_pushinteger(L, (lua_Integer)st.alloc_bytes);
-    lua_setfield(L, -2, "alloc_bytes");
-    return 1;
-}
-
-static int push_host_table(lua_State* L)
-{
-    sh_server* server = lua_touserdata(L, 1);
-    const sh_server_config* c = sh_server_get_config(server);
-    lua_createtable(L, 0, 3);
-    lua_pushlightuserdata(L, server);
-    lua_pushcclosure(L, host_stats, 1);
-    lua_setfield(L, -2, "stats");
-    lua_createtable(L, 0, 14);
-    lua_pushstring(L, c->host);
-    lua_setfield(L, -2, "host");
-    lua_pushinteger(L, sh_server_port(server));
-    lua_setfield(L, -2, "port");
-    lua_pushstring(L, c->assets_path);
-    lua_setfield(L, -2, "assets");
-    lua_pushstring(L, c->scripts_dir);
-    lua_setfield(L, -2, "scripts");
-    lua_pushinteger(L, c->max_sessions);
-    lua_setfield(L, -2, "max_sessions");
-    lua_pushinteger(L, c->workers);
-    lua_setfield(L, -2, "workers");
-    lua_pushinteger(L, (lua_Integer)c->max_message_bytes);
-    lua_setfield(L, -2, "max_message_bytes");
-    lua_pushinteger(L, c->max_objects);
-    lua_setfield(L, -2, "max_objects");
-    lua_pushnumber(L, c->max_duration_s);
-    lua_setfield(L, -2, "max_duration_s");
-    lua_pushinteger(L, (lua_Integer)c->lua_memory_bytes);
-    lua_setfield(L, -2, "lua_memory_bytes");
-    lua_pushinteger(L, c->lua_cpu_ms);
-    lua_setfield(L, -2, "lua_cpu_ms");
-    lua_pushinteger(L, c->outbox_frames);
-    lua_setfield(L, -2, "outbox_frames");
-    lua_pushinteger(L, (lua_Integer)c->outbox_bytes);
-    lua_setfield(L, -2, "outbox_bytes");
-    lua_setfield(L, -2, "config");
-    sh_l_push_assets(L, sh_server_assets(server), false); // lent: the server closes it
-    lua_setfield(L, -2, "assets");
-    lua_setglobal(L, "host");
-    return 0;
-}
-
 // A REPL state (socket client or terminal): the libraries, the module, and the global `host`.
 static bool repl_setup(lua_State* L, void* user, sh_error* err)
 {
-    if (!sh_repl_open_libs(L, err))
-        return false;
-    lua_pushcfunction(L, push_host_table);
-    lua_pushlightuserdata(L, user);
-    if (lua_pcall(L, 1, 0, 0) != LUA_OK)
-    {
-        sh_error_set(err, "cannot set up the host table: %s", lua_tostring(L, -1));
-        lua_pop(L, 1);
-        return false;
-    }
-    return true;
+    // The same `host` table for the terminal and every socket client (repl_host.c).
+    return sh_repl_open_libs(L, err) && sh_repl_set_host(L, user, err);
 }
 
 static void* service_thread(void* arg)
@@ -228,6 +160,12 @@ int sh_cmd_serve(int argc, char** argv)
             if (!parse_double(v, 0, 1e7, &d))
                 return usage_error("--max-duration must be a number of seconds >= 0, got '%s'%s", v, "");
             cfg.max_duration_s = d;
+        }
+        else if (strcmp(a, "--idle-timeout") == 0)
+        {
+            if (!parse_double(v, 0, 1e7, &d))
+                return usage_error("--idle-timeout must be a number of seconds >= 0, got '%s'%s", v, "");
+            cfg.idle_timeout_s = d;
         }
         else if (strcmp(a, "--lua-memory-mb") == 0)
         {

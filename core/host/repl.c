@@ -84,18 +84,7 @@ void sh_repl_discard(sh_repl* r)
 static int redirected_print(lua_State* L)
 {
     sh_repl* r = lua_touserdata(L, lua_upvalueindex(1));
-    int n = lua_gettop(L);
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    for (int i = 1; i <= n; i++)
-    {
-        if (i > 1)
-            luaL_addchar(&b, '\t');
-        luaL_tolstring(L, i, NULL);
-        luaL_addvalue(&b);
-    }
-    luaL_addchar(&b, '\n');
-    luaL_pushresult(&b);
+    sh_l_push_print_line(L);
     size_t len;
     const char* s = lua_tolstring(L, -1, &len);
     emit(r, SH_REPL_OUT, s, len);

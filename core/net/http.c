@@ -48,21 +48,38 @@ static const char* mime_type(const char* path)
     return "application/octet-stream";
 }
 
-// Starts a response: headers now, the body from HTTP_WRITEABLE. Takes a copy of body.
-static int respond(struct lws* wsi, sh_conn* c, int status, const char* type, const char* body, size_t len)
+// The headers of a response whose body is `len` bytes. 405 names the methods we do answer (RFC 9110
+// requires Allow there), so a client learns HEAD works too.
+static int write_headers(struct lws* wsi, int status, const char* type, size_t len, const char* cache)
 {
     unsigned char buf[LWS_PRE + 1024];
     unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+    if (lws_add_http_common_headers(wsi, (unsigned int)status, type, (lws_filepos_t)len, &p, end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char*)"cache-control:", (const unsigned char*)cache,
+                                    (int)strlen(cache), &p, end) ||
+        (status == 405 && lws_add_http_header_by_name(wsi, (const unsigned char*)"allow:",
+                                                      (const unsigned char*)"GET, HEAD", 9, &p, end)) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    return 0;
+}
+
+// Starts a response: headers now, the body from HTTP_WRITEABLE (none for HEAD). Takes a copy of body.
+static int respond(struct lws* wsi, sh_conn* c, int status, const char* type, const char* body, size_t len)
+{
+    if (c->head)
+    {
+        if (write_headers(wsi, status, type, len, "no-store") < 0)
+            return -1;
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
     c->body = sh_alloc(len + 1);
     if (c->body == NULL)
         return -1;
     memcpy(c->body, body, len);
     c->body_len = len;
     c->body_pos = 0;
-    if (lws_add_http_common_headers(wsi, (unsigned int)status, type, (lws_filepos_t)len, &p, end) ||
-        lws_add_http_header_by_name(
-            wsi, (const unsigned char*)"cache-control:", (const unsigned char*)"no-store", 8, &p, end) ||
-        lws_finalize_write_http_header(wsi, start, &p, end))
+    if (write_headers(wsi, status, type, len, "no-store") < 0)
         return -1;
     lws_callback_on_writable(wsi);
     return 0;
@@ -142,6 +159,12 @@ static int serve_static(struct lws* wsi, sh_conn* c, sh_server* server, const ch
     if (strncmp(resolved, server->web_root, root_len) != 0 || resolved[root_len] != '/' ||
         stat(resolved, &st) != 0 || !S_ISREG(st.st_mode))
         return respond_error(wsi, c, 404, "not found");
+    if (c->head)
+    {
+        if (write_headers(wsi, 200, mime_type(resolved), (size_t)st.st_size, "no-store") < 0)
+            return -1;
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
     int rc = lws_serve_http_file(wsi, resolved, mime_type(resolved), NULL, 0);
     if (rc < 0)
         return -1;
@@ -181,11 +204,12 @@ static int handle_request(struct lws* wsi, sh_conn* c, const char* uri, size_t l
 {
     sh_server* server = lws_context_user(lws_get_context(wsi));
     c->wsi = wsi;
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
-        return respond_error(wsi, c, 405, "only GET is supported");
+    c->head = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
+    if (!c->head && lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
+        return respond_error(wsi, c, 405, "only GET and HEAD are supported");
     if (strlen(uri) != len) // a NUL inside the path
         return respond_error(wsi, c, 400, "bad path");
-    sh_log("GET %s", uri);
+    sh_log("%s %s", c->head ? "HEAD" : "GET", uri);
     if (strcmp(uri, "/") == 0)
     {
         unsigned char buf[LWS_PRE + 512];
@@ -222,6 +246,14 @@ int sh_http_callback(struct lws* wsi, enum lws_callback_reasons reason, sh_conn*
             return handle_request(wsi, c, in, len);
         case LWS_CALLBACK_HTTP_WRITEABLE:
             return write_body(wsi, c);
+        // A request body (a POST we refuse with 405) is read and dropped; lws holds our answer's body
+        // back until it has all come in, so ask to write again once it has.
+        case LWS_CALLBACK_HTTP_BODY:
+            return 0;
+        case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+            if (c != NULL && c->body != NULL)
+                lws_callback_on_writable(wsi);
+            return 0;
         case LWS_CALLBACK_HTTP_FILE_COMPLETION:
             return lws_http_transaction_completed(wsi) ? -1 : 0;
         case LWS_CALLBACK_CLOSED_HTTP:

@@ -82,6 +82,11 @@ void sh_workers_wake(sh_workers* w, sh_session* s);     // s has new work
 void sh_workers_set_timer(sh_workers* w, sh_session* s, double due);
 // Runs fn(arg) on a worker (used for requests that must run Lua, e.g. the scenario list).
 bool sh_workers_submit(sh_workers* w, void (*fn)(void* arg), void* arg);
+// Any thread: the registered session with this id (referenced; the caller unrefs), or NULL.
+sh_session* sh_workers_find(sh_workers* w, unsigned id);
+// Any thread: every registered session, referenced, in an array of *count (sh_alloc'd, count
+// elements); NULL with *count 0 when there are none or memory ran out.
+sh_session** sh_workers_sessions(sh_workers* w, int* count);
 
 // ---------------------------------------------------------------------------------------------
 // session.c — one WebSocket connection's actor. Shared by the service thread (connection side)
@@ -133,6 +138,14 @@ struct sh_session
     lua_State* L;
     bool started, ended;
     sh_lua_budget budget;
+
+    // control.c. Guarded by `lock`: requests from another thread (the REPL) waiting for the actor, and
+    // ctl_closed once the actor is done with them (later ones fail at once instead of waiting).
+    struct sh_control_req *ctl_head, *ctl_tail;
+    int ctl_count;
+    bool ctl_closed;
+    // Written once on the service thread before the session is registered; read-only after.
+    char peer[64];
 };
 
 sh_session* sh_session_new(sh_server* server, unsigned id);
@@ -152,6 +165,20 @@ void sh_session_run(sh_session* s, bool tick);
 int sh_scenarios_json(sh_server* server, sh_buf* out);
 // Worker: the session is done with the workers (ended or client gone); frees the Lua state.
 bool sh_session_finished(sh_session* s);
+// For control.c (worker): arms the CPU budget for one call into s->L, as every script entry does; the
+// script's module table and its `session` object; ending the session with an error for the client.
+void sh_session_arm_budget(sh_session* s);
+void sh_session_push_script(sh_session* s);
+void sh_session_fail(sh_session* s, const char* message);
+
+// ---------------------------------------------------------------------------------------------
+// control.c — requests from the REPL (sh_server_control in net.h) to session actors.
+// Worker, from sh_session_run: runs the queued requests.
+void sh_control_run_pending(sh_session* s);
+// Worker (session finished) or last unref: answers whatever is still queued with "ended".
+void sh_control_close(sh_session* s);
+// Service thread, before the session is registered: records the client's address.
+void sh_control_set_peer(sh_session* s, struct lws* wsi);
 
 // ---------------------------------------------------------------------------------------------
 // server.c / http.c / ws_session.c — the service thread.
@@ -173,6 +200,7 @@ typedef struct sh_conn
     char* body; // response body being written
     size_t body_len, body_pos;
     struct sh_http_job* job; // a response computed on a worker
+    bool head;               // a HEAD request: the GET answer's headers, no body
 } sh_conn;
 
 struct sh_server

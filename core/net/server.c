@@ -24,6 +24,7 @@ sh_server_config sh_server_config_default(void)
         .max_message_bytes = 1u << 20,
         .max_objects = 10000,
         .max_duration_s = 3600.0,
+        .idle_timeout_s = 60.0,
         .lua_memory_bytes = (size_t)64 << 20,
         .lua_cpu_ms = 1000,
         .outbox_frames = 64,

@@ -65,6 +65,7 @@ void sh_session_unref(sh_session* s)
     if (atomic_fetch_sub(&s->refs, 1) != 1)
         return;
     SH_ASSERT(s->L == NULL);
+    sh_control_close(s); // normally already done when the actor finished
     clear_inbox(s);
     sh_outbox_clear(&s->out);
     pthread_mutex_destroy(&s->lock);
@@ -197,6 +198,25 @@ static sh_lua_budget* budget_of(lua_State* L)
     return ud;
 }
 
+// SH_L_CHARGE_KEY: the module reports the C memory it holds for this state (a script's worlds), so
+// the --lua-memory-mb cap covers a world of 10 000 bodies as well as a table of 10 000 strings.
+static int charge_memory(lua_State* L)
+{
+    sh_lua_budget* b = budget_of(L);
+    lua_Integer delta = luaL_checkinteger(L, 1);
+    if (delta < 0)
+    {
+        size_t d = (size_t)-delta;
+        b->used = d < b->used ? b->used - d : 0;
+        return 0;
+    }
+    b->used += (size_t)delta;
+    if (b->used <= b->cap)
+        return 0;
+    b->mem_exceeded = true;
+    return luaL_error(L, "memory limit");
+}
+
 static void budget_hook(lua_State* L, lua_Debug* ar)
 {
     (void)ar;
@@ -301,6 +321,8 @@ static int init_state(lua_State* L)
     luaL_openlibs(L);
     luaL_requiref(L, "simhost", luaopen_simhost, 0);
     lua_pop(L, 1);
+    lua_pushcfunction(L, charge_memory);
+    lua_setfield(L, LUA_REGISTRYINDEX, SH_L_CHARGE_KEY);
     lua_getglobal(L, "package");
     lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;/usr/share/lua/5.4/?.lua;/usr/share/lua/5.4/?/init.lua",
                     scripts_dir, scripts_dir);
@@ -392,6 +414,7 @@ static sh_session_limits limits_of(const sh_server* server)
     return (sh_session_limits){
         .max_objects = server->cfg.max_objects,
         .max_duration_s = server->cfg.max_duration_s,
+        .idle_timeout_s = server->cfg.idle_timeout_s,
         .max_message_bytes = server->cfg.max_message_bytes,
         .lua_memory_bytes = server->cfg.lua_memory_bytes,
         .lua_cpu_ms = server->cfg.lua_cpu_ms,
@@ -481,6 +504,7 @@ void sh_session_run(sh_session* s, bool tick)
         return;
     if (!s->started)
         start(s);
+    sh_control_run_pending(s); // the REPL's requests (control.c) go before client messages
     for (int i = 0; i < RUN_BATCH && !s->ended && !atomic_load(&s->abort); i++)
     {
         pthread_mutex_lock(&s->lock);
@@ -516,7 +540,25 @@ bool sh_session_finished(sh_session* s)
         lua_close(s->L); // frees the world and everything the script built, on this worker
         s->L = NULL;
     }
+    sh_control_close(s);
     return true;
+}
+
+void sh_session_arm_budget(sh_session* s)
+{
+    s->budget.cpu_start = thread_cpu();
+    lua_sethook(s->L, budget_hook, LUA_MASKCOUNT, HOOK_COUNT);
+}
+
+void sh_session_push_script(sh_session* s)
+{
+    lua_getfield(s->L, LUA_REGISTRYINDEX, module_key);
+    lua_getfield(s->L, LUA_REGISTRYINDEX, session_key);
+}
+
+void sh_session_fail(sh_session* s, const char* message)
+{
+    fail_session(s, message);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -286,3 +286,33 @@ bool sh_workers_submit(sh_workers* w, void (*fn)(void* arg), void* arg)
     pthread_mutex_unlock(&w->lock);
     return true;
 }
+
+sh_session* sh_workers_find(sh_workers* w, unsigned id)
+{
+    pthread_mutex_lock(&w->lock);
+    sh_session* s = w->all;
+    while (s != NULL && s->id != id)
+        s = s->all_next;
+    if (s != NULL)
+        sh_session_ref(s);
+    pthread_mutex_unlock(&w->lock);
+    return s;
+}
+
+sh_session** sh_workers_sessions(sh_workers* w, int* count)
+{
+    *count = 0;
+    pthread_mutex_lock(&w->lock);
+    int n = w->registered;
+    sh_session** out = n > 0 ? sh_alloc((size_t)n * sizeof *out) : NULL;
+    if (out != NULL)
+    {
+        for (sh_session* s = w->all; s != NULL && *count < n; s = s->all_next)
+        {
+            sh_session_ref(s);
+            out[(*count)++] = s;
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    return out;
+}

@@ -62,6 +62,7 @@ static int on_established(struct lws* wsi, sh_conn* c, sh_server* server)
         return 0;
     }
     c->accepted = true;
+    sh_control_set_peer(c->session, wsi); // for host.sessions() in the REPL
     server->session_count++;
     server->sessions_total++;
     sh_log("session %u opened (%d sessions)", c->session->id, server->session_count);

@@ -113,6 +113,31 @@ int sh_world_body_count(const sh_world* w)
     return w->order.count;
 }
 
+#define ARRAY_BYTES(a) ((size_t)(a).capacity * sizeof *(a).data)
+
+static size_t tree_bytes(const sh_tree* t)
+{
+    return (size_t)t->capacity * sizeof *t->nodes;
+}
+
+static size_t pool_bytes(const sh_id_pool* p)
+{
+    return (size_t)p->free_capacity * sizeof *p->free_ids;
+}
+
+size_t sh_world_memory_bytes(const sh_world* w)
+{
+    size_t n = sizeof *w + ARRAY_BYTES(w->bodies) + ARRAY_BYTES(w->order) + ARRAY_BYTES(w->shapes) +
+               ARRAY_BYTES(w->contacts) + ARRAY_BYTES(w->islands) + ARRAY_BYTES(w->touching);
+    n += pool_bytes(&w->body_pool) + pool_bytes(&w->contact_pool) + pool_bytes(&w->island_pool);
+    n += (size_t)w->pair_capacity * (sizeof *w->pair_keys + sizeof *w->pair_values);
+    n += tree_bytes(&w->bp.dynamic_tree) + tree_bytes(&w->bp.static_tree);
+    n += (size_t)w->bp.moved_capacity * sizeof *w->bp.moved;
+    // The scratch block keeps the step's peak (arena.h), so its capacity is what stays held.
+    n += w->arena.capacity > w->arena.peak ? w->arena.capacity : w->arena.peak;
+    return n;
+}
+
 sh_body_id sh_world_body_at(const sh_world* w, int i)
 {
     if (i < 0 || i >= w->order.count)

@@ -1,11 +1,14 @@
 // The live view's pure parts, in node (no browser): number parsing, the wire form of an edited
-// object, the angle conventions, mesh normals and the translational energy. Run: node --test spec/e2e/units.test.mjs
+// object, the angle conventions, mesh normals, the translational energy, the packed frames of the
+// decoder and the quality governor. Run: node --test spec/e2e/units.test.mjs
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseNumber, Editor } from "../../web/editor.js";
 import { quatToPitchRollYaw, pitchRollYawToQuat, DEG, creasedNormals } from "../../web/math.js";
 import { frameEnergy, G } from "../../web/plot.js";
+import { decode, Frame, FrameOutbox } from "../../web/frames.js";
+import { QualityGovernor, LEVELS } from "../../web/quality.js";
 
 describe("parseNumber", () => {
   it("accepts every finite decimal, 0 included", () => {
@@ -98,5 +101,157 @@ describe("creasedNormals", () => {
     const shared = [...n.slice(3, 6)];
     assert.ok(shared[2] < 1 && shared[2] > 0.99 && shared[0] < 0, `shared corner normal ${shared}`);
     assert.deepEqual([...n.slice(0, 3)], [0, 0, 1]); // corner on the first face only
+  });
+});
+
+// A wire frame as the host writes it: two bodies (the ground and a sleeping cube), one collision
+// with two contacts, the second without the (ext) impulses.
+const wireFrame = {
+  frame_id: 7, simulation_time: 0.112,
+  states: [
+    { body_id: 0, asset_id: 3, position: { x: 0, y: 0, z: -0.5 }, velocity: { x: 0, y: 0, z: 0 }, orientation: { w: 1, x: 0, y: 0, z: 0 }, angular_velocity: { x: 0, y: 0, z: 0 }, is_environment: true },
+    { body_id: 1, asset_id: 1, position: { x: 1.25, y: -2, z: 0.5 }, velocity: { x: 0.1, y: 0, z: -3 }, orientation: { w: 0.5, x: 0.5, y: -0.5, z: 0.5 }, angular_velocity: { x: 0, y: 2, z: 0 }, is_environment: false, sleeping: true },
+  ],
+  collisions: [{ body_a_id: 0, body_b_id: 1, normal: { x: 0, y: 0, z: 1 }, penetration_depth: 0.01, contacts: [
+    { point_a: { x: 1, y: -2, z: 0 }, point_b: { x: 1, y: -2, z: -0.01 }, depth: 0.01, normal_impulse: 2.5, friction_impulse: 0.25 },
+    { point_a: { x: 1.5, y: -2, z: 0 }, point_b: { x: 1.5, y: -2, z: -0.01 }, depth: 0.01 },
+  ] }],
+  solver: { iterations: 4, residual: 1e-7, converged: true, num_constraints: 2, num_contacts: 2 },
+};
+
+describe("frame decoding", () => {
+  it("packs a frame into typed arrays and gives the wire form back unchanged", () => {
+    const r = decode(JSON.stringify({ type: "frame", data: wireFrame }));
+    assert.ok(r.packed, "a frame comes back packed");
+    assert.ok(r.transfer.every((b) => b instanceof ArrayBuffer), "its arrays are transferable");
+    const f = new Frame(r.packed);
+    assert.equal(f.n, 2);
+    assert.deepEqual(JSON.parse(JSON.stringify(f)), wireFrame);
+    assert.deepEqual(f.stateOf(1), wireFrame.states[1]);
+    assert.equal(f.stateOf(99), null);
+    assert.equal(f.contactsOf(1), 2);
+    assert.equal(f.contactsOf(5), 0);
+  });
+  it("finds bodies that are not in body_id order", () => {
+    const data = { ...wireFrame, states: [{ ...wireFrame.states[1], body_id: 4 }, { ...wireFrame.states[0], body_id: 2 }] };
+    const f = new Frame(decode(JSON.stringify({ type: "frame", data })).packed);
+    assert.equal(f.stateOf(2).is_environment, true);
+    assert.equal(f.stateOf(4).position.x, 1.25);
+  });
+  it("computes the same energy from the arrays as from the states", () => {
+    const f = new Frame(decode(JSON.stringify({ type: "frame", data: wireFrame })).packed);
+    const masses = new Map([[0, 1000], [1, 2]]);
+    assert.deepEqual(frameEnergy(f, masses), frameEnergy(wireFrame, masses));
+  });
+  it("passes other messages through and reports bad text in one line", () => {
+    assert.deepEqual(decode('{"type":"complete","total_frames":3,"elapsed_s":0.1}'), { msg: { type: "complete", total_frames: 3, elapsed_s: 0.1 } });
+    assert.deepEqual(decode("{nope"), { error: "the server sent a message that is not JSON" });
+    assert.deepEqual(decode('{"type":"frame","data":{"states":[{"body_id":1}]}}'), { error: "the server sent a frame the page cannot read" });
+  });
+  it("hands frames over in order, keeps only the newest while the page is behind, never drops other messages", () => {
+    const got = [];
+    const box = new FrameOutbox((m) => got.push(m.packed ? m.packed.frame_id : m.msg?.type ?? m.error));
+    const frame = (id) => JSON.stringify({ type: "frame", data: { ...wireFrame, frame_id: id } });
+    box.push(frame(1));
+    box.push(frame(2)); // two unacknowledged: the page is behind from here
+    box.push(frame(3));
+    box.push(frame(4)); // replaces 3
+    assert.deepEqual(got, [1, 2]);
+    assert.equal(box.coalesced, 1);
+    box.push('{"type":"complete","total_frames":5}'); // the waiting frame goes first, then this
+    assert.deepEqual(got, [1, 2, 4, "complete"]);
+    box.ack();
+    box.ack();
+    box.ack();
+    box.push(frame(5));
+    box.push("not json");
+    assert.deepEqual(got, [1, 2, 4, "complete", 5, "the server sent a message that is not JSON"]);
+    box.push(frame(6));
+    box.push(frame(7)); // waits: 5 and 6 unacknowledged
+    box.ack();
+    assert.deepEqual(got.slice(-2), [6, 7], "an acknowledgement lets the waiting frame go");
+  });
+});
+
+describe("QualityGovernor", () => {
+  // Feeds animation frames `ms` apart for `seconds`; returns the time reached.
+  const run = (g, t, ms, seconds) => {
+    for (const end = t + seconds * 1000; t < end; t += ms) g.tick(t);
+    return t;
+  };
+  it("steps down while frames miss the budget, to the lowest level and no further", () => {
+    const levels = [];
+    const g = new QualityGovernor((l) => levels.push(l));
+    assert.deepEqual(levels, [LEVELS[0]]);
+    run(g, 1, 100, 10); // 10 fps: two levels at a time
+    assert.equal(g.level, LEVELS.length - 1);
+    assert.deepEqual(levels, [LEVELS[0], LEVELS[2], LEVELS[4], LEVELS[5]]);
+    assert.match(g.reason, /10 fps, under the 50 fps budget/);
+  });
+  it("holds a level that keeps the budget, and climbs back when there is room", () => {
+    const g = new QualityGovernor(() => {});
+    let t = run(g, 1, 30, 3); // 33 fps: steps down, a level at a time
+    t = run(g, t, 19, 1); // (the window that straddles the change may step once more)
+    const low = g.level;
+    assert.ok(low > 0);
+    t = run(g, t, 19, 5); // 52 fps: within budget, not at the display's rate: stays
+    assert.equal(g.level, low);
+    run(g, t, 1000 / 60, 30); // 60 fps: back up, a level at a time
+    assert.equal(g.level, 0);
+    assert.match(g.reason, /60 fps with room to spare/);
+  });
+  it("backs off from a level that failed when tried again", () => {
+    const g = new QualityGovernor(() => {});
+    let t = 1;
+    while (g.level === 0 && t < 5000) g.tick((t += 30)); // 33 fps: one level down
+    assert.equal(g.level, 1);
+    const tries = [];
+    // Fast at level 1, slow at level 0: every try of level 0 fails; the waits between them double.
+    for (let i = 0; i < 4000; i++) {
+      const was = g.level;
+      g.tick(t);
+      if (g.level === 0 && was === 1) tries.push(t);
+      t += g.level === 0 ? 30 : 1000 / 60;
+    }
+    assert.ok(tries.length >= 3, `tries: ${tries.length}`);
+    const waits = tries.slice(1).map((v, i) => v - tries[i]);
+    assert.ok(waits[1] > waits[0] * 1.5, `waits between tries grow: ${waits.map(Math.round)}`);
+  });
+  it("backs off from a level that holds a moment and then fails", () => {
+    const g = new QualityGovernor(() => {});
+    let t = 1;
+    while (g.level === 0 && t < 5000) g.tick((t += 30));
+    const tries = [];
+    let since = 0;
+    // Level 0 is fine for its first second, then slow: it must still count as failed.
+    for (let i = 0; i < 6000; i++) {
+      const was = g.level;
+      g.tick(t);
+      if (g.level === 0 && was === 1) {
+        tries.push(t);
+        since = t;
+      }
+      t += g.level === 0 && t - since > 1000 ? 30 : 1000 / 60;
+    }
+    const waits = tries.slice(1).map((v, i) => v - tries[i]);
+    assert.ok(waits.length >= 3 && waits[2] > waits[0] * 1.5, `waits between tries grow: ${waits.map(Math.round)}`);
+  });
+  it("learns a slow display's rate from still frames and does not take it for slow drawing", () => {
+    const g = new QualityGovernor(() => {});
+    let t = 1;
+    for (const end = t + 3000; t < end; t += 1000 / 30) g.tick(t, true); // a 30 Hz display, view still
+    t = run(g, t, 1000 / 30, 5); // drawing at the display's rate
+    assert.equal(g.level, 0);
+    run(g, t, 50, 3); // 20 fps on a 30 Hz display: too slow
+    assert.ok(g.level > 0);
+    assert.match(g.reason, /20 fps, under the 25 fps budget/);
+  });
+  it("ignores idle frames and does nothing when off", () => {
+    const g = new QualityGovernor(() => {});
+    for (let t = 1; t < 5000; t += 100) g.tick(t, true); // nothing drawn: long gaps mean nothing
+    assert.equal(g.level, 0);
+    g.setAuto(false, 5000);
+    run(g, 5000, 100, 5);
+    assert.equal(g.level, 0);
   });
 });

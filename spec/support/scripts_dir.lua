@@ -45,6 +45,23 @@ function M.on_message(session, raw)
     while true do
       pcall(function() for i = #t + 1, math.maxinteger do t[i] = string.rep("y", 1024) .. i end end)
     end
+  elseif cmd == "world_hog" then
+    -- 4000 more cubes into one world per message: little Lua memory, megabytes of C memory
+    local simhost = require "simhost"
+    session.hog = session.hog or simhost.world { assets = session.assets }
+    local base = session.hog:stats().bodies
+    for i = base, base + 3999 do
+      session.hog:spawn { asset = "unit_cube", position = { (i % 200) * 2, (i // 200) * 2, 1 } }
+    end
+    session:send(tostring(session.hog:stats().memory_bytes))
+  elseif cmd == "world_cycle" then
+    -- a world of 8000 cubes built and closed: its memory must be given back to the budget
+    local simhost = require "simhost"
+    local w = simhost.world { assets = session.assets }
+    for i = 0, 7999 do w:spawn { asset = "unit_cube", position = { (i % 200) * 2, (i // 200) * 2, 1 } } end
+    local bytes = w:stats().memory_bytes
+    w:close()
+    session:send(tostring(bytes))
   elseif cmd == "flood" then
     -- frames of `arg` bytes as fast as the timer allows (every 2 ms)
     pad = string.rep("p", tonumber(arg) or 1000)

@@ -20,6 +20,8 @@ typedef struct sh_server_config
     size_t max_message_bytes; // a client message, gathered over fragments (default 1 MiB)
     int max_objects;          // objects per configure (default 10000), told to scripts
     double max_duration_s;    // run length cap (default 3600), told to scripts
+    double idle_timeout_s;    // a connection that has not started a run for this long is closed
+                              // (default 60; 0 = never), told to scripts
     size_t lua_memory_bytes;  // per session Lua state (default 64 MiB)
     int lua_cpu_ms;           // CPU per Lua callback (default 1000)
     int outbox_frames;        // droppable frames queued per session before the oldest is dropped (64)
@@ -76,6 +78,7 @@ typedef struct sh_session_limits
 {
     int max_objects;
     double max_duration_s;
+    double idle_timeout_s;
     size_t max_message_bytes;
     size_t lua_memory_bytes;
     int lua_cpu_ms;
@@ -98,3 +101,64 @@ typedef struct sh_session_ops
 
 // Seconds on the monotonic clock (CLOCK_MONOTONIC), the clock of set_timer.
 double sh_now(void);
+
+// ---------------------------------------------------------------------------------------------
+// Control of live sessions from another thread (the REPL's `host` table, docs/repl.md). A request
+// is posted to the session's actor like a client message and runs there, between its callbacks,
+// in its own Lua state; the caller blocks until the actor answers or the timeout passes. So the
+// REPL never touches a session's Lua state or world itself (architecture.md: one thread at a time).
+
+struct lua_State;
+
+typedef enum sh_control_kind
+{
+    SH_CONTROL_STATUS = 0, // read the status only
+    SH_CONTROL_EVAL,       // run `code` in the session's state; the reply is what it printed and returned
+    SH_CONTROL_PAUSE,      // the script's own pause/resume/step handling (session.lua M.control)
+    SH_CONTROL_RESUME,
+    SH_CONTROL_STEP, // `frames` frames, only while paused
+    SH_CONTROL_KILL, // the client gets {"type":"error","message":reason}, then the session ends
+} sh_control_kind;
+
+typedef struct sh_control
+{
+    sh_control_kind kind;
+    const char* code; // EVAL: Lua source (an expression or statements), code_len bytes
+    size_t code_len;
+    long frames;        // STEP
+    const char* reason; // KILL: one line for the client
+    // EVAL: pushes the text of the value at idx (the REPL's printer); runs on the actor, inside a
+    // protected call, in the session's state. NULL: tostring.
+    void (*render)(struct lua_State* L, int idx);
+    double timeout_s; // how long the caller waits; <= 0: 10 s plus twice the Lua CPU limit
+} sh_control;
+
+// A session as the script reports it (session.lua M.status). Numbers are -1 where they do not apply
+// yet (no world, not started).
+typedef struct sh_session_info
+{
+    unsigned id;
+    char peer[64];  // the client's address, "ip:port"
+    char state[24]; // "new", "configured", "streaming", "paused", "closed", or "busy" (no answer in time)
+    int bodies;
+    long frame; // id of the last frame sent
+    double rtf; // simulated seconds per wall-clock second while streaming (pauses excluded)
+} sh_session_info;
+
+typedef struct sh_control_reply
+{
+    bool ok;
+    char* text; // EVAL: output; on failure: why (always set, NUL-terminated; free with sh_control_reply_free)
+    size_t len;
+    sh_session_info info; // the status after the request (STATUS, PAUSE, RESUME, STEP)
+} sh_control_reply;
+
+// Any thread but the service thread and the workers: runs req on session id's actor and waits.
+// false with reply->text saying why: no such session, it ended meanwhile, no answer in time, or the
+// script's own error (an eval's runtime error, "'step' is only allowed while paused").
+bool sh_server_control(sh_server* server, unsigned id, const sh_control* req, sh_control_reply* reply);
+void sh_control_reply_free(sh_control_reply* reply);
+// Any thread: the status of every live session, by id. *out is an array of *count (free with
+// sh_sessions_free). false only when out of memory.
+bool sh_server_sessions(sh_server* server, sh_session_info** out, int* count);
+void sh_sessions_free(sh_session_info* infos, int count);

@@ -88,6 +88,9 @@ void sh_world_get_gravity(const sh_world* world, vec3 out);
 
 // Bodies in creation order (stable; there is no body removal yet).
 int sh_world_body_count(const sh_world* world);
+// Bytes the world holds on the heap (arrays, trees, pair set, step scratch; not the asset hulls it
+// shares): what a host charges to the owner of the world (a session's memory cap).
+size_t sh_world_memory_bytes(const sh_world* world);
 sh_body_id sh_world_body_at(const sh_world* world, int i);
 
 typedef struct sh_world_stats
