@@ -358,6 +358,30 @@ describe("physics acceptance (physics.md)", function()
     assert(worst < 1e-3 * e0, ("largest one-step rise %.5g J, 1e-3 E0 = %.5g J"):format(worst, 1e-3 * e0))
   end)
 
+  -- Row 13's bound on a resting load: a 2-D pyramid of 1 m cubes (large_pyramid's layout, base 50,
+  -- 1275 bodies) settling for 1 s. The solver that read restitution's impact speed inside the
+  -- Gauss-Seidel pass (other contacts' warm-start impulses included) blew this pyramid apart: 4e4 E0 in
+  -- one step at step 37, every cube faster than 5 m/s. Measured now: 3.4e-4 E0.
+  it("13b: energy audit: a base-50 pyramid of cubes settling for 1 s: no step raises energy by > 1e-3 E0", function()
+    local w = world{ sleeping = false }
+    w:spawn_box{ half_extents = { 400, 400, 1 }, position = { 0, 0, -1 }, environment = true, friction = 0.6 }
+    local base = 50
+    for i = 0, base - 1 do
+      for j = i, base - 1 do
+        w:spawn_box{ half_extents = { 0.5, 0.5, 0.5 }, position = { (i + 1) * 0.5 + (j - i) - 0.5 * base, 0, (2 * i + 1) * 0.5 },
+                     mass = 100, friction = 0.6 }
+      end
+    end
+    local e0 = w:energy().total
+    local prev, worst, at = e0, -math.huge, 0
+    steps(w, 60, function(i)
+      local e = w:energy().total
+      if e - prev > worst then worst, at = e - prev, i end
+      prev = e
+    end)
+    assert(worst < 1e-3 * e0, ("largest one-step rise %.5g J at step %d, 1e-3 E0 = %.5g J"):format(worst, at, 1e-3 * e0))
+  end)
+
   it("14: spinning cube, w = 10 rad/s, no gravity: |dL|/|L| < 1e-4 over 10 s", function()
     local w = world{ gravity = { 0, 0, 0 }, sleeping = false }
     local s = 10 / math.sqrt(14)
@@ -454,10 +478,15 @@ describe("physics acceptance (physics.md)", function()
     assert(drift < 0.001, ("drift %.6f m"):format(drift))
   end)
 
-  -- Pending, bound kept: passed at 8.8 mm with the narrow phase the solver was tuned on; the later 0.5 mm
-  -- clip band (stable ids for aligned stacks) moved it to 11.0 mm. The solver must be retuned on it.
+  -- Pending, bound kept. The deep contacts left are light bodies (1 g .. 1 kg) pressed under or between
+  -- bodies 10³ .. 10⁵ times heavier: a soft contact's stiffness is its effective mass · ω², so under such
+  -- a load it gives way by load / (m_light · ω²) (decimetres), and Gauss-Seidel cannot carry the load
+  -- through a body that light. The 8.8 / 11.0 mm measured before were an accident of a restitution bug
+  -- (impact speeds read mid-pass, inflated by other contacts' warm start, bounced these bodies apart with
+  -- energy from nowhere); with it fixed, and without restitution even before, such contacts stay 0.2 to
+  -- 0.6 m deep through the second second. Needs a mass-ratio treatment in the solver.
   pending("20: robustness: 1000 random spawns (overlapping, 1e-3 .. 1e4 kg, fast): no NaN, nothing > 1 cm deep after 2 s"
-    .. " — measured deepest 0.0110 m", function()
+    .. " — measured deepest 0.0349 m (a 7 g box under a 3000 kg one)", function()
     local w = world()
     ground(w)
     local seed = 987654321

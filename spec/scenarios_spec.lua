@@ -91,14 +91,9 @@ describe("shipped scenarios", function()
   end
 end)
 
--- physics.md: dt of 10, 16 and 33 ms must all be stable. The same audit at the other two steps; the
--- rows the current solver does not meet are pending with what was measured (never a looser bound).
-local OTHER_STEPS_PENDING = {
-  ["wrecking@10"] = "measured 1.83e-3 of E0 in one step (frame 112): the 50 kg ball and bricks settling",
-  ["stack@33"] = "measured 1.81e-3 of E0 in one step (frame 5): the tower settling at 33 ms",
-  ["wrecking@33"] = "measured 1.03e-3 of E0 in one step (frame 4) since the narrow phase's 0.5 mm clip band landed",
-  ["cradle@33"] = "measured 9.8e-2 of E0 in one step (frame 12): e = 1 box-box impact at 33 ms gains energy",
-}
+-- physics.md: dt of 10, 16 and 33 ms must all be stable. The same audit at the other two steps. A row the
+-- solver does not meet goes here, pending with what was measured (never a looser bound); none is left.
+local OTHER_STEPS_PENDING = {}
 
 describe("shipped scenarios at 10 and 33 ms steps", function()
   for _, ms in ipairs { 10, 33 } do

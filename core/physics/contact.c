@@ -184,6 +184,7 @@ void sh_contact_update(sh_world* w, sh_contact* c, float dt)
     int old_count = c->manifold.point_count;
     memcpy(old, c->state, sizeof old);
     bool touching = false;
+    c->warm = false;
     for (int i = 0; i < n; i++)
     {
         sh_contact_point_state* s = &c->state[i];
@@ -192,6 +193,7 @@ void sh_contact_update(sh_world* w, sh_contact* c, float dt)
         for (int j = 0; j < old_count; j++)
             if (old[j].id == s->id)
             {
+                c->warm = true;
                 s->normal_impulse = old[j].normal_impulse;
                 s->tangent_impulse[0] = old[j].tangent_impulse[0];
                 s->tangent_impulse[1] = old[j].tangent_impulse[1];

@@ -160,6 +160,20 @@ SH_INLINE void warm_start_one(sh_contact_solver* s, const sh_constraint* c)
     }
 }
 
+void sh_contact_solver_approach(sh_contact_solver* s)
+{
+    for (int i = 0; i < s->count; i++)
+    {
+        sh_constraint* c = &s->constraints[i];
+        if (c->active)
+            continue;
+        const sh_solver_body* a = &s->bodies[c->a];
+        const sh_solver_body* b = &s->bodies[c->b];
+        for (int j = 0; j < c->point_count; j++)
+            c->points[j].approach_velocity = row_vel(a, b, &c->points[j].row[0], c->normal);
+    }
+}
+
 void sh_contact_solver_warm_start(sh_contact_solver* s)
 {
     for (int i = 0; i < s->count; i++)
@@ -218,14 +232,6 @@ SH_INLINE void solve_one(sh_contact_solver* s, sh_constraint* c, bool use_bias)
     sh_solver_body* a = &s->bodies[c->a];
     sh_solver_body* b = &s->bodies[c->b];
     const int n = c->point_count;
-    // Restitution wants the speed at impact, not at step start: gravity keeps accelerating a body during
-    // the sub-steps before a speculative contact closes. Until the constraint first pushes, remember every
-    // point's vn before the pass, so all points of a face share the same instant (per-point instants would
-    // spin a flat landing).
-    float vn_before[SH_MAX_MANIFOLD_POINTS];
-    if (!c->active)
-        for (int j = 0; j < n; j++)
-            vn_before[j] = row_vel(a, b, &c->points[j].row[0], c->normal);
     // Bias and softness per point, from the separation at the start of the pass.
     float bias[SH_MAX_MANIFOLD_POINTS], mass_scale[SH_MAX_MANIFOLD_POINTS],
         impulse_scale[SH_MAX_MANIFOLD_POINTS];
@@ -267,7 +273,8 @@ SH_INLINE void solve_one(sh_contact_solver* s, sh_constraint* c, bool use_bias)
     {
         c->active = true;
         for (int j = 0; j < n; j++)
-            c->points[j].relative_velocity = min_f(c->points[j].relative_velocity, vn_before[j]);
+            c->points[j].relative_velocity =
+                min_f(c->points[j].relative_velocity, c->points[j].approach_velocity);
     }
     solve_friction(c, a, b, s->reverse);
 }

@@ -28,6 +28,14 @@ void sh_contact_solver_softness(const sh_contact_solver* s, const sh_world* w, s
                                 sh_softness* static_soft);
 void sh_contact_solver_prepare_one(const sh_contact_solver* s, const sh_world* w, sh_softness soft,
                                    sh_softness static_soft, bool rows, sh_constraint* c);
+// Restitution wants the speed at impact, not at step start: gravity keeps accelerating a body during the
+// sub-steps before a speculative contact closes, and a body struck earlier in the step carries the blow on.
+// Before each sub-step's warm start, every constraint that has not pushed yet records its points' normal
+// velocity; when it first pushes, that is its impact speed. Taken inside the Gauss-Seidel pass instead (as
+// before), it read the transient of other constraints' warm-start impulses: a box leaving the one that had
+// just hit it carried that contact's stored impulse into its next contact for a moment, and that contact
+// bounced at 4.5 m/s instead of 3 (cradle at 33 ms gained 10 % of its energy).
+void sh_contact_solver_approach(sh_contact_solver* s);
 void sh_contact_solver_warm_start(sh_contact_solver* s);
 void sh_contact_solver_solve(sh_contact_solver* s, bool use_bias);
 // The same on a list of constraint indices (the graph's overflow set); solve_list leaves the point order

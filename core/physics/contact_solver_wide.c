@@ -286,6 +286,28 @@ SH_INLINE void warm_start_batch(sh_wide_constraint* c, sh_solver_body* bodies, c
     scatter_velocity(bodies, c->b, B, avx);
 }
 
+// sh_contact_solver_approach on eight constraints. The scalar one skips constraints that have pushed; here
+// a batch whose lanes all have is skipped, and the others record every lane (an active lane's value is
+// never read again: restitution takes it only when a constraint first pushes).
+SH_INLINE void approach_batch(sh_wide_constraint* c, const sh_solver_body* bodies, const sh_fw* cached,
+                              bool avx)
+{
+    bool all_active = true;
+    for (int k = 0; k < SH_WIDE; k++)
+        all_active = all_active && c->active[k] != 0;
+    if (all_active)
+        return;
+    sh_fw A[8], B[8];
+    gather_velocity(bodies, c->a, A, avx);
+    gather_velocity(bodies, c->b, B, avx);
+    for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
+    {
+        sh_fw tmp[12];
+        const sh_fw* row = get_row(c, j, 0, cached, tmp);
+        c->points[j].approach_velocity = row_vel8(A, B, row, c->normal);
+    }
+}
+
 // solve_one of contact_solver.c on eight constraints (see the comments there for the why of each step), for
 // nb (1 or 2, a constant after inlining) batches of one level at once. Each point's update is a chain of
 // dependent operations (velocity → impulse → clamp → apply, then the next point), so one batch leaves
@@ -300,7 +322,7 @@ SH_INLINE void solve_batches(sh_wide_constraint* const* cs, int nb, sh_solver_bo
         NP = SH_MAX_MANIFOLD_POINTS
     };
     sh_fw A[2][8], B[2][8], PA[2][8], PB[2][8];
-    sh_fw vn_before[2][NP], bias[2][NP], mass_scale[2][NP], impulse_scale[2][NP], nrow_tmp[2][NP][12];
+    sh_fw bias[2][NP], mass_scale[2][NP], impulse_scale[2][NP], nrow_tmp[2][NP][12];
     const sh_fw* nrow[2][NP];
     bool all_active[2];
     sh_iw pushed[2];
@@ -323,7 +345,6 @@ SH_INLINE void solve_batches(sh_wide_constraint* const* cs, int nb, sh_solver_bo
         {
             const sh_wide_point* p = &c->points[j];
             nrow[q][j] = get_row(c, j, 0, cached[q], nrow_tmp[q][j]);
-            vn_before[q][j] = all_active[q] ? zero : row_vel8(A[q], B[q], nrow[q][j], c->normal);
             mass_scale[q][j] = one;
             impulse_scale[q][j] = zero;
             if (pass == SH_WIDE_RELAX_AGAIN)
@@ -376,7 +397,7 @@ SH_INLINE void solve_batches(sh_wide_constraint* const* cs, int nb, sh_solver_bo
             {
                 sh_wide_point* p = &c->points[j];
                 p->relative_velocity =
-                    sel(newly, min8(p->relative_velocity, vn_before[q][j]), p->relative_velocity);
+                    sel(newly, min8(p->relative_velocity, p->approach_velocity), p->relative_velocity);
             }
         }
         c->active |= pushed[q];
@@ -528,6 +549,20 @@ SH_TARGET_AVX512 static void warm_start_avx512(sh_wide_constraint* batches, int 
 {
     for (int i = 0; i < count; i++)
         warm_start_batch(&batches[i], bodies, rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, true);
+}
+
+static void approach_generic(sh_wide_constraint* batches, int count, const sh_solver_body* bodies,
+                             const sh_fw* rows)
+{
+    for (int i = 0; i < count; i++)
+        approach_batch(&batches[i], bodies, rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, false);
+}
+
+SH_TARGET_AVX2 static void approach_avx2(sh_wide_constraint* batches, int count, const sh_solver_body* bodies,
+                                         const sh_fw* rows)
+{
+    for (int i = 0; i < count; i++)
+        approach_batch(&batches[i], bodies, rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, true);
 }
 
 static void solve_generic(sh_wide_constraint* batches, const int* level_first, int level_count,
@@ -808,6 +843,15 @@ bool sh_wide_prepare_subset(sh_wide_solver* sub, const sh_wide_solver* ws, const
     return true;
 }
 
+void sh_wide_approach(const sh_wide_solver* ws, sh_contact_solver* s)
+{
+    // Velocity reads only, once a sub-step: the AVX2 instantiation serves the AVX-512 CPUs too.
+    if (ws->isa >= SH_WIDE_AVX2)
+        approach_avx2(ws->batches, ws->batch_count, s->bodies, ws->rows);
+    else
+        approach_generic(ws->batches, ws->batch_count, s->bodies, ws->rows);
+}
+
 void sh_wide_warm_start(const sh_wide_solver* ws, sh_contact_solver* s)
 {
     if (ws->isa == SH_WIDE_AVX512)
@@ -847,6 +891,7 @@ void sh_wide_fetch(const sh_wide_solver* ws, int constraint, sh_constraint* c)
         cp->tangent_impulse[1] = p->tangent_impulse[1][k];
         cp->max_normal_impulse = p->max_normal_impulse[k];
         cp->relative_velocity = p->relative_velocity[k];
+        cp->approach_velocity = p->approach_velocity[k];
     }
 }
 

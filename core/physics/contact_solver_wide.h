@@ -32,6 +32,7 @@ typedef struct sh_wide_point
     sh_fw ra[3], rb[3];
     sh_fw base_separation, normal_mass, tangent_mass[2];
     sh_fw normal_impulse, tangent_impulse[2], max_normal_impulse, relative_velocity;
+    sh_fw approach_velocity; // sh_constraint_point's: normal velocity before the sub-step's warm start
 } sh_wide_point;
 
 // Eight constraints of one level. Unused lanes and points are all zero (their impulses stay 0) and point
@@ -87,6 +88,9 @@ bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_wo
 // they run as SH_WIDE_RELAX_AGAIN with the copied relax bias, exactly the scalar subset's sweeps.
 bool sh_wide_prepare_subset(sh_wide_solver* sub, const sh_wide_solver* ws, const sh_contact_solver* s,
                             const sh_constraint_graph* g, sh_arena* arena);
+// sh_contact_solver_approach on the lanes: before each sub-step's warm start, the points of constraints
+// that have not pushed yet record their normal velocity (their impact speed when they first push).
+void sh_wide_approach(const sh_wide_solver* ws, sh_contact_solver* s);
 void sh_wide_warm_start(const sh_wide_solver* ws, sh_contact_solver* s);
 // One pass over all batches in level order; flips s->reverse like the scalar pass. The relax passes of a
 // sub-step see the same positions (nothing moves bodies between them), so the second one takes the

@@ -78,6 +78,7 @@ typedef struct sh_contact
     float friction, restitution;
     int in_use;
     bool touching;
+    bool warm;      // some point kept its impulse from the last collide (matched by feature id)
     int constraint; // index in this step's constraints, -1
 } sh_contact;
 
@@ -119,6 +120,7 @@ typedef struct sh_constraint_point
     float tangent_impulse[2];
     float normal_mass, tangent_mass[2];
     float relative_velocity; // normal velocity at impact, for restitution
+    float approach_velocity; // normal velocity at the start of the current sub-step, before warm starting
 } sh_constraint_point;
 
 typedef struct sh_softness
