@@ -507,15 +507,18 @@ describe("live protocol", function()
       return pending("timing bound not meaningful under ASan+UBSan (everything runs several times slower)")
     end
     -- The heavy session is read by another process, so reading its ~1 MB frames never delays this
-    -- process's timestamps of the light session's frames.
-    local heavy = io.popen("lua5.4 " .. env.q(env.source_dir .. "/spec/support/load_client.lua") .. " "
-      .. env.q(srv.url) .. " 2000 4")
+    -- process's timestamps of the light session's frames; that reader runs at a lower CPU priority, as
+    -- it is the test's load, not the host's work (on 2 cores it would otherwise compete with the host
+    -- for the second core). Six seconds of 16 ms frames give 375 intervals, so p99 is read from the
+    -- worst handful, not from one or two of them.
+    local heavy = io.popen("nice -n 10 lua5.4 " .. env.q(env.source_dir .. "/spec/support/load_client.lua")
+      .. " " .. env.q(srv.url) .. " 2000 7")
     assert.equal("streaming", heavy:read("*l"))
     local small = {}
     for i = 1, 10 do small[i] = cube(1 + i) end
     local light = assert(ws.connect(srv.url))
     configure(light, small)
-    light:send('{"type":"start","timestep_ms":16,"duration_s":3}')
+    light:send('{"type":"start","timestep_ms":16,"duration_s":6}')
     local stamps = {}
     while true do
       local m = recv_json(light)
@@ -529,7 +532,7 @@ describe("live protocol", function()
     for i = 2, #stamps do intervals[#intervals + 1] = stamps[i] - stamps[i - 1] end
     table.sort(intervals)
     local p99 = intervals[math.ceil(#intervals * 0.99)]
-    assert.equal(188, #stamps)
+    assert.equal(376, #stamps)
     assert.is_true(p99 < 1.5 * 0.016, string.format("p99 frame interval %.1f ms (bound 24 ms)", p99 * 1000))
   end)
 end)
