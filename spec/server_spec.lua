@@ -665,6 +665,19 @@ describe("simhost bench-live", function()
     end
     assert.same({ 1, 2, 3 }, rounds)
     assert.truthy(out:find("max sessions: 3 of 5 bodies", 1, true), out)
+    assert.truthy(out:find("starts staggered over a period", 1, true), out)
+  end)
+
+  it("--aligned starts every session at once and says so", function()
+    local out, err, rc = bench_live("--aligned --sessions 2 --bodies 5 --seconds 0.3")
+    assert.equal(0, rc, out .. err)
+    assert.truthy(out:find("all started at once", 1, true), out)
+    local rows = 0
+    for frames in out:gmatch("\n%s+%d+%s+(%d+)%s+0%s") do
+      rows = rows + 1
+      assert.equal(19, tonumber(frames), out)
+    end
+    assert.equal(2, rows, out)
   end)
 
   it("--find-max reports 0 when even one session misses the bound", function()

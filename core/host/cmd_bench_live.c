@@ -26,10 +26,12 @@
 
 static const char bench_usage[] =
     "usage: simhost bench-live [--url ws://HOST:PORT/api/v1/live] [--sessions K] [--bodies M] [--seconds S]\n"
-    "                          [--timestep-ms T] [--find-max] [--p99-ms B]\n"
+    "                          [--timestep-ms T] [--find-max] [--p99-ms B] [--aligned]\n"
     "  Runs K sessions of M bodies at once and prints each one's frame-interval p50/p99/max as the\n"
     "  client sees it, frames dropped, and the host's CPU.\n"
     "  Without --url it starts its own host (simhost serve) on a free loopback port.\n"
+    "  Session i starts i·T/K after the first, as independent clients would (their frames due at\n"
+    "  phases spread over the period); --aligned starts all at once, the worst case.\n"
     "  --find-max  instead finds the most sessions of M bodies the host sustains with every session's\n"
     "              p99 interval under B ms (default 20) and none failing: K doubles from 1 until a\n"
     "              round fails, then bisects up to --sessions (default 64); one line per round.\n"
@@ -57,6 +59,7 @@ typedef struct bench
     int count, finished;
     int timestep_ms;
     double seconds;
+    bool aligned; // every session starts at once (else session i starts i·T/K later)
 } bench;
 
 static double now_s(void)
@@ -103,7 +106,13 @@ static void on_message(bench* b, bench_session* s)
     else if (strstr(h, "\"metadata\"") != NULL && s->stage == 1)
     {
         s->want_start = true;
-        lws_callback_on_writable(s->wsi);
+        // Independent clients start at unrelated moments, so their frames are due at phases spread over
+        // the period; K sessions started at once are all due together, every tick (--aligned).
+        long delay_us = b->aligned ? 0 : (long)s->index * b->timestep_ms * 1000 / b->count;
+        if (delay_us > 0)
+            lws_set_timer_usecs(s->wsi, delay_us);
+        else
+            lws_callback_on_writable(s->wsi);
     }
     else if (strstr(h, "\"complete\"") != NULL)
     {
@@ -129,6 +138,9 @@ static int callback(struct lws* wsi, enum lws_callback_reasons reason, void* use
         case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
             snprintf(s->error, sizeof s->error, "connect: %s", in ? (const char*)in : "failed");
             finish(b, s, 4);
+            return 0;
+        case LWS_CALLBACK_TIMER: // a staggered start is due
+            lws_callback_on_writable(wsi);
             return 0;
         case LWS_CALLBACK_CLIENT_ESTABLISHED:
             s->want_configure = true;
@@ -317,7 +329,7 @@ typedef struct live_options
     const char* url;
     int sessions, bodies, timestep_ms;
     double seconds, p99_bound_ms;
-    bool find_max;
+    bool find_max, aligned;
 } live_options;
 
 // Where the sessions connect: the host given by --url, or our own child.
@@ -351,6 +363,11 @@ static int parse_options(int argc, char** argv, live_options* o)
         if (strcmp(a, "--find-max") == 0)
         {
             o->find_max = true;
+            continue;
+        }
+        if (strcmp(a, "--aligned") == 0)
+        {
+            o->aligned = true;
             continue;
         }
         if (i + 1 >= argc)
@@ -519,7 +536,8 @@ static bool run_round(const live_options* o, const live_target* t, int sessions,
     r->cpu_share = -1;
     size_t configure_len = 0;
     char* configure = configure_message(o->bodies, &configure_len);
-    bench b = {.count = sessions, .timestep_ms = o->timestep_ms, .seconds = o->seconds};
+    bench b = {
+        .count = sessions, .timestep_ms = o->timestep_ms, .seconds = o->seconds, .aligned = o->aligned};
     b.sessions = calloc((size_t)sessions, sizeof *b.sessions);
     struct lws_context* ctx = NULL;
     bool ok = false;
@@ -561,8 +579,8 @@ static bool run_round(const live_options* o, const live_target* t, int sessions,
 
 static int fixed_round(const live_options* o, const live_target* t)
 {
-    printf("bench-live: %d sessions x %d bodies, %d ms steps, %.1f s streams\n", o->sessions, o->bodies,
-           o->timestep_ms, o->seconds);
+    printf("bench-live: %d sessions x %d bodies, %d ms steps, %.1f s streams, %s\n", o->sessions, o->bodies,
+           o->timestep_ms, o->seconds, o->aligned ? "all started at once" : "starts staggered over a period");
     round_result r;
     if (!run_round(o, t, o->sessions, true, &r))
         return SH_EXIT_FAIL;
@@ -591,8 +609,10 @@ static bool sweep_round(const live_options* o, const live_target* t, int k)
 // Doubling then bisection: the answer is exact for a monotone host, in about 2·log2(K) rounds.
 static int find_max(const live_options* o, const live_target* t, int limit)
 {
-    printf("bench-live --find-max: sessions of %d bodies, %d ms steps, %.1f s rounds, p99 bound %.1f ms\n",
-           o->bodies, o->timestep_ms, o->seconds, o->p99_bound_ms);
+    printf(
+        "bench-live --find-max: sessions of %d bodies, %d ms steps, %.1f s rounds, p99 bound %.1f ms, %s\n",
+        o->bodies, o->timestep_ms, o->seconds, o->p99_bound_ms,
+        o->aligned ? "all started at once" : "starts staggered over a period");
     int good = 0, bad = 0;
     for (int k = 1; k <= limit; k *= 2)
     {

@@ -19,7 +19,7 @@ static const char usage[] =
     "  simhost assets list | show NAME | import FILE --name NAME [--category C] | build [--out FILE]\n"
     "                (each takes --db FILE; default: the default asset DB)\n"
     "  simhost bench [SCENE ...] [--steps N] [--base N]\n"
-    "  simhost bench-live [--sessions K] [--bodies M] [--seconds S] [--find-max [--p99-ms B]]\n"
+    "  simhost bench-live [--sessions K] [--bodies M] [--seconds S] [--find-max [--p99-ms B]] [--aligned]\n"
     "  simhost --version | --help\n"
     "\n"
     "Run `simhost COMMAND --help` for the options of one command.\n";
