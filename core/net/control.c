@@ -60,17 +60,31 @@ typedef struct sh_control_req
 // ---------------------------------------------------------------------------------------------
 // Requests
 
+// A sh_alloc'd NUL-terminated copy of s[0, n) (free with n + 1); *len is n, or 0 when out of memory.
+static char* copy_text(const char* s, size_t n, size_t* len)
+{
+    char* t = sh_alloc(n + 1);
+    *len = t != NULL ? n : 0;
+    if (t != NULL)
+    {
+        memcpy(t, s, n);
+        t[n] = '\0';
+    }
+    return t;
+}
+
+// vsnprintf into line; the bytes it holds (a longer message is cut at the buffer's end).
+static size_t format_line(char* line, size_t size, const char* fmt, va_list ap)
+{
+    int n = vsnprintf(line, size, fmt, ap);
+    return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
+}
+
 static void set_text(sh_control_req* r, const char* s, size_t n)
 {
     if (r->text != NULL)
         sh_free(r->text, r->text_len + 1);
-    r->text = sh_alloc(n + 1);
-    r->text_len = r->text != NULL ? n : 0;
-    if (r->text != NULL)
-    {
-        memcpy(r->text, s, n);
-        r->text[n] = '\0';
-    }
+    r->text = copy_text(s, n, &r->text_len);
 }
 
 static void set_textf(sh_control_req* r, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -79,9 +93,9 @@ static void set_textf(sh_control_req* r, const char* fmt, ...)
     char line[512];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = format_line(line, sizeof line, fmt, ap);
     va_end(ap);
-    set_text(r, line, n < 0 ? 0 : (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    set_text(r, line, n);
 }
 
 static sh_control_req* req_new(const sh_control* c)
@@ -91,15 +105,12 @@ static sh_control_req* req_new(const sh_control* c)
         return NULL;
     if (c->kind == SH_CONTROL_EVAL)
     {
-        r->code = sh_alloc(c->code_len + 1);
+        r->code = copy_text(c->code, c->code_len, &r->code_len);
         if (r->code == NULL)
         {
             sh_free(r, sizeof *r);
             return NULL;
         }
-        memcpy(r->code, c->code, c->code_len);
-        r->code[c->code_len] = '\0';
-        r->code_len = c->code_len;
     }
     atomic_init(&r->refs, 2);
     pthread_mutex_init(&r->lock, NULL);
@@ -617,17 +628,10 @@ static void reply_error(sh_control_reply* reply, const char* fmt, ...)
     char line[256];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
+    size_t len = format_line(line, sizeof line, fmt, ap);
     va_end(ap);
-    size_t len = n < 0 ? 0 : (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
     reply->ok = false;
-    reply->text = sh_alloc(len + 1);
-    reply->len = reply->text != NULL ? len : 0;
-    if (reply->text != NULL)
-    {
-        memcpy(reply->text, line, len);
-        reply->text[len] = '\0';
-    }
+    reply->text = copy_text(line, len, &reply->len);
 }
 
 bool sh_server_control(sh_server* server, unsigned id, const sh_control* req, sh_control_reply* reply)
