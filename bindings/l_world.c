@@ -268,12 +268,7 @@ static int world_spawn_box(lua_State* L)
         he[0] > 1e5f || he[1] > 1e5f || he[2] > 1e5f)
         luaL_argerror(L, 2, "field 'half_extents' must be {hx, hy, hz} of numbers in (0.0001, 100000]");
     float p[24];
-    for (int i = 0; i < 8; i++)
-    {
-        p[3 * i + 0] = (i & 1) ? he[0] : -he[0];
-        p[3 * i + 1] = (i & 2) ? he[1] : -he[1];
-        p[3 * i + 2] = (i & 4) ? he[2] : -he[2];
-    }
+    sh_box_corners(he[0], he[1], he[2], p);
     float key[4] = {he[0], he[1], he[2], 1.0f};
     custom_hull* c = add_custom(L, lw, p, 8, key);
     return spawn_with(L, lw, c->hull, c->asset_id);

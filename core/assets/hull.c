@@ -1098,3 +1098,13 @@ sh_hull* sh_hull_clone_shifted(const sh_hull* hull, const vec3 offset)
     }
     return c;
 }
+
+void sh_box_corners(float hx, float hy, float hz, float out[24])
+{
+    for (int i = 0; i < 8; i++)
+    {
+        out[3 * i + 0] = (i & 1) ? hx : -hx;
+        out[3 * i + 1] = (i & 2) ? hy : -hy;
+        out[3 * i + 2] = (i & 4) ? hz : -hz;
+    }
+}

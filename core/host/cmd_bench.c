@@ -34,12 +34,7 @@ static double rnd(void) // xorshift64*, fixed seed per scene: same scene, same b
 static sh_hull* add_box(bench* b, float hx, float hy, float hz)
 {
     float p[24];
-    for (int i = 0; i < 8; i++)
-    {
-        p[3 * i + 0] = (i & 1) ? hx : -hx;
-        p[3 * i + 1] = (i & 2) ? hy : -hy;
-        p[3 * i + 2] = (i & 4) ? hz : -hz;
-    }
+    sh_box_corners(hx, hy, hz, p);
     sh_error err;
     sh_hull* h = NULL;
     if (!sh_hull_build(p, 8, &h, &err))

@@ -124,17 +124,12 @@ static test_hull* hull_from_faces(const float (*v)[3], int nv, const int* face_s
 
 static test_hull* make_box(float hx, float hy, float hz)
 {
-    float v[8][3];
-    for (int i = 0; i < 8; ++i)
-    {
-        v[i][0] = (i & 1) ? hx : -hx;
-        v[i][1] = (i & 2) ? hy : -hy;
-        v[i][2] = (i & 4) ? hz : -hz;
-    }
+    float p[24];
+    sh_box_corners(hx, hy, hz, p);
     static const int sizes[6] = {4, 4, 4, 4, 4, 4};
     // CCW seen from outside: -x, +x, -y, +y, -z, +z.
     static const int idx[24] = {0, 4, 6, 2, 1, 3, 7, 5, 0, 1, 5, 4, 2, 6, 7, 3, 0, 2, 3, 1, 4, 5, 7, 6};
-    return hull_from_faces((const float(*)[3])v, 8, sizes, idx, 6);
+    return hull_from_faces((const float(*)[3])p, 8, sizes, idx, 6);
 }
 
 // Regular n-gon prism of radius r, half height hz.

@@ -25,12 +25,7 @@ static float rnd(void)
 static sh_hull* box_hull(float hx, float hy, float hz)
 {
     float p[24];
-    for (int i = 0; i < 8; i++)
-    {
-        p[3 * i + 0] = (i & 1) ? hx : -hx;
-        p[3 * i + 1] = (i & 2) ? hy : -hy;
-        p[3 * i + 2] = (i & 4) ? hz : -hz;
-    }
+    sh_box_corners(hx, hy, hz, p);
     sh_hull* h = NULL;
     sh_error err;
     if (!sh_hull_build(p, 8, &h, &err))

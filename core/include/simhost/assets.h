@@ -51,6 +51,9 @@ typedef struct sh_hull
 // coplanar triangles are merged into polygon faces. Fails (with a line in err) on NaN/inf input,
 // fewer than 4 non-coplanar points, or too many points. Mass properties are filled in.
 bool sh_hull_build(const float* xyz, int point_count, sh_hull** out, sh_error* err);
+// The 8 corners of the box of half extents (hx, hy, hz) centred on the origin, as {x0, y0, z0, ...} for
+// sh_hull_build: corner i takes +h on an axis where bit 0 (x), 1 (y) or 2 (z) of i is set, -h elsewhere.
+void sh_box_corners(float hx, float hy, float hz, float out[24]);
 void sh_hull_free(sh_hull* hull);
 // A copy moved by -offset (used to put the centroid at the origin). NULL on out of memory.
 sh_hull* sh_hull_clone_shifted(const sh_hull* hull, const vec3 offset);
