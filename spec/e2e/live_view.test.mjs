@@ -441,6 +441,7 @@ describe("live view", { timeout: 900000 }, () => {
     line("auto resolution", m);
     assert.equal(full.render, "100% (fixed)");
     assert.ok(full.frames > 0 && full.drawsPerS > 0, "frames arrived and were drawn at full resolution");
+    assert.ok(full.fps > 1, `rendering stalled at full resolution: ${full.fps} fps`);
     // Every body is drawn where the newest applied frame puts it: instance matrices against states.
     const placed = await page.evaluate(() => {
       const { view } = window.simhost;
@@ -462,6 +463,7 @@ describe("live view", { timeout: 900000 }, () => {
     assert.equal(m.decoding, "worker", "frames are decoded off the main thread");
     assert.ok(m.frames > 0, "frames kept arriving while measuring");
     assert.ok(m.drawsPerS > 0, "the view drew while frames arrived");
+    assert.ok(m.fps > 1, `rendering stalled: ${m.fps} fps`);
 
     // Picking among 1000 (instance ids; through the hidden instanced mesh when the cubes are drawn
     // as a CPU batch) and the highlight reaching what is drawn. Paused, so nothing moves.
