@@ -10,6 +10,8 @@
 // differently without AVX does not apply.
 #pragma GCC diagnostic ignored "-Wpsabi"
 
+_Static_assert(SH_WIDE == SH_GRAPH_BATCH, "the levels fill batches of the solver's width");
+
 // This file alone at -O3 with loop unrolling: the kernels' short fixed loops (4 points, 3 sweeps, 2
 // batches, 8 lanes) then unroll into straight code with the per-point temporaries in registers. Measured
 // with perf stat task-clock, 3 runs each: 5050 pyramid 40 steps 1058/1103 ms → 885/874 ms, cluster_drop
