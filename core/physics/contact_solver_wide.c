@@ -268,24 +268,36 @@ SH_INLINE sh_fw separation8(const sh_fw* PA, const sh_fw* PB, const sh_wide_poin
     return d0 * n[0] + d1 * n[1] + d2 * n[2] + p->base_separation;
 }
 
-SH_INLINE void warm_start_batch(sh_wide_constraint* c, sh_solver_body* bodies, const sh_fw* cached, bool avx)
+// nb (1 or 2) batches that share no body, interleaved like solve_batches: one batch's applies form a
+// chain through its bodies' velocities, two independent chains fill each other's latencies. Each batch's
+// operations keep their order, so the bits are those of one batch after the other.
+SH_INLINE void warm_start_batches(sh_wide_constraint* const* cs, int nb, sh_solver_body* bodies,
+                                  const sh_fw* const* cached, bool avx)
 {
-    sh_fw A[8], B[8];
-    gather_velocity(bodies, c->a, A, avx);
-    gather_velocity(bodies, c->b, B, avx);
-    for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
+    sh_fw A[2][8], B[2][8];
+    for (int q = 0; q < nb; q++)
     {
-        const sh_wide_point* p = &c->points[j];
-        sh_fw tmp[12];
-        const sh_fw* row = get_row(c, j, 0, cached, tmp);
-        row_apply8(A, B, c->inv_mass_a, c->inv_mass_b, row, c->normal, p->normal_impulse);
-        row = get_row(c, j, 1, cached, tmp);
-        row_apply8(A, B, c->inv_mass_a, c->inv_mass_b, row, c->t1, p->tangent_impulse[0]);
-        row = get_row(c, j, 2, cached, tmp);
-        row_apply8(A, B, c->inv_mass_a, c->inv_mass_b, row, c->t2, p->tangent_impulse[1]);
+        gather_velocity(bodies, cs[q]->a, A[q], avx);
+        gather_velocity(bodies, cs[q]->b, B[q], avx);
     }
-    scatter_velocity(bodies, c->a, A, avx);
-    scatter_velocity(bodies, c->b, B, avx);
+    for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
+        for (int q = 0; q < nb; q++)
+        {
+            const sh_wide_constraint* c = cs[q];
+            const sh_wide_point* p = &c->points[j];
+            sh_fw tmp[12];
+            const sh_fw* row = get_row(c, j, 0, cached[q], tmp);
+            row_apply8(A[q], B[q], c->inv_mass_a, c->inv_mass_b, row, c->normal, p->normal_impulse);
+            row = get_row(c, j, 1, cached[q], tmp);
+            row_apply8(A[q], B[q], c->inv_mass_a, c->inv_mass_b, row, c->t1, p->tangent_impulse[0]);
+            row = get_row(c, j, 2, cached[q], tmp);
+            row_apply8(A[q], B[q], c->inv_mass_a, c->inv_mass_b, row, c->t2, p->tangent_impulse[1]);
+        }
+    for (int q = 0; q < nb; q++)
+    {
+        scatter_velocity(bodies, cs[q]->a, A[q], avx);
+        scatter_velocity(bodies, cs[q]->b, B[q], avx);
+    }
 }
 
 // sh_contact_solver_approach on eight constraints. The scalar one skips constraints that have pushed; here
@@ -509,48 +521,46 @@ SH_INLINE void finish_batch(sh_wide_constraint* c, const sh_solver_body* bodies,
 
 // ---- the three instantiations ----
 
-// The body of each solve instantiation: every level's batches two at a time, the odd one alone.
-#define SOLVE_LEVELS(AVX)                                                                                    \
-    for (int l = 0; l < level_count; l++)                                                                    \
+// The body of each solve instantiation: the batches in order, two at a time where they share no body
+// (pair_next, link_pairs), else one alone. A level's batches never share a body; the last one of a level
+// and the first of the next usually do not either, and then running them interleaved is exact too: the
+// second's constraints come after the earlier batches of the first's level, which are done, and touch none
+// of the first's bodies. (Pairing only inside levels left every level with an odd count, 414 of the 5050
+// pyramid's 719, with one batch alone, without the other's work to hide its latencies.)
+#define FOR_PAIRS(CALL)                                                                                      \
+    for (int i = 0; i < batch_count;)                                                                        \
     {                                                                                                        \
-        int i = level_first[l];                                                                              \
-        for (; i + 1 < level_first[l + 1]; i += 2)                                                           \
-        {                                                                                                    \
-            sh_wide_constraint* const cs[2] = {&batches[i], &batches[i + 1]};                                \
-            const sh_fw* const cr[2] = {rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL,                     \
-                                        rows ? rows + (size_t)(i + 1) * ROWS_PER_BATCH : NULL};              \
-            solve_batches(cs, 2, bodies, inv_h, push_max, pass, reverse, cr, AVX);                           \
-        }                                                                                                    \
-        if (i < level_first[l + 1])                                                                          \
-        {                                                                                                    \
-            sh_wide_constraint* const cs[2] = {&batches[i], NULL};                                           \
-            const sh_fw* const cr[2] = {rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, NULL};              \
-            solve_batches(cs, 1, bodies, inv_h, push_max, pass, reverse, cr, AVX);                           \
-        }                                                                                                    \
+        const int nb = i + 1 < batch_count && pair_next[i] ? 2 : 1;                                          \
+        sh_wide_constraint* const cs[2] = {&batches[i], nb == 2 ? &batches[i + 1] : NULL};                   \
+        const sh_fw* const cr[2] = {rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL,                         \
+                                    rows && nb == 2 ? rows + (size_t)(i + 1) * ROWS_PER_BATCH : NULL};       \
+        if (nb == 2)                                                                                         \
+            CALL(2);                                                                                         \
+        else                                                                                                 \
+            CALL(1);                                                                                         \
+        i += nb;                                                                                             \
     }
+#define SOLVE_CALL(NB, AVX) solve_batches(cs, NB, bodies, inv_h, push_max, pass, reverse, cr, AVX)
+#define SOLVE_TRUE(NB)      SOLVE_CALL(NB, true)
+#define SOLVE_FALSE(NB)     SOLVE_CALL(NB, false)
+#define WARM_TRUE(NB)       warm_start_batches(cs, NB, bodies, cr, true)
+#define WARM_FALSE(NB)      warm_start_batches(cs, NB, bodies, cr, false)
 
 #define SH_TARGET_AVX2   __attribute__((target("avx2,fma")))
 #define SH_TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
 
-static void warm_start_generic(sh_wide_constraint* batches, int count, sh_solver_body* bodies,
-                               const sh_fw* rows)
-{
-    for (int i = 0; i < count; i++)
-        warm_start_batch(&batches[i], bodies, rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, false);
-}
+static void warm_start_generic(sh_wide_constraint* batches, int batch_count, const bool* pair_next,
+                               sh_solver_body* bodies, const sh_fw* rows){FOR_PAIRS(WARM_FALSE)}
 
-SH_TARGET_AVX2 static void warm_start_avx2(sh_wide_constraint* batches, int count, sh_solver_body* bodies,
-                                           const sh_fw* rows)
-{
-    for (int i = 0; i < count; i++)
-        warm_start_batch(&batches[i], bodies, rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, true);
-}
+SH_TARGET_AVX2
+    static void warm_start_avx2(sh_wide_constraint* batches, int batch_count, const bool* pair_next,
+                                sh_solver_body* bodies, const sh_fw* rows){FOR_PAIRS(WARM_TRUE)}
 
-SH_TARGET_AVX512 static void warm_start_avx512(sh_wide_constraint* batches, int count, sh_solver_body* bodies,
-                                               const sh_fw* rows)
+SH_TARGET_AVX512
+    static void warm_start_avx512(sh_wide_constraint* batches, int batch_count, const bool* pair_next,
+                                  sh_solver_body* bodies, const sh_fw* rows)
 {
-    for (int i = 0; i < count; i++)
-        warm_start_batch(&batches[i], bodies, rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, true);
+    FOR_PAIRS(WARM_TRUE)
 }
 
 static void approach_generic(sh_wide_constraint* batches, int count, const sh_solver_body* bodies,
@@ -567,15 +577,15 @@ SH_TARGET_AVX2 static void approach_avx2(sh_wide_constraint* batches, int count,
         approach_batch(&batches[i], bodies, rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, true);
 }
 
-static void solve_generic(sh_wide_constraint* batches, const int* level_first, int level_count,
+static void solve_generic(sh_wide_constraint* batches, int batch_count, const bool* pair_next,
                           sh_solver_body* bodies, float inv_h, float push_max, sh_wide_pass pass,
-                          bool reverse, const sh_fw* rows){SOLVE_LEVELS(false)}
+                          bool reverse, const sh_fw* rows){FOR_PAIRS(SOLVE_FALSE)}
 
-SH_TARGET_AVX2 static void solve_avx2(sh_wide_constraint* batches, const int* level_first, int level_count,
+SH_TARGET_AVX2 static void solve_avx2(sh_wide_constraint* batches, int batch_count, const bool* pair_next,
                                       sh_solver_body* bodies, float inv_h, float push_max, sh_wide_pass pass,
                                       bool reverse, const sh_fw* rows)
 {
-    SOLVE_LEVELS(true)
+    FOR_PAIRS(SOLVE_TRUE)
 }
 
 static void finish_generic(sh_wide_constraint* batches, int count, const sh_solver_body* bodies,
@@ -610,11 +620,11 @@ SH_TARGET_AVX2 static float residual_avx2(const sh_wide_constraint* batches, int
     return worst;
 }
 
-SH_TARGET_AVX512 static void solve_avx512(sh_wide_constraint* batches, const int* level_first,
-                                          int level_count, sh_solver_body* bodies, float inv_h,
-                                          float push_max, sh_wide_pass pass, bool reverse, const sh_fw* rows)
+SH_TARGET_AVX512 static void solve_avx512(sh_wide_constraint* batches, int batch_count, const bool* pair_next,
+                                          sh_solver_body* bodies, float inv_h, float push_max,
+                                          sh_wide_pass pass, bool reverse, const sh_fw* rows)
 {
-    SOLVE_LEVELS(true)
+    FOR_PAIRS(SOLVE_TRUE)
 }
 
 // ---- setup and hand-back ----
@@ -731,6 +741,40 @@ static bool alloc_batches(sh_wide_solver* ws, const sh_contact_solver* s, const 
     return true;
 }
 
+// pair_next[i]: batches i and i + 1 share no simulated body, so a pass may run them interleaved
+// (SOLVE_LEVELS). False when the arena is out of memory.
+static bool link_pairs(sh_wide_solver* ws, int body_count, sh_arena* arena)
+{
+    ws->pair_next = sh_arena_alloc(arena, (size_t)ws->batch_count + 1);
+    int* stamp = sh_arena_alloc(arena, ((size_t)body_count + 1) * sizeof *stamp); // last batch on a body
+    if (ws->pair_next == NULL || stamp == NULL)
+        return false;
+    for (int k = 0; k <= body_count; k++)
+        stamp[k] = -1;
+    for (int i = 0; i < ws->batch_count; i++)
+    {
+        const sh_wide_constraint* c = &ws->batches[i];
+        bool shared = false;
+        for (int k = 0; k < SH_WIDE; k++)
+        {
+            // The static dummy (body_count) is never changed: sharing it is no conflict.
+            shared = shared || (c->a[k] < body_count && stamp[c->a[k]] == i - 1) ||
+                     (c->b[k] < body_count && stamp[c->b[k]] == i - 1);
+        }
+        if (i > 0)
+            ws->pair_next[i - 1] = !shared;
+        for (int k = 0; k < SH_WIDE; k++)
+        {
+            if (c->a[k] < body_count)
+                stamp[c->a[k]] = i;
+            if (c->b[k] < body_count)
+                stamp[c->b[k]] = i;
+        }
+    }
+    ws->pair_next[ws->batch_count] = false;
+    return true;
+}
+
 // Small step (everything in L2): keep each batch's Jacobian rows instead of rebuilding them every pass.
 // The same make_row8, so the same bits. The bound keeps the cache (4.6 KB a batch) under ~300 KB; the
 // 5050 pyramid's 2179 batches rebuild (that layout is memory-bound, see sh_wide_point).
@@ -812,6 +856,8 @@ bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_wo
         finish_avx2(ws->batches, ws->batch_count, s->bodies, w->def.gravity);
     else
         finish_generic(ws->batches, ws->batch_count, s->bodies, w->def.gravity);
+    if (!link_pairs(ws, g->body_count, arena))
+        return false;
     cache_rows(ws, arena);
     return true;
 }
@@ -841,6 +887,8 @@ bool sh_wide_prepare_subset(sh_wide_solver* sub, const sh_wide_solver* ws, const
         const int index = g->order[i], to = sub->lane_of[index], from = ws->lane_of[index];
         copy_lane(&sub->batches[to / SH_WIDE], to % SH_WIDE, &ws->batches[from / SH_WIDE], from % SH_WIDE);
     }
+    if (!link_pairs(sub, g->body_count, arena))
+        return false;
     cache_rows(sub, arena);
     return true;
 }
@@ -857,23 +905,23 @@ void sh_wide_approach(const sh_wide_solver* ws, sh_contact_solver* s)
 void sh_wide_warm_start(const sh_wide_solver* ws, sh_contact_solver* s)
 {
     if (ws->isa == SH_WIDE_AVX512)
-        warm_start_avx512(ws->batches, ws->batch_count, s->bodies, ws->rows);
+        warm_start_avx512(ws->batches, ws->batch_count, ws->pair_next, s->bodies, ws->rows);
     else if (ws->isa == SH_WIDE_AVX2)
-        warm_start_avx2(ws->batches, ws->batch_count, s->bodies, ws->rows);
+        warm_start_avx2(ws->batches, ws->batch_count, ws->pair_next, s->bodies, ws->rows);
     else
-        warm_start_generic(ws->batches, ws->batch_count, s->bodies, ws->rows);
+        warm_start_generic(ws->batches, ws->batch_count, ws->pair_next, s->bodies, ws->rows);
 }
 
 void sh_wide_solve(sh_wide_solver* ws, sh_contact_solver* s, sh_wide_pass pass)
 {
     if (ws->isa == SH_WIDE_AVX512)
-        solve_avx512(ws->batches, ws->level_first, ws->level_count, s->bodies, s->inv_h, s->push_max, pass,
+        solve_avx512(ws->batches, ws->batch_count, ws->pair_next, s->bodies, s->inv_h, s->push_max, pass,
                      s->reverse, ws->rows);
     else if (ws->isa == SH_WIDE_AVX2)
-        solve_avx2(ws->batches, ws->level_first, ws->level_count, s->bodies, s->inv_h, s->push_max, pass,
+        solve_avx2(ws->batches, ws->batch_count, ws->pair_next, s->bodies, s->inv_h, s->push_max, pass,
                    s->reverse, ws->rows);
     else
-        solve_generic(ws->batches, ws->level_first, ws->level_count, s->bodies, s->inv_h, s->push_max, pass,
+        solve_generic(ws->batches, ws->batch_count, ws->pair_next, s->bodies, s->inv_h, s->push_max, pass,
                       s->reverse, ws->rows);
     s->reverse = !s->reverse;
 }

@@ -59,8 +59,9 @@ typedef struct sh_wide_solver
     int* lane_of;     // [constraint]: batch * SH_WIDE + lane
     int* level_first; // [level_count + 1]: a level's first batch
     int level_count;
-    sh_fw* rows; // NULL, or per batch each point's three Jacobian rows (small steps only)
-    int isa;     // SH_WIDE_GENERIC, SH_WIDE_AVX2 or SH_WIDE_AVX512
+    bool* pair_next; // [batch_count + 1]: batch i and i + 1 share no simulated body
+    sh_fw* rows;     // NULL, or per batch each point's three Jacobian rows (small steps only)
+    int isa;         // SH_WIDE_GENERIC, SH_WIDE_AVX2 or SH_WIDE_AVX512
 } sh_wide_solver;
 
 // Which path runs the contact solve. AUTO (the default) takes the widest the CPU has; the others exist so
