@@ -268,36 +268,24 @@ SH_INLINE sh_fw separation8(const sh_fw* PA, const sh_fw* PB, const sh_wide_poin
     return d0 * n[0] + d1 * n[1] + d2 * n[2] + p->base_separation;
 }
 
-// nb (1 or 2) batches that share no body, interleaved like solve_batches: one batch's applies form a
-// chain through its bodies' velocities, two independent chains fill each other's latencies. Each batch's
-// operations keep their order, so the bits are those of one batch after the other.
-SH_INLINE void warm_start_batches(sh_wide_constraint* const* cs, int nb, sh_solver_body* bodies,
-                                  const sh_fw* const* cached, bool avx)
+SH_INLINE void warm_start_batch(sh_wide_constraint* c, sh_solver_body* bodies, const sh_fw* cached, bool avx)
 {
-    sh_fw A[2][8], B[2][8];
-    for (int q = 0; q < nb; q++)
-    {
-        gather_velocity(bodies, cs[q]->a, A[q], avx);
-        gather_velocity(bodies, cs[q]->b, B[q], avx);
-    }
+    sh_fw A[8], B[8];
+    gather_velocity(bodies, c->a, A, avx);
+    gather_velocity(bodies, c->b, B, avx);
     for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
-        for (int q = 0; q < nb; q++)
-        {
-            const sh_wide_constraint* c = cs[q];
-            const sh_wide_point* p = &c->points[j];
-            sh_fw tmp[12];
-            const sh_fw* row = get_row(c, j, 0, cached[q], tmp);
-            row_apply8(A[q], B[q], c->inv_mass_a, c->inv_mass_b, row, c->normal, p->normal_impulse);
-            row = get_row(c, j, 1, cached[q], tmp);
-            row_apply8(A[q], B[q], c->inv_mass_a, c->inv_mass_b, row, c->t1, p->tangent_impulse[0]);
-            row = get_row(c, j, 2, cached[q], tmp);
-            row_apply8(A[q], B[q], c->inv_mass_a, c->inv_mass_b, row, c->t2, p->tangent_impulse[1]);
-        }
-    for (int q = 0; q < nb; q++)
     {
-        scatter_velocity(bodies, cs[q]->a, A[q], avx);
-        scatter_velocity(bodies, cs[q]->b, B[q], avx);
+        const sh_wide_point* p = &c->points[j];
+        sh_fw tmp[12];
+        const sh_fw* row = get_row(c, j, 0, cached, tmp);
+        row_apply8(A, B, c->inv_mass_a, c->inv_mass_b, row, c->normal, p->normal_impulse);
+        row = get_row(c, j, 1, cached, tmp);
+        row_apply8(A, B, c->inv_mass_a, c->inv_mass_b, row, c->t1, p->tangent_impulse[0]);
+        row = get_row(c, j, 2, cached, tmp);
+        row_apply8(A, B, c->inv_mass_a, c->inv_mass_b, row, c->t2, p->tangent_impulse[1]);
     }
+    scatter_velocity(bodies, c->a, A, avx);
+    scatter_velocity(bodies, c->b, B, avx);
 }
 
 // sh_contact_solver_approach on eight constraints. The scalar one skips constraints that have pushed; here
@@ -543,24 +531,31 @@ SH_INLINE void finish_batch(sh_wide_constraint* c, const sh_solver_body* bodies,
 #define SOLVE_CALL(NB, AVX) solve_batches(cs, NB, bodies, inv_h, push_max, pass, reverse, cr, AVX)
 #define SOLVE_TRUE(NB)      SOLVE_CALL(NB, true)
 #define SOLVE_FALSE(NB)     SOLVE_CALL(NB, false)
-#define WARM_TRUE(NB)       warm_start_batches(cs, NB, bodies, cr, true)
-#define WARM_FALSE(NB)      warm_start_batches(cs, NB, bodies, cr, false)
 
 #define SH_TARGET_AVX2   __attribute__((target("avx2,fma")))
 #define SH_TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
 
-static void warm_start_generic(sh_wide_constraint* batches, int batch_count, const bool* pair_next,
-                               sh_solver_body* bodies, const sh_fw* rows){FOR_PAIRS(WARM_FALSE)}
-
-SH_TARGET_AVX2
-    static void warm_start_avx2(sh_wide_constraint* batches, int batch_count, const bool* pair_next,
-                                sh_solver_body* bodies, const sh_fw* rows){FOR_PAIRS(WARM_TRUE)}
-
-SH_TARGET_AVX512
-    static void warm_start_avx512(sh_wide_constraint* batches, int batch_count, const bool* pair_next,
-                                  sh_solver_body* bodies, const sh_fw* rows)
+// Warm start one batch at a time: interleaving two like the solve measured twice as slow (the two batches'
+// velocities and rows spill).
+static void warm_start_generic(sh_wide_constraint* batches, int count, sh_solver_body* bodies,
+                               const sh_fw* rows)
 {
-    FOR_PAIRS(WARM_TRUE)
+    for (int i = 0; i < count; i++)
+        warm_start_batch(&batches[i], bodies, rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, false);
+}
+
+SH_TARGET_AVX2 static void warm_start_avx2(sh_wide_constraint* batches, int count, sh_solver_body* bodies,
+                                           const sh_fw* rows)
+{
+    for (int i = 0; i < count; i++)
+        warm_start_batch(&batches[i], bodies, rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, true);
+}
+
+SH_TARGET_AVX512 static void warm_start_avx512(sh_wide_constraint* batches, int count, sh_solver_body* bodies,
+                                               const sh_fw* rows)
+{
+    for (int i = 0; i < count; i++)
+        warm_start_batch(&batches[i], bodies, rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, true);
 }
 
 static void approach_generic(sh_wide_constraint* batches, int count, const sh_solver_body* bodies,
@@ -695,8 +690,8 @@ sh_wide_path sh_wide_cpu_path(void)
     return SH_WIDE_GENERIC;
 }
 
-// Batches for the levels of g: lane_of filled, every lane inert (the static dummy, index -1, zeros)
-// until filled. False when the arena is out of memory.
+// Batches for the levels of g: lane_of filled, the batches' memory not yet touched (open_batch). False
+// when the arena is out of memory.
 static bool alloc_batches(sh_wide_solver* ws, const sh_contact_solver* s, const sh_constraint_graph* g,
                           sh_arena* arena)
 {
@@ -719,7 +714,6 @@ static bool alloc_batches(sh_wide_solver* ws, const sh_contact_solver* s, const 
     if (raw == NULL)
         return false;
     ws->batches = (sh_wide_constraint*)(void*)(((uintptr_t)raw + align - 1) & ~(align - 1));
-    memset(ws->batches, 0, bytes);
     int next = 0;
     for (int l = 0; l < g->level_count; l++)
         for (int i = g->level_start[l]; i < g->level_start[l + 1]; i++)
@@ -728,14 +722,7 @@ static bool alloc_batches(sh_wide_solver* ws, const sh_contact_solver* s, const 
             if (i == g->level_start[l])
                 ws->level_first[l] = next;
             if (lane == 0)
-            {
-                sh_wide_constraint* wc = &ws->batches[next++];
-                for (int k = 0; k < SH_WIDE; k++)
-                {
-                    wc->a[k] = wc->b[k] = g->body_count; // the static dummy: never changed
-                    wc->index[k] = -1;
-                }
-            }
+                next++; // its memory is set up by open_batch when the fill reaches it
             ws->lane_of[g->order[i]] = (next - 1) * SH_WIDE + lane;
         }
     return true;
@@ -773,6 +760,19 @@ static bool link_pairs(sh_wide_solver* ws, int body_count, sh_arena* arena)
     }
     ws->pair_next[ws->batch_count] = false;
     return true;
+}
+
+// Every lane inert (the static dummy, index -1, zeros) until filled. Called as the fill, which walks the
+// lanes in order, reaches a batch's lane 0: zeroing all the batches up front (6.6 MB on the 5050 pyramid)
+// pushed the first ones out of the cache before the fill wrote them.
+static void open_batch(sh_wide_constraint* wc, int dummy)
+{
+    memset(wc, 0, sizeof *wc);
+    for (int k = 0; k < SH_WIDE; k++)
+    {
+        wc->a[k] = wc->b[k] = dummy; // the static dummy: never changed
+        wc->index[k] = -1;
+    }
 }
 
 // Small step (everything in L2): keep each batch's Jacobian rows instead of rebuilding them every pass.
@@ -849,8 +849,10 @@ bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_wo
         const sh_manifold* m = &w->contacts.data[c->contact].manifold;
         for (int j = 0; j < m->point_count; j++)
             separation[j] = m->points[j].separation;
-        load_lane(&ws->batches[ws->lane_of[index] / SH_WIDE], ws->lane_of[index] % SH_WIDE, s, &scratch,
-                  index, separation);
+        sh_wide_constraint* wc = &ws->batches[ws->lane_of[index] / SH_WIDE];
+        if (ws->lane_of[index] % SH_WIDE == 0)
+            open_batch(wc, g->body_count);
+        load_lane(wc, ws->lane_of[index] % SH_WIDE, s, &scratch, index, separation);
     }
     if (ws->isa >= SH_WIDE_AVX2)
         finish_avx2(ws->batches, ws->batch_count, s->bodies, w->def.gravity);
@@ -885,6 +887,8 @@ bool sh_wide_prepare_subset(sh_wide_solver* sub, const sh_wide_solver* ws, const
     for (int i = 0; i < total; i++)
     {
         const int index = g->order[i], to = sub->lane_of[index], from = ws->lane_of[index];
+        if (to % SH_WIDE == 0)
+            open_batch(&sub->batches[to / SH_WIDE], g->body_count);
         copy_lane(&sub->batches[to / SH_WIDE], to % SH_WIDE, &ws->batches[from / SH_WIDE], from % SH_WIDE);
     }
     if (!link_pairs(sub, g->body_count, arena))
@@ -905,11 +909,11 @@ void sh_wide_approach(const sh_wide_solver* ws, sh_contact_solver* s)
 void sh_wide_warm_start(const sh_wide_solver* ws, sh_contact_solver* s)
 {
     if (ws->isa == SH_WIDE_AVX512)
-        warm_start_avx512(ws->batches, ws->batch_count, ws->pair_next, s->bodies, ws->rows);
+        warm_start_avx512(ws->batches, ws->batch_count, s->bodies, ws->rows);
     else if (ws->isa == SH_WIDE_AVX2)
-        warm_start_avx2(ws->batches, ws->batch_count, ws->pair_next, s->bodies, ws->rows);
+        warm_start_avx2(ws->batches, ws->batch_count, s->bodies, ws->rows);
     else
-        warm_start_generic(ws->batches, ws->batch_count, ws->pair_next, s->bodies, ws->rows);
+        warm_start_generic(ws->batches, ws->batch_count, s->bodies, ws->rows);
 }
 
 void sh_wide_solve(sh_wide_solver* ws, sh_contact_solver* s, sh_wide_pass pass)
