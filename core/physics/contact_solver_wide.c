@@ -528,9 +528,29 @@ SH_INLINE void finish_batch(sh_wide_constraint* c, const sh_solver_body* bodies,
             CALL(1);                                                                                         \
         i += nb;                                                                                             \
     }
-#define SOLVE_CALL(NB, AVX) solve_batches(cs, NB, bodies, inv_h, push_max, pass, reverse, cr, AVX)
-#define SOLVE_TRUE(NB)      SOLVE_CALL(NB, true)
-#define SOLVE_FALSE(NB)     SOLVE_CALL(NB, false)
+// The pass and the sweep direction as constants: each of the six solve_batches instances then has its
+// points' order and its pass's branches fixed at compile time, so the per-point temporaries (rows, biases,
+// scales) are indexed by constants and stay in registers.
+#define SOLVE_DIR(NB, PASS, AVX)                                                                             \
+    do                                                                                                       \
+    {                                                                                                        \
+        if (reverse)                                                                                         \
+            solve_batches(cs, NB, bodies, inv_h, push_max, PASS, true, cr, AVX);                             \
+        else                                                                                                 \
+            solve_batches(cs, NB, bodies, inv_h, push_max, PASS, false, cr, AVX);                            \
+    } while (0)
+#define SOLVE_CALL(NB, AVX)                                                                                  \
+    do                                                                                                       \
+    {                                                                                                        \
+        if (pass == SH_WIDE_BIASED)                                                                          \
+            SOLVE_DIR(NB, SH_WIDE_BIASED, AVX);                                                              \
+        else if (pass == SH_WIDE_RELAX_FIRST)                                                                \
+            SOLVE_DIR(NB, SH_WIDE_RELAX_FIRST, AVX);                                                         \
+        else                                                                                                 \
+            SOLVE_DIR(NB, SH_WIDE_RELAX_AGAIN, AVX);                                                         \
+    } while (0)
+#define SOLVE_TRUE(NB)  SOLVE_CALL(NB, true)
+#define SOLVE_FALSE(NB) SOLVE_CALL(NB, false)
 
 #define SH_TARGET_AVX2   __attribute__((target("avx2,fma")))
 #define SH_TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
