@@ -983,6 +983,27 @@ void sh_wide_fetch(const sh_wide_solver* ws, int constraint, sh_constraint* c)
     }
 }
 
+void sh_wide_impacts(const sh_wide_solver* ws, sh_wide_impact* out)
+{
+    for (int i = 0; i < ws->batch_count; i++)
+    {
+        const sh_wide_constraint* wc = &ws->batches[i];
+        for (int k = 0; k < SH_WIDE; k++)
+        {
+            if (wc->index[k] < 0)
+                continue;
+            sh_wide_impact* v = &out[wc->index[k]];
+            v->contact = wc->contact[k];
+            v->point_count = wc->point_count[k];
+            for (int j = 0; j < v->point_count; j++)
+            {
+                v->relative_velocity[j] = wc->points[j].relative_velocity[k];
+                v->normal_impulse[j] = wc->points[j].normal_impulse[k];
+            }
+        }
+    }
+}
+
 float sh_wide_residual(const sh_wide_solver* ws, const sh_contact_solver* s, const bool* skip)
 {
     // The residual runs once a step: the AVX2 instantiation serves the AVX-512 CPUs too.

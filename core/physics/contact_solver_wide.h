@@ -108,5 +108,14 @@ void sh_wide_solve(sh_wide_solver* ws, sh_contact_solver* s, sh_wide_pass pass);
 // residual and store cover the lanes whose constraint is not marked in skip (NULL: all); the caller does
 // the marked ones from s->constraints. Together they give exactly the scalar path's residual and store.
 void sh_wide_fetch(const sh_wide_solver* ws, int constraint, sh_constraint* c);
+// What solver.c's impact test reads of each constraint, for all of them in one walk over the batches in
+// memory order (out[constraint]): a sh_wide_fetch per constraint, in constraint order, touched some 26
+// cache lines of a batch each.
+typedef struct sh_wide_impact
+{
+    int contact, point_count;
+    float relative_velocity[SH_MAX_MANIFOLD_POINTS], normal_impulse[SH_MAX_MANIFOLD_POINTS];
+} sh_wide_impact;
+void sh_wide_impacts(const sh_wide_solver* ws, sh_wide_impact* out);
 float sh_wide_residual(const sh_wide_solver* ws, const sh_contact_solver* s, const bool* skip);
 void sh_wide_store(const sh_wide_solver* ws, const sh_contact_solver* s, sh_world* w, const bool* skip);
