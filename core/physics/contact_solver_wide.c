@@ -983,22 +983,33 @@ void sh_wide_fetch(const sh_wide_solver* ws, int constraint, sh_constraint* c)
     }
 }
 
-void sh_wide_impacts(const sh_wide_solver* ws, sh_wide_impact* out)
+void sh_wide_impacts(const sh_wide_solver* ws, sh_world* w, sh_wide_impact* out)
 {
     for (int i = 0; i < ws->batch_count; i++)
     {
         const sh_wide_constraint* wc = &ws->batches[i];
+        // Level order visits the contacts out of index order: fetch the next batch's warm-start slots.
+        if (i + 1 < ws->batch_count)
+            for (int k = 0; k < SH_WIDE; k++)
+                if (ws->batches[i + 1].index[k] >= 0)
+                    __builtin_prefetch(w->contacts.data[ws->batches[i + 1].contact[k]].state, 1);
         for (int k = 0; k < SH_WIDE; k++)
         {
             if (wc->index[k] < 0)
                 continue;
             sh_wide_impact* v = &out[wc->index[k]];
+            sh_contact* ct = &w->contacts.data[wc->contact[k]];
             v->contact = wc->contact[k];
             v->point_count = wc->point_count[k];
             for (int j = 0; j < v->point_count; j++)
             {
-                v->relative_velocity[j] = wc->points[j].relative_velocity[k];
-                v->normal_impulse[j] = wc->points[j].normal_impulse[k];
+                const sh_wide_point* p = &wc->points[j];
+                v->relative_velocity[j] = p->relative_velocity[k];
+                v->normal_impulse[j] = p->normal_impulse[k];
+                ct->state[j].normal_impulse = p->normal_impulse[k];
+                ct->state[j].tangent_impulse[0] = p->tangent_impulse[0][k];
+                ct->state[j].tangent_impulse[1] = p->tangent_impulse[1][k];
+                ct->state[j].max_normal_impulse = p->max_normal_impulse[k];
             }
         }
     }

@@ -110,12 +110,15 @@ void sh_wide_solve(sh_wide_solver* ws, sh_contact_solver* s, sh_wide_pass pass);
 void sh_wide_fetch(const sh_wide_solver* ws, int constraint, sh_constraint* c);
 // What solver.c's impact test reads of each constraint, for all of them in one walk over the batches in
 // memory order (out[constraint]): a sh_wide_fetch per constraint, in constraint order, touched some 26
-// cache lines of a batch each.
+// cache lines of a batch each. The same walk stores every lane's impulses into its contact, as
+// sh_wide_store would (one pass over the batches less): after the sub-steps nothing changes the lanes,
+// the impact passes run on their own batches, and the caller then stores the impact constraints over
+// these (sh_contact_solver_store_list, the same fields), so the contacts end the step the same.
 typedef struct sh_wide_impact
 {
     int contact, point_count;
     float relative_velocity[SH_MAX_MANIFOLD_POINTS], normal_impulse[SH_MAX_MANIFOLD_POINTS];
 } sh_wide_impact;
-void sh_wide_impacts(const sh_wide_solver* ws, sh_wide_impact* out);
+void sh_wide_impacts(const sh_wide_solver* ws, sh_world* w, sh_wide_impact* out);
 float sh_wide_residual(const sh_wide_solver* ws, const sh_contact_solver* s, const bool* skip);
 void sh_wide_store(const sh_wide_solver* ws, const sh_contact_solver* s, sh_world* w, const bool* skip);

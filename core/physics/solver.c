@@ -250,7 +250,7 @@ void sh_solver_step(sh_world* w, float dt)
     if (use_wide && view == NULL)
         impacts = NULL;
     else if (use_wide)
-        sh_wide_impacts(&wide, view);
+        sh_wide_impacts(&wide, w, view); // also stores the lanes' impulses (see below)
     for (int i = 0; impacts != NULL && i < cc; i++)
     {
         const sh_constraint* k = &cons[i];
@@ -330,7 +330,8 @@ void sh_solver_step(sh_world* w, float dt)
             cons[impacts[i]].points[j].normal_impulse = sub_step_impulse[i * SH_MAX_MANIFOLD_POINTS + j];
     if (use_wide)
     {
-        sh_wide_store(&wide, &s, w, in_impacts);
+        if (view == NULL) // else sh_wide_impacts stored the lanes
+            sh_wide_store(&wide, &s, w, in_impacts);
         sh_contact_solver_store_list(&s, w, impacts, impact_count);
     }
     else
