@@ -9,20 +9,26 @@
 // linearised, a larger jump overshoots; the iterations take the rest.
 #define SH_MAX_CORRECTION 0.2f
 // Rounds of fresh manifolds and projection: a projection's turns can bring another corner down, so the
-// contacts of the bodies it moved are measured again (three: measured on scenario 20, a second round was
-// needed in about one step in ten, a third rarely).
-#define SH_PROJECT_ROUNDS 3
+// contacts of the bodies it moved are measured again. Measured on scenario 20 over 1.5 … 3 s: one round
+// left 17.6 cm at worst, two 2.4 cm (a pair the broad phase had not found yet); a third cost convex_pile
+// 20 % more and changed nothing there.
+#define SH_PROJECT_ROUNDS 2
 // m: contacts whose points are this close join the projected group (a body pushed up must not be pushed
 // unseen into a neighbour a few millimetres away), and fresh manifolds report points this far apart.
 #define SH_PROJECT_MARGIN 0.05f
 // Mass ratio from which a body pressed by a heavier one gets projected: the default wrecking ball (50 kg on
 // 10 kg bricks) stays with the soft step alone, 200 kg and more on a brick do not.
 #define SH_DEEP_RATIO 10.0f
+// Contacts from a deep one to the edge of the projected group (the bodies beyond stay fixed). Two carry a
+// light body's push into the heavy one on it and on to what that one touches.
+#define SH_GROUP_HOPS 3
+// New collides a step may run (the rest carry the step-start manifold, and no further round starts).
+#define SH_FRESH_BUDGET 256
 // m: relative motion in a step (translation along the normal plus rotation chords) from which a deep
 // contact counts as made by that motion (a spinning body's corner). The 5050 pyramid's contacts move up to
 // a few millimetres a step as it settles: at 5 mm (the slop) some of its 8 … 20 mm deep contacts qualified
 // and the projection fought their soft equilibrium until the pyramid fell (measured).
-#define SH_DEEP_MOTION 0.02f
+#define SH_DEEP_MOTION 0.05f
 
 // A lower bound on the separation of a contact now, from its separation s0 at the collide: along the
 // collide's normal (when the manifold had points) the bodies' support distance moved by the relative
@@ -31,7 +37,7 @@
 // Relative, so bodies falling side by side, a landing stopped at its gap, or a column sliding as one stay
 // out. NULL is a body that did not move; a body whose step went non-finite counts as still.
 static float separation_bound(float s0, const float* normal, const sh_solver_body* a, float reach_a,
-                              const sh_solver_body* b, float reach_b, float* moved)
+                              const sh_solver_body* b, float reach_b, float* moved, float* turned)
 {
     vec3 d = {0.0f, 0.0f, 0.0f};
     float chord = 0.0f;
@@ -48,6 +54,7 @@ static float separation_bound(float s0, const float* normal, const sh_solver_bod
     float closing = normal != NULL ? -glm_vec3_dot(d, (float*)normal) : glm_vec3_norm(d);
     float m = closing + chord;
     *moved = isfinite(m) ? m : 0.0f;
+    *turned = isfinite(chord) ? chord : 0.0f;
     return s0 - *moved;
 }
 
@@ -131,7 +138,7 @@ static float response(const sh_body* b, const float* r, const float* n)
 // Non-linear Gauss-Seidel on positions (each pass re-measures every point from the bodies' current
 // poses), from the ground up: a point deeper than the slop is pushed back to it along the contact normal;
 // between two ranks only the upper body moves, so a light body under a heavy one carries it.
-static void project(sh_world* w, item* items, int count)
+static void project(sh_world* w, item* items, int count, bool* shifted)
 {
     for (int i = 0; i < count; i++)
         for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
@@ -167,6 +174,8 @@ static void project(sh_world* w, item* items, int count)
                     shift(a, ra, nrm, -lambda);
                 if (move_b)
                     shift(b, rb, nrm, lambda);
+                shifted[it->node_a] = shifted[it->node_a] || move_a;
+                shifted[it->node_b] = shifted[it->node_b] || move_b;
             }
         }
 }
@@ -241,6 +250,33 @@ static void stop_sinking(sh_world* w, const item* items, int count)
         }
 }
 
+// The collide's manifold carried through the step's motion (dp, dq) to the bodies' final poses.
+static void carry_manifold(const sh_world* w, const sh_solver_body* sb, const sh_contact* ct,
+                           sh_manifold* out)
+{
+    *out = ct->manifold;
+    const sh_body* ends[2] = {&w->bodies.data[ct->body_a], &w->bodies.data[ct->body_b]};
+    for (int j = 0; j < out->point_count; j++)
+    {
+        sh_manifold_point* mp = &out->points[j];
+        float* points[2] = {mp->point_a, mp->point_b};
+        for (int e = 0; e < 2; e++)
+        {
+            if (ends[e]->solver_index < 0)
+                continue;
+            const sh_solver_body* s = &sb[ends[e]->solver_index];
+            vec3 start_p, r;
+            glm_vec3_sub((float*)ends[e]->xf.p, (float*)s->dp, start_p);
+            glm_vec3_sub(points[e], start_p, r);
+            glm_quat_rotatev((float*)s->dq, r, r);
+            glm_vec3_add((float*)ends[e]->xf.p, r, points[e]);
+        }
+        vec3 d;
+        glm_vec3_sub(mp->point_b, mp->point_a, d);
+        mp->separation = glm_vec3_dot(d, out->normal);
+    }
+}
+
 // A contact's manifold in the projection: fresh at the bodies' current poses when they may have moved far
 // since the step's collide, else the collide's, carried through the step's motion.
 static const sh_manifold* manifold_of(const sh_world* w, int contact, const int* fresh_of,
@@ -249,8 +285,7 @@ static const sh_manifold* manifold_of(const sh_world* w, int contact, const int*
     return fresh_of[contact] >= 0 ? &fresh[fresh_of[contact]] : &w->contacts.data[contact].manifold;
 }
 
-static void make_item(const sh_world* w, const sh_solver_body* sb, int contact, const int* fresh_of,
-                      const sh_manifold* fresh, item* it)
+static void make_item(const sh_world* w, int contact, const int* fresh_of, const sh_manifold* fresh, item* it)
 {
     const sh_contact* ct = &w->contacts.data[contact];
     const sh_body* a = &w->bodies.data[ct->body_a];
@@ -260,6 +295,16 @@ static void make_item(const sh_world* w, const sh_solver_body* sb, int contact, 
     it->node_a = a->solver_index < 0 ? 0 : ct->body_a;
     it->node_b = b->solver_index < 0 ? 0 : ct->body_b;
     it->manifold = m;
+}
+
+// The item's points in its bodies' frames (only for the swept ones: the rest only rank and group).
+static void make_locals(const sh_world* w, const sh_solver_body* sb, const int* fresh_of, item* it)
+{
+    const sh_contact* ct = &w->contacts.data[it->contact];
+    const sh_body* a = &w->bodies.data[ct->body_a];
+    const sh_body* b = &w->bodies.data[ct->body_b];
+    const sh_manifold* m = it->manifold;
+    const int contact = it->contact;
     for (int j = 0; j < m->point_count; j++)
     {
         const sh_manifold_point* mp = &m->points[j];
@@ -286,58 +331,70 @@ static void make_item(const sh_world* w, const sh_solver_body* sb, int contact, 
     }
 }
 
-// Breadth-first walk over the items' graph from the nodes already queued (queue[0 … tail-1]): rank (when
-// not NULL) gets each reached node's distance over touching items, else mark gets every node reached
-// without passing through the fixed world.
-static void walk(const item* items, const int* first, const int* edges, int* queue, int tail, int* rank,
-                 bool* mark)
+// Breadth-first walk over the items' graph from the nodes already queued (queue[0 … tail-1], dist 0 or
+// set): dist gets each reached node's distance, up to `limit` steps, over touching items only when
+// `touching` (ranks), else over all and never into the fixed world node 0 (groups).
+static void walk(const item* items, const int* first, const int* edges, int* queue, int tail, int* dist,
+                 bool touching, int limit)
 {
     int head = 0;
     while (head < tail)
     {
         int u = queue[head++];
+        if (dist[u] >= limit)
+            continue;
         for (int e = first[u]; e < first[u + 1]; e++)
         {
             const item* it = &items[edges[e]];
             int v = it->node_a == u ? it->node_b : it->node_a;
-            if (rank != NULL)
-            {
-                if (rank[v] == INT_MAX && min_separation(it->manifold) < SH_TOUCH_TOLERANCE)
-                {
-                    rank[v] = rank[u] + 1;
-                    queue[tail++] = v;
-                }
-            }
-            else if (v != 0 && !mark[v])
-            {
-                mark[v] = true;
-                queue[tail++] = v;
-            }
+            if (dist[v] != INT_MAX || (touching && !(min_separation(it->manifold) < SH_TOUCH_TOLERANCE)) ||
+                (!touching && v == 0))
+                continue;
+            dist[v] = dist[u] + 1;
+            queue[tail++] = v;
         }
     }
 }
 
-int sh_penetration_project(sh_world* w, const sh_solver_body* sb)
+int sh_penetration_project(sh_world* w, const sh_solver_body* sb, const int* body_of, int n)
 {
     sh_arena* arena = &w->arena;
     const int contact_count = w->contacts.count, node_count = w->bodies.count;
     int* fresh_of = NULL; // [contact]: its fresh manifold, -1 none
     sh_manifold* fresh = NULL;
-    bool* moved = NULL; // [node]: moved by the last round's projection
+    bool* moved = NULL; // [node]: shifted by the last round's projection
     int fresh_count = 0, swept = 0;
     bool* seed = NULL; // [contact]: measured fresh and may start a group (in a group when also deep)
-    // Which simulated bodies touch one at least SH_DEEP_RATIO times heavier (a body asleep counts; static
-    // ones have no mass to compare).
-    int solver_count = 0;
-    for (int i = 1; i < node_count; i++)
-        solver_count = w->bodies.data[i].solver_index >= solver_count ? w->bodies.data[i].solver_index + 1
-                                                                      : solver_count;
-    bool* outweighed = sh_arena_alloc(arena, (size_t)(solver_count + 1) * sizeof *outweighed);
+    // 0. Can anything qualify (step 1)? Only with masses SH_DEEP_RATIO apart among the simulated bodies, or
+    //    a body that moved far enough: a point within its reach (extent, plus half a speculative gap:
+    //    taken as up to twice the extent) moves at most |dp| + 2·reach·|dq.xyz|, and a contact's relative
+    //    motion is at most the sum of its two bodies'. The 5050 pyramid (one mass,
+    //    millimetres a step) stops here after one pass over its bodies instead of two over its 15 000
+    //    contacts (measured: 1.0 ms of its 20 ms step).
+    float lo = INFINITY, hi = 0.0f, fastest = 0.0f;
+    for (int i = 0; i < n; i++)
+    {
+        const sh_solver_body* s = &sb[i];
+        if (s->inv_mass > 0.0f)
+        {
+            lo = min_f(lo, s->inv_mass);
+            hi = max_f(hi, s->inv_mass);
+        }
+        float q = sqrtf(s->dq[0] * s->dq[0] + s->dq[1] * s->dq[1] + s->dq[2] * s->dq[2]);
+        float m = glm_vec3_norm((float*)s->dp) + 4.0f * w->bodies.data[body_of[i]].extent * q;
+        fastest = max_f(fastest, isfinite(m) ? m : 0.0f);
+    }
+    bool ratios = hi >= SH_DEEP_RATIO * lo;
+    if (!ratios && !(2.0f * fastest > SH_DEEP_MOTION))
+        return 0;
+    // Which simulated bodies touch one at least SH_DEEP_RATIO times heavier (static ones have no mass to
+    // compare; an asleep one would have been woken by the touch).
+    bool* outweighed = sh_arena_alloc(arena, (size_t)(n + 1) * sizeof *outweighed);
     if (outweighed == NULL)
         return 0;
-    for (int i = 0; i < solver_count; i++)
+    for (int i = 0; i < n; i++)
         outweighed[i] = false;
-    for (int i = 0; i < contact_count; i++)
+    for (int i = 0; ratios && i < contact_count; i++)
     {
         const sh_contact* ct = &w->contacts.data[i];
         if (!ct->in_use || !(min_separation(&ct->manifold) < SH_TOUCH_TOLERANCE))
@@ -355,7 +412,8 @@ int sh_penetration_project(sh_world* w, const sh_solver_body* sb)
     float g = glm_vec3_norm(w->def.gravity);
     if (g > 0.0f)
         glm_vec3_scale(w->def.gravity, -1.0f / g, up);
-    for (int round = 0; round < SH_PROJECT_ROUNDS; round++)
+    int collides = 0;
+    for (int round = 0; round < SH_PROJECT_ROUNDS && (round == 0 || collides < SH_FRESH_BUDGET); round++)
     {
         // 1. Which contacts may be deep now? In the first round, a screen from the step-start separation
         //    (for a pair without points, the narrow phase's last separating distance) less how far each
@@ -373,17 +431,20 @@ int sh_penetration_project(sh_world* w, const sh_solver_body* sb)
             const sh_body* b = &w->bodies.data[ct->body_b];
             if (a->solver_index < 0 && b->solver_index < 0)
                 continue;
+            float turned = INFINITY; // rotation chords since the manifold was found (later rounds: unknown)
             if (round == 0)
             {
                 float s0 = ct->manifold.point_count > 0 ? min_separation(&ct->manifold)
                            : ct->cache.kind != 0        ? ct->cache.separation
                                                         : 0.0f;
-                float reach = fabsf(s0);
+                // An anchor (the midpoint of a point pair) lies within a body's extent when the pair
+                // overlaps (both points are in the body's ball) and half the gap outside it when not.
+                float reach = 0.5f * max_f(s0, 0.0f);
                 float moved_by = 0.0f;
                 float bound = separation_bound(
                     s0, ct->manifold.point_count > 0 ? ct->manifold.normal : NULL,
                     a->solver_index < 0 ? NULL : &sb[a->solver_index], a->extent + reach,
-                    b->solver_index < 0 ? NULL : &sb[b->solver_index], b->extent + reach, &moved_by);
+                    b->solver_index < 0 ? NULL : &sb[b->solver_index], b->extent + reach, &moved_by, &turned);
                 if (bound >= -SH_DEEP_SLOP)
                     continue;
                 // Only depth the soft step cannot be trusted with: a body pressed by one at least
@@ -411,12 +472,26 @@ int sh_penetration_project(sh_world* w, const sh_solver_body* sb)
                     seed[k] = false;
                 }
             }
+            // Turned less than the slop, the collide's points carried along are the contact still (a
+            // translation moves no feature past another by more than the points already tell); turned
+            // more, or over the step's budget of new collides, a new manifold (32-point hulls cost tens of
+            // microseconds each: convex_pile's landings measured 50 ms a step without these two limits).
+            bool carry =
+                ct->manifold.point_count > 0 && (turned <= SH_DEEP_SLOP || collides >= SH_FRESH_BUDGET);
+            if (!carry && collides >= SH_FRESH_BUDGET)
+                continue;
             if (fresh_of[i] < 0)
                 fresh_of[i] = fresh_count++;
             seed[i] = true;
             sh_manifold* m = &fresh[fresh_of[i]];
-            int count = sh_collide_hulls(a->hull, &a->xf, b->hull, &b->xf, SH_PROJECT_MARGIN, NULL, m);
-            m->point_count = count < 0 || count > SH_MAX_MANIFOLD_POINTS ? 0 : count;
+            if (carry)
+                carry_manifold(w, sb, ct, m);
+            else
+            {
+                int count = sh_collide_hulls(a->hull, &a->xf, b->hull, &b->xf, SH_PROJECT_MARGIN, NULL, m);
+                m->point_count = count < 0 || count > SH_MAX_MANIFOLD_POINTS ? 0 : count;
+                collides++;
+            }
             any_deep = any_deep || min_separation(m) < -SH_DEEP_SLOP;
         }
         if (!any_deep)
@@ -431,7 +506,9 @@ int sh_penetration_project(sh_world* w, const sh_solver_body* sb)
         int* rank = sh_arena_alloc(arena, (size_t)node_count * sizeof *rank);
         int* queue = sh_arena_alloc(arena, (size_t)node_count * sizeof *queue);
         bool* in_group = sh_arena_alloc(arena, (size_t)node_count * sizeof *in_group);
-        if (!items || !first || !edges || !rank || !queue || !in_group)
+        bool* shifted = sh_arena_alloc(arena, (size_t)node_count * sizeof *shifted);
+        int* hops = sh_arena_alloc(arena, (size_t)node_count * sizeof *hops);
+        if (!items || !first || !edges || !rank || !queue || !in_group || !shifted || !hops)
             return swept;
         int item_count = 0;
         for (int i = 0; i < contact_count; i++)
@@ -442,7 +519,7 @@ int sh_penetration_project(sh_world* w, const sh_solver_body* sb)
                 continue;
             if (!(min_separation(manifold_of(w, i, fresh_of, fresh)) < SH_PROJECT_MARGIN))
                 continue;
-            make_item(w, sb, i, fresh_of, fresh, &items[item_count++]);
+            make_item(w, i, fresh_of, fresh, &items[item_count++]);
         }
         for (int i = 0; i <= node_count; i++)
             first[i] = 0;
@@ -466,23 +543,32 @@ int sh_penetration_project(sh_world* w, const sh_solver_body* sb)
         }
         rank[0] = 0;
         queue[0] = 0;
-        walk(items, first, edges, queue, 1, rank, NULL);
-        // 3. The group: every body joined to a deep contact's bodies, not through the fixed world.
-        //    Projecting one deep contact pushes into its neighbours; they must be in the sweep.
+        walk(items, first, edges, queue, 1, rank, true, INT_MAX);
+        // 3. The group: the bodies of the deep contacts and those up to SH_GROUP_HOPS contacts away, not
+        //    through the fixed world. Projecting one deep contact pushes into its neighbours, and theirs;
+        //    they must be in the sweep. Beyond that the group's edge is held fixed: the whole of a pile one
+        //    fast hull lands on measured 35 ms a step (convex_pile), each round re-measuring it all.
         int tail = 0;
+        for (int i = 0; i < node_count; i++)
+            hops[i] = INT_MAX;
         for (int i = 0; i < item_count; i++)
         {
             if (!seed[items[i].contact] || !(min_separation(items[i].manifold) < -SH_DEEP_SLOP))
                 continue;
             int ends[2] = {items[i].node_a, items[i].node_b};
             for (int e = 0; e < 2; e++)
-                if (ends[e] != 0 && !in_group[ends[e]])
+                if (ends[e] != 0 && hops[ends[e]] == INT_MAX)
                 {
-                    in_group[ends[e]] = true;
+                    hops[ends[e]] = 0;
                     queue[tail++] = ends[e];
                 }
         }
-        walk(items, first, edges, queue, tail, NULL, in_group);
+        walk(items, first, edges, queue, tail, hops, false, SH_GROUP_HOPS);
+        for (int i = 0; i < node_count; i++)
+        {
+            in_group[i] = hops[i] != INT_MAX;
+            shifted[i] = false;
+        }
         int work_count = 0;
         for (int i = 0; i < item_count; i++)
             if (in_group[items[i].node_a] || in_group[items[i].node_b])
@@ -504,14 +590,18 @@ int sh_penetration_project(sh_world* w, const sh_solver_body* sb)
                 bool ordered = ra != rb && rise >= 0.5f;
                 it->stop_a = it->node_a != 0 && (!ordered || ra > rb);
                 it->stop_b = it->node_b != 0 && (!ordered || rb > ra);
-                it->move_a = it->node_a != 0 && ra >= rb;
-                it->move_b = it->node_b != 0 && rb >= ra;
+                it->move_a = in_group[it->node_a] && ra >= rb;
+                it->move_b = in_group[it->node_b] && rb >= ra;
+                it->stop_a = it->stop_a && in_group[it->node_a];
+                it->stop_b = it->stop_b && in_group[it->node_b];
             }
+        for (int i = 0; i < work_count; i++)
+            make_locals(w, sb, fresh_of, &items[i]);
         qsort(items, (size_t)work_count, sizeof *items, by_rank);
-        project(w, items, work_count);
+        project(w, items, work_count, shifted);
         stop_sinking(w, items, work_count);
         swept += work_count;
-        moved = in_group;
+        moved = shifted;
     }
     return swept;
 }

@@ -22,9 +22,9 @@
 // for anything left penetrating (row 20); half of it leaves room for the next step's new depth.
 #define SH_DEEP_SLOP 0.005f
 
-// Runs after the step's poses are written back to the bodies; sb (indexed by each body's solver_index)
-// still holds the step's changes (dp, dq), from which it bounds how far each body moved. Moves simulated
+// Runs after the step's poses are written back to the bodies; sb[0 … n-1] (body_of[i]: the body of sb[i])
+// still hold the step's changes (dp, dq), from which it bounds how far each body moved. Moves simulated
 // bodies' poses (never a static or sleeping body) so that no touching point is left deeper than
 // SH_DEEP_SLOP, and takes out the closing velocity at the points it moved. Scratch from w->arena. Returns
 // the number of contacts it swept (0 in a scene with nothing deep).
-int sh_penetration_project(sh_world* w, const sh_solver_body* sb);
+int sh_penetration_project(sh_world* w, const sh_solver_body* sb, const int* body_of, int n);
