@@ -207,8 +207,34 @@ static void kick(sh_body* b, const float* r, const float* n, float p)
 // impulse here meets a point moving against it and takes kinetic energy out (ΔE = p·(u + u')/2 with
 // u ≤ u' ≤ 0 along the push), never puts it in, even where the lower body moves up. Within one rank, the
 // ordinary inelastic impulse of both bodies.
-static void stop_sinking(sh_world* w, const item* items, int count)
+static void stop_sinking(sh_world* w, const item* items, int count, const bool* outweighed)
 {
+    // A contact the projection pushed, of a body pressed by a much heavier one, forgets the impulses the
+    // solver stored on it: they were its answer to the state just undone (a heavy body's blow or weight
+    // held by a light one), and warm-started next step
+    // they drive the light body into the ground and the heavy one gets lifted out again: potential energy
+    // from nothing. Measured on the wrecking ball (200 … 2000 kg, 5 … 30 m/s, 10/16/33 ms): with them kept,
+    // 6 of 36 runs broke the energy audit (a step gaining 1.1e-3 … 1.8e-2 of E0), forgotten none did (9 of
+    // 36 before this file). Next step's Gauss-Seidel rebuilds them from zero; the contact is deep and
+    // watched, so what that lets sink is projected again. Between like masses the stored impulses are
+    // sound and kept: forgotten there, a domino's push was rebuilt from zero and the row gained 1.2e-3 of
+    // its energy in a step (dominoes at 33 ms).
+    for (int i = 0; i < count; i++)
+    {
+        bool any = false;
+        for (int j = 0; j < items[i].manifold->point_count; j++)
+            any = any || items[i].pushed[j];
+        sh_contact* ct = &w->contacts.data[items[i].contact];
+        int ia = w->bodies.data[ct->body_a].solver_index, ib = w->bodies.data[ct->body_b].solver_index;
+        if (!any || !((ia >= 0 && outweighed[ia]) || (ib >= 0 && outweighed[ib])))
+            continue;
+        for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
+        {
+            ct->state[j].normal_impulse = 0.0f;
+            ct->state[j].tangent_impulse[0] = 0.0f;
+            ct->state[j].tangent_impulse[1] = 0.0f;
+        }
+    }
     for (int pass = 0; pass < SH_PROJECT_ITERATIONS; pass++)
         for (int i = 0; i < count; i++)
         {
@@ -599,7 +625,7 @@ int sh_penetration_project(sh_world* w, const sh_solver_body* sb, const int* bod
             make_locals(w, sb, fresh_of, &items[i]);
         qsort(items, (size_t)work_count, sizeof *items, by_rank);
         project(w, items, work_count, shifted);
-        stop_sinking(w, items, work_count);
+        stop_sinking(w, items, work_count, outweighed);
         swept += work_count;
         moved = shifted;
     }

@@ -13,8 +13,9 @@
 // Fedkiw 2003; Erleben 2005, ch. 7): bodies are ranked by their contact-graph distance from the static
 // world, contacts are swept from the ground up, and in a contact between two ranks the lower body counts
 // as infinitely heavy, so the correction runs up the pile in one sweep whatever the masses. Then the same
-// order on velocities at the points it pushed, taking out only what still closes there (stop_sinking in
-// penetration.c says why, and why it never adds energy).
+// order on velocities at the points it pushed, taking out only what still closes there, and those contacts
+// forget their stored impulses (stop_sinking in penetration.c says why, and why it never adds energy).
+// Which contacts qualify, and what it costs, is in penetration.c (SH_DEEP_RATIO, SH_DEEP_MOTION).
 
 #include "world.h"
 
@@ -25,6 +26,7 @@
 // Runs after the step's poses are written back to the bodies; sb[0 … n-1] (body_of[i]: the body of sb[i])
 // still hold the step's changes (dp, dq), from which it bounds how far each body moved. Moves simulated
 // bodies' poses (never a static or sleeping body) so that no touching point is left deeper than
-// SH_DEEP_SLOP, and takes out the closing velocity at the points it moved. Scratch from w->arena. Returns
+// SH_DEEP_SLOP, takes out the closing velocity at the points it moved and zeroes those contacts' stored
+// impulses. Scratch from w->arena. Returns
 // the number of contacts it swept (0 in a scene with nothing deep).
 int sh_penetration_project(sh_world* w, const sh_solver_body* sb, const int* body_of, int n);
