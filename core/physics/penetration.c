@@ -10,8 +10,8 @@
 #define SH_MAX_CORRECTION 0.2f
 // Rounds of fresh manifolds and projection: a projection's turns can bring another corner down, so the
 // contacts of the bodies it moved are measured again. Measured on scenario 20 over 1.5 … 3 s: one round
-// left 17.6 cm at worst, two 2.4 cm (a pair the broad phase had not found yet); a third cost convex_pile
-// 20 % more and changed nothing there.
+// left 17.6 cm at worst, two 2.4 cm (a pair the broad phase had not found yet); a third measured no
+// better there and cost convex_pile's landings more.
 #define SH_PROJECT_ROUNDS 2
 // m: contacts whose points are this close join the projected group (a body pushed up must not be pushed
 // unseen into a neighbour a few millimetres away), and fresh manifolds report points this far apart.
@@ -19,15 +19,16 @@
 // Mass ratio from which a body pressed by a heavier one gets projected: the default wrecking ball (50 kg on
 // 10 kg bricks) stays with the soft step alone, 200 kg and more on a brick do not.
 #define SH_DEEP_RATIO 10.0f
-// Contacts from a deep one to the edge of the projected group (the bodies beyond stay fixed). Two carry a
-// light body's push into the heavy one on it and on to what that one touches.
+// Contacts from a deep one to the edge of the projected group (the bodies beyond stay fixed): a light
+// body's push goes into the heavy one on it, on to what that one touches, and one further.
 #define SH_GROUP_HOPS 3
-// New collides a step may run (the rest carry the step-start manifold, and no further round starts).
+// New collides a step may run (the rest carry the manifold they had).
 #define SH_FRESH_BUDGET 256
 // m: relative motion in a step (translation along the normal plus rotation chords) from which a deep
-// contact counts as made by that motion (a spinning body's corner). The 5050 pyramid's contacts move up to
-// a few millimetres a step as it settles: at 5 mm (the slop) some of its 8 … 20 mm deep contacts qualified
-// and the projection fought their soft equilibrium until the pyramid fell (measured).
+// contact counts as made by that motion (a spinning body's corner). Measured lower: at 5 mm (the slop)
+// some of the settling 5050 pyramid's 8 … 20 mm deep contacts qualified and the projection fought their
+// soft equilibrium until the pyramid fell; at 2 cm the slow turns of convex_pile's 2 m hulls qualified
+// thousands of its contacts a step.
 #define SH_DEEP_MOTION 0.05f
 
 // A lower bound on the separation of a contact now, from its separation s0 at the collide: along the
@@ -211,14 +212,14 @@ static void stop_sinking(sh_world* w, const item* items, int count, const bool* 
 {
     // A contact the projection pushed, of a body pressed by a much heavier one, forgets the impulses the
     // solver stored on it: they were its answer to the state just undone (a heavy body's blow or weight
-    // held by a light one), and warm-started next step
-    // they drive the light body into the ground and the heavy one gets lifted out again: potential energy
-    // from nothing. Measured on the wrecking ball (200 … 2000 kg, 5 … 30 m/s, 10/16/33 ms): with them kept,
-    // 6 of 36 runs broke the energy audit (a step gaining 1.1e-3 … 1.8e-2 of E0), forgotten none did (9 of
-    // 36 before this file). Next step's Gauss-Seidel rebuilds them from zero; the contact is deep and
-    // watched, so what that lets sink is projected again. Between like masses the stored impulses are
-    // sound and kept: forgotten there, a domino's push was rebuilt from zero and the row gained 1.2e-3 of
-    // its energy in a step (dominoes at 33 ms).
+    // held by a light one), and warm-started next step they drive the light body into the ground and the
+    // heavy one gets lifted out again: potential energy from nothing. Measured on the wrecking ball
+    // (200 … 2000 kg, 5 … 30 m/s, 10/16/33 ms steps): with them kept, 6 of 36 runs broke the energy audit
+    // (a step gaining 1.1e-3 … 1.8e-2 of E0); forgotten, 1 did (1.09e-3); 9 of 36 before this file. Next
+    // step's Gauss-Seidel rebuilds them from zero; the contact is deep and watched, so what that lets sink
+    // is projected again. Between like masses the stored impulses are sound and kept: forgotten there too,
+    // a domino's push was rebuilt from zero and the row gained 1.2e-3 of its energy in a step (dominoes
+    // at 33 ms).
     for (int i = 0; i < count; i++)
     {
         bool any = false;
@@ -300,6 +301,37 @@ static void carry_manifold(const sh_world* w, const sh_solver_body* sb, const sh
         vec3 d;
         glm_vec3_sub(mp->point_b, mp->point_a, d);
         mp->separation = glm_vec3_dot(d, out->normal);
+    }
+}
+
+// A manifold current before the last projection, carried through what it moved: each shifted body's
+// points by its pose change since the snapshot (position, then quaternion, per node).
+static void carry_shift(const sh_world* w, const sh_contact* ct, const bool* shifted, const float* snapshot,
+                        sh_manifold* m)
+{
+    const int nodes[2] = {w->bodies.data[ct->body_a].solver_index < 0 ? 0 : ct->body_a,
+                          w->bodies.data[ct->body_b].solver_index < 0 ? 0 : ct->body_b};
+    for (int j = 0; j < m->point_count; j++)
+    {
+        sh_manifold_point* mp = &m->points[j];
+        float* points[2] = {mp->point_a, mp->point_b};
+        for (int e = 0; e < 2; e++)
+        {
+            if (nodes[e] == 0 || !shifted[nodes[e]])
+                continue;
+            const sh_body* b = &w->bodies.data[nodes[e]];
+            const float* before = &snapshot[7 * nodes[e]];
+            versor q0 = {before[3], before[4], before[5], before[6]}, qc, rel; // aligned copy for cglm
+            vec3 r;
+            glm_quat_conjugate(q0, qc);
+            glm_quat_mul((float*)b->xf.q, qc, rel);
+            glm_vec3_sub(points[e], (float*)before, r);
+            glm_quat_rotatev(rel, r, r);
+            glm_vec3_add((float*)b->xf.p, r, points[e]);
+        }
+        vec3 d;
+        glm_vec3_sub(mp->point_b, mp->point_a, d);
+        mp->separation = glm_vec3_dot(d, m->normal);
     }
 }
 
@@ -439,6 +471,7 @@ int sh_penetration_project(sh_world* w, const sh_solver_body* sb, const int* bod
     if (g > 0.0f)
         glm_vec3_scale(w->def.gravity, -1.0f / g, up);
     int collides = 0;
+    float* snapshot = NULL; // [7 · node]: poses of the last projected group before it was projected
     for (int round = 0; round < SH_PROJECT_ROUNDS && (round == 0 || collides < SH_FRESH_BUDGET); round++)
     {
         // 1. Which contacts may be deep now? In the first round, a screen from the step-start separation
@@ -500,18 +533,26 @@ int sh_penetration_project(sh_world* w, const sh_solver_body* sb, const int* bod
             }
             // Turned less than the slop, the collide's points carried along are the contact still (a
             // translation moves no feature past another by more than the points already tell); turned
-            // more, or over the step's budget of new collides, a new manifold (32-point hulls cost tens of
+            // more, a new manifold, within the step's budget of new collides (32-point hulls cost tens of
             // microseconds each: convex_pile's landings measured 50 ms a step without these two limits).
             bool carry =
                 ct->manifold.point_count > 0 && (turned <= SH_DEEP_SLOP || collides >= SH_FRESH_BUDGET);
             if (!carry && collides >= SH_FRESH_BUDGET)
                 continue;
-            if (fresh_of[i] < 0)
+            bool had = fresh_of[i] >= 0;
+            if (!had)
                 fresh_of[i] = fresh_count++;
             seed[i] = true;
             sh_manifold* m = &fresh[fresh_of[i]];
             if (carry)
-                carry_manifold(w, sb, ct, m);
+            {
+                // Carried: from the collide through the step's motion, then (in a later round) through
+                // what the last projection moved.
+                if (round == 0 || !had)
+                    carry_manifold(w, sb, ct, m);
+                if (round > 0)
+                    carry_shift(w, ct, moved, snapshot, m);
+            }
             else
             {
                 int count = sh_collide_hulls(a->hull, &a->xf, b->hull, &b->xf, SH_PROJECT_MARGIN, NULL, m);
@@ -624,6 +665,17 @@ int sh_penetration_project(sh_world* w, const sh_solver_body* sb, const int* bod
         for (int i = 0; i < work_count; i++)
             make_locals(w, sb, fresh_of, &items[i]);
         qsort(items, (size_t)work_count, sizeof *items, by_rank);
+        snapshot = sh_arena_alloc(arena, (size_t)node_count * 7 * sizeof *snapshot);
+        if (snapshot == NULL)
+            return swept;
+        for (int i = 1; i < node_count; i++)
+            if (in_group[i])
+            {
+                for (int k = 0; k < 3; k++)
+                    snapshot[7 * i + k] = w->bodies.data[i].xf.p[k];
+                for (int k = 0; k < 4; k++) // by element: cglm's vec4 copy wants 16-byte alignment
+                    snapshot[7 * i + 3 + k] = w->bodies.data[i].xf.q[k];
+            }
         project(w, items, work_count, shifted);
         stop_sinking(w, items, work_count, outweighed);
         swept += work_count;
