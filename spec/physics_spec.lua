@@ -481,7 +481,7 @@ describe("physics acceptance (physics.md)", function()
   -- The deep contacts here were light bodies (1 g .. 1 kg) pressed under or between bodies 10³ .. 10⁵ times
   -- heavier, and spinning bodies whose corners come down during a step (measured deepest before the
   -- projection: 34.9 .. 49.3 mm). core/physics/penetration.c projects such contacts (a body pressed by one
-  -- 10 times heavier, or moved 2 cm in the step) back to 5 mm when they end a step deeper, in
+  -- 10 times heavier, or moved 5 cm in the step) back to 5 mm when they end a step deeper, in
   -- shock-propagation order; measured now: 5.0 mm (and at most 5.0 mm on 16 other seeds of this scene).
   it("20: robustness: 1000 random spawns (overlapping, 1e-3 .. 1e4 kg, fast): no NaN, nothing > 1 cm deep after 2 s", function()
     local w = world()
