@@ -5,6 +5,7 @@
 //   impulses, write bodies back.
 #include "contact_solver.h"
 #include "contact_solver_wide.h"
+#include "penetration.h"
 
 #include <math.h>
 #include <string.h>
@@ -358,6 +359,7 @@ void sh_solver_step(sh_world* w, float dt)
         glm_quat_mul((float*)x->dq, b->xf.q, q);
         glm_quat_normalize_to(q, b->xf.q);
     }
+    sh_penetration_project(w, sb, body_of, n);
     w->stats.iterations = cc > 0 ? substeps * (1 + SH_RELAX_PASSES) : 0;
     w->stats.residual = residual;
     w->stats.converged = residual < SH_SOLVER_TOLERANCE;
