@@ -1,12 +1,16 @@
 // simhost bench — the physics.md benchmark scenes, one line each:
 //   scene=NAME bodies=N steps=S ms_per_step=X shift_m=H sag_m=V
 // ms_per_step is the mean wall time of steps 2..S (the first step builds every pair), single thread.
+// With --hash the line ends in hash=H: FNV-1a 64 over the raw bits of every body's position,
+// orientation, velocity and angular velocity after the run, so a speed change that claims to keep the
+// simulation bit for bit can be checked by comparing one number before and after.
 // Hulls are built here with sh_hull_build, so no asset DB is needed.
 #include "cli.h"
 
 #include "simhost/physics.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,7 +191,41 @@ static double now_ms(void)
 static const char* const scenes[] = {"large_pyramid", "convex_pile", "many_pyramids", "cluster_drop",
                                      "sparse"};
 
-static int run_scene(const char* scene, int base, int steps_override)
+// FNV-1a 64 over the bytes of n floats: the floats' bits, not their values (so -0 and 0 differ, and
+// a NaN is a NaN with its payload); byte order is the machine's, fine for comparing runs on one host.
+static uint64_t fnv1a_floats(uint64_t h, const float* f, int n)
+{
+    for (int i = 0; i < n; i++)
+    {
+        uint32_t bits;
+        memcpy(&bits, &f[i], sizeof bits);
+        for (int k = 0; k < 4; k++)
+        {
+            h ^= (bits >> (8 * k)) & 0xFFu;
+            h *= 0x100000001B3ULL;
+        }
+    }
+    return h;
+}
+
+static uint64_t world_hash(const sh_world* world)
+{
+    uint64_t h = 0xCBF29CE484222325ULL;
+    int n = sh_world_body_count(world);
+    for (int i = 0; i < n; i++)
+    {
+        sh_body_state s;
+        if (!sh_body_get_state(world, sh_world_body_at(world, i), &s))
+            continue;
+        h = fnv1a_floats(h, s.position, 3);
+        h = fnv1a_floats(h, s.orientation, 4);
+        h = fnv1a_floats(h, s.velocity, 3);
+        h = fnv1a_floats(h, s.angular_velocity, 3);
+    }
+    return h;
+}
+
+static int run_scene(const char* scene, int base, int steps_override, bool with_hash)
 {
     bench b;
     memset(&b, 0, sizeof b);
@@ -214,8 +252,11 @@ static int run_scene(const char* scene, int base, int steps_override)
         shift = hypot(s1.position[0] - s0.position[0], s1.position[1] - s0.position[1]);
         sag = s0.position[2] - s1.position[2];
     }
-    printf("scene=%s bodies=%d steps=%d ms_per_step=%.3f shift_m=%.4f sag_m=%.4f\n", scene, b.bodies, steps,
+    printf("scene=%s bodies=%d steps=%d ms_per_step=%.3f shift_m=%.4f sag_m=%.4f", scene, b.bodies, steps,
            steps > 1 ? total / (steps - 1) : 0.0, shift, sag);
+    if (with_hash)
+        printf(" hash=%016llx", (unsigned long long)world_hash(b.world));
+    putchar('\n');
     fflush(stdout);
     sh_world_destroy(b.world);
     for (int i = 0; i < b.hull_count; i++)
@@ -224,11 +265,13 @@ static int run_scene(const char* scene, int base, int steps_override)
 }
 
 static const char help[] =
-    "usage: simhost bench [SCENE ...] [--steps N] [--base N]\n"
+    "usage: simhost bench [SCENE ...] [--steps N] [--base N] [--hash]\n"
     "scenes: large_pyramid convex_pile many_pyramids cluster_drop sparse (default: all)\n"
     "  --steps N   override each scene's step count\n"
     "  --base N    base of large_pyramid (default 100)\n"
-    "prints one line per scene: scene= bodies= steps= ms_per_step= shift_m= sag_m=\n";
+    "  --hash      add hash= to each line: FNV-1a 64 of every body's position, orientation,\n"
+    "              velocity and angular velocity bits after the run (same bits, same hash)\n"
+    "prints one line per scene: scene= bodies= steps= ms_per_step= shift_m= sag_m= [hash=]\n";
 
 static bool parse_int(const char* s, int lo, int hi, int* out)
 {
@@ -244,12 +287,18 @@ int sh_cmd_bench(int argc, char** argv)
 {
     const char* chosen[16];
     int n = 0, steps = 0, base = 100;
+    bool with_hash = false;
     for (int i = 0; i < argc; i++)
     {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
         {
             fputs(help, stdout);
             return SH_EXIT_OK;
+        }
+        if (strcmp(argv[i], "--hash") == 0)
+        {
+            with_hash = true;
+            continue;
         }
         if (strcmp(argv[i], "--steps") == 0 || strcmp(argv[i], "--base") == 0)
         {
@@ -279,7 +328,7 @@ int sh_cmd_bench(int argc, char** argv)
             chosen[n++] = scenes[k];
     for (int i = 0; i < n; i++)
     {
-        int rc = run_scene(chosen[i], base, steps);
+        int rc = run_scene(chosen[i], base, steps, with_hash);
         if (rc != SH_EXIT_OK)
             return rc;
     }

@@ -1,6 +1,8 @@
 #include "arena.h"
 
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 
 void sh_arena_init(sh_arena* a)
 {
@@ -62,6 +64,23 @@ void* sh_arena_alloc(sh_arena* a, size_t size)
     return p;
 }
 
+// Asks for 2 MB pages on the block's whole 2 MB-aligned part. A large step streams tens of MB through the
+// arena several times a sub-step (the 5050 pyramid: 6.6 MB of solver batches, 12 MB of constraints),
+// far more 4 KB pages than the TLB holds, so every pass missed it page after page. Advisory: where the
+// kernel declines (THP off, no free huge page), the block keeps its 4 KB pages and works the same.
+static void advise_huge_pages(void* p, size_t size)
+{
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    const uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + size) & ~(huge - 1);
+    if (hi > lo)
+        (void)madvise((void*)lo, hi - lo, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)size;
+#endif
+}
+
 void sh_arena_reset(sh_arena* a)
 {
     free_overflow(a);
@@ -71,6 +90,7 @@ void sh_arena_reset(sh_arena* a)
         char* b = sh_alloc(cap);
         if (b != NULL)
         {
+            advise_huge_pages(b, cap);
             sh_free(a->base, a->capacity);
             a->base = b;
             a->capacity = cap;

@@ -10,6 +10,8 @@
 // differently without AVX does not apply.
 #pragma GCC diagnostic ignored "-Wpsabi"
 
+_Static_assert(SH_WIDE == SH_GRAPH_BATCH, "the levels fill batches of the solver's width");
+
 // This file alone at -O3 with loop unrolling: the kernels' short fixed loops (4 points, 3 sweeps, 2
 // batches, 8 lanes) then unroll into straight code with the per-point temporaries in registers. Measured
 // with perf stat task-clock, 3 runs each: 5050 pyramid 40 steps 1058/1103 ms → 885/874 ms, cluster_drop
@@ -32,20 +34,69 @@ SH_INLINE sh_fw splat(float x)
     return v;
 }
 
-SH_INLINE sh_fw sel(sh_iw m, sh_fw x, sh_fw y)
+// Lane select, max and min: one blend / max / min instruction on the AVX paths, three or four bitwise
+// operations on the baseline (SSE2 has no blend; GCC did not form the AVX ones from the bitwise form:
+// perf put the select at 4 % of the 5050 pyramid's step). The same bits either way: every mask is a
+// comparison result, all ones or all zeros per lane, which is exactly what BLENDVPS reads (the sign bit),
+// and MAXPS / MINPS are defined as a > b ? a : b / a < b ? a : b, the scalar solver's max_f / min_f,
+// NaN and signed-zero cases included.
+__attribute__((target("avx2,fma"))) static inline void blend_avx(const sh_iw* m, const sh_fw* x,
+                                                                 const sh_fw* y, sh_fw* out)
 {
-    return (sh_fw)(((sh_iw)x & m) | ((sh_iw)y & ~m));
+    __m256 a, b, mask;
+    memcpy(&a, x, sizeof a);
+    memcpy(&b, y, sizeof b);
+    memcpy(&mask, m, sizeof mask);
+    const __m256 r = _mm256_blendv_ps(b, a, mask);
+    memcpy(out, &r, sizeof r);
+}
+
+__attribute__((target("avx2,fma"))) static inline void max_avx(const sh_fw* x, const sh_fw* y, sh_fw* out)
+{
+    __m256 a, b;
+    memcpy(&a, x, sizeof a);
+    memcpy(&b, y, sizeof b);
+    const __m256 r = _mm256_max_ps(a, b);
+    memcpy(out, &r, sizeof r);
+}
+
+__attribute__((target("avx2,fma"))) static inline void min_avx(const sh_fw* x, const sh_fw* y, sh_fw* out)
+{
+    __m256 a, b;
+    memcpy(&a, x, sizeof a);
+    memcpy(&b, y, sizeof b);
+    const __m256 r = _mm256_min_ps(a, b);
+    memcpy(out, &r, sizeof r);
+}
+
+_Static_assert(SH_WIDE == 8, "the AVX select, max and min take one ymm register");
+
+SH_INLINE sh_fw sel(sh_iw m, sh_fw x, sh_fw y, bool avx)
+{
+    if (!avx)
+        return (sh_fw)(((sh_iw)x & m) | ((sh_iw)y & ~m));
+    sh_fw r;
+    blend_avx(&m, &x, &y, &r);
+    return r;
 }
 
 // The scalar solver's max_f/min_f (a > b ? a : b), lane-wise, NaN behaviour included.
-SH_INLINE sh_fw max8(sh_fw a, sh_fw b)
+SH_INLINE sh_fw max8(sh_fw a, sh_fw b, bool avx)
 {
-    return sel(a > b, a, b);
+    if (!avx)
+        return sel(a > b, a, b, false);
+    sh_fw r;
+    max_avx(&a, &b, &r);
+    return r;
 }
 
-SH_INLINE sh_fw min8(sh_fw a, sh_fw b)
+SH_INLINE sh_fw min8(sh_fw a, sh_fw b, bool avx)
 {
-    return sel(a < b, a, b);
+    if (!avx)
+        return sel(a < b, a, b, false);
+    sh_fw r;
+    min_avx(&a, &b, &r);
+    return r;
 }
 
 // ---- AVX2 body access: eight 32-byte rows, transposed in registers (3 shuffle stages of 8) ----
@@ -354,13 +405,13 @@ SH_INLINE void solve_batches(sh_wide_constraint* const* cs, int nb, sh_solver_bo
             }
             sh_fw sep = separation8(PA[q], PB[q], p, c->normal);
             const sh_iw spec = sep > zero;
-            bias[q][j] = sel(spec, sep * inv_h, zero);
+            bias[q][j] = sel(spec, sep * inv_h, zero, avx);
             if (pass == SH_WIDE_BIASED)
             {
-                sh_fw soft = max8(c->bias_rate * sep, splat(-push_max));
-                bias[q][j] = sel(spec, bias[q][j], soft);
-                mass_scale[q][j] = sel(spec, one, c->mass_scale);
-                impulse_scale[q][j] = sel(spec, zero, c->impulse_scale);
+                sh_fw soft = max8(c->bias_rate * sep, splat(-push_max), avx);
+                bias[q][j] = sel(spec, bias[q][j], soft, avx);
+                mass_scale[q][j] = sel(spec, one, c->mass_scale, avx);
+                impulse_scale[q][j] = sel(spec, zero, c->impulse_scale, avx);
             }
             else
                 c->relax_bias[j] = bias[q][j];
@@ -379,11 +430,11 @@ SH_INLINE void solve_batches(sh_wide_constraint* const* cs, int nb, sh_solver_bo
                 sh_fw vn = row_vel8(A[q], B[q], nrow[q][j], c->normal);
                 sh_fw imp = -p->normal_mass * mass_scale[q][j] * (vn + bias[q][j]) -
                             impulse_scale[q][j] * p->normal_impulse;
-                sh_fw next = max8(p->normal_impulse + imp, zero);
+                sh_fw next = max8(p->normal_impulse + imp, zero, avx);
                 imp = next - p->normal_impulse;
                 pushed[q] |= imp > zero;
                 p->normal_impulse = next;
-                p->max_normal_impulse = max8(p->max_normal_impulse, imp);
+                p->max_normal_impulse = max8(p->max_normal_impulse, imp, avx);
                 row_apply8(A[q], B[q], c->inv_mass_a, c->inv_mass_b, nrow[q][j], c->normal, imp);
             }
         }
@@ -396,8 +447,8 @@ SH_INLINE void solve_batches(sh_wide_constraint* const* cs, int nb, sh_solver_bo
             for (int j = 0; j < NP; j++)
             {
                 sh_wide_point* p = &c->points[j];
-                p->relative_velocity =
-                    sel(newly, min8(p->relative_velocity, p->approach_velocity), p->relative_velocity);
+                p->relative_velocity = sel(newly, min8(p->relative_velocity, p->approach_velocity, avx),
+                                           p->relative_velocity, avx);
             }
         }
         c->active |= pushed[q];
@@ -419,9 +470,9 @@ SH_INLINE void solve_batches(sh_wide_constraint* const* cs, int nb, sh_solver_bo
             sh_fw len2 = n1 * n1 + n2 * n2;
             const sh_iw over = len2 > lim * lim;
             // Lanes under the limit take a scale of 1 (a square root of 1, never of 0 or of an unused lane).
-            sh_fw sc = sel(over, lim / sqrt8(sel(over, len2, one), avx), one);
-            n1 = sel(over, n1 * sc, n1);
-            n2 = sel(over, n2 * sc, n2);
+            sh_fw sc = sel(over, lim / sqrt8(sel(over, len2, one, avx), avx), one, avx);
+            n1 = sel(over, n1 * sc, n1, avx);
+            n2 = sel(over, n2 * sc, n2, avx);
             row_apply8(A[q], B[q], c->inv_mass_a, c->inv_mass_b, r1, c->t1, n1 - p->tangent_impulse[0]);
             row_apply8(A[q], B[q], c->inv_mass_a, c->inv_mass_b, r2, c->t2, n2 - p->tangent_impulse[1]);
             p->tangent_impulse[0] = n1;
@@ -456,7 +507,7 @@ SH_INLINE void residual_batch(const sh_wide_constraint* c, const sh_solver_body*
         sh_fw vn = row_vel8(A, B, row, c->normal);
         sh_fw sep = separation8(PA, PB, p, c->normal);
         sh_fw err = sel(p->normal_impulse > zero, (sh_fw)((sh_iw)vn & abs_mask),
-                        sel(sep < zero, max8(-vn, zero), zero));
+                        sel(sep < zero, max8(-vn, zero, avx), zero, avx), avx);
         for (int k = 0; k < SH_WIDE; k++)
             if (c->index[k] >= 0 && j < c->point_count[k] && (skip == NULL || !skip[c->index[k]]))
                 *worst = max_f(*worst, err[k]);
@@ -475,7 +526,7 @@ SH_INLINE void finish_batch(sh_wide_constraint* c, const sh_solver_body* bodies,
     const sh_fw zero = splat(0.0f), one = splat(1.0f);
     const sh_fw ma = c->inv_mass_a, mb = c->inv_mass_b;
     const sh_fw gn = gravity[0] * c->normal[0] + gravity[1] * c->normal[1] + gravity[2] * c->normal[2];
-    const sh_fw ga = sel(ma > zero, one, zero), gb = sel(mb > zero, one, zero);
+    const sh_fw ga = sel(ma > zero, one, zero, avx), gb = sel(mb > zero, one, zero, avx);
     sh_iw count;
     for (int k = 0; k < SH_WIDE; k++)
         count[k] = c->point_count[k];
@@ -490,7 +541,7 @@ SH_INLINE void finish_batch(sh_wide_constraint* c, const sh_solver_body* bodies,
             const sh_fw* row = get_row(c, j, r, NULL, r == 0 ? nrow : tmp);
             sh_fw k = ma + mb + (row[0] * row[6] + row[1] * row[7] + row[2] * row[8]) +
                       (row[3] * row[9] + row[4] * row[10] + row[5] * row[11]);
-            mass[r] = sel(valid & (k > zero), one / sel(k > zero, k, one), zero);
+            mass[r] = sel(valid & (k > zero), one / sel(k > zero, k, one, avx), zero, avx);
         }
         p->normal_mass = mass[0];
         p->tangent_mass[0] = mass[1];
@@ -500,36 +551,61 @@ SH_INLINE void finish_batch(sh_wide_constraint* c, const sh_solver_body* bodies,
         const sh_iw spec = valid & (sep > zero) & (rv < zero);
         sh_fw accel = -(gb - ga) * gn;
         sh_fw v2 = rv * rv + 2.0f * accel * sep;
-        rv = sel(spec, -sqrt8(max8(v2, zero), avx), rv);
-        p->relative_velocity = sel(valid, rv, zero);
+        rv = sel(spec, -sqrt8(max8(v2, zero, avx), avx), rv, avx);
+        p->relative_velocity = sel(valid, rv, zero, avx);
     }
 }
 
 // ---- the three instantiations ----
 
-// The body of each solve instantiation: every level's batches two at a time, the odd one alone.
-#define SOLVE_LEVELS(AVX)                                                                                    \
-    for (int l = 0; l < level_count; l++)                                                                    \
+// The body of each solve instantiation: the batches in order, two at a time where they share no body
+// (pair_next, link_pairs), else one alone. A level's batches never share a body; the last one of a level
+// and the first of the next usually do not either, and then running them interleaved is exact too: the
+// second's constraints come after the earlier batches of the first's level, which are done, and touch none
+// of the first's bodies. (Pairing only inside levels left every level with an odd count, 414 of the 5050
+// pyramid's 719, with one batch alone, without the other's work to hide its latencies.)
+#define FOR_PAIRS(CALL)                                                                                      \
+    for (int i = 0; i < batch_count;)                                                                        \
     {                                                                                                        \
-        int i = level_first[l];                                                                              \
-        for (; i + 1 < level_first[l + 1]; i += 2)                                                           \
-        {                                                                                                    \
-            sh_wide_constraint* const cs[2] = {&batches[i], &batches[i + 1]};                                \
-            const sh_fw* const cr[2] = {rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL,                     \
-                                        rows ? rows + (size_t)(i + 1) * ROWS_PER_BATCH : NULL};              \
-            solve_batches(cs, 2, bodies, inv_h, push_max, pass, reverse, cr, AVX);                           \
-        }                                                                                                    \
-        if (i < level_first[l + 1])                                                                          \
-        {                                                                                                    \
-            sh_wide_constraint* const cs[2] = {&batches[i], NULL};                                           \
-            const sh_fw* const cr[2] = {rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, NULL};              \
-            solve_batches(cs, 1, bodies, inv_h, push_max, pass, reverse, cr, AVX);                           \
-        }                                                                                                    \
+        const int nb = i + 1 < batch_count && pair_next[i] ? 2 : 1;                                          \
+        sh_wide_constraint* const cs[2] = {&batches[i], nb == 2 ? &batches[i + 1] : NULL};                   \
+        const sh_fw* const cr[2] = {rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL,                         \
+                                    rows && nb == 2 ? rows + (size_t)(i + 1) * ROWS_PER_BATCH : NULL};       \
+        if (nb == 2)                                                                                         \
+            CALL(2);                                                                                         \
+        else                                                                                                 \
+            CALL(1);                                                                                         \
+        i += nb;                                                                                             \
     }
+// The pass and the sweep direction as constants: each of the six solve_batches instances then has its
+// points' order and its pass's branches fixed at compile time, so the per-point temporaries (rows, biases,
+// scales) are indexed by constants and stay in registers.
+#define SOLVE_DIR(NB, PASS, AVX)                                                                             \
+    do                                                                                                       \
+    {                                                                                                        \
+        if (reverse)                                                                                         \
+            solve_batches(cs, NB, bodies, inv_h, push_max, PASS, true, cr, AVX);                             \
+        else                                                                                                 \
+            solve_batches(cs, NB, bodies, inv_h, push_max, PASS, false, cr, AVX);                            \
+    } while (0)
+#define SOLVE_CALL(NB, AVX)                                                                                  \
+    do                                                                                                       \
+    {                                                                                                        \
+        if (pass == SH_WIDE_BIASED)                                                                          \
+            SOLVE_DIR(NB, SH_WIDE_BIASED, AVX);                                                              \
+        else if (pass == SH_WIDE_RELAX_FIRST)                                                                \
+            SOLVE_DIR(NB, SH_WIDE_RELAX_FIRST, AVX);                                                         \
+        else                                                                                                 \
+            SOLVE_DIR(NB, SH_WIDE_RELAX_AGAIN, AVX);                                                         \
+    } while (0)
+#define SOLVE_TRUE(NB)  SOLVE_CALL(NB, true)
+#define SOLVE_FALSE(NB) SOLVE_CALL(NB, false)
 
 #define SH_TARGET_AVX2   __attribute__((target("avx2,fma")))
 #define SH_TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
 
+// Warm start one batch at a time: interleaving two like the solve measured twice as slow (the two batches'
+// velocities and rows spill).
 static void warm_start_generic(sh_wide_constraint* batches, int count, sh_solver_body* bodies,
                                const sh_fw* rows)
 {
@@ -565,15 +641,15 @@ SH_TARGET_AVX2 static void approach_avx2(sh_wide_constraint* batches, int count,
         approach_batch(&batches[i], bodies, rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, true);
 }
 
-static void solve_generic(sh_wide_constraint* batches, const int* level_first, int level_count,
+static void solve_generic(sh_wide_constraint* batches, int batch_count, const bool* pair_next,
                           sh_solver_body* bodies, float inv_h, float push_max, sh_wide_pass pass,
-                          bool reverse, const sh_fw* rows){SOLVE_LEVELS(false)}
+                          bool reverse, const sh_fw* rows){FOR_PAIRS(SOLVE_FALSE)}
 
-SH_TARGET_AVX2 static void solve_avx2(sh_wide_constraint* batches, const int* level_first, int level_count,
+SH_TARGET_AVX2 static void solve_avx2(sh_wide_constraint* batches, int batch_count, const bool* pair_next,
                                       sh_solver_body* bodies, float inv_h, float push_max, sh_wide_pass pass,
                                       bool reverse, const sh_fw* rows)
 {
-    SOLVE_LEVELS(true)
+    FOR_PAIRS(SOLVE_TRUE)
 }
 
 static void finish_generic(sh_wide_constraint* batches, int count, const sh_solver_body* bodies,
@@ -608,11 +684,11 @@ SH_TARGET_AVX2 static float residual_avx2(const sh_wide_constraint* batches, int
     return worst;
 }
 
-SH_TARGET_AVX512 static void solve_avx512(sh_wide_constraint* batches, const int* level_first,
-                                          int level_count, sh_solver_body* bodies, float inv_h,
-                                          float push_max, sh_wide_pass pass, bool reverse, const sh_fw* rows)
+SH_TARGET_AVX512 static void solve_avx512(sh_wide_constraint* batches, int batch_count, const bool* pair_next,
+                                          sh_solver_body* bodies, float inv_h, float push_max,
+                                          sh_wide_pass pass, bool reverse, const sh_fw* rows)
 {
-    SOLVE_LEVELS(true)
+    FOR_PAIRS(SOLVE_TRUE)
 }
 
 // ---- setup and hand-back ----
@@ -683,8 +759,8 @@ sh_wide_path sh_wide_cpu_path(void)
     return SH_WIDE_GENERIC;
 }
 
-// Batches for the levels of g: lane_of filled, every lane inert (the static dummy, index -1, zeros)
-// until filled. False when the arena is out of memory.
+// Batches for the levels of g: lane_of filled, the batches' memory not yet touched (open_batch). False
+// when the arena is out of memory.
 static bool alloc_batches(sh_wide_solver* ws, const sh_contact_solver* s, const sh_constraint_graph* g,
                           sh_arena* arena)
 {
@@ -707,7 +783,6 @@ static bool alloc_batches(sh_wide_solver* ws, const sh_contact_solver* s, const 
     if (raw == NULL)
         return false;
     ws->batches = (sh_wide_constraint*)(void*)(((uintptr_t)raw + align - 1) & ~(align - 1));
-    memset(ws->batches, 0, bytes);
     int next = 0;
     for (int l = 0; l < g->level_count; l++)
         for (int i = g->level_start[l]; i < g->level_start[l + 1]; i++)
@@ -716,17 +791,57 @@ static bool alloc_batches(sh_wide_solver* ws, const sh_contact_solver* s, const 
             if (i == g->level_start[l])
                 ws->level_first[l] = next;
             if (lane == 0)
-            {
-                sh_wide_constraint* wc = &ws->batches[next++];
-                for (int k = 0; k < SH_WIDE; k++)
-                {
-                    wc->a[k] = wc->b[k] = g->body_count; // the static dummy: never changed
-                    wc->index[k] = -1;
-                }
-            }
+                next++; // its memory is set up by open_batch when the fill reaches it
             ws->lane_of[g->order[i]] = (next - 1) * SH_WIDE + lane;
         }
     return true;
+}
+
+// pair_next[i]: batches i and i + 1 share no simulated body, so a pass may run them interleaved
+// (SOLVE_LEVELS). False when the arena is out of memory.
+static bool link_pairs(sh_wide_solver* ws, int body_count, sh_arena* arena)
+{
+    ws->pair_next = sh_arena_alloc(arena, (size_t)ws->batch_count + 1);
+    int* stamp = sh_arena_alloc(arena, ((size_t)body_count + 1) * sizeof *stamp); // last batch on a body
+    if (ws->pair_next == NULL || stamp == NULL)
+        return false;
+    for (int k = 0; k <= body_count; k++)
+        stamp[k] = -1;
+    for (int i = 0; i < ws->batch_count; i++)
+    {
+        const sh_wide_constraint* c = &ws->batches[i];
+        bool shared = false;
+        for (int k = 0; k < SH_WIDE; k++)
+        {
+            // The static dummy (body_count) is never changed: sharing it is no conflict.
+            shared = shared || (c->a[k] < body_count && stamp[c->a[k]] == i - 1) ||
+                     (c->b[k] < body_count && stamp[c->b[k]] == i - 1);
+        }
+        if (i > 0)
+            ws->pair_next[i - 1] = !shared;
+        for (int k = 0; k < SH_WIDE; k++)
+        {
+            if (c->a[k] < body_count)
+                stamp[c->a[k]] = i;
+            if (c->b[k] < body_count)
+                stamp[c->b[k]] = i;
+        }
+    }
+    ws->pair_next[ws->batch_count] = false;
+    return true;
+}
+
+// Every lane inert (the static dummy, index -1, zeros) until filled. Called as the fill, which walks the
+// lanes in order, reaches a batch's lane 0: zeroing all the batches up front (6.6 MB on the 5050 pyramid)
+// pushed the first ones out of the cache before the fill wrote them.
+static void open_batch(sh_wide_constraint* wc, int dummy)
+{
+    memset(wc, 0, sizeof *wc);
+    for (int k = 0; k < SH_WIDE; k++)
+    {
+        wc->a[k] = wc->b[k] = dummy; // the static dummy: never changed
+        wc->index[k] = -1;
+    }
 }
 
 // Small step (everything in L2): keep each batch's Jacobian rows instead of rebuilding them every pass.
@@ -759,6 +874,16 @@ static sh_wide_path choose_path(void)
 {
     const sh_wide_path cpu = sh_wide_cpu_path();
     return forced_path == SH_WIDE_AUTO || forced_path > cpu ? cpu : forced_path;
+}
+
+// finish_batch on batches [first, first + count) with the solver's instruction set.
+static void finish_range(sh_wide_solver* ws, int first, int count, const sh_contact_solver* s,
+                         const sh_world* w)
+{
+    if (ws->isa >= SH_WIDE_AVX2)
+        finish_avx2(ws->batches + first, count, s->bodies, w->def.gravity);
+    else
+        finish_generic(ws->batches + first, count, s->bodies, w->def.gravity);
 }
 
 bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_world* w,
@@ -803,13 +928,21 @@ bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_wo
         const sh_manifold* m = &w->contacts.data[c->contact].manifold;
         for (int j = 0; j < m->point_count; j++)
             separation[j] = m->points[j].separation;
-        load_lane(&ws->batches[ws->lane_of[index] / SH_WIDE], ws->lane_of[index] % SH_WIDE, s, &scratch,
-                  index, separation);
+        const int batch = ws->lane_of[index] / SH_WIDE;
+        if (ws->lane_of[index] % SH_WIDE == 0)
+        {
+            // The lanes fill batch after batch: finish the last one while it is still in the cache (a
+            // separate pass over all of them afterwards read 6.6 MB back on the 5050 pyramid).
+            if (batch > 0)
+                finish_range(ws, batch - 1, 1, s, w);
+            open_batch(&ws->batches[batch], g->body_count);
+        }
+        load_lane(&ws->batches[batch], ws->lane_of[index] % SH_WIDE, s, &scratch, index, separation);
     }
-    if (ws->isa >= SH_WIDE_AVX2)
-        finish_avx2(ws->batches, ws->batch_count, s->bodies, w->def.gravity);
-    else
-        finish_generic(ws->batches, ws->batch_count, s->bodies, w->def.gravity);
+    if (ws->batch_count > 0)
+        finish_range(ws, ws->batch_count - 1, 1, s, w);
+    if (!link_pairs(ws, g->body_count, arena))
+        return false;
     cache_rows(ws, arena);
     return true;
 }
@@ -837,8 +970,12 @@ bool sh_wide_prepare_subset(sh_wide_solver* sub, const sh_wide_solver* ws, const
     for (int i = 0; i < total; i++)
     {
         const int index = g->order[i], to = sub->lane_of[index], from = ws->lane_of[index];
+        if (to % SH_WIDE == 0)
+            open_batch(&sub->batches[to / SH_WIDE], g->body_count);
         copy_lane(&sub->batches[to / SH_WIDE], to % SH_WIDE, &ws->batches[from / SH_WIDE], from % SH_WIDE);
     }
+    if (!link_pairs(sub, g->body_count, arena))
+        return false;
     cache_rows(sub, arena);
     return true;
 }
@@ -865,13 +1002,13 @@ void sh_wide_warm_start(const sh_wide_solver* ws, sh_contact_solver* s)
 void sh_wide_solve(sh_wide_solver* ws, sh_contact_solver* s, sh_wide_pass pass)
 {
     if (ws->isa == SH_WIDE_AVX512)
-        solve_avx512(ws->batches, ws->level_first, ws->level_count, s->bodies, s->inv_h, s->push_max, pass,
+        solve_avx512(ws->batches, ws->batch_count, ws->pair_next, s->bodies, s->inv_h, s->push_max, pass,
                      s->reverse, ws->rows);
     else if (ws->isa == SH_WIDE_AVX2)
-        solve_avx2(ws->batches, ws->level_first, ws->level_count, s->bodies, s->inv_h, s->push_max, pass,
+        solve_avx2(ws->batches, ws->batch_count, ws->pair_next, s->bodies, s->inv_h, s->push_max, pass,
                    s->reverse, ws->rows);
     else
-        solve_generic(ws->batches, ws->level_first, ws->level_count, s->bodies, s->inv_h, s->push_max, pass,
+        solve_generic(ws->batches, ws->batch_count, ws->pair_next, s->bodies, s->inv_h, s->push_max, pass,
                       s->reverse, ws->rows);
     s->reverse = !s->reverse;
 }
@@ -892,6 +1029,38 @@ void sh_wide_fetch(const sh_wide_solver* ws, int constraint, sh_constraint* c)
         cp->max_normal_impulse = p->max_normal_impulse[k];
         cp->relative_velocity = p->relative_velocity[k];
         cp->approach_velocity = p->approach_velocity[k];
+    }
+}
+
+void sh_wide_impacts(const sh_wide_solver* ws, sh_world* w, sh_wide_impact* out)
+{
+    for (int i = 0; i < ws->batch_count; i++)
+    {
+        const sh_wide_constraint* wc = &ws->batches[i];
+        // Level order visits the contacts out of index order: fetch the next batch's warm-start slots.
+        if (i + 1 < ws->batch_count)
+            for (int k = 0; k < SH_WIDE; k++)
+                if (ws->batches[i + 1].index[k] >= 0)
+                    __builtin_prefetch(w->contacts.data[ws->batches[i + 1].contact[k]].state, 1);
+        for (int k = 0; k < SH_WIDE; k++)
+        {
+            if (wc->index[k] < 0)
+                continue;
+            sh_wide_impact* v = &out[wc->index[k]];
+            sh_contact* ct = &w->contacts.data[wc->contact[k]];
+            v->contact = wc->contact[k];
+            v->point_count = wc->point_count[k];
+            for (int j = 0; j < v->point_count; j++)
+            {
+                const sh_wide_point* p = &wc->points[j];
+                v->relative_velocity[j] = p->relative_velocity[k];
+                v->normal_impulse[j] = p->normal_impulse[k];
+                ct->state[j].normal_impulse = p->normal_impulse[k];
+                ct->state[j].tangent_impulse[0] = p->tangent_impulse[0][k];
+                ct->state[j].tangent_impulse[1] = p->tangent_impulse[1][k];
+                ct->state[j].max_normal_impulse = p->max_normal_impulse[k];
+            }
+        }
     }
 }
 

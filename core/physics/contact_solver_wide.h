@@ -59,8 +59,9 @@ typedef struct sh_wide_solver
     int* lane_of;     // [constraint]: batch * SH_WIDE + lane
     int* level_first; // [level_count + 1]: a level's first batch
     int level_count;
-    sh_fw* rows; // NULL, or per batch each point's three Jacobian rows (small steps only)
-    int isa;     // SH_WIDE_GENERIC, SH_WIDE_AVX2 or SH_WIDE_AVX512
+    bool* pair_next; // [batch_count + 1]: batch i and i + 1 share no simulated body
+    sh_fw* rows;     // NULL, or per batch each point's three Jacobian rows (small steps only)
+    int isa;         // SH_WIDE_GENERIC, SH_WIDE_AVX2 or SH_WIDE_AVX512
 } sh_wide_solver;
 
 // Which path runs the contact solve. AUTO (the default) takes the widest the CPU has; the others exist so
@@ -107,5 +108,17 @@ void sh_wide_solve(sh_wide_solver* ws, sh_contact_solver* s, sh_wide_pass pass);
 // residual and store cover the lanes whose constraint is not marked in skip (NULL: all); the caller does
 // the marked ones from s->constraints. Together they give exactly the scalar path's residual and store.
 void sh_wide_fetch(const sh_wide_solver* ws, int constraint, sh_constraint* c);
+// What solver.c's impact test reads of each constraint, for all of them in one walk over the batches in
+// memory order (out[constraint]): a sh_wide_fetch per constraint, in constraint order, touched some 26
+// cache lines of a batch each. The same walk stores every lane's impulses into its contact, as
+// sh_wide_store would (one pass over the batches less): after the sub-steps nothing changes the lanes,
+// the impact passes run on their own batches, and the caller then stores the impact constraints over
+// these (sh_contact_solver_store_list, the same fields), so the contacts end the step the same.
+typedef struct sh_wide_impact
+{
+    int contact, point_count;
+    float relative_velocity[SH_MAX_MANIFOLD_POINTS], normal_impulse[SH_MAX_MANIFOLD_POINTS];
+} sh_wide_impact;
+void sh_wide_impacts(const sh_wide_solver* ws, sh_world* w, sh_wide_impact* out);
 float sh_wide_residual(const sh_wide_solver* ws, const sh_contact_solver* s, const bool* skip);
 void sh_wide_store(const sh_wide_solver* ws, const sh_contact_solver* s, sh_world* w, const bool* skip);

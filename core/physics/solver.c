@@ -247,13 +247,23 @@ void sh_solver_step(sh_world* w, float dt)
     if (sub_step_impulse == NULL)
         impacts = NULL;
     sh_constraint fetched; // on the wide path: the lane's state, for the test below
+    sh_wide_impact* view = use_wide ? sh_arena_alloc(arena, (size_t)(cc > 0 ? cc : 1) * sizeof *view) : NULL;
+    if (use_wide && view == NULL)
+        impacts = NULL;
+    else if (use_wide)
+        sh_wide_impacts(&wide, w, view); // also stores the lanes' impulses (see below)
     for (int i = 0; impacts != NULL && i < cc; i++)
     {
         const sh_constraint* k = &cons[i];
         if (use_wide)
         {
-            fetched.contact = cons[i].contact;
-            sh_wide_fetch(&wide, i, &fetched);
+            fetched.contact = view[i].contact;
+            fetched.point_count = view[i].point_count;
+            for (int j = 0; j < fetched.point_count; j++)
+            {
+                fetched.points[j].relative_velocity = view[i].relative_velocity[j];
+                fetched.points[j].normal_impulse = view[i].normal_impulse[j];
+            }
             k = &fetched;
             in_impacts[i] = false;
         }
@@ -321,7 +331,8 @@ void sh_solver_step(sh_world* w, float dt)
             cons[impacts[i]].points[j].normal_impulse = sub_step_impulse[i * SH_MAX_MANIFOLD_POINTS + j];
     if (use_wide)
     {
-        sh_wide_store(&wide, &s, w, in_impacts);
+        if (view == NULL) // else sh_wide_impacts stored the lanes
+            sh_wide_store(&wide, &s, w, in_impacts);
         sh_contact_solver_store_list(&s, w, impacts, impact_count);
     }
     else
