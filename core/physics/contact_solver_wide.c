@@ -1029,16 +1029,35 @@ void sh_wide_fetch(const sh_wide_solver* ws, int constraint, sh_constraint* c)
     }
 }
 
+// Level order visits the contacts out of index order: fetch batch i's warm-start slots ahead.
+static void prefetch_states(const sh_wide_solver* ws, int i, const sh_world* w)
+{
+    if (i >= ws->batch_count)
+        return;
+    for (int k = 0; k < SH_WIDE; k++)
+        if (ws->batches[i].index[k] >= 0)
+            __builtin_prefetch(w->contacts.data[ws->batches[i].contact[k]].state, 1);
+}
+
+// A lane's impulses into its contact's warm-start slots.
+static void store_lane(const sh_wide_constraint* wc, int k, sh_contact* ct)
+{
+    for (int j = 0; j < wc->point_count[k]; j++)
+    {
+        const sh_wide_point* p = &wc->points[j];
+        ct->state[j].normal_impulse = p->normal_impulse[k];
+        ct->state[j].tangent_impulse[0] = p->tangent_impulse[0][k];
+        ct->state[j].tangent_impulse[1] = p->tangent_impulse[1][k];
+        ct->state[j].max_normal_impulse = p->max_normal_impulse[k];
+    }
+}
+
 void sh_wide_impacts(const sh_wide_solver* ws, sh_world* w, sh_wide_impact* out)
 {
     for (int i = 0; i < ws->batch_count; i++)
     {
         const sh_wide_constraint* wc = &ws->batches[i];
-        // Level order visits the contacts out of index order: fetch the next batch's warm-start slots.
-        if (i + 1 < ws->batch_count)
-            for (int k = 0; k < SH_WIDE; k++)
-                if (ws->batches[i + 1].index[k] >= 0)
-                    __builtin_prefetch(w->contacts.data[ws->batches[i + 1].contact[k]].state, 1);
+        prefetch_states(ws, i + 1, w);
         for (int k = 0; k < SH_WIDE; k++)
         {
             if (wc->index[k] < 0)
@@ -1052,11 +1071,8 @@ void sh_wide_impacts(const sh_wide_solver* ws, sh_world* w, sh_wide_impact* out)
                 const sh_wide_point* p = &wc->points[j];
                 v->relative_velocity[j] = p->relative_velocity[k];
                 v->normal_impulse[j] = p->normal_impulse[k];
-                ct->state[j].normal_impulse = p->normal_impulse[k];
-                ct->state[j].tangent_impulse[0] = p->tangent_impulse[0][k];
-                ct->state[j].tangent_impulse[1] = p->tangent_impulse[1][k];
-                ct->state[j].max_normal_impulse = p->max_normal_impulse[k];
             }
+            store_lane(wc, k, ct);
         }
     }
 }
@@ -1075,25 +1091,13 @@ void sh_wide_store(const sh_wide_solver* ws, const sh_contact_solver* s, sh_worl
     for (int i = 0; i < ws->batch_count; i++)
     {
         const sh_wide_constraint* wc = &ws->batches[i];
-        // Level order visits the contacts out of index order: fetch the next batch's warm-start slots.
-        if (i + 1 < ws->batch_count)
-            for (int k = 0; k < SH_WIDE; k++)
-                if (ws->batches[i + 1].index[k] >= 0)
-                    __builtin_prefetch(w->contacts.data[ws->batches[i + 1].contact[k]].state, 1);
+        prefetch_states(ws, i + 1, w);
         for (int k = 0; k < SH_WIDE; k++)
         {
             const int index = wc->index[k];
             if (index < 0 || (skip != NULL && skip[index]))
                 continue;
-            sh_contact* ct = &w->contacts.data[wc->contact[k]];
-            for (int j = 0; j < wc->point_count[k]; j++)
-            {
-                const sh_wide_point* p = &wc->points[j];
-                ct->state[j].normal_impulse = p->normal_impulse[k];
-                ct->state[j].tangent_impulse[0] = p->tangent_impulse[0][k];
-                ct->state[j].tangent_impulse[1] = p->tangent_impulse[1][k];
-                ct->state[j].max_normal_impulse = p->max_normal_impulse[k];
-            }
+            store_lane(wc, k, &w->contacts.data[wc->contact[k]]);
         }
     }
 }
