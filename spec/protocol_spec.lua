@@ -114,10 +114,7 @@ describe("live protocol", function()
   end)
 
   teardown(function()
-    if srv then
-      local code = srv:stop()
-      assert.equal(0, code, "exit status after SIGTERM (ASan leak report?)\n" .. (srv.final_log or ""))
-    end
+    if srv then srv:stop_clean() end
   end)
 
   for _, client in ipairs(clients) do
@@ -545,10 +542,7 @@ describe("idle connections (--idle-timeout)", function()
   end)
 
   teardown(function()
-    if srv then
-      local code = srv:stop()
-      assert.equal(0, code, "exit status after SIGTERM (ASan leak report?)\n" .. (srv.final_log or ""))
-    end
+    if srv then srv:stop_clean() end
   end)
 
   local IDLE = { type = "error", message = "idle for 0.5 s without starting a run" }

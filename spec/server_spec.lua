@@ -39,10 +39,7 @@ describe("simhost serve (HTTP)", function()
   end)
 
   teardown(function()
-    if srv then
-      local code = srv:stop()
-      assert.equal(0, code, "exit status after SIGTERM (ASan leak report?)\n" .. (srv.final_log or ""))
-    end
+    if srv then srv:stop_clean() end
     if webdir then env.rmtree(webdir) end
   end)
 
@@ -274,10 +271,7 @@ describe("simhost serve (sessions)", function()
   end)
 
   teardown(function()
-    if srv then
-      local code = srv:stop()
-      assert.equal(0, code, "exit status after SIGTERM (ASan leak report?)\n" .. (srv.final_log or ""))
-    end
+    if srv then srv:stop_clean() end
     if dir then env.rmtree(dir) end
   end)
 
@@ -566,7 +560,7 @@ describe("simhost serve (max sessions)", function()
     assert.equal("d", d:receive())
     a:close()
     d:close()
-    assert.equal(0, srv:stop())
+    srv:stop_clean()
     env.rmtree(dir)
   end)
 end)
@@ -584,8 +578,7 @@ describe("simhost serve (shutdown)", function()
     assert.truthy(a:receive())
     socket.sleep(0.2)
     local t0 = socket.gettime()
-    local code = srv:stop()
-    assert.equal(0, code, srv.final_log)
+    srv:stop_clean()
     assert.is_true(socket.gettime() - t0 < 5, "shutdown took too long")
     env.rmtree(dir)
   end)
@@ -705,7 +698,7 @@ describe("simhost serve with a REPL", function()
     c:close()
     assert.equal(0, rc, err)
     assert.equal("1\t" .. srv.port .. "\tunit_cube\n", out)
-    assert.equal(0, srv:stop(), srv.final_log)
+    srv:stop_clean()
     assert.is_nil(io.open(sock), "the socket file is removed at shutdown")
     env.rmtree(dir)
   end)

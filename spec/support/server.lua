@@ -1,5 +1,6 @@
 -- Starts and stops a real `simhost serve` on a free loopback port, and speaks plain HTTP to it.
 local socket = require "socket"
+local luassert = require "luassert"
 local env = require "env"
 
 local server = {}
@@ -120,6 +121,11 @@ function server:stop(signal)
   self.final_log = self:read_log()
   env.rmtree(self.dir)
   return self.exit_code
+end
+
+-- stop, and check the host exited 0 (under ASan a leak report makes it non-zero), its log in the message.
+function server:stop_clean()
+  luassert.equal(0, self:stop(), "exit status after SIGTERM (ASan leak report?)\n" .. (self.final_log or ""))
 end
 
 return server
