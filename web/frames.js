@@ -16,6 +16,13 @@ export const SLEEP_KNOWN = 4; // the host sent `sleeping` (it is an extension)
 const num = (v) => (typeof v === "number" ? v : NaN); // an absent optional number becomes NaN
 
 // Wire `frame.data` (parsed) -> a plain object of typed arrays; the buffers are listed for transfer.
+// One {x, y, z} into a packed array at slot i; xyz (below) reads it back.
+const put3 = (a, i, v) => {
+  a[3 * i] = v.x;
+  a[3 * i + 1] = v.y;
+  a[3 * i + 2] = v.z;
+};
+
 export function packFrame(d) {
   const states = Array.isArray(d.states) ? d.states : [];
   const n = states.length;
@@ -28,15 +35,9 @@ export function packFrame(d) {
     assets[i] = s.asset_id;
     flags[i] = (s.is_environment ? ENV : 0) | (s.sleeping === true ? SLEEPING : 0) | (typeof s.sleeping === "boolean" ? SLEEP_KNOWN : 0);
     const p = s.position, v = s.velocity, w = s.angular_velocity, q = s.orientation;
-    pos[3 * i] = p.x;
-    pos[3 * i + 1] = p.y;
-    pos[3 * i + 2] = p.z;
-    vel[3 * i] = v.x;
-    vel[3 * i + 1] = v.y;
-    vel[3 * i + 2] = v.z;
-    angvel[3 * i] = w.x;
-    angvel[3 * i + 1] = w.y;
-    angvel[3 * i + 2] = w.z;
+    put3(pos, i, p);
+    put3(vel, i, v);
+    put3(angvel, i, w);
     quat[4 * i] = q.w;
     quat[4 * i + 1] = q.x;
     quat[4 * i + 2] = q.y;
