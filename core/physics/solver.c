@@ -322,7 +322,10 @@ void sh_solver_step(sh_world* w, float dt)
     else
         for (int it = 0; it < SH_IMPACT_ITERATIONS; it++)
             sh_contact_solver_solve_subset(&s, impacts, impact_count, false);
-    float residual = use_wide ? max_f(sh_wide_residual(&wide, &s, in_impacts),
+    // Out of arena memory the impact test did not run and in_impacts was never filled: then no lane is
+    // an impact, and none is skipped.
+    const bool* impact_lanes = impacts != NULL ? in_impacts : NULL;
+    float residual = use_wide ? max_f(sh_wide_residual(&wide, &s, impact_lanes),
                                       sh_contact_solver_residual_list(&s, impacts, impact_count))
                               : sh_contact_solver_residual(&s);
     sh_contact_solver_restitution(&s, impacts, impact_count, SH_IMPACT_ITERATIONS);
@@ -332,7 +335,7 @@ void sh_solver_step(sh_world* w, float dt)
     if (use_wide)
     {
         if (view == NULL) // else sh_wide_impacts stored the lanes
-            sh_wide_store(&wide, &s, w, in_impacts);
+            sh_wide_store(&wide, &s, w, impact_lanes);
         sh_contact_solver_store_list(&s, w, impacts, impact_count);
     }
     else
