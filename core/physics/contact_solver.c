@@ -180,12 +180,6 @@ void sh_contact_solver_warm_start(sh_contact_solver* s)
         warm_start_one(s, &s->constraints[i]);
 }
 
-void sh_contact_solver_warm_start_list(sh_contact_solver* s, const int* list, int count)
-{
-    for (int i = 0; i < count; i++)
-        warm_start_one(s, &s->constraints[list[i]]);
-}
-
 // Current separation from the bodies' motion since the collide (one collide per step, as Box2D v3).
 SH_INLINE float current_separation(const sh_solver_body* a, const sh_solver_body* b,
                                    const sh_constraint_point* cp, const vec3 n)
@@ -286,15 +280,10 @@ void sh_contact_solver_solve(sh_contact_solver* s, bool use_bias)
     s->reverse = !s->reverse;
 }
 
-void sh_contact_solver_solve_list(sh_contact_solver* s, const int* list, int count, bool use_bias)
+void sh_contact_solver_solve_subset(sh_contact_solver* s, const int* list, int count, bool use_bias)
 {
     for (int i = 0; i < count; i++)
         solve_one(s, &s->constraints[list[i]], use_bias);
-}
-
-void sh_contact_solver_solve_subset(sh_contact_solver* s, const int* list, int count, bool use_bias)
-{
-    sh_contact_solver_solve_list(s, list, count, use_bias);
     s->reverse = !s->reverse;
 }
 

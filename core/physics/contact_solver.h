@@ -38,10 +38,6 @@ void sh_contact_solver_prepare_one(const sh_contact_solver* s, const sh_world* w
 void sh_contact_solver_approach(sh_contact_solver* s);
 void sh_contact_solver_warm_start(sh_contact_solver* s);
 void sh_contact_solver_solve(sh_contact_solver* s, bool use_bias);
-// The same on a list of constraint indices (the graph's overflow set); solve_list leaves the point order
-// (s->reverse) to its caller, which flips it once per pass.
-void sh_contact_solver_warm_start_list(sh_contact_solver* s, const int* list, int count);
-void sh_contact_solver_solve_list(sh_contact_solver* s, const int* list, int count, bool use_bias);
 // Impacts (constraints with a point closing faster than the restitution threshold or a speculative gap) get
 // extra relax passes and an iterated restitution pass: one Gauss-Seidel sweep over a 4-point face leaves
 // the first point with most of the impulse and the body spinning; converged, every point ends at the same
