@@ -1,5 +1,6 @@
 #include "contact_solver.h"
 
+#include <float.h>
 #include <math.h>
 
 sh_softness sh_make_soft(float hertz, float zeta, float h)
@@ -79,6 +80,27 @@ SH_INLINE void quat_rotate(const float* q, const float* v, float* out)
     out[2] = v[2] + q[3] * tz + (q[0] * ty - q[1] * tx);
 }
 
+// The normal acceleration gravity gives the gap's closing (B towards A along n); positive closes it.
+SH_INLINE float closing_accel(const sh_solver_body* a, const sh_solver_body* b, const float* g,
+                              const float* n)
+{
+    float ga = a->inv_mass > 0.0f ? 1.0f : 0.0f, gb = b->inv_mass > 0.0f ? 1.0f : 0.0f;
+    return -(gb - ga) * (g[0] * n[0] + g[1] * n[1] + g[2] * n[2]);
+}
+
+// Time until gravity's closing acceleration a brings a point with gap s and normal velocity vn into touch:
+// the root of s + vn·t − a·t²/2 = 0, as 2s / (u + √(u² + 2as)) with u = −vn (no cancellation as a → 0);
+// 0 for a point already touching, FLT_MAX for one that never gets there.
+SH_INLINE float time_to_touch(float vn, float sep, float accel)
+{
+    if (!(sep > 0.0f))
+        return 0.0f;
+    float u = -vn;
+    float disc = u * u + 2.0f * accel * sep;
+    float den = sqrtf(max_f(disc, 0.0f)) + u;
+    return disc >= 0.0f && den > 0.0f ? 2.0f * sep / den : FLT_MAX;
+}
+
 void sh_contact_solver_softness(const sh_contact_solver* s, const sh_world* w, sh_softness* soft,
                                 sh_softness* static_soft)
 {
@@ -127,16 +149,20 @@ void sh_contact_solver_prepare_one(const sh_contact_solver* s, const sh_world* w
         cp->tangent_mass[0] = make_row(a, b, cp->ra, cp->rb, c->t1, &cp->row[1]);
         cp->tangent_mass[1] = make_row(a, b, cp->ra, cp->rb, c->t2, &cp->row[2]);
         cp->relative_velocity = row_vel(a, b, &cp->row[0], c->normal);
-        // A speculative point closes its gap under gravity during the step: the speed at impact is
-        // sqrt(v0² + 2·a·s0) (a = closing acceleration from gravity), exact for a free-flight approach.
-        if (mp->separation > 0.0f && cp->relative_velocity < 0.0f)
-        {
-            float ga = a->inv_mass > 0.0f ? 1.0f : 0.0f, gb = b->inv_mass > 0.0f ? 1.0f : 0.0f;
-            float accel = -(gb - ga) * glm_vec3_dot((float*)w->def.gravity, c->normal);
-            float v2 = cp->relative_velocity * cp->relative_velocity + 2.0f * accel * mp->separation;
-            cp->relative_velocity = -sqrtf(max_f(v2, 0.0f));
-        }
     }
+    if (!rows)
+        return;
+    // A speculative face closes its gap under gravity during the step: its points' speeds at impact are
+    // those at the instant its first point touches (exact for a free-flight approach), within the step.
+    // Each point's own instant gave a face's points different targets: a polyhedral ball of restitution 1
+    // landing tilted took its far points' later, faster speeds and bounced back 0.7 % faster at 33 ms.
+    const float accel = closing_accel(a, b, w->def.gravity, c->normal);
+    float first = s->h * (float)w->def.substeps;
+    for (int j = 0; j < c->point_count; j++)
+        first = min_f(
+            first, time_to_touch(c->points[j].relative_velocity, ct->manifold.points[j].separation, accel));
+    for (int j = 0; j < c->point_count; j++)
+        c->points[j].relative_velocity -= accel * first;
 }
 
 void sh_contact_solver_prepare(sh_contact_solver* s, sh_world* w)

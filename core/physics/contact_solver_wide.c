@@ -1,5 +1,6 @@
 #include "contact_solver_wide.h"
 
+#include <float.h>
 #include <immintrin.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -334,6 +335,28 @@ SH_INLINE void warm_start_batch(sh_wide_constraint* c, sh_solver_body* bodies, c
     scatter_velocity(bodies, c->b, B, avx);
 }
 
+// contact_solver.c's closing_accel, lane-wise: gravity's normal acceleration closing the gap.
+SH_INLINE sh_fw closing_accel8(const sh_wide_constraint* c, const float* g, bool avx)
+{
+    const sh_fw zero = splat(0.0f), one = splat(1.0f);
+    const sh_fw gn = g[0] * c->normal[0] + g[1] * c->normal[1] + g[2] * c->normal[2];
+    const sh_fw ga = sel(c->inv_mass_a > zero, one, zero, avx),
+                gb = sel(c->inv_mass_b > zero, one, zero, avx);
+    return -(gb - ga) * gn;
+}
+
+// contact_solver.c's time_to_touch, lane-wise; FLT_MAX for a lane past its point count.
+SH_INLINE sh_fw time_to_touch8(sh_fw vn, sh_fw sep, sh_fw accel, sh_iw valid, bool avx)
+{
+    const sh_fw zero = splat(0.0f), one = splat(1.0f), never = splat(FLT_MAX);
+    const sh_fw u = -vn;
+    const sh_fw disc = u * u + 2.0f * accel * sep;
+    const sh_fw den = sqrt8(max8(disc, zero, avx), avx) + u;
+    const sh_iw reach = (disc >= zero) & (den > zero);
+    const sh_fw t = sel(reach, 2.0f * sep / sel(reach, den, one, avx), never, avx);
+    return sel(valid, sel(sep > zero, t, zero, avx), never, avx);
+}
+
 // sh_contact_solver_approach on eight constraints. The scalar one skips constraints that have pushed; here
 // a batch whose lanes all have is skipped, and the others record every lane (an active lane's value is
 // never read again: restitution takes it only when a constraint first pushes).
@@ -515,15 +538,15 @@ SH_INLINE void residual_batch(const sh_wide_constraint* c, const sh_solver_body*
 // lane-wise with the same formulas and operation order; p->relative_velocity holds the manifold
 // separation on entry. Points past a lane's point count keep zero masses (they must never push).
 SH_INLINE void finish_batch(sh_wide_constraint* c, const sh_solver_body* bodies, const float* gravity,
-                            bool avx)
+                            float dt, bool avx)
 {
     sh_fw A[8], B[8];
     gather_velocity(bodies, c->a, A, avx);
     gather_velocity(bodies, c->b, B, avx);
     const sh_fw zero = splat(0.0f), one = splat(1.0f);
     const sh_fw ma = c->inv_mass_a, mb = c->inv_mass_b;
-    const sh_fw gn = gravity[0] * c->normal[0] + gravity[1] * c->normal[1] + gravity[2] * c->normal[2];
-    const sh_fw ga = sel(ma > zero, one, zero, avx), gb = sel(mb > zero, one, zero, avx);
+    const sh_fw accel = closing_accel8(c, gravity, avx);
+    sh_fw rv[SH_MAX_MANIFOLD_POINTS], first = splat(dt);
     sh_iw count;
     for (int k = 0; k < SH_WIDE; k++)
         count[k] = c->point_count[k];
@@ -543,14 +566,11 @@ SH_INLINE void finish_batch(sh_wide_constraint* c, const sh_solver_body* bodies,
         p->normal_mass = mass[0];
         p->tangent_mass[0] = mass[1];
         p->tangent_mass[1] = mass[2];
-        const sh_fw sep = p->relative_velocity;
-        sh_fw rv = row_vel8(A, B, nrow, c->normal);
-        const sh_iw spec = valid & (sep > zero) & (rv < zero);
-        sh_fw accel = -(gb - ga) * gn;
-        sh_fw v2 = rv * rv + 2.0f * accel * sep;
-        rv = sel(spec, -sqrt8(max8(v2, zero, avx), avx), rv, avx);
-        p->relative_velocity = sel(valid, rv, zero, avx);
+        rv[j] = row_vel8(A, B, nrow, c->normal);
+        first = min8(first, time_to_touch8(rv[j], p->relative_velocity, accel, valid, avx), avx);
     }
+    for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
+        c->points[j].relative_velocity = sel(count > j, rv[j] - accel * first, zero, avx);
 }
 
 // ---- the three instantiations ----
@@ -650,17 +670,17 @@ SH_TARGET_AVX2 static void solve_avx2(sh_wide_constraint* batches, int batch_cou
 }
 
 static void finish_generic(sh_wide_constraint* batches, int count, const sh_solver_body* bodies,
-                           const float* gravity)
+                           const float* gravity, float dt)
 {
     for (int i = 0; i < count; i++)
-        finish_batch(&batches[i], bodies, gravity, false);
+        finish_batch(&batches[i], bodies, gravity, dt, false);
 }
 
 SH_TARGET_AVX2 static void finish_avx2(sh_wide_constraint* batches, int count, const sh_solver_body* bodies,
-                                       const float* gravity)
+                                       const float* gravity, float dt)
 {
     for (int i = 0; i < count; i++)
-        finish_batch(&batches[i], bodies, gravity, true);
+        finish_batch(&batches[i], bodies, gravity, dt, true);
 }
 
 static float residual_generic(const sh_wide_constraint* batches, int count, const sh_solver_body* bodies,
@@ -878,9 +898,9 @@ static void finish_range(sh_wide_solver* ws, int first, int count, const sh_cont
                          const sh_world* w)
 {
     if (ws->isa >= SH_WIDE_AVX2)
-        finish_avx2(ws->batches + first, count, s->bodies, w->def.gravity);
+        finish_avx2(ws->batches + first, count, s->bodies, w->def.gravity, s->h * (float)w->def.substeps);
     else
-        finish_generic(ws->batches + first, count, s->bodies, w->def.gravity);
+        finish_generic(ws->batches + first, count, s->bodies, w->def.gravity, s->h * (float)w->def.substeps);
 }
 
 bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_world* w,
