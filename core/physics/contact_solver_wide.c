@@ -407,7 +407,8 @@ SH_INLINE void solve_batches(sh_wide_constraint* const* cs, int nb, sh_solver_bo
         all_active[q] = true;
         for (int k = 0; k < SH_WIDE; k++)
             all_active[q] = all_active[q] && c->active[k] != 0;
-        if (pass != SH_WIDE_RELAX_AGAIN)
+        const bool again = pass == SH_WIDE_BIASED_AGAIN || pass == SH_WIDE_RELAX_AGAIN;
+        if (!again)
         {
             gather_pose(bodies, c->a, PA[q], avx);
             gather_pose(bodies, c->b, PB[q], avx);
@@ -420,13 +421,16 @@ SH_INLINE void solve_batches(sh_wide_constraint* const* cs, int nb, sh_solver_bo
             impulse_scale[q][j] = zero;
             if (pass == SH_WIDE_RELAX_AGAIN)
             {
-                bias[q][j] = c->relax_bias[j];
+                bias[q][j] = c->same_pose[j];
                 continue;
             }
-            sh_fw sep = separation8(PA[q], PB[q], p, c->normal);
+            sh_fw sep =
+                pass == SH_WIDE_BIASED_AGAIN ? c->same_pose[j] : separation8(PA[q], PB[q], p, c->normal);
             const sh_iw spec = sep > zero;
             bias[q][j] = sel(spec, sep * inv_h, zero, avx);
             if (pass == SH_WIDE_BIASED)
+                c->same_pose[j] = sep;
+            if (pass == SH_WIDE_BIASED || pass == SH_WIDE_BIASED_AGAIN)
             {
                 sh_fw soft = max8(c->bias_rate * sep, splat(-push_max), avx);
                 bias[q][j] = sel(spec, bias[q][j], soft, avx);
@@ -434,7 +438,7 @@ SH_INLINE void solve_batches(sh_wide_constraint* const* cs, int nb, sh_solver_bo
                 impulse_scale[q][j] = sel(spec, zero, c->impulse_scale, avx);
             }
             else
-                c->relax_bias[j] = bias[q][j];
+                c->same_pose[j] = bias[q][j];
         }
         pushed[q] = (sh_iw){0};
     }
@@ -610,6 +614,8 @@ SH_INLINE void finish_batch(sh_wide_constraint* c, const sh_solver_body* bodies,
     {                                                                                                        \
         if (pass == SH_WIDE_BIASED)                                                                          \
             SOLVE_DIR(NB, SH_WIDE_BIASED, AVX);                                                              \
+        else if (pass == SH_WIDE_BIASED_AGAIN)                                                               \
+            SOLVE_DIR(NB, SH_WIDE_BIASED_AGAIN, AVX);                                                        \
         else if (pass == SH_WIDE_RELAX_FIRST)                                                                \
             SOLVE_DIR(NB, SH_WIDE_RELAX_FIRST, AVX);                                                         \
         else                                                                                                 \

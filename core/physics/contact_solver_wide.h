@@ -47,8 +47,10 @@ typedef struct sh_wide_constraint
     sh_fw inv_i_a[9], inv_i_b[9]; // world inverse inertia at step start, column-major as cglm's mat3
     sh_fw inv_mass_a, inv_mass_b, friction;
     sh_fw bias_rate, mass_scale, impulse_scale;
-    sh_iw active;                             // all ones once the constraint has pushed this step
-    sh_fw relax_bias[SH_MAX_MANIFOLD_POINTS]; // the sub-step's relax bias, from its first relax pass
+    sh_iw active; // all ones once the constraint has pushed this step
+    // What a pass at the same positions as the one before reuses: the separation after a biased pass,
+    // the relax bias after a relax pass.
+    sh_fw same_pose[SH_MAX_MANIFOLD_POINTS];
     sh_wide_point points[SH_MAX_MANIFOLD_POINTS];
 } sh_wide_constraint;
 
@@ -93,14 +95,15 @@ bool sh_wide_prepare_subset(sh_wide_solver* sub, const sh_wide_solver* ws, const
 // that have not pushed yet record their normal velocity (their impact speed when they first push).
 void sh_wide_approach(const sh_wide_solver* ws, sh_contact_solver* s);
 void sh_wide_warm_start(const sh_wide_solver* ws, sh_contact_solver* s);
-// One pass over all batches in level order; flips s->reverse like the scalar pass. The relax passes of a
-// sub-step see the same positions (nothing moves bodies between them), so the second one takes the
-// first one's separations' bias (exact: the same numbers) and skips the poses and separations.
+// One pass over all batches in level order; flips s->reverse like the scalar pass. Repeated passes of a
+// kind see the same positions (nothing moves bodies between them), so a repeat takes the first one's
+// separations (exact: the same numbers) and skips the poses and separations.
 typedef enum sh_wide_pass
 {
-    SH_WIDE_BIASED,      // solve with the soft bias (use_bias)
-    SH_WIDE_RELAX_FIRST, // relax (no soft bias), keeps each point's relax bias
-    SH_WIDE_RELAX_AGAIN, // relax again at the same positions
+    SH_WIDE_BIASED,       // solve with the soft bias (use_bias), keeps each point's separation
+    SH_WIDE_BIASED_AGAIN, // solve with the soft bias again at the same positions
+    SH_WIDE_RELAX_FIRST,  // relax (no soft bias), keeps each point's relax bias
+    SH_WIDE_RELAX_AGAIN,  // relax again at the same positions
 } sh_wide_pass;
 void sh_wide_solve(sh_wide_solver* ws, sh_contact_solver* s, sh_wide_pass pass);
 // After the sub-steps. fetch copies one constraint's lane state (point count, active flag, impulses,
