@@ -384,9 +384,12 @@ SH_INLINE void approach_batch(sh_wide_constraint* c, const sh_solver_body* bodie
 // dependent operations (velocity → impulse → clamp → apply, then the next point), so one batch leaves
 // the core waiting on latencies; two independent batches interleaved fill those gaps. Batches of one
 // level share no body, so the result is the same as one after the other.
+// A biased pass again (reuse) runs as the SH_WIDE_BIASED instance with a run-time flag: a fourth
+// instance made solve_avx512 so large that the sanitized build fell back to out-of-line checks on every
+// vector access (6304 __asan_loadN/storeN calls, memcheck 170 → 515 s).
 SH_INLINE void solve_batches(sh_wide_constraint* const* cs, int nb, sh_solver_body* bodies, float inv_h,
-                             float push_max, sh_wide_pass pass, bool reverse, const sh_fw* const* cached,
-                             bool avx)
+                             float push_max, sh_wide_pass pass, bool reuse, bool reverse,
+                             const sh_fw* const* cached, bool avx)
 {
     enum
     {
@@ -407,7 +410,7 @@ SH_INLINE void solve_batches(sh_wide_constraint* const* cs, int nb, sh_solver_bo
         all_active[q] = true;
         for (int k = 0; k < SH_WIDE; k++)
             all_active[q] = all_active[q] && c->active[k] != 0;
-        const bool again = pass == SH_WIDE_BIASED_AGAIN || pass == SH_WIDE_RELAX_AGAIN;
+        const bool again = reuse || pass == SH_WIDE_RELAX_AGAIN;
         if (!again)
         {
             gather_pose(bodies, c->a, PA[q], avx);
@@ -424,14 +427,12 @@ SH_INLINE void solve_batches(sh_wide_constraint* const* cs, int nb, sh_solver_bo
                 bias[q][j] = c->same_pose[j];
                 continue;
             }
-            sh_fw sep =
-                pass == SH_WIDE_BIASED_AGAIN ? c->same_pose[j] : separation8(PA[q], PB[q], p, c->normal);
+            sh_fw sep = again ? c->same_pose[j] : separation8(PA[q], PB[q], p, c->normal);
             const sh_iw spec = sep > zero;
             bias[q][j] = sel(spec, sep * inv_h, zero, avx);
             if (pass == SH_WIDE_BIASED)
-                c->same_pose[j] = sep;
-            if (pass == SH_WIDE_BIASED || pass == SH_WIDE_BIASED_AGAIN)
             {
+                c->same_pose[j] = sep;
                 sh_fw soft = max8(c->bias_rate * sep, splat(-push_max), avx);
                 bias[q][j] = sel(spec, bias[q][j], soft, avx);
                 mass_scale[q][j] = sel(spec, one, c->mass_scale, avx);
@@ -605,17 +606,17 @@ SH_INLINE void finish_batch(sh_wide_constraint* c, const sh_solver_body* bodies,
     do                                                                                                       \
     {                                                                                                        \
         if (reverse)                                                                                         \
-            solve_batches(cs, NB, bodies, inv_h, push_max, PASS, true, cr, AVX);                             \
+            solve_batches(cs, NB, bodies, inv_h, push_max, PASS, pass == SH_WIDE_BIASED_AGAIN, true, cr,     \
+                          AVX);                                                                              \
         else                                                                                                 \
-            solve_batches(cs, NB, bodies, inv_h, push_max, PASS, false, cr, AVX);                            \
+            solve_batches(cs, NB, bodies, inv_h, push_max, PASS, pass == SH_WIDE_BIASED_AGAIN, false, cr,    \
+                          AVX);                                                                              \
     } while (0)
 #define SOLVE_CALL(NB, AVX)                                                                                  \
     do                                                                                                       \
     {                                                                                                        \
-        if (pass == SH_WIDE_BIASED)                                                                          \
+        if (pass == SH_WIDE_BIASED || pass == SH_WIDE_BIASED_AGAIN)                                          \
             SOLVE_DIR(NB, SH_WIDE_BIASED, AVX);                                                              \
-        else if (pass == SH_WIDE_BIASED_AGAIN)                                                               \
-            SOLVE_DIR(NB, SH_WIDE_BIASED_AGAIN, AVX);                                                        \
         else if (pass == SH_WIDE_RELAX_FIRST)                                                                \
             SOLVE_DIR(NB, SH_WIDE_RELAX_FIRST, AVX);                                                         \
         else                                                                                                 \
