@@ -45,8 +45,9 @@ return {
     -- Measured with the current solver: the defaults keep the energy audit (no step adds more than 1e-3
     -- of the energy) at 10, 16 and 33 ms steps. Over balls of 200, 500, 1000 and 2000 kg at 5, 12 and
     -- 30 m/s and those three steps, 31 of 36 keep it too (12 of 36 failed before the penetration pass of
-    -- core/physics/penetration.c); the five left (worst: 1000 kg at 12 m/s at 33 ms, 6.7e-3) gain while a
-    -- heavy ball that sank into a 10 kg brick is lifted back out of it: mass ratios of 20:1 and more.
+    -- core/physics/penetration.c); the five left (worst: 500 kg at 12 m/s at 33 ms, 1.0e-2, since two
+    -- biased sweeps per sub-step; 6.7e-3 before) gain while a heavy ball that sank into a 10 kg brick is
+    -- lifted back out of it: mass ratios of 20:1 and more.
     speed = { default = 12, type = "number", min = 1, max = 100,
               doc = "horizontal speed of a thrown ball, m/s" },
     mass = { default = 50, type = "number", min = 1, max = 100000,
