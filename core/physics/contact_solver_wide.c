@@ -432,7 +432,8 @@ SH_INLINE void solve_batches(sh_wide_constraint* const* cs, int nb, sh_solver_bo
             bias[q][j] = sel(spec, sep * inv_h, zero, avx);
             if (pass == SH_WIDE_BIASED)
             {
-                c->same_pose[j] = sep;
+                if (!again)
+                    c->same_pose[j] = sep;
                 sh_fw soft = max8(c->bias_rate * sep, splat(-push_max), avx);
                 bias[q][j] = sel(spec, bias[q][j], soft, avx);
                 mass_scale[q][j] = sel(spec, one, c->mass_scale, avx);
@@ -904,10 +905,11 @@ static sh_wide_path choose_path(void)
 static void finish_range(sh_wide_solver* ws, int first, int count, const sh_contact_solver* s,
                          const sh_world* w)
 {
+    const float dt = s->h * (float)w->def.substeps;
     if (ws->isa >= SH_WIDE_AVX2)
-        finish_avx2(ws->batches + first, count, s->bodies, w->def.gravity, s->h * (float)w->def.substeps);
+        finish_avx2(ws->batches + first, count, s->bodies, w->def.gravity, dt);
     else
-        finish_generic(ws->batches + first, count, s->bodies, w->def.gravity, s->h * (float)w->def.substeps);
+        finish_generic(ws->batches + first, count, s->bodies, w->def.gravity, dt);
 }
 
 bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_world* w,
