@@ -15,7 +15,6 @@ export const SLEEP_KNOWN = 4; // the host sent `sleeping` (it is an extension)
 
 const num = (v) => (typeof v === "number" ? v : NaN); // an absent optional number becomes NaN
 
-// Wire `frame.data` (parsed) -> a plain object of typed arrays; the buffers are listed for transfer.
 // One {x, y, z} into a packed array at slot i; xyz (below) reads it back.
 const put3 = (a, i, v) => {
   a[3 * i] = v.x;
@@ -23,6 +22,7 @@ const put3 = (a, i, v) => {
   a[3 * i + 2] = v.z;
 };
 
+// Wire `frame.data` (parsed) -> a plain object of typed arrays; the buffers are listed for transfer.
 export function packFrame(d) {
   const states = Array.isArray(d.states) ? d.states : [];
   const n = states.length;
