@@ -93,7 +93,7 @@ static int world_tostring(lua_State* L)
     return 1;
 }
 
-// simhost.world{ assets = db, gravity = {0,0,-9.81}, substeps = 4, sleeping = true }
+// simhost.world{ assets = db, gravity = {0,0,-9.81}, substeps = 4, sleeping = true, contact_hertz = 60 }
 static int world_new(lua_State* L)
 {
     if (lua_isnoneornil(L, 1))
@@ -106,6 +106,9 @@ static int world_new(lua_State* L)
     sh_l_vec3_field(L, 1, "gravity", def.gravity);
     def.substeps = (int)sh_l_number_field(L, 1, "substeps", 4, 1, 64, "an integer in 1 .. 64");
     def.enable_sleep = sh_l_bool_field(L, 1, "sleeping", true);
+    // The one solver knob a scenario may want: softer contacts sag more and ring slower (docs/physics.md).
+    def.contact_hertz = (float)sh_l_number_field_gt(L, 1, "contact_hertz", def.contact_hertz, 0, 1000,
+                                                    "a number in (0, 1000] (Hz)");
     sh_asset_db* db = NULL;
     if (lua_getfield(L, 1, "assets") != LUA_TNIL)
         db = sh_l_check_assets(L, lua_gettop(L));

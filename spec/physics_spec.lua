@@ -318,6 +318,28 @@ describe("physics acceptance (physics.md)", function()
     assert(sag < 0.03, ("top sag %.5f m"):format(sag))
   end)
 
+  -- Not a physics.md row: the soft-contact law behind rows 11 and 12, and the world's contact_hertz option.
+  -- A point of a soft contact settles at depth λ/(m_eff·h·ω²); with a cube's four corner points
+  -- (m_eff = m/4 against the ground, m/8 between two cubes) an N-cube stack's top sinks
+  -- g/ω²·(N(N−1) + N/4), the ground's contacts being twice as stiff. ω is capped at a quarter of the
+  -- sub-step rate (60 Hz at 4 × 60 Hz), so 90 Hz sags as 60 Hz does. Sleeping off: a stack put to sleep
+  -- stops settling.
+  it("soft contacts: a 10-cube stack sags g/w^2 (N(N-1) + N/4) within 1 % at 20, 30, 45, 60 (and capped 90) Hz", function()
+    for _, hz in ipairs{ 20, 30, 45, 60, 90 } do
+      local w = world{ sleeping = false, contact_hertz = hz }
+      ground(w, { friction = 0.6 })
+      local top
+      for i = 0, 9 do
+        top = cube(w, { position = { 0, 0, 0.5 + i }, friction = 0.6, restitution = 0 })
+      end
+      steps(w, 300)
+      local omega = 2 * math.pi * math.min(hz, 60)
+      local want = G / omega ^ 2 * (10 * 9 + 10 / 4)
+      local sag = 9.5 - w:body(top).position.z
+      assert(math.abs(sag - want) < 0.01 * want, ("%d Hz: sag %.6f m, soft-contact law %.6f m"):format(hz, sag, want))
+    end
+  end)
+
   -- 50 random convex hulls (16 random points on ellipsoids) over a pile; fixed seed.
   local function pile()
     local w = world{ sleeping = false }

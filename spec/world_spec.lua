@@ -207,6 +207,8 @@ describe("simhost.world", function()
       { "bad impulse", function() w:apply_impulse(w:spawn{ asset = "unit_cube" }, { 0, 0 / 0, 0 }) end, "impulse" },
       { "bad gravity", function() simhost.world{ gravity = { 0, 0, 1 / 0 } } end, "field 'gravity'" },
       { "bad substeps", function() simhost.world{ substeps = 0 } end, "field 'substeps'" },
+      { "zero contact_hertz", function() simhost.world{ contact_hertz = 0 } end, "field 'contact_hertz'" },
+      { "NaN contact_hertz", function() simhost.world{ contact_hertz = 0 / 0 } end, "field 'contact_hertz'" },
     }
     for _, case in ipairs(cases) do
       it(case[1], function()
@@ -244,5 +246,22 @@ describe("simhost bench", function()
     assert.are.equal(2, rc)
     assert.are.equal("", out)
     assert.are.equal("simhost bench: unknown scene 'nope' (see simhost bench --help)\n", err)
+  end)
+
+  it("--hertz sets the contact stiffness: a softer base-10 pyramid sags more; bad values exit 2", function()
+    local function sag(extra)
+      local out, _, rc = env.run(env.q(env.bin) .. " bench large_pyramid --base 10 --steps 120" .. extra)
+      assert.are.equal(0, rc)
+      return tonumber(out:match("sag_m=([%d.-]+)"))
+    end
+    local stiff, soft = sag(""), sag(" --hertz 30")
+    -- Sag goes as 1/ω²: about four times the default 60 Hz's.
+    assert(soft > 3 * stiff, ("sag %.4f m at 30 Hz, %.4f m at 60 Hz"):format(soft, stiff))
+    for _, bad in ipairs{ "0", "-5", "nan", "inf", "1e9", "x" } do
+      local out, err, rc = env.run(env.q(env.bin) .. " bench cluster_drop --hertz " .. bad)
+      assert.are.equal(2, rc)
+      assert.are.equal("", out)
+      assert.are.equal("simhost bench: --hertz needs a number in (0, 1000]\n", err)
+    end
   end)
 end)

@@ -96,9 +96,11 @@ static void pyramid(bench* b, const sh_hull* cube, int base, float x0, float y0)
         }
 }
 
-static bool build(bench* b, const char* scene, int base, int* steps)
+static bool build(bench* b, const char* scene, int base, float hertz, int* steps)
 {
     sh_world_def def = sh_world_def_default();
+    if (hertz > 0.0f)
+        def.contact_hertz = hertz;
     def.enable_sleep = strcmp(scene, "sparse") == 0;
     sh_error err;
     if (!sh_world_create(&def, &b->world, &err))
@@ -225,12 +227,12 @@ static uint64_t world_hash(const sh_world* world)
     return h;
 }
 
-static int run_scene(const char* scene, int base, int steps_override, bool with_hash)
+static int run_scene(const char* scene, int base, float hertz, int steps_override, bool with_hash)
 {
     bench b;
     memset(&b, 0, sizeof b);
     int steps = 0;
-    if (!build(&b, scene, base, &steps))
+    if (!build(&b, scene, base, hertz, &steps))
         return SH_EXIT_USAGE;
     if (steps_override > 0)
         steps = steps_override;
@@ -265,10 +267,12 @@ static int run_scene(const char* scene, int base, int steps_override, bool with_
 }
 
 static const char help[] =
-    "usage: simhost bench [SCENE ...] [--steps N] [--base N] [--hash]\n"
+    "usage: simhost bench [SCENE ...] [--steps N] [--base N] [--hertz HZ] [--hash]\n"
     "scenes: large_pyramid convex_pile many_pyramids cluster_drop sparse (default: all)\n"
     "  --steps N   override each scene's step count\n"
     "  --base N    base of large_pyramid (default 100)\n"
+    "  --hertz HZ  contact stiffness in (0, 1000] Hz, capped at a quarter of the sub-step rate\n"
+    "              (default: the world's, 60 Hz); softer contacts sag more\n"
     "  --hash      add hash= to each line: FNV-1a 64 of every body's position, orientation,\n"
     "              velocity and angular velocity bits after the run (same bits, same hash)\n"
     "prints one line per scene: scene= bodies= steps= ms_per_step= shift_m= sag_m= [hash=]\n";
@@ -283,10 +287,21 @@ static bool parse_int(const char* s, int lo, int hi, int* out)
     return true;
 }
 
+static bool parse_hertz(const char* s, float* out)
+{
+    char* end;
+    double v = strtod(s, &end);
+    if (*s == '\0' || *end != '\0' || !(v > 0.0 && v <= 1000.0))
+        return false;
+    *out = (float)v;
+    return true;
+}
+
 int sh_cmd_bench(int argc, char** argv)
 {
     const char* chosen[16];
     int n = 0, steps = 0, base = 100;
+    float hertz = 0.0f; // 0: the world default
     bool with_hash = false;
     for (int i = 0; i < argc; i++)
     {
@@ -312,6 +327,16 @@ int sh_cmd_bench(int argc, char** argv)
             i++;
             continue;
         }
+        if (strcmp(argv[i], "--hertz") == 0)
+        {
+            if (i + 1 >= argc || !parse_hertz(argv[i + 1], &hertz))
+            {
+                fprintf(stderr, "simhost bench: --hertz needs a number in (0, 1000]\n");
+                return SH_EXIT_USAGE;
+            }
+            i++;
+            continue;
+        }
         bool known = false;
         for (size_t k = 0; k < sizeof scenes / sizeof scenes[0]; k++)
             known = known || strcmp(argv[i], scenes[k]) == 0;
@@ -328,7 +353,7 @@ int sh_cmd_bench(int argc, char** argv)
             chosen[n++] = scenes[k];
     for (int i = 0; i < n; i++)
     {
-        int rc = run_scene(chosen[i], base, steps, with_hash);
+        int rc = run_scene(chosen[i], base, hertz, steps, with_hash);
         if (rc != SH_EXIT_OK)
             return rc;
     }
