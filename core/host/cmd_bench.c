@@ -99,8 +99,7 @@ static void pyramid(bench* b, const sh_hull* cube, int base, float x0, float y0)
 static bool build(bench* b, const char* scene, int base, float hertz, int* steps)
 {
     sh_world_def def = sh_world_def_default();
-    if (hertz > 0.0f)
-        def.contact_hertz = hertz;
+    def.contact_hertz = hertz;
     def.enable_sleep = strcmp(scene, "sparse") == 0;
     sh_error err;
     if (!sh_world_create(&def, &b->world, &err))
@@ -301,7 +300,7 @@ int sh_cmd_bench(int argc, char** argv)
 {
     const char* chosen[16];
     int n = 0, steps = 0, base = 100;
-    float hertz = 0.0f; // 0: the world default
+    float hertz = sh_world_def_default().contact_hertz;
     bool with_hash = false;
     for (int i = 0; i < argc; i++)
     {
