@@ -9,7 +9,7 @@
 // curved surface never drifts into one face by chaining small angles (a sphere keeps all its facets).
 #include "hull.h"
 
-#include "simhost/assets.h"
+#include "simhost/hull.h"
 
 #include <float.h>
 #include <math.h>

@@ -3,7 +3,7 @@
 // volume, first and second moments have closed forms (Tonon 2004, "Explicit exact formulas for the 3-D
 // tetrahedron inertia tensor"). Everything runs in double; r is the first vertex so coordinates stay small
 // relative to the shape (a mesh far from its origin would otherwise lose digits to cancellation).
-#include "simhost/assets.h"
+#include "simhost/hull.h"
 
 #include <math.h>
 

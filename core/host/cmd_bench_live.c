@@ -3,9 +3,9 @@
 // client sees them, frames dropped, the host's CPU, and the JSON frame size and encode time for
 // 1000 bodies (measured in-process through the Lua module, as a session does it).
 #include "cli.h"
-#include "l_simhost.h"
 
 #include "simhost/base.h"
+#include "simhost/lua.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -5,7 +5,8 @@
 // Each frame is written as one whole line and Ctrl-C is only looked at between frames, so an
 // interrupted run still leaves a file whose every line is a complete protocol frame.
 #include "cli.h"
-#include "l_simhost.h"
+
+#include "simhost/lua.h"
 
 #include <errno.h>
 #include <lauxlib.h>

@@ -1,11 +1,11 @@
 // simhost serve — the live host (core/net): HTTP API, static web files, WebSocket sessions.
 #include "cli.h"
-#include "l_simhost.h"
 #include "repl.h"
 #include "repl_host.h"
 #include "repl_server.h"
 
-#include "simhost/net.h"
+#include "simhost/lua.h"
+#include "simhost/server.h"
 
 #include <errno.h>
 #include <pthread.h>

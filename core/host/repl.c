@@ -4,7 +4,7 @@
 // that ends at "<eof>" means "incomplete", so the chunk continues on the next line.
 #include "repl.h"
 
-#include "l_simhost.h"
+#include "simhost/lua.h"
 
 #include <lauxlib.h>
 #include <lualib.h>

@@ -7,10 +7,10 @@
 // so it is safe while the session runs.
 #include "repl_host.h"
 
-#include "l_simhost.h"
 #include "repl.h"
 
-#include "simhost/net.h"
+#include "simhost/lua.h"
+#include "simhost/server.h"
 
 #include <lauxlib.h>
 #include <string.h>

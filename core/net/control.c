@@ -11,8 +11,9 @@
 // timeout (the actor may be inside a long callback), the actor answers later and the last one out frees
 // it. A session that ends answers everything still queued with "ended" (sh_control_close), and refuses
 // new requests from then on, so no waiter is left hanging and nothing leaks.
-#include "l_simhost.h"
 #include "net_internal.h"
+
+#include "simhost/lua.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -21,10 +21,3 @@ void sh_log(const char* fmt, ...)
     // One fputs of a whole line: stdio locks the stream, so lines from threads never interleave.
     fprintf(stderr, "%s\n", line);
 }
-
-double sh_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}

@@ -3,7 +3,8 @@
 // Each struct says which thread may touch which fields.
 
 #include "simhost/assets.h"
-#include "simhost/net.h"
+#include "simhost/lua.h"
+#include "simhost/server.h"
 
 #include <libwebsockets.h>
 #include <lua.h>

@@ -1,8 +1,9 @@
 // A session actor: one WebSocket connection's Lua state (scripts/session.lua, loaded afresh) and
 // everything the script builds (its world). Runs on one worker at a time (workers.c). The state has
 // a counting allocator with a cap and an instruction-count hook that bounds each callback's CPU.
-#include "l_simhost.h"
 #include "net_internal.h"
+
+#include "simhost/lua.h"
 
 #include <lualib.h>
 #include <stdio.h>
@@ -362,7 +363,7 @@ static void fail_session(sh_session* s, const char* message)
 }
 
 // ---------------------------------------------------------------------------------------------
-// The ops bindings/l_host.c calls for the script's `session` object.
+// The ops the Lua module (l_host.c) calls for the script's `session` object.
 
 static bool op_send(sh_session* s, const char* data, size_t len, sh_send_kind kind)
 {

@@ -5,7 +5,7 @@
 
 #include "transform.h"
 
-#include "simhost/assets.h"
+#include "simhost/hull.h"
 
 #define SH_MAX_MANIFOLD_POINTS 4
 

@@ -1,5 +1,5 @@
 #pragma once
-// Shared basics of the core: the error line, counted allocation, asserts.
+// Shared basics of the core: the error line, counted allocation, the monotonic clock, asserts.
 // Every module includes this and nothing else from outside its own directory.
 
 #include <stdarg.h>
@@ -30,6 +30,10 @@ void* sh_alloc_zeroed(size_t size);
 void* sh_realloc(void* p, size_t old_size, size_t new_size);
 void sh_free(void* p, size_t size);
 int64_t sh_alloc_bytes(void);
+
+// Seconds on the monotonic clock (CLOCK_MONOTONIC): the one clock for timers, deadlines, pacing and
+// timings in every layer (a session's set_timer, the step timings, the benches). Its zero is arbitrary.
+double sh_now(void);
 
 // Our own invariants: on in debug and sanitizer builds (SH_DEBUG), compiled out in release.
 #if defined(SH_DEBUG)

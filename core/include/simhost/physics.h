@@ -6,8 +6,8 @@
 // its hull and render mesh are given in); internally the body lives at its centre of mass. Velocities are
 // those of the centre of mass; angular velocity is in the world frame (rad/s).
 
-#include "simhost/assets.h"
 #include "simhost/base.h"
+#include "simhost/hull.h"
 
 #include <cglm/types.h>
 
