@@ -12,7 +12,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #define SESSION_META "simhost.session"
 
@@ -52,17 +51,9 @@ static int session_close(lua_State* L)
     return 0;
 }
 
-// The clock of sh_now() (CLOCK_MONOTONIC), read here because the bindings do not link net.
-static double monotonic_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static int session_now(lua_State* L)
 {
-    lua_pushnumber(L, monotonic_now());
+    lua_pushnumber(L, sh_now());
     return 1;
 }
 
@@ -89,7 +80,7 @@ static int session_set_timer(lua_State* L)
         return session_schedule(L); // disarms
     lua_Number dt = luaL_checknumber(L, 2);
     luaL_argcheck(L, isfinite(dt), 2, "must be a finite number of seconds");
-    ls->ops->set_timer(ls->s, monotonic_now() + (dt > 0 ? dt : 0));
+    ls->ops->set_timer(ls->s, sh_now() + (dt > 0 ? dt : 0));
     return 0;
 }
 

@@ -169,21 +169,14 @@ static void on_wake(lws_sorted_usec_list_t* sul)
     c->woke = true;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 // Services the context until done(c) or `timeout` seconds pass. lws 4.1 ignores lws_service's own
 // timeout, so a sul timer bounds each wait.
 static bool service_until(ws_conn* c, bool (*done)(ws_conn*), double timeout)
 {
-    double deadline = now_s() + timeout;
+    double deadline = sh_now() + timeout;
     while (!done(c))
     {
-        double left = deadline - now_s();
+        double left = deadline - sh_now();
         if (left <= 0)
             return false;
         c->woke = false;

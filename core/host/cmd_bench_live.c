@@ -21,7 +21,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 static const char bench_usage[] =
@@ -62,13 +61,6 @@ typedef struct bench
     bool aligned; // every session starts at once (else session i starts i·T/K later)
 } bench;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void finish(bench* b, bench_session* s, int stage)
 {
     if (s->stage < 3)
@@ -101,7 +93,7 @@ static void on_message(bench* b, bench_session* s)
             s->stamps = p;
             s->stamps_cap = cap;
         }
-        s->stamps[s->frames++] = now_s();
+        s->stamps[s->frames++] = sh_now();
     }
     else if (strstr(h, "\"metadata\"") != NULL && s->stage == 1)
     {
@@ -440,8 +432,8 @@ static bool start_host(live_target* t, int max_sessions)
         t->child = 0;
         return false;
     }
-    double deadline = now_s() + 15;
-    while (!port_open(t->port) && now_s() < deadline)
+    double deadline = sh_now() + 15;
+    while (!port_open(t->port) && sh_now() < deadline)
         usleep(20000);
     if (port_open(t->port))
         return true;
@@ -556,12 +548,12 @@ static bool run_round(const live_options* o, const live_target* t, int sessions,
     if (ctx != NULL)
     {
         double cpu0 = t->child ? process_cpu_s(t->child) : -1, self0 = self_cpu_s();
-        double t0 = now_s();
+        double t0 = sh_now();
         connect_sessions(ctx, &b, t, configure, configure_len);
         double deadline = t0 + o->seconds + 30;
-        while (b.finished < sessions && now_s() < deadline)
+        while (b.finished < sessions && sh_now() < deadline)
             lws_service(ctx, 0);
-        double wall = now_s() - t0;
+        double wall = sh_now() - t0;
         if (t->child)
             r->cpu_share = (process_cpu_s(t->child) - cpu0) / wall;
         r->self_share = (self_cpu_s() - self0) / wall;

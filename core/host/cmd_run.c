@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 // 128 + SIGINT, what a shell reports for a command Ctrl-C ended: the run stopped early, by request.
@@ -59,13 +58,6 @@ static void on_sigint(int sig)
     if (L != NULL)
         lua_sethook(L, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
     signal(SIGINT, SIG_DFL); // a second Ctrl-C ends the process the ordinary way
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static int bad_usage(const char* fmt, const char* arg)
@@ -338,7 +330,7 @@ int sh_cmd_run(int argc, char** argv)
         }
     }
     bool tty = isatty(STDERR_FILENO);
-    double t0 = now_s(), last_draw = 0;
+    double t0 = sh_now(), last_draw = 0;
     lua_getfield(L, run, "frame");
     int frame_fn = lua_gettop(L);
     for (int n = 0; n < total && !g_interrupted; n++)
@@ -364,14 +356,14 @@ int sh_cmd_run(int argc, char** argv)
             }
         }
         lua_pop(L, 1);
-        double t = now_s();
+        double t = sh_now();
         if (tty && (t - last_draw > 0.1 || n == total - 1))
         {
             draw_progress(n, total, timestep);
             last_draw = t;
         }
     }
-    double wall = now_s() - t0;
+    double wall = sh_now() - t0;
     if (tty)
         fputs("\r\033[K", stderr); // clear the bar: the summary follows on stdout
     if (g_interrupted && status == SH_EXIT_OK)

@@ -20,7 +20,6 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 // Bounds on what one client can make the host hold: concurrent clients, one input line, and how much
@@ -94,26 +93,19 @@ static void send_frame(repl_client* c, char tag, const char* payload, size_t len
     send_all(c, payload, len);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void flush_output(repl_client* c)
 {
     if (c->out_len > 0)
         send_frame(c, c->out_stream == SH_REPL_ERR ? 'e' : 'o', c->out, c->out_len);
     c->out_len = 0;
-    c->out_flushed_ms = now_ms();
+    c->out_flushed_ms = (int64_t)(sh_now() * 1e3);
 }
 
 // Output older than OUT_LATENCY_MS goes out even while the chunk still runs, so progress prints of a long
 // chunk show as they happen; a burst of prints within it still makes one frame.
 static void flush_if_due(repl_client* c)
 {
-    if (c->out_len > 0 && now_ms() - c->out_flushed_ms >= OUT_LATENCY_MS)
+    if (c->out_len > 0 && (int64_t)(sh_now() * 1e3) - c->out_flushed_ms >= OUT_LATENCY_MS)
         flush_output(c);
 }
 

@@ -4,7 +4,6 @@
 
 #include <math.h>
 #include <string.h>
-#include <time.h>
 
 sh_world_def sh_world_def_default(void)
 {
@@ -23,13 +22,6 @@ sh_world_def sh_world_def_default(void)
     d.restitution_threshold = 1.0f;
     d.cookie = SH_WORLD_COOKIE;
     return d;
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
 bool sh_world_create(const sh_world_def* def, sh_world** out, sh_error* err)
@@ -278,17 +270,17 @@ bool sh_world_step(sh_world* w, float dt, sh_error* err)
 {
     if (!isfinite(dt) || dt <= 0.0f || dt > 1.0f)
         return sh_error_set(err, "dt must be a finite number in (0, 1] seconds");
-    double t0 = now_ms();
+    double t0 = sh_now() * 1e3;
     sh_arena_reset(&w->arena);
     for (int i = 0; i < w->contacts.count; i++)
         w->contacts.data[i].constraint = -1;
     if (!sh_world_update_pairs(w))
         return sh_error_set(err, "out of memory");
     collide(w, dt);
-    double t1 = now_ms();
+    double t1 = sh_now() * 1e3;
     sh_solver_step(w, dt);
     update_proxies(w, dt);
-    double t2 = now_ms();
+    double t2 = sh_now() * 1e3;
     sh_island_update_sleep(w, dt);
     // Touching contacts, for reporting and stats.
     w->touching.count = 0;
@@ -303,7 +295,7 @@ bool sh_world_step(sh_world* w, float dt, sh_error* err)
         w->touching.data[w->touching.count++] = i;
         points += c->manifold.point_count;
     }
-    double t3 = now_ms();
+    double t3 = sh_now() * 1e3;
     w->time += (double)dt;
     w->step_index++;
     sh_world_stats* s = &w->stats;
