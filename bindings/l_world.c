@@ -591,27 +591,14 @@ static void put_int(lworld* lw, long long v)
     put(lw, tmp, (size_t)n);
 }
 
+static void put_bytes(void* lw, const char* bytes, size_t n)
+{
+    put(lw, bytes, n);
+}
+
 static void put_str(lworld* lw, const char* s)
 {
-    put(lw, "\"", 1);
-    for (const char* p = s; *p; p++)
-    {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"' || c == '\\')
-        {
-            char e[2] = {'\\', (char)c};
-            put(lw, e, 2);
-        }
-        else if (c < 0x20)
-        {
-            char e[8];
-            int n = snprintf(e, sizeof e, "\\u%04x", c);
-            put(lw, e, (size_t)n);
-        }
-        else
-            put(lw, (const char*)&c, 1);
-    }
-    put(lw, "\"", 1);
+    sh_json_string(s, put_bytes, lw);
 }
 
 static void put_xyz(lworld* lw, const char* key, const float* v)

@@ -61,22 +61,14 @@ void sh_buf_printf(sh_buf* b, const char* fmt, ...)
     b->len += (size_t)n;
 }
 
+static void put_to_buf(void* b, const char* bytes, size_t n)
+{
+    sh_buf_append(b, bytes, n);
+}
+
 void sh_buf_json_string(sh_buf* b, const char* s)
 {
-    sh_buf_append(b, "\"", 1);
-    for (const unsigned char* p = (const unsigned char*)s; *p; p++)
-    {
-        if (*p == '"' || *p == '\\')
-        {
-            char esc[2] = {'\\', (char)*p};
-            sh_buf_append(b, esc, 2);
-        }
-        else if (*p < 0x20)
-            sh_buf_printf(b, "\\u%04x", *p);
-        else
-            sh_buf_append(b, (const char*)p, 1);
-    }
-    sh_buf_append(b, "\"", 1);
+    sh_json_string(s, put_to_buf, b);
 }
 
 void sh_buf_json_number(sh_buf* b, double v)

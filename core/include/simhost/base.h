@@ -35,6 +35,11 @@ int64_t sh_alloc_bytes(void);
 // timings in every layer (a session's set_timer, the step timings, the benches). Its zero is arbitrary.
 double sh_now(void);
 
+// Writes s as a JSON string literal, quotes included, through put(ctx, bytes, n): '"' and '\\' are
+// backslash-escaped, control characters (< 0x20) written as \u00XX, every other byte (UTF-8 included)
+// passes through. The one JSON string escaper: the Lua module's frames and the net layer's replies.
+void sh_json_string(const char* s, void (*put)(void* ctx, const char* bytes, size_t n), void* ctx);
+
 // Our own invariants: on in debug and sanitizer builds (SH_DEBUG), compiled out in release.
 #if defined(SH_DEBUG)
 #include <stdio.h>
