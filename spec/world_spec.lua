@@ -261,7 +261,7 @@ describe("simhost bench", function()
       local out, err, rc = env.run(env.q(env.bin) .. " bench cluster_drop --hertz " .. bad)
       assert.are.equal(2, rc)
       assert.are.equal("", out)
-      assert.are.equal("simhost bench: --hertz needs a number in (0, 1000]\n", err)
+      assert.are.equal("simhost bench: --hertz must be a number in 0 … 1000, above 0, got '" .. bad .. "'\n", err)
     end
   end)
 end)

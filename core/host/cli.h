@@ -1,6 +1,8 @@
 #pragma once
 // Subcommands of the `simhost` program. Each takes argv after its own name and returns the exit status:
-// 0 success, 1 failure, 2 bad usage (architecture.md).
+// 0 success, 1 failure, 2 bad usage (README.md "Command line").
+
+#include "simhost/base.h"
 
 enum
 {
@@ -21,3 +23,13 @@ int sh_cmd_bench_live(int argc, char** argv);
 const char* sh_default_assets_db(void);
 const char* sh_default_scripts_dir(void);
 const char* sh_default_web_dir(void);
+
+// cli_args.c — the one parser of numbers given on the command line, and the one way its refusals read:
+// "OPTION must be an integer in LO … HI, got 'TEXT'" (both ends included; the notation of
+// docs/protocol.md). Whole strings only: empty text, trailing characters, overflow, NaN and infinities
+// are refused. err gets the line; the caller adds its command's prefix.
+bool sh_cli_int(const char* option, const char* text, int lo, int hi, int* out, sh_error* err);
+// A finite number in lo … hi; above_lo refuses lo itself (a duration or a rate that must not be 0),
+// and the line says so: "OPTION must be a number in 0 … 1000, above 0, got 'TEXT'".
+bool sh_cli_number(const char* option, const char* text, double lo, double hi, bool above_lo, double* out,
+                   sh_error* err);

@@ -262,31 +262,11 @@ static const char help[] =
     "scenes: large_pyramid convex_pile many_pyramids cluster_drop sparse (default: all)\n"
     "  --steps N   override each scene's step count\n"
     "  --base N    base of large_pyramid (default 100)\n"
-    "  --hertz HZ  contact stiffness in (0, 1000] Hz, capped at a quarter of the sub-step rate\n"
+    "  --hertz HZ  contact stiffness in 0 … 1000 Hz, above 0, capped at a quarter of the sub-step rate\n"
     "              (default: the world's, 60 Hz); softer contacts sag more\n"
     "  --hash      add hash= to each line: FNV-1a 64 of every body's position, orientation,\n"
     "              velocity and angular velocity bits after the run (same bits, same hash)\n"
     "prints one line per scene: scene= bodies= steps= ms_per_step= shift_m= sag_m= [hash=]\n";
-
-static bool parse_int(const char* s, int lo, int hi, int* out)
-{
-    char* end;
-    long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v < lo || v > hi)
-        return false;
-    *out = (int)v;
-    return true;
-}
-
-static bool parse_hertz(const char* s, float* out)
-{
-    char* end;
-    double v = strtod(s, &end);
-    if (*s == '\0' || *end != '\0' || !(v > 0.0 && v <= 1000.0))
-        return false;
-    *out = (float)v;
-    return true;
-}
 
 int sh_cmd_bench(int argc, char** argv)
 {
@@ -294,6 +274,7 @@ int sh_cmd_bench(int argc, char** argv)
     int n = 0, steps = 0, base = 100;
     float hertz = sh_world_def_default().contact_hertz;
     bool with_hash = false;
+    sh_error bad;
     for (int i = 0; i < argc; i++)
     {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
@@ -309,22 +290,29 @@ int sh_cmd_bench(int argc, char** argv)
         if (strcmp(argv[i], "--steps") == 0 || strcmp(argv[i], "--base") == 0)
         {
             bool is_steps = argv[i][2] == 's';
-            if (i + 1 >= argc ||
-                !parse_int(argv[i + 1], 1, is_steps ? 1000000 : 1000, is_steps ? &steps : &base))
+            int v;
+            if (i + 1 >= argc)
+                sh_error_set(&bad, "%s needs a value", argv[i]);
+            if (i + 1 >= argc || !sh_cli_int(argv[i], argv[i + 1], 1, is_steps ? 1000000 : 1000, &v, &bad))
             {
-                fprintf(stderr, "simhost bench: %s needs a positive integer\n", argv[i]);
+                fprintf(stderr, "simhost bench: %s\n", bad.message);
                 return SH_EXIT_USAGE;
             }
+            *(is_steps ? &steps : &base) = v;
             i++;
             continue;
         }
         if (strcmp(argv[i], "--hertz") == 0)
         {
-            if (i + 1 >= argc || !parse_hertz(argv[i + 1], &hertz))
+            double v;
+            if (i + 1 >= argc)
+                sh_error_set(&bad, "%s needs a value", argv[i]);
+            if (i + 1 >= argc || !sh_cli_number(argv[i], argv[i + 1], 0, 1000, true, &v, &bad))
             {
-                fprintf(stderr, "simhost bench: --hertz needs a number in (0, 1000]\n");
+                fprintf(stderr, "simhost bench: %s\n", bad.message);
                 return SH_EXIT_USAGE;
             }
+            hertz = (float)v;
             i++;
             continue;
         }

@@ -295,27 +295,6 @@ static void frame_encode_line(const char* assets_path)
     lua_close(L);
 }
 
-static bool parse_int(const char* s, int lo, int hi, int* out)
-{
-    char* end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return false;
-    *out = (int)v;
-    return true;
-}
-
-static bool parse_number(const char* s, double lo, double hi, double* out)
-{
-    char* end;
-    double v = strtod(s, &end);
-    if (end == s || *end || !(v > lo) || v > hi)
-        return false;
-    *out = v;
-    return true;
-}
-
 typedef struct live_options
 {
     const char* url;
@@ -369,18 +348,19 @@ static int parse_options(int argc, char** argv, live_options* o)
         }
         const char* v = argv[++i];
         bool ok = true;
+        sh_error bad;
         if (strcmp(a, "--url") == 0)
             o->url = v;
         else if (strcmp(a, "--sessions") == 0)
-            ok = parse_int(v, 1, 1000, &o->sessions);
+            ok = sh_cli_int(a, v, 1, 1000, &o->sessions, &bad);
         else if (strcmp(a, "--bodies") == 0)
-            ok = parse_int(v, 1, 100000, &o->bodies);
+            ok = sh_cli_int(a, v, 1, 100000, &o->bodies, &bad);
         else if (strcmp(a, "--timestep-ms") == 0)
-            ok = parse_int(v, 1, 1000, &o->timestep_ms);
+            ok = sh_cli_int(a, v, 1, 1000, &o->timestep_ms, &bad);
         else if (strcmp(a, "--seconds") == 0)
-            ok = parse_number(v, 0, 3600, &o->seconds);
+            ok = sh_cli_number(a, v, 0, 3600, true, &o->seconds, &bad);
         else if (strcmp(a, "--p99-ms") == 0)
-            ok = parse_number(v, 0, 1e6, &o->p99_bound_ms);
+            ok = sh_cli_number(a, v, 0, 1e6, true, &o->p99_bound_ms, &bad);
         else
         {
             fprintf(stderr, "simhost bench-live: unknown option '%s' (see simhost bench-live --help)\n", a);
@@ -388,8 +368,7 @@ static int parse_options(int argc, char** argv, live_options* o)
         }
         if (!ok)
         {
-            fprintf(stderr, "simhost bench-live: bad value '%s' for %s (see simhost bench-live --help)\n", v,
-                    a);
+            fprintf(stderr, "simhost bench-live: %s (see simhost bench-live --help)\n", bad.message);
             return SH_EXIT_USAGE;
         }
     }

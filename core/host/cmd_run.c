@@ -12,7 +12,6 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +29,7 @@ static const char usage[] =
     "Runs scripts/scenarios/SCENARIO.lua headless, as fast as possible, and prints a summary.\n"
     "  --param k=v       set a scenario parameter (repeatable; checked against its type and range)\n"
     "  --duration S      simulated seconds (default: the scenario's `duration`, else 10)\n"
-    "  --timestep-ms T   step length, integer 1 .. 1000 (default 16)\n"
+    "  --timestep-ms T   step length, integer 1 … 1000 (default 16)\n"
     "  --out FILE        write every frame as JSON Lines: {\"type\":\"frame\",\"data\":...}\n"
     "  --scripts DIR     scripts directory (default: the installed or source tree's scripts/)\n"
     "  --assets FILE     asset DB (default: the default asset DB)\n"
@@ -66,18 +65,6 @@ static int bad_usage(const char* fmt, const char* arg)
     fprintf(stderr, fmt, arg);
     fputs(" (see simhost run --help)\n", stderr);
     return SH_EXIT_USAGE;
-}
-
-// A whole-string finite number, or false.
-static bool parse_number(const char* s, double* out)
-{
-    char* end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (s[0] == '\0' || *end != '\0' || errno != 0 || !isfinite(v))
-        return false;
-    *out = v;
-    return true;
 }
 
 // Lua's error value as one line: the run's own {kind, message} tables, else the first line of the
@@ -185,6 +172,7 @@ static int parse_args(int argc, char** argv, run_args* a)
         if (i + 1 >= argc)
             return bad_usage("'%s' needs a value", arg);
         const char* v = argv[++i];
+        sh_error bad;
         if (strcmp(arg, "--param") == 0)
         {
             const char* eq = strchr(v, '=');
@@ -196,15 +184,13 @@ static int parse_args(int argc, char** argv, run_args* a)
         }
         else if (strcmp(arg, "--duration") == 0)
         {
-            if (!parse_number(v, &a->duration) || a->duration < 0 || a->duration > 86400)
-                return bad_usage("--duration must be a number of seconds in 0 .. 86400, got '%s'", v);
+            if (!sh_cli_number(arg, v, 0, 86400, false, &a->duration, &bad))
+                return bad_usage("%s", bad.message);
         }
         else if (strcmp(arg, "--timestep-ms") == 0)
         {
-            double t;
-            if (!parse_number(v, &t) || t != floor(t) || t < 1 || t > 1000)
-                return bad_usage("--timestep-ms must be an integer in 1 .. 1000, got '%s'", v);
-            a->timestep_ms = (int)t;
+            if (!sh_cli_int(arg, v, 1, 1000, &a->timestep_ms, &bad))
+                return bad_usage("%s", bad.message);
         }
         else if (strcmp(arg, "--out") == 0)
             a->out = v;

@@ -7,7 +7,6 @@
 #include "simhost/lua.h"
 #include "simhost/server.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -59,28 +58,6 @@ static void* service_thread(void* arg)
     return NULL;
 }
 
-static bool parse_long(const char* s, long lo, long hi, long* out)
-{
-    char* end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
-}
-
-static bool parse_double(const char* s, double lo, double hi, double* out)
-{
-    char* end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || end == s || *end != '\0' || !(v >= lo && v <= hi))
-        return false;
-    *out = v;
-    return true;
-}
-
 static int usage_error(const char* fmt, const char* a, const char* b)
 {
     fputs("simhost serve: ", stderr);
@@ -115,15 +92,16 @@ int sh_cmd_serve(int argc, char** argv)
         if (i + 1 >= argc)
             return usage_error("%s needs a value%s", a, "");
         const char* v = argv[++i];
-        long n;
+        int n;
         double d;
+        sh_error bad;
         if (strcmp(a, "--host") == 0)
             cfg.host = v;
         else if (strcmp(a, "--port") == 0)
         {
-            if (!parse_long(v, 1, 65535, &n))
-                return usage_error("--port must be 1 ... 65535, got '%s'%s", v, "");
-            cfg.port = (int)n;
+            if (!sh_cli_int(a, v, 1, 65535, &n, &bad))
+                return usage_error("%s%s", bad.message, "");
+            cfg.port = n;
         }
         else if (strcmp(a, "--assets") == 0)
             cfg.assets_path = v;
@@ -133,64 +111,64 @@ int sh_cmd_serve(int argc, char** argv)
             cfg.web_dir = v;
         else if (strcmp(a, "--max-sessions") == 0)
         {
-            if (!parse_long(v, 1, 100000, &n))
-                return usage_error("--max-sessions must be a positive integer, got '%s'%s", v, "");
-            cfg.max_sessions = (int)n;
+            if (!sh_cli_int(a, v, 1, 100000, &n, &bad))
+                return usage_error("%s%s", bad.message, "");
+            cfg.max_sessions = n;
         }
         else if (strcmp(a, "--workers") == 0)
         {
-            if (!parse_long(v, 1, 256, &n))
-                return usage_error("--workers must be 1 ... 256, got '%s'%s", v, "");
-            cfg.workers = (int)n;
+            if (!sh_cli_int(a, v, 1, 256, &n, &bad))
+                return usage_error("%s%s", bad.message, "");
+            cfg.workers = n;
         }
         else if (strcmp(a, "--max-message-bytes") == 0)
         {
-            if (!parse_long(v, 64, 1L << 30, &n))
-                return usage_error("--max-message-bytes must be 64 ... 1073741824, got '%s'%s", v, "");
+            if (!sh_cli_int(a, v, 64, 1 << 30, &n, &bad))
+                return usage_error("%s%s", bad.message, "");
             cfg.max_message_bytes = (size_t)n;
         }
         else if (strcmp(a, "--max-objects") == 0)
         {
-            if (!parse_long(v, 1, 10000000, &n))
-                return usage_error("--max-objects must be a positive integer, got '%s'%s", v, "");
-            cfg.max_objects = (int)n;
+            if (!sh_cli_int(a, v, 1, 10000000, &n, &bad))
+                return usage_error("%s%s", bad.message, "");
+            cfg.max_objects = n;
         }
         else if (strcmp(a, "--max-duration") == 0)
         {
-            if (!parse_double(v, 0, 1e7, &d))
-                return usage_error("--max-duration must be a number of seconds >= 0, got '%s'%s", v, "");
+            if (!sh_cli_number(a, v, 0, 1e7, false, &d, &bad))
+                return usage_error("%s%s", bad.message, "");
             cfg.max_duration_s = d;
         }
         else if (strcmp(a, "--idle-timeout") == 0)
         {
-            if (!parse_double(v, 0, 1e7, &d))
-                return usage_error("--idle-timeout must be a number of seconds >= 0, got '%s'%s", v, "");
+            if (!sh_cli_number(a, v, 0, 1e7, false, &d, &bad))
+                return usage_error("%s%s", bad.message, "");
             cfg.idle_timeout_s = d;
         }
         else if (strcmp(a, "--lua-memory-mb") == 0)
         {
-            if (!parse_long(v, 1, 65536, &n))
-                return usage_error("--lua-memory-mb must be 1 ... 65536, got '%s'%s", v, "");
+            if (!sh_cli_int(a, v, 1, 65536, &n, &bad))
+                return usage_error("%s%s", bad.message, "");
             cfg.lua_memory_bytes = (size_t)n << 20;
         }
         else if (strcmp(a, "--lua-cpu-ms") == 0)
         {
-            if (!parse_long(v, 1, 3600000, &n))
-                return usage_error("--lua-cpu-ms must be a positive integer, got '%s'%s", v, "");
-            cfg.lua_cpu_ms = (int)n;
+            if (!sh_cli_int(a, v, 1, 3600000, &n, &bad))
+                return usage_error("%s%s", bad.message, "");
+            cfg.lua_cpu_ms = n;
         }
         else if (strcmp(a, "--outbox-frames") == 0)
         {
-            if (!parse_long(v, 1, 100000, &n))
-                return usage_error("--outbox-frames must be a positive integer, got '%s'%s", v, "");
-            cfg.outbox_frames = (int)n;
+            if (!sh_cli_int(a, v, 1, 100000, &n, &bad))
+                return usage_error("%s%s", bad.message, "");
+            cfg.outbox_frames = n;
         }
         else if (strcmp(a, "--repl-socket") == 0)
             repl_socket = v;
         else if (strcmp(a, "--outbox-mb") == 0)
         {
-            if (!parse_long(v, 1, 65536, &n))
-                return usage_error("--outbox-mb must be 1 ... 65536, got '%s'%s", v, "");
+            if (!sh_cli_int(a, v, 1, 65536, &n, &bad))
+                return usage_error("%s%s", bad.message, "");
             cfg.outbox_bytes = (size_t)n << 20;
         }
         else
