@@ -1,4 +1,4 @@
--- simhost.world: the Lua API of architecture.md and its errors (physics.md has the physics itself).
+-- simhost.world: the Lua API of docs/lua-api.md and its errors (docs/physics.md has the physics itself).
 local simhost = require "simhost"
 local env = require "env"
 local cjson = require "cjson"

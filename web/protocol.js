@@ -1,4 +1,4 @@
-// The live protocol (docs: shared design protocol.md, v1) as seen from the page: the two HTTP
+// The live protocol (docs/protocol.md, v1) as seen from the page: the two HTTP
 // look-ups and one LiveRun per run. A run is one WebSocket = one server session, so every Start
 // opens a fresh socket and nothing of a finished run can leak into the next.
 

@@ -133,7 +133,7 @@ static void push_work(qh* h, int face)
         h->work[h->work_count++] = face;
 }
 
-// Puts point i on the outside list of the face among faces[first..last) it is furthest above, if any.
+// Puts point i on the outside list of the face among faces[0 .. count) it is furthest above, if any.
 static void assign_point(qh* h, int i, const int* faces, int count)
 {
     int best = -1;

@@ -19,7 +19,7 @@ int sh_cmd_assets(int argc, char** argv);
 int sh_cmd_bench(int argc, char** argv);
 int sh_cmd_bench_live(int argc, char** argv);
 
-// Default locations: next to the build tree, else the install prefix (architecture.md "Defaults").
+// Default locations: next to the build tree, else the install prefix (README.md "Command line").
 const char* sh_default_assets_db(void);
 const char* sh_default_scripts_dir(void);
 const char* sh_default_web_dir(void);

@@ -1,9 +1,9 @@
-// Control of live sessions from the REPL (sh_server_control, sh_server_sessions in net.h).
+// Control of live sessions from the REPL (sh_server_control, sh_server_sessions in server.h).
 //
 // A request is a message to the session's actor: the REPL's thread queues it on the session (under the
 // session's lock, like a client message), wakes the actor and waits on the request's condition variable.
 // The actor runs it at the start of its next turn, on its worker, in its own Lua state — so the REPL never
-// touches a session's state or world, and a session needs no locks (architecture.md). Pause, resume and
+// touches a session's state or world, and a session needs no locks (docs/modules.md). Pause, resume and
 // step call the script's own hook (session.lua M.control), the code the WebSocket `pause`/`resume`/`step`
 // messages run, so both behave the same.
 //

@@ -173,7 +173,7 @@ void sh_session_push_script(sh_session* s);
 void sh_session_fail(sh_session* s, const char* message);
 
 // ---------------------------------------------------------------------------------------------
-// control.c — requests from the REPL (sh_server_control in net.h) to session actors.
+// control.c — requests from the REPL (sh_server_control in server.h) to session actors.
 // Worker, from sh_session_run: runs the queued requests.
 void sh_control_run_pending(sh_session* s);
 // Worker (session finished) or last unref: answers whatever is still queued with "ended".

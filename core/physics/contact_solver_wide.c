@@ -823,7 +823,7 @@ static bool alloc_batches(sh_wide_solver* ws, const sh_contact_solver* s, const 
 }
 
 // pair_next[i]: batches i and i + 1 share no simulated body, so a pass may run them interleaved
-// (SOLVE_LEVELS). False when the arena is out of memory.
+// (FOR_PAIRS). False when the arena is out of memory.
 static bool link_pairs(sh_wide_solver* ws, int body_count, sh_arena* arena)
 {
     ws->pair_next = sh_arena_alloc(arena, (size_t)ws->batch_count + 1);

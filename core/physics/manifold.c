@@ -1030,8 +1030,8 @@ int sh_collide_hulls(const sh_hull* hull_a, const sh_transform* xf_a, const sh_h
     out->normal[0] = 0.0f;
     out->normal[1] = 0.0f;
     out->normal[2] = 1.0f;
-    // An empty or half-built hull collides with nothing (SH_NEVER cannot wrap this: in debug builds
-    // it expands to a statement, see base.h).
+    // An empty or half-built hull collides with nothing. Not SH_NEVER, which aborts in debug builds:
+    // it is a valid input here (test_manifold's empty hull), not a broken invariant.
     if (!hull_usable(hull_a) || !hull_usable(hull_b))
         return 0;
     // NaN-safe: a NaN or negative margin means "touching only".

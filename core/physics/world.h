@@ -166,7 +166,6 @@ struct sh_world
 bool sh_contact_pair_exists(const sh_world* w, int a, int b);
 bool sh_contact_create(sh_world* w, int a, int b);
 void sh_contact_destroy(sh_world* w, int c);
-void sh_contact_destroy_all_of(sh_world* w, int body); // unused until body removal lands
 void sh_contact_update(sh_world* w, sh_contact* c, float dt);
 void sh_contacts_free(sh_world* w);
 
