@@ -2,6 +2,8 @@
 # npm first (idempotent: a second run installs nothing), then build with CMake.
 #   make run    — build and start `simhost serve` on http://127.0.0.1:8080/live with the default asset DB
 #   make test   — build, check formatting, run every test (ctest), then the specs again under ASan+UBSan
+#   make module-graph — redraw docs/module-graph.md from the #include lines; fails on an edge that points
+#                  the wrong way (docs/modules.md). `make test` runs the same check (spec/modules_spec.lua).
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
@@ -13,7 +15,7 @@ DEB_PACKAGES := build-essential cmake pkg-config git lua5.4 liblua5.4-dev lua-cj
 	lua-socket libwebsockets-dev libcglm-dev libsqlite3-dev sqlite3 libreadline-dev luarocks \
 	clang-format chromium chromium-driver
 
-.PHONY: all deps build run test test-normal test-asan screenshot format format-check clean
+.PHONY: all deps build run test test-normal test-asan screenshot format format-check module-graph clean
 
 all: build
 
@@ -64,6 +66,9 @@ format:
 
 format-check:
 	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+
+module-graph:
+	lua5.4 spec/support/module_graph.lua . docs/module-graph.md
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)
