@@ -155,7 +155,11 @@ describe("live view", { timeout: 900000 }, () => {
     await waitState("running");
     const cube = await bodyOf("unit_cube");
     const samples = [];
+    // A hang guard, not a timing bound: a page whose frames stopped must fail here, not spin until
+    // the suite's timeout. 60 s is 15 times the 4 s run.
+    const deadline = Date.now() + 60000;
     while (samples.length < 200) {
+      assert.ok(Date.now() < deadline, `frames stopped at ${JSON.stringify(samples.at(-1))}`);
       const s = await page.evaluate((i) => {
         const f = window.simhost.lastFrame;
         const st = f?.states.find((x) => x.body_id === i);
