@@ -45,6 +45,13 @@ local function play(name, params, duration, timestep_ms, each)
   return job, audit
 end
 
+local geometry = require "geometry"
+
+-- The lowest point of body b's hull in the world (its asset's hull corners placed at its state).
+local function lowest_z(b)
+  return geometry.lowest_z(b, geometry.asset_corners(simhost.assets.open(env.db), b.asset_name))
+end
+
 local function summary(job)
   return job.scenario.on_complete(job.world)
 end
@@ -116,9 +123,12 @@ describe("scenario claims", function()
     assert.equal(4, s.bodies_at_rest)
     for _, id in ipairs(job.world:bodies()) do
       local b = job.world:body(id)
-      -- Origins at or above the ground, less physics.md row 20's 1 cm penetration (the pyramid's origin is
-      -- its base, so it rests at z = 0).
-      if not b.is_environment then assert(b.position.z > -0.01, "body on the ground: z " .. b.position.z) end
+      -- Every hull corner at or above the ground's top face, less physics.md row 20's 1 cm penetration
+      -- (an origin would let a cube sink by half its size).
+      if not b.is_environment then
+        local low = lowest_z(b)
+        assert(low > -0.01, ("%s on the ground: its lowest corner at z %.4f"):format(b.asset_name, low))
+      end
     end
   end)
 
@@ -233,7 +243,10 @@ describe("scenario claims", function()
     assert(s.highest_z_m < s.start_highest_z_m - 2, ("heap top %.2f m, started %.2f m"):format(s.highest_z_m, s.start_highest_z_m))
     for _, id in ipairs(job.world:bodies()) do
       local b = job.world:body(id)
-      if not b.is_environment then assert(b.position.z > 0, ("body %d at z %.3f"):format(id, b.position.z)) end
+      if not b.is_environment then
+        local low = lowest_z(b) -- hull corners, less physics.md row 20's 1 cm penetration
+        assert(low > -0.01, ("body %d (%s): lowest corner at z %.4f"):format(id, b.asset_name, low))
+      end
     end
   end)
 
