@@ -1,6 +1,6 @@
 #pragma once
 // Argument readers shared by the binding files: every number that enters the core is checked finite
-// here, and every failure is a Lua argument error naming the field (style.md §5).
+// here, and every failure is a Lua argument error naming the field.
 
 #include <lauxlib.h>
 #include <lua.h>

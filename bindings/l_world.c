@@ -1,7 +1,7 @@
-// simhost.world — a physics world as a Lua userdata (architecture.md "Lua API").
+// simhost.world — a physics world as a Lua userdata (docs/session-api.md).
 // The world pins its asset DB as user value 1 so the DB (and the hulls it caches, which the world's
 // shapes were cloned from) outlives the world. Frames are written in C in one pass into a buffer the
-// world owns and reuses (style.md §3).
+// world owns and reuses, so a frame costs no allocation once the buffer has grown.
 #include "l_check.h"
 #include "l_simhost.h"
 

@@ -1,4 +1,4 @@
--- simhost.world: the Lua API of architecture.md and its errors (physics.md has the physics itself).
+-- simhost.world: its Lua API (docs/session-api.md) and its errors (physics_spec.lua has the physics itself).
 local simhost = require "simhost"
 local env = require "env"
 local cjson = require "cjson"

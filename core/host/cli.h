@@ -1,6 +1,6 @@
 #pragma once
 // Subcommands of the `simhost` program. Each takes argv after its own name and returns the exit status:
-// 0 success, 1 failure, 2 bad usage (architecture.md).
+// 0 success, 1 failure, 2 bad usage.
 
 enum
 {
@@ -17,7 +17,7 @@ int sh_cmd_assets(int argc, char** argv);
 int sh_cmd_bench(int argc, char** argv);
 int sh_cmd_bench_live(int argc, char** argv);
 
-// Default locations: next to the build tree, else the install prefix (architecture.md "Defaults").
+// Default locations: next to the build tree, else the install prefix (docs/assets.md for the DB).
 const char* sh_default_assets_db(void);
 const char* sh_default_scripts_dir(void);
 const char* sh_default_web_dir(void);

@@ -3,9 +3,9 @@
 // A request is a message to the session's actor: the REPL's thread queues it on the session (under the
 // session's lock, like a client message), wakes the actor and waits on the request's condition variable.
 // The actor runs it at the start of its next turn, on its worker, in its own Lua state — so the REPL never
-// touches a session's state or world, and a session needs no locks (architecture.md). Pause, resume and
-// step call the script's own hook (session.lua M.control), the code the WebSocket `pause`/`resume`/`step`
-// messages run, so both behave the same.
+// touches a session's state or world, and a session needs no locks (docs/protocol.md "Threads"). Pause,
+// resume and step call the script's own hook (session.lua M.control), the code the WebSocket
+// `pause`/`resume`/`step` messages run, so both behave the same.
 //
 // Lifetime: a request has two references, the waiter's and the queue's. The waiter gives up after its
 // timeout (the actor may be inside a long callback), the actor answers later and the last one out frees

@@ -1,5 +1,5 @@
 // The worker pool that runs session actors. A session is in the ready queue at most once; one
-// worker at a time runs it, so its Lua state and world never need locks (architecture.md).
+// worker at a time runs it, so its Lua state and world never need locks (docs/protocol.md "Threads").
 //
 // Timers live here rather than on the lws service thread: a tick only ever wakes a worker, and
 // routing it through the service thread would add a cross-thread hop (and its latency) to every

@@ -1,6 +1,6 @@
 #pragma once
 // The live host: libwebsockets server (HTTP + WebSocket), session actors on a worker pool, bounded
-// outboxes. Threads and data flow: architecture.md; wire protocol: protocol.md; the API session
+// outboxes. Threads and data flow, wire protocol: docs/protocol.md; the API session
 // scripts see: docs/session-api.md.
 
 #include "simhost/base.h"
@@ -106,7 +106,8 @@ double sh_now(void);
 // Control of live sessions from another thread (the REPL's `host` table, docs/repl.md). A request
 // is posted to the session's actor like a client message and runs there, between its callbacks,
 // in its own Lua state; the caller blocks until the actor answers or the timeout passes. So the
-// REPL never touches a session's Lua state or world itself (architecture.md: one thread at a time).
+// REPL never touches a session's Lua state or world itself (docs/protocol.md "Threads": one thread at a
+// time).
 
 struct lua_State;
 
