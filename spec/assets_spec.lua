@@ -45,20 +45,40 @@ describe("default asset DB", function()
       assert.equal(i, list[i].asset_id)
       assert.equal(name, list[i].name)
     end
-    local rest = { "ground", "box_1x2x3", "plank", "domino", "ramp", "cylinder", "capsule", "tetrahedron" }
+    local rest = { "ground", "box_1x2x3", "plank", "domino", "ramp", "cylinder", "capsule", "tetrahedron", "thin_slab" }
     for i, name in ipairs(rest) do
       assert.equal(name, list[9 + i].name)
       assert.equal(9 + i, list[9 + i].asset_id)
     end
-    assert.equal(17, #list)
-    assert.equal(17, db:count())
+    assert.equal(18, #list)
+    assert.equal(18, db:count())
+  end)
+
+  -- The old service's asset generator, shape by shape: an old client placing any of these by its
+  -- old size must find its surfaces where it expects them.
+  it("makes the nine old shapes exactly the old generator's sizes, each centred on its bounds (the pyramid on its base)", function()
+    local old = {
+      unit_cube = { 1, 1, 1 }, large_cube = { 2, 2, 2 }, tiny_cube = { 0.5, 0.5, 0.5 },
+      floor_slab = { 100, 100, 100 }, -- "floor_slab (100.0 m cube)"
+      unit_sphere = { 2, 2, 2 }, small_sphere = { 1, 1, 1 }, large_sphere = { 4, 4, 4 }, -- radius 1, 0.5, 2
+      cube = { 1, 1, 1 }, pyramid = { 1, 1, 1 }, -- base 1 x 1, 1 tall
+    }
+    for _, name in ipairs(first_nine) do
+      local a = assert(db:find(name), name)
+      for k = 1, 3 do
+        assert.is_near(old[name][k], a.bounds_max[k] - a.bounds_min[k], 1e-6, name .. " size along axis " .. k)
+        local centre = (a.bounds_max[k] + a.bounds_min[k]) / 2
+        local want = (name == "pyramid" and k == 3) and 0.5 or 0 -- the pyramid's origin is its base centre
+        assert.is_near(want, centre, 1e-6, name .. " centre along axis " .. k)
+      end
+    end
   end)
 
   it("has the documented vertex counts, hull face counts and volumes", function()
     local expect = {
       -- name = { triangle-list vertices, hull faces, hull vertices, volume }
       unit_cube = { 36, 6, 8, 1 }, large_cube = { 36, 6, 8, 8 }, tiny_cube = { 36, 6, 8, 0.125 },
-      floor_slab = { 36, 6, 8, 10000 }, cube = { 36, 6, 8, 1 }, pyramid = { 18, 5, 5, 1 / 3 },
+      floor_slab = { 36, 6, 8, 1e6 }, thin_slab = { 36, 6, 8, 10000 }, cube = { 36, 6, 8, 1 }, pyramid = { 18, 5, 5, 1 / 3 },
       ground = { 36, 6, 8, 40000 }, box_1x2x3 = { 36, 6, 8, 6 }, plank = { 36, 6, 8, 2 * 0.2 * 0.05 },
       domino = { 36, 6, 8, 0.05 * 0.25 * 0.5 }, ramp = { 24, 5, 6, 4 * 2 * 1 / 2 },
       tetrahedron = { 12, 4, 4, 1 / (6 * math.sqrt(2)) },
@@ -80,6 +100,9 @@ describe("default asset DB", function()
       return a.bounds_min, a.bounds_max
     end
     local lo, hi = bounds("floor_slab")
+    assert.same({ -50, -50, -50 }, lo)
+    assert.same({ 50, 50, 50 }, hi)
+    lo, hi = bounds("thin_slab")
     assert.same({ -50, -50, -0.5 }, lo)
     assert.same({ 50, 50, 0.5 }, hi)
     lo, hi = bounds("ground")
@@ -217,7 +240,7 @@ describe("simhost.assets Lua API", function()
     assert.has_error(function() db:geometry(99) end, "bad argument #1 to 'geometry' (unknown asset id 99)")
     assert.has_error(function() db:geometry({}) end)
     assert.has_error(function() db:hull(1.5) end)
-    assert.matches("^simhost.assets %(.*assets.db, 17 assets%)$", tostring(db))
+    assert.matches("^simhost.assets %(.*assets.db, 18 assets%)$", tostring(db))
     db:close()
   end)
 
@@ -229,7 +252,7 @@ describe("simhost.assets Lua API", function()
     assert.has_error(function() db:list() end, "calling 'list' on bad self (asset DB is closed)")
     do
       local scoped <close> = simhost.assets.open(env.db)
-      assert.equal(17, #scoped:list())
+      assert.equal(18, #scoped:list())
     end
     for _ = 1, 20 do simhost.assets.open(env.db) end
     collectgarbage()
@@ -255,13 +278,25 @@ describe("simhost assets CLI", function()
     assert.matches("\n%s+1%s+unit_cube%s+primitive%s+36%s+6%s+1\n", out)
     local lines = 0
     for _ in out:gmatch("\n") do lines = lines + 1 end
-    assert.equal(18, lines)
+    assert.equal(19, lines)
   end)
 
   it("uses the default DB without --db", function()
     local out, _, rc = env.run("SIMHOST_DB=" .. env.q(env.db) .. " " .. env.q(env.bin) .. " assets list")
     assert.equal(0, rc)
     assert.matches("floor_slab", out)
+  end)
+
+  it("reads the old service's MSD_ASSETS_DB when SIMHOST_DB is not set, SIMHOST_DB first when both are", function()
+    local out, err, rc = env.run("env -u SIMHOST_DB MSD_ASSETS_DB=" .. env.q(env.db) .. " " .. env.q(env.bin) .. " assets list")
+    assert.equal(0, rc, err)
+    assert.matches("thin_slab", out)
+    local _, err2, rc2 = env.run("env -u SIMHOST_DB MSD_ASSETS_DB=/nonexistent/old.db " .. env.q(env.bin) .. " assets list")
+    assert.is_not.equal(0, rc2)
+    assert.truthy(err2:find("/nonexistent/old.db", 1, true), err2)
+    local _, err3, rc3 = env.run("SIMHOST_DB=" .. env.q(env.db) .. " MSD_ASSETS_DB=/nonexistent/old.db " .. env.q(env.bin)
+      .. " assets list")
+    assert.equal(0, rc3, err3)
   end)
 
   it("shows one asset with mass properties and bounds", function()
@@ -333,13 +368,13 @@ describe("simhost assets CLI", function()
 
       local out, err, rc = import(tmp .. "/cube.stl", "stl_cube", " --category custom")
       assert.equal(0, rc, err)
-      assert.matches("imported stl_cube as asset 18", out, 1, true)
+      assert.matches("imported stl_cube as asset 19", out, 1, true)
       out, err, rc = import(tmp .. "/pyr.stl", "ascii_pyramid")
       assert.equal(0, rc, err)
-      assert.matches("as asset 19", out, 1, true)
+      assert.matches("as asset 20", out, 1, true)
       out, err, rc = import(tmp .. "/box.obj", "obj_box")
       assert.equal(0, rc, err)
-      assert.matches("as asset 20", out, 1, true)
+      assert.matches("as asset 21", out, 1, true)
 
       local d = simhost.assets.open(db)
       local a = d:find("stl_cube")
@@ -470,7 +505,7 @@ describe("simhost assets CLI", function()
       local out, err, rc = sh("assets build --sources " .. env.q(env.source_dir .. "/assets") .. " --out " ..
         env.q(tmp .. "/rebuilt.db"))
       assert.equal(0, rc, err)
-      assert.matches("17 assets", out, 1, true)
+      assert.matches("18 assets", out, 1, true)
       local a, b = simhost.assets.open(env.db), simhost.assets.open(tmp .. "/rebuilt.db")
       local la, lb = a:list(), b:list()
       assert.same(la, lb)

@@ -159,9 +159,8 @@ describe("simhost run", function()
   end)
 
   it("draws a progress bar on stderr when it is a terminal", function()
-    if os.execute("command -v script >/dev/null 2>&1") ~= true then
-      return pending("util-linux `script` is not installed")
-    end
+    -- A missing script(1) is a failure, not a skip (Debian's bsdutils, always installed).
+    assert.is_true(os.execute("command -v script >/dev/null 2>&1"), "util-linux `script` is not installed")
     local path = tmp .. "/tty.txt"
     -- script(1) gives the run a pseudo-terminal; its stdout and stderr both land in the transcript.
     os.execute("script -qec " .. env.q(env.q(env.bin) .. " run drop --duration 1 --assets " .. env.q(env.db))
@@ -190,7 +189,7 @@ describe("simhost run", function()
       end
     end)
     -- Wait until it has written frames (a few seconds at most, longer under the sanitizers).
-    local deadline = socket.gettime() + (env.sanitize and 60 or 20)
+    local deadline = socket.gettime() + 120 -- a hang guard, not a timing bound
     local size = 0
     repeat
       socket.sleep(0.1)
@@ -228,8 +227,13 @@ describe("simhost run", function()
   end)
 
   it("Ctrl-C also stops a scenario stuck in its setup: one line, exit 130", function()
+    local mark = tmp .. "/spinning"
+    os.remove(mark)
+    -- setup says it has started (the SIGINT handler is installed before it runs), then spins: Ctrl-C
+    -- cannot come before the program is ready, however slowly a loaded machine starts it.
     local dir, scripts = scripts_dir.make {
-      ["scenarios/spin.lua"] = 'return { description = "x", params = {}, setup = function() while true do end end }',
+      ["scenarios/spin.lua"] = ('return { description = "x", params = {}, setup = function() '
+        .. 'local f = io.open(%q, "w") f:write("x") f:close() while true do end end }'):format(mark),
     }
     local err_path = tmp .. "/spin.err"
     local cmd = env.q(env.bin) .. " run spin --scripts " .. env.q(scripts) .. " --assets " .. env.q(env.db)
@@ -244,7 +248,9 @@ describe("simhost run", function()
       end
       env.rmtree(dir)
     end)
-    socket.sleep(env.sanitize and 2 or 0.5)
+    local deadline = socket.gettime() + 120 -- a hang guard, not a timing bound
+    while not io.open(mark, "rb") and socket.gettime() < deadline do socket.sleep(0.02) end
+    assert.truthy(io.open(mark, "rb"), "the scenario's setup started")
     os.execute("kill -INT " .. pid)
     local _, how, code = proc:close()
     reaped = true

@@ -560,7 +560,7 @@ static int fixed_round(const live_options* o, const live_target* t)
                100 * r.self_share);
     else
         printf("host CPU: n/a (--url: the host is not ours to measure)\n");
-    frame_encode_line(getenv("SIMHOST_DB") ? getenv("SIMHOST_DB") : sh_default_assets_db());
+    frame_encode_line(sh_default_assets_db());
     return r.completed == o->sessions ? SH_EXIT_OK : SH_EXIT_FAIL;
 }
 

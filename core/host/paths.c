@@ -15,8 +15,14 @@ static const char* first_existing(const char* env, const char* build_path, const
     return install_path;
 }
 
+// SIMHOST_DB, else MSD_ASSETS_DB: the old service's variable, so its deployments keep pointing at
+// their DB unchanged.
 const char* sh_default_assets_db(void)
 {
+    const char* old = getenv("MSD_ASSETS_DB");
+    const char* ours = getenv("SIMHOST_DB");
+    if ((ours == NULL || ours[0] == '\0') && old != NULL && old[0] != '\0')
+        return old;
     return first_existing("SIMHOST_DB", SH_BUILD_DIR "/assets.db", SH_INSTALL_DATADIR "/assets.db");
 }
 

@@ -67,10 +67,19 @@ function M.on_message(session, raw)
     pad = string.rep("p", tonumber(arg) or 1000)
     session.sent = 0
     session:schedule(session:now())
+  elseif cmd == "burst" then
+    -- `count` frames of `size` bytes in one callback, then "burst done": how many frames the host
+    -- makes no longer depends on how often a loaded machine runs the timer
+    local size, count = arg:match("^(%d+)%s+(%d+)$")
+    local body = string.rep("p", tonumber(size))
+    for n = 1, tonumber(count) do session:send_frame(string.format('{"n":%d,"pad":"%s"}', n, body)) end
+    session.sent = nil
+    session.burst = tonumber(count)
+    session:send(string.format("burst done %d %d", session:queued(), session:dropped()))
   elseif cmd == "stats" then
     session:schedule(nil)
     session:send(string.format('{"dropped":%d,"queued":%d,"sent":%d}', session:dropped(), session:queued(),
-      session.sent or 0))
+      session.sent or session.burst or 0))
   elseif cmd == "limits" then
     local l = session.limits
     session:send(string.format('{"max_objects":%d,"max_duration_s":%g,"max_message_bytes":%d,"id":%d,"scripts":%q}',

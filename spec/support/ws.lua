@@ -98,6 +98,12 @@ end
 
 function ws:send(text) return self:send_raw(frame(1, text)) end
 function ws:send_binary(data) return self:send_raw(frame(2, data)) end
+-- Several text messages in one write, so the host reads them back to back.
+function ws:send_together(texts)
+  local bytes = {}
+  for i, t in ipairs(texts) do bytes[i] = frame(1, t) end
+  return self:send_raw(table.concat(bytes))
+end
 -- Sends text as several fragments (the first a text frame, the rest continuations).
 function ws:send_fragments(parts)
   for i, p in ipairs(parts) do
