@@ -220,12 +220,9 @@ static int handle_request(struct lws* wsi, sh_conn* c, const char* uri, size_t l
     }
     if (strcmp(uri, "/api/v1/health") == 0)
     {
-        // alloc_bytes (ext): the core's counted allocations (outboxes, messages, worlds), a statistic.
-        char json[160];
-        snprintf(json, sizeof json,
-                 "{\"status\":\"ok\",\"sessions\":%d,\"uptime_s\":%.3f,\"alloc_bytes\":%lld}",
-                 server->session_count, sh_now() - server->started, (long long)sh_alloc_bytes());
-        return respond_json(wsi, c, 200, json);
+        char json[256];
+        int status = sh_health_json(server, json, sizeof json);
+        return respond_json(wsi, c, status, json);
     }
     if (strcmp(uri, "/api/v1/live/assets") == 0)
         return respond(wsi, c, 200, "application/json", server->assets_json, server->assets_json_len);
