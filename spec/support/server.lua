@@ -90,10 +90,32 @@ function server:read_log()
   return s
 end
 
+-- The health body; 200 while serving, 503 while draining or stopping (the body says which).
 function server:health()
   local status, _, body = server.get(self.port, "/api/v1/health")
-  assert(status == 200)
+  assert(status == 200 or status == 503, "health answered " .. tostring(status))
   return require("cjson").decode(body)
+end
+
+-- Waits (at most `timeout` seconds) for the process to exit on its own; returns its exit code, or nil
+-- when it is still running at the deadline. A zombie counts as exited (kill -0 would still see it).
+function server:wait_exit(timeout)
+  local deadline = socket.gettime() + timeout
+  while socket.gettime() < deadline do
+    local f = io.open("/proc/" .. self.pid .. "/stat", "r")
+    local stat = f and f:read("l")
+    if f then f:close() end
+    if not stat or stat:match("^%d+ %b() Z") then
+      self.stopped = true
+      local _, how, code = self.proc:close()
+      self.exit_code = how == "exit" and code or -1
+      self.final_log = self:read_log()
+      env.rmtree(self.dir)
+      return self.exit_code
+    end
+    sleep(0.05)
+  end
+  return nil
 end
 
 -- Open file descriptors and threads of the server process (Linux /proc).
