@@ -253,3 +253,66 @@ describe("three hosts behind HAProxy", function()
     assert.equal(0, h:wait_exit(WAIT), "exit status after SIGTERM\n" .. (h.final_log or ""))
   end)
 end)
+
+-- The directives of a configuration: comments and blank lines dropped, every quoted value (an
+-- address, a port, a number from the environment) replaced by "V", server lines left out.
+local function directives(text)
+  local out = {}
+  for line in text:gmatch("[^\n]+") do
+    line = line:gsub("^%s+", ""):gsub("%s+$", "")
+    if line ~= "" and not line:match("^#") and not line:match("^server ") and not line:match("^presetenv ") then
+      out[#out + 1] = (line:gsub('"[^"]*"', "V"))
+    end
+  end
+  return out
+end
+
+describe("simhost cluster", function()
+  it("prints help, and refuses a bad flag with one line and status 2", function()
+    local out, _, rc = env.run(env.q(env.bin) .. " cluster --help")
+    assert.equal(0, rc)
+    assert.truthy(out:find("--hosts", 1, true))
+    for _, bad in ipairs { "--hosts 0", "--port x", "--check-inter soon", "--bogus 1", "--host 'a b'" } do
+      local _, err, rc2 = env.run(env.q(env.bin) .. " cluster " .. bad)
+      assert.equal(2, rc2, bad)
+      assert.equal(1, select(2, err:gsub("\n", "")), bad .. ": " .. err)
+    end
+  end)
+
+  it("writes docs/haproxy.cfg's directives, one server line per host", function()
+    local out, _, rc = env.run(env.q(env.bin) .. " cluster --hosts 5 --print-config")
+    assert.equal(0, rc)
+    local f = assert(io.open(haproxy.config, "rb"))
+    local doc = f:read("a")
+    f:close()
+    assert.same(directives(doc), directives(out))
+    assert.equal(5, select(2, out:gsub("\n    server host%d", "")))
+  end)
+
+  it("runs hosts behind a real haproxy, serves a session through it, and stops everything on SIGTERM", function()
+    local port = server.free_port()
+    -- A handle like server.start's, so stop() and wait_exit() apply to the cluster process.
+    local cl = setmetatable({ dir = env.tmpdir() }, server)
+    cl.log = cl.dir .. "/cluster.log"
+    cl.proc, cl.pid = server.spawn(string.format("%s cluster --hosts 2 --port %d --check-inter 200ms -- --workers 1",
+      env.q(env.bin), port), cl.log)
+    finally(function() cl:stop() end)
+    local read_log = function() return cl:read_log() end
+    assert(haproxy.wait_serving({ port = port }, { "host1", "host2" }, WAIT), "cluster did not come up:\n" .. read_log())
+    local c, name = open("ws://127.0.0.1:" .. port .. "/api/v1/live")
+    assert.truthy(name == "host1" or name == "host2", tostring(name))
+    local run = { c = c, frames = {} }
+    start(c, 50, 0.2)
+    follow({ run })
+    assert_complete(run, 5)
+    local text = read_log()
+    local pids = {}
+    for p in text:gmatch("host%d pid (%d+)") do pids[#pids + 1] = p end
+    assert.equal(2, #pids, text)
+    os.execute("kill -TERM " .. cl.pid)
+    assert.equal(0, cl:wait_exit(WAIT), "exit status after SIGTERM\n" .. text)
+    for _, p in ipairs(pids) do
+      assert.is_nil(io.open("/proc/" .. p .. "/stat", "r"), "host pid " .. p .. " still running")
+    end
+  end)
+end)

@@ -27,11 +27,8 @@ function haproxy.start(hosts, opts)
     vars[#vars + 1] = string.format("SIMHOST_HOST%d=127.0.0.1:%d", i, h.port)
     vars[#vars + 1] = string.format("SIMHOST_AGENT%d=%d", i, h.agent_port)
   end
-  local cmd = "exec env " .. table.concat(vars, " ") .. " " .. env.q(haproxy.bin) .. " -f " ..
-      env.q(haproxy.config) .. " -db 2>" .. env.q(self.log)
-  self.proc = io.popen("sh -c " .. env.q("echo $$; " .. cmd) .. " </dev/null")
-  self.pid = tonumber(self.proc:read("*l"))
-  assert(self.pid, "no pid from haproxy")
+  self.proc, self.pid = server.spawn("env " .. table.concat(vars, " ") .. " " .. env.q(haproxy.bin) .. " -f " ..
+    env.q(haproxy.config) .. " -db", self.log)
   self.url = "ws://127.0.0.1:" .. self.port .. "/api/v1/live"
   return self
 end
@@ -46,7 +43,8 @@ end
 
 -- Polls GET /api/v1/health through the proxy until every name in `names` has answered (HAProxy's
 -- X-Simhost-Server header), i.e. each host is up as HAProxy sees it; false at the deadline.
-function haproxy:wait_serving(names, timeout)
+-- Any table with a `port` will do as self (e.g. the proxy of `simhost cluster`).
+function haproxy.wait_serving(self, names, timeout)
   local want = {}
   for _, n in ipairs(names) do want[n] = true end
   local deadline = socket.gettime() + timeout

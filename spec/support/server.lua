@@ -47,6 +47,15 @@ function server.get(port, path, timeout)
   return status, headers, body
 end
 
+-- Runs a shell command line in the background, its stderr into log; returns the pipe (close it to
+-- reap) and the process id of the command itself (exec'd, so signals reach it, not a shell).
+function server.spawn(cmd, log)
+  local proc = io.popen("sh -c " .. env.q("echo $$; exec " .. cmd .. " 2>" .. env.q(log)) .. " </dev/null")
+  local pid = tonumber(proc:read("*l"))
+  assert(pid, "no pid from: " .. cmd)
+  return proc, pid
+end
+
 local function sleep(s)
   socket.sleep(s)
 end
@@ -62,9 +71,7 @@ function server.start(opts)
   if opts.scripts then cmd = cmd .. " --scripts " .. env.q(opts.scripts) end
   if opts.web then cmd = cmd .. " --web " .. env.q(opts.web) end
   if opts.args then cmd = cmd .. " " .. opts.args end
-  self.proc = io.popen("sh -c " .. env.q("echo $$; exec " .. cmd .. " 2>" .. env.q(self.log)) .. " </dev/null")
-  self.pid = tonumber(self.proc:read("*l"))
-  assert(self.pid, "no pid from the server")
+  self.proc, self.pid = server.spawn(cmd, self.log)
   self.url = "ws://127.0.0.1:" .. self.port .. "/api/v1/live"
   local deadline = socket.gettime() + (env.sanitize and 30 or 10)
   while socket.gettime() < deadline do
