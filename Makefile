@@ -2,6 +2,7 @@
 # npm first (idempotent: a second run installs nothing), then build with CMake.
 #   make run    — build and start `simhost serve` on http://127.0.0.1:8080/live with the default asset DB
 #   make test   — build, check formatting, run every test (ctest), then the specs again under ASan+UBSan
+#   make run-cluster — build and start three hosts behind HAProxy on http://127.0.0.1:8080/live (docs/deploy.md)
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
@@ -13,7 +14,7 @@ DEB_PACKAGES := build-essential cmake pkg-config git lua5.4 liblua5.4-dev lua-cj
 	lua-socket libwebsockets-dev libcglm-dev libsqlite3-dev sqlite3 libreadline-dev luarocks \
 	clang-format chromium chromium-driver haproxy
 
-.PHONY: all deps build run test test-normal test-asan screenshot format format-check clean
+.PHONY: all deps build run run-cluster test test-normal test-asan screenshot format format-check clean
 
 all: build
 
@@ -40,6 +41,9 @@ build: deps
 
 run: build
 	./$(BUILD)/simhost serve
+
+run-cluster: build
+	./$(BUILD)/simhost cluster
 
 test: build
 	$(MAKE) --no-print-directory format-check test-normal test-asan

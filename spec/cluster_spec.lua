@@ -305,6 +305,17 @@ describe("simhost cluster", function()
     start(c, 50, 0.2)
     follow({ run })
     assert_complete(run, 5)
+    -- bench-live through the proxy counts the sessions per host from HAProxy's X-Simhost-Server.
+    local out, err, rc = env.run(string.format("%s bench-live --url ws://127.0.0.1:%d/api/v1/live --sessions 4 " ..
+      "--bodies 1 --seconds 0.2 --timestep-ms 50", env.q(env.bin), port))
+    assert.equal(0, rc, out .. err)
+    local spread = assert(out:match("sessions per host: ([^\n]+)"), out)
+    local counted = 0
+    for host, n in spread:gmatch("(host%d)=(%d+)") do
+      assert.truthy(host == "host1" or host == "host2", spread)
+      counted = counted + tonumber(n)
+    end
+    assert.equal(4, counted, spread)
     local text = read_log()
     local pids = {}
     for p in text:gmatch("host%d pid (%d+)") do pids[#pids + 1] = p end

@@ -4,7 +4,6 @@
 // docs/haproxy.cfg's comments and docs/deploy.md.
 #include "haproxy_config.h"
 
-
 static const char global_and_defaults[] = "global\n"
                                           "    log stderr format raw local0 notice\n"
                                           "\n"
