@@ -327,3 +327,32 @@ describe("simhost cluster", function()
     end
   end)
 end)
+
+describe("draining from the REPL", function()
+  it("host.drain() refuses new sessions with 503 and, with --exit-when-drained, exits 0 after the last", function()
+    local dir = env.tmpdir()
+    local sock = dir .. "/repl.sock"
+    local agent_port = server.free_port()
+    local h = server.start { args = string.format("--repl-socket %s --agent-port %d --exit-when-drained",
+      env.q(sock), agent_port) }
+    finally(function() h:stop(); env.rmtree(dir) end)
+    local c = assert(ws.connect(h.url, WAIT)) -- keeps the host running while it drains
+    c:send(CONFIGURE)
+    assert.equal("metadata", recv_json(c).type)
+    local f = assert(io.open(dir .. "/in.lua", "wb"))
+    f:write("print(host.drain(), host.stats().state)\n")
+    f:close()
+    local out, err, rc = env.run(env.q(env.bin) .. " attach " .. env.q(sock) .. " <" .. env.q(dir .. "/in.lua"))
+    assert.equal(0, rc, out .. err)
+    assert.equal("draining\tdraining\n", out)
+    assert.equal("drain", agent_line(agent_port))
+    local health_status, _, body = server.get(h.port, "/api/v1/health")
+    assert.equal(503, health_status)
+    assert.equal("draining", cjson.decode(body).status)
+    local refused, why = ws.connect(h.url, WAIT)
+    assert.is_nil(refused)
+    assert.truthy(tostring(why):match("^HTTP/1%.%d 503"), tostring(why))
+    c:close()
+    assert.equal(0, h:wait_exit(WAIT), "exit status once drained\n" .. (h.final_log or ""))
+  end)
+end)
