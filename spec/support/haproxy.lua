@@ -27,7 +27,8 @@ function haproxy.start(hosts, opts)
     vars[#vars + 1] = string.format("SIMHOST_HOST%d=127.0.0.1:%d", i, h.port)
     vars[#vars + 1] = string.format("SIMHOST_AGENT%d=%d", i, h.agent_port)
   end
-  self.proc, self.pid = server.spawn("env " .. table.concat(vars, " ") .. " " .. env.q(haproxy.bin) .. " -f " ..
+  -- Without the ASan runtime the sanitized spec run preloads for the Lua module: haproxy is not ours.
+  self.proc, self.pid = server.spawn("env -u LD_PRELOAD " .. table.concat(vars, " ") .. " " .. env.q(haproxy.bin) .. " -f " ..
     env.q(haproxy.config) .. " -db", self.log)
   self.url = "ws://127.0.0.1:" .. self.port .. "/api/v1/live"
   return self
