@@ -4,6 +4,7 @@
 #   make test   — build, check formatting, run every test (ctest), then the specs again under ASan+UBSan
 #   make module-graph — redraw docs/module-graph.md from the #include lines; fails on an edge that points
 #                  the wrong way (docs/modules.md). `make test` runs the same check (spec/modules_spec.lua).
+#   make run-cluster — build and start three hosts behind HAProxy on http://127.0.0.1:8080/live (docs/deploy.md)
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
@@ -13,9 +14,9 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian 12 packages the build, the tests and the live view need.
 DEB_PACKAGES := build-essential cmake pkg-config git lua5.4 liblua5.4-dev lua-cjson lua-busted \
 	lua-socket libwebsockets-dev libcglm-dev libsqlite3-dev sqlite3 libreadline-dev luarocks \
-	clang-format chromium chromium-driver
+	clang-format chromium chromium-driver haproxy
 
-.PHONY: all deps build run test test-normal test-asan screenshot format format-check module-graph clean
+.PHONY: all deps build run test test-normal test-asan screenshot format format-check module-graph run-cluster clean
 
 all: build
 
@@ -42,6 +43,9 @@ build: deps
 
 run: build
 	./$(BUILD)/simhost serve
+
+run-cluster: build
+	./$(BUILD)/simhost cluster
 
 test: build
 	$(MAKE) --no-print-directory format-check test-normal test-asan

@@ -28,6 +28,8 @@ static const char bench_usage[] =
     "                          [--timestep-ms T] [--find-max] [--p99-ms B] [--aligned]\n"
     "  Runs K sessions of M bodies at once and prints each one's frame-interval p50/p99/max as the\n"
     "  client sees it, frames dropped, and the host's CPU.\n"
+    "  Through HAProxy (docs/haproxy.cfg, simhost cluster) it also prints the sessions per host, from\n"
+    "  the X-Simhost-Server header HAProxy adds to each handshake.\n"
     "  Without --url it starts its own host (simhost serve) on a free loopback port.\n"
     "  Session i starts i·T/K after the first, as independent clients would (their frames due at\n"
     "  phases spread over the period); --aligned starts all at once, the worst case.\n"
@@ -50,6 +52,7 @@ typedef struct bench_session
     int frames, stamps_cap;
     long total_frames, dropped;
     char error[200];
+    char server[32]; // behind HAProxy: the host that took the session (X-Simhost-Server), else ""
 } bench_session;
 
 typedef struct bench
@@ -121,6 +124,39 @@ static void on_message(bench* b, bench_session* s)
     }
 }
 
+// docs/haproxy.cfg names the host on every response; a host reached directly sends no such header.
+static void record_server(struct lws* wsi, bench_session* s)
+{
+    static const char name[] = "x-simhost-server:";
+    int n = lws_hdr_custom_length(wsi, name, (int)sizeof name - 1);
+    if (n <= 0 || n >= (int)sizeof s->server ||
+        lws_hdr_custom_copy(wsi, s->server, (int)sizeof s->server, name, (int)sizeof name - 1) < 0)
+        s->server[0] = '\0';
+}
+
+// "host1=4 host2=4 host3=4": sessions per host, in order of first appearance; "" without the header.
+static void server_spread(const bench* b, char* out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < b->count; i++)
+    {
+        const char* name = b->sessions[i].server;
+        bool seen = name[0] == '\0';
+        for (int j = 0; j < i && !seen; j++)
+            seen = strcmp(b->sessions[j].server, name) == 0;
+        if (seen)
+            continue;
+        int count = 0;
+        for (int j = i; j < b->count; j++)
+            count += strcmp(b->sessions[j].server, name) == 0;
+        int n = snprintf(out + used, size - used, "%s%s=%d", used ? " " : "", name, count);
+        if (n < 0 || (size_t)n >= size - used)
+            return;
+        used += (size_t)n;
+    }
+}
+
 static int callback(struct lws* wsi, enum lws_callback_reasons reason, void* user, void* in, size_t len)
 {
     bench* b = lws_context_user(lws_get_context(wsi));
@@ -133,6 +169,9 @@ static int callback(struct lws* wsi, enum lws_callback_reasons reason, void* use
             return 0;
         case LWS_CALLBACK_TIMER: // a staggered start is due
             lws_callback_on_writable(wsi);
+            return 0;
+        case LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH: // the handshake's headers are readable here only
+            record_server(wsi, s);
             return 0;
         case LWS_CALLBACK_CLIENT_ESTABLISHED:
             s->want_configure = true;
@@ -319,6 +358,8 @@ typedef struct round_result
     long dropped;      // frames, over the sessions
     double cpu_share;  // host CPU over wall, one core = 1; < 0 when not ours
     double self_share; // this client's CPU over wall: near 1, the client is what limits the round
+    double median_p50; // ms, the median of the sessions' p50 intervals (the proxy's overhead shows here)
+    char servers[512]; // sessions per host behind HAProxy ("host1=4 host2=4"), "" when direct
 } round_result;
 
 static int parse_options(int argc, char** argv, live_options* o)
@@ -475,8 +516,29 @@ static double self_cpu_s(void)
            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
 }
 
+static double median_p50(const bench* b)
+{
+    double* p = malloc((size_t)b->count * sizeof *p);
+    if (p == NULL)
+        return NAN;
+    int n = 0;
+    for (int i = 0; i < b->count; i++)
+    {
+        double p50, p99, max;
+        interval_stats(&b->sessions[i], &p50, &p99, &max);
+        if (!isnan(p50))
+            p[n++] = p50;
+    }
+    qsort(p, (size_t)n, sizeof *p, compare_double);
+    double m = n > 0 ? p[n / 2] : NAN;
+    free(p);
+    return m;
+}
+
 static void summarize(const bench* b, round_result* r, bool table)
 {
+    r->median_p50 = median_p50(b);
+    server_spread(b, r->servers, sizeof r->servers);
     if (table)
         printf("%8s %8s %8s %9s %9s %9s %s\n", "session", "frames", "dropped", "p50 ms", "p99 ms", "max ms",
                "");
@@ -560,6 +622,9 @@ static int fixed_round(const live_options* o, const live_target* t)
                100 * r.self_share);
     else
         printf("host CPU: n/a (--url: the host is not ours to measure)\n");
+    printf("median p50 interval: %.2f ms\n", r.median_p50);
+    if (r.servers[0] != '\0')
+        printf("sessions per host: %s\n", r.servers);
     frame_encode_line(sh_default_assets_db());
     return r.completed == o->sessions ? SH_EXIT_OK : SH_EXIT_FAIL;
 }
@@ -570,9 +635,10 @@ static bool sweep_round(const live_options* o, const live_target* t, int k)
     if (!run_round(o, t, k, false, &r))
         return false;
     bool good = r.completed == k && r.worst_p99 < o->p99_bound_ms;
-    printf("sessions=%d completed=%d worst_p99_ms=%.2f dropped=%ld host_cpu=%.0f%% client_cpu=%.0f%% %s\n", k,
-           r.completed, r.worst_p99, r.dropped, r.cpu_share >= 0 ? 100 * r.cpu_share : NAN,
-           100 * r.self_share, good ? "ok" : "over");
+    printf("sessions=%d completed=%d worst_p99_ms=%.2f dropped=%ld host_cpu=%.0f%% client_cpu=%.0f%% "
+           "p50_ms=%.2f%s%s %s\n",
+           k, r.completed, r.worst_p99, r.dropped, r.cpu_share >= 0 ? 100 * r.cpu_share : NAN,
+           100 * r.self_share, r.median_p50, r.servers[0] ? " hosts: " : "", r.servers, good ? "ok" : "over");
     fflush(stdout);
     return good;
 }

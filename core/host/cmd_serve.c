@@ -31,18 +31,30 @@ static const char serve_usage[] =
     "  --lua-cpu-ms N           CPU of each Lua callback (default 1000)\n"
     "  --outbox-frames N        frames queued per slow client before the oldest is dropped (default 64)\n"
     "  --outbox-mb N            ... or megabytes of them (default 16)\n"
+    "  --agent-port N           answer HAProxy's agent check on this TCP port: \"up ready N%\" (free\n"
+    "                           share of --max-sessions), \"drain\" or \"maint\" (docs/deploy.md)\n"
+    "  --exit-when-drained      once drained (SIGUSR1 or host.drain()), exit 0 when the last session ends\n"
     "  --repl                   a Lua prompt on this terminal while serving; end of input stops the host\n"
     "  --repl-socket PATH       serve a REPL on a Unix socket for `simhost attach PATH`\n"
     "Both REPLs have a global `host`: host.stats(), host.config, host.assets (the shared asset DB),\n"
-    "host.sessions() and host.session(id) with :eval(code), :pause(), :resume(), :step(n), :kill(reason).\n";
+    "host.drain(), host.sessions() and host.session(id) with :eval(code), :pause(), :resume(), :step(n),\n"
+    ":kill(reason).\n"
+    "Signals: SIGUSR1 drains (running sessions go on, new ones get 503); SIGTERM or SIGINT stops taking\n"
+    "sessions, tells each running one \"host shutting down\", and exits 0 when they have closed; a second\n"
+    "SIGTERM or SIGINT closes them at once.\n";
 
 static sh_server* running; // for the signal handler only
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    if (running != NULL)
-        sh_server_request_stop(running);
+    if (running == NULL)
+        return;
+    if (sig == SIGUSR1)
+        sh_server_drain(running);
+    else if (sh_server_get_state(running) == SH_SERVER_STOPPING)
+        sh_server_request_stop(running); // the second: do not wait for the goodbyes
+    else
+        sh_server_shutdown(running);
 }
 
 // A REPL state (socket client or terminal): the libraries, the module, and the global `host`.
@@ -87,6 +99,11 @@ int sh_cmd_serve(int argc, char** argv)
         if (strcmp(a, "--repl") == 0)
         {
             repl_here = true;
+            continue;
+        }
+        if (strcmp(a, "--exit-when-drained") == 0)
+        {
+            cfg.exit_when_drained = true;
             continue;
         }
         if (i + 1 >= argc)
@@ -163,6 +180,12 @@ int sh_cmd_serve(int argc, char** argv)
                 return usage_error("%s%s", bad.message, "");
             cfg.outbox_frames = n;
         }
+        else if (strcmp(a, "--agent-port") == 0)
+        {
+            if (!parse_long(v, 1, 65535, &n))
+                return usage_error("--agent-port must be 1 ... 65535, got '%s'%s", v, "");
+            cfg.agent_port = (int)n;
+        }
         else if (strcmp(a, "--repl-socket") == 0)
             repl_socket = v;
         else if (strcmp(a, "--outbox-mb") == 0)
@@ -197,9 +220,12 @@ int sh_cmd_serve(int argc, char** argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL); // no SA_RESTART: poll() returns EINTR and the loop sees the flag
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     fprintf(stderr, "simhost: serving http://%s:%d/live (assets %s, scripts %s)\n", cfg.host,
             sh_server_port(server), cfg.assets_path, cfg.scripts_dir);
+    if (cfg.agent_port > 0)
+        fprintf(stderr, "simhost: agent check on %s:%d\n", cfg.host, cfg.agent_port);
     if (repl_socket != NULL)
         fprintf(stderr, "simhost: REPL on %s (simhost attach %s)\n", repl_socket, repl_socket);
     int status = SH_EXIT_OK;

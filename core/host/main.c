@@ -12,6 +12,7 @@ static const char usage[] =
     "usage:\n"
     "  simhost serve [--host 127.0.0.1] [--port 8080] [--assets FILE] [--scripts DIR] [--web DIR]\n"
     "                [--repl] [--repl-socket PATH] [--max-sessions N] [--workers N]\n"
+    "                [--agent-port P] [--exit-when-drained]\n"
     "  simhost run SCENARIO [--param k=v ...] [--duration S] [--timestep-ms T] [--out FILE]\n"
     "                       [--scripts DIR] [--assets FILE]\n"
     "  simhost repl [SCRIPT]\n"
@@ -20,6 +21,7 @@ static const char usage[] =
     "                (each takes --db FILE; default: the default asset DB)\n"
     "  simhost bench [SCENE ...] [--steps N] [--base N]\n"
     "  simhost bench-live [--sessions K] [--bodies M] [--seconds S] [--find-max [--p99-ms B]] [--aligned]\n"
+    "  simhost cluster [--hosts N] [--port P] [--max-sessions M] [-- SERVE OPTIONS...]\n"
     "  simhost --version | --help\n"
     "\n"
     "Run `simhost COMMAND --help` for the options of one command.\n";
@@ -31,9 +33,9 @@ typedef struct command
 } command;
 
 static const command commands[] = {
-    {"serve", sh_cmd_serve},           {"run", sh_cmd_run},       {"repl", sh_cmd_repl},
-    {"attach", sh_cmd_attach},         {"assets", sh_cmd_assets}, {"bench", sh_cmd_bench},
-    {"bench-live", sh_cmd_bench_live},
+    {"serve", sh_cmd_serve},           {"run", sh_cmd_run},         {"repl", sh_cmd_repl},
+    {"attach", sh_cmd_attach},         {"assets", sh_cmd_assets},   {"bench", sh_cmd_bench},
+    {"bench-live", sh_cmd_bench_live}, {"cluster", sh_cmd_cluster},
 };
 
 int main(int argc, char** argv)

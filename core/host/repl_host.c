@@ -1,6 +1,6 @@
 // The global `host` of the live server's REPLs (`serve --repl` on the terminal and every `--repl-socket`
-// client): host.stats(), host.config, host.assets, host.sessions() and host.session(id) handles that
-// eval, pause, resume, step and kill a live session (docs/repl.md).
+// client): host.stats(), host.drain(), host.config, host.assets, host.sessions() and host.session(id) handles
+// that eval, pause, resume, step and kill a live session (docs/repl.md).
 //
 // Everything here runs on the REPL's own thread. It never touches a session's Lua state or world: each
 // session request goes to the session's actor as a message and waits for its answer (core/net/control.c),
@@ -28,12 +28,17 @@ static sh_server* server_of(lua_State* L)
     return lua_touserdata(L, lua_upvalueindex(1));
 }
 
-// host.stats() --> {sessions, sessions_total, refused_busy, uptime_s, alloc_bytes}; reads counters only.
+// host.stats() --> {state, sessions, max_sessions, sessions_total, refused_busy, uptime_s, alloc_bytes};
+// reads counters only.
 static int host_stats(lua_State* L)
 {
     sh_server_stats st;
     sh_server_get_stats(server_of(L), &st);
-    lua_createtable(L, 0, 5);
+    lua_createtable(L, 0, 7);
+    lua_pushstring(L, sh_server_state_name(st.state));
+    lua_setfield(L, -2, "state");
+    lua_pushinteger(L, st.max_sessions);
+    lua_setfield(L, -2, "max_sessions");
     lua_pushinteger(L, st.sessions);
     lua_setfield(L, -2, "sessions");
     lua_pushinteger(L, (lua_Integer)st.sessions_total);
@@ -227,6 +232,15 @@ static int handle_index(lua_State* L)
     return 1;
 }
 
+// host.drain(): new sessions are refused (HAProxy sends them to another host), running ones go on; with
+// --exit-when-drained the host exits once the last has ended. Returns the state's name ("draining").
+static int host_drain(lua_State* L)
+{
+    sh_server_drain(server_of(L));
+    lua_pushstring(L, sh_server_state_name(sh_server_get_state(server_of(L))));
+    return 1;
+}
+
 static const luaL_Reg handle_methods[] = {
     {"eval", handle_eval}, {"pause", handle_pause}, {"resume", handle_resume},
     {"step", handle_step}, {"kill", handle_kill},   {"info", handle_info},
@@ -297,8 +311,11 @@ static int push_host(lua_State* L)
 {
     sh_server* server = lua_touserdata(L, 1);
     lua_createtable(L, 0, 5);
-    static const luaL_Reg fns[] = {
-        {"stats", host_stats}, {"sessions", host_sessions}, {"session", host_session}, {NULL, NULL}};
+    static const luaL_Reg fns[] = {{"stats", host_stats},
+                                   {"drain", host_drain},
+                                   {"sessions", host_sessions},
+                                   {"session", host_session},
+                                   {NULL, NULL}};
     lua_pushlightuserdata(L, server);
     luaL_setfuncs(L, fns, 1);
     set_config(L, server);

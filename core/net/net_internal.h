@@ -221,6 +221,11 @@ struct sh_server
     sh_workers* workers;
     atomic_bool stop;
     atomic_uint next_id;
+    atomic_int state;       // sh_server_state; set from signal handlers, moves forward only
+    struct sh_agent* agent; // agent_check.c; NULL without --agent-port
+    pthread_t stopper;      // drain.c: tells the sessions goodbye on shutdown
+    bool stopper_started;   // service thread, then sh_server_destroy
+    bool drain_logged;      // service thread only
 
     // Service thread only.
     sh_conn* conns;
@@ -237,3 +242,30 @@ void sh_http_poke_all(sh_server* server);
 void sh_http_shutdown(sh_server* server);
 // Any thread: wake the service thread (lws_cancel_service) unless the context is being destroyed.
 void sh_server_poke(sh_server* server);
+
+// ---------------------------------------------------------------------------------------------
+// drain.c — draining and shutting down (net.h sh_server_drain, sh_server_shutdown).
+// Service thread, after each lws_service: acts on a new state; true when the loop should return
+// (drained with exit_when_drained, or no thread to stop the sessions with).
+bool sh_drain_service(sh_server* server);
+// sh_server_destroy, before the context goes: waits for the shutdown's stopper thread.
+void sh_drain_join(sh_server* server);
+
+// Service thread, on a WebSocket upgrade: 0 to go on; while draining or stopping, answers 503 (so
+// HAProxy's `retry-on 503` sends the client to another host) and returns 1.
+int sh_ws_refuse_upgrade(struct lws* wsi, sh_server* server);
+
+// ---------------------------------------------------------------------------------------------
+// health.c — GET /api/v1/health: the body into buf, and the status (200 serving, 503 otherwise,
+// so HAProxy's `option httpchk` takes a draining or stopping host out).
+int sh_health_json(const sh_server* server, char* buf, size_t size);
+
+// ---------------------------------------------------------------------------------------------
+// agent_check.c — HAProxy's agent check: a thread answering one line per TCP connection.
+typedef struct sh_agent sh_agent;
+// The line for a state and load, "up ready 75%\n" ... (docs/deploy.md); returns its length.
+int sh_agent_line(sh_server_state state, int sessions, int max_sessions, char* buf, size_t size);
+// Binds numeric_host:port and starts the thread; false with err on a port in use.
+bool sh_agent_start(sh_server* server, const char* numeric_host, int port, sh_agent** out, sh_error* err);
+void sh_agent_stop(sh_agent* agent); // NULL is fine
+int sh_agent_port(const sh_agent* agent);

@@ -165,6 +165,9 @@ bool sh_server_create(const sh_server_config* config, sh_server** out, sh_error*
     *out = NULL;
     if (config->port < 1 || config->port > 65535)
         return sh_error_set(err, "port must be 1 ... 65535, got %d", config->port);
+    if (config->agent_port < 0 || config->agent_port > 65535 || config->agent_port == config->port)
+        return sh_error_set(err, "agent port must be 1 ... 65535 and not the HTTP port, got %d",
+                            config->agent_port);
     sh_server* server = sh_alloc_zeroed(sizeof *server);
     if (server == NULL)
         return sh_error_set(err, "out of memory");
@@ -178,6 +181,7 @@ bool sh_server_create(const sh_server_config* config, sh_server** out, sh_error*
     atomic_init(&server->session_count, 0);
     atomic_init(&server->sessions_total, 0);
     atomic_init(&server->refused_busy, 0);
+    atomic_init(&server->state, SH_SERVER_SERVING);
     pthread_mutex_init(&server->ctx_lock, NULL);
     if (server->host == NULL || server->assets_path == NULL || server->scripts_dir == NULL)
     {
@@ -238,6 +242,8 @@ bool sh_server_create(const sh_server_config* config, sh_server** out, sh_error*
     }
     struct lws_vhost* vh = lws_get_vhost_by_name(server->ctx, "default");
     server->bound_port = vh != NULL ? lws_get_vhost_listen_port(vh) : config->port;
+    if (config->agent_port > 0 && !sh_agent_start(server, numeric, config->agent_port, &server->agent, err))
+        goto fail;
     *out = server;
     return true;
 fail:
@@ -262,6 +268,8 @@ sh_asset_db* sh_server_assets(const sh_server* server)
 
 void sh_server_get_stats(const sh_server* server, sh_server_stats* out)
 {
+    out->state = sh_server_get_state(server);
+    out->max_sessions = server->cfg.max_sessions;
     out->sessions = atomic_load(&server->session_count);
     out->sessions_total = atomic_load(&server->sessions_total);
     out->refused_busy = atomic_load(&server->refused_busy);
@@ -273,7 +281,7 @@ void sh_server_run(sh_server* server)
 {
     while (!atomic_load(&server->stop))
     {
-        if (lws_service(server->ctx, 0) < 0)
+        if (lws_service(server->ctx, 0) < 0 || sh_drain_service(server))
             break;
     }
 }
@@ -298,6 +306,9 @@ void sh_server_destroy(sh_server* server)
 {
     if (server == NULL)
         return;
+    sh_agent_stop(server->agent);
+    atomic_store(&server->stop, true); // a stopper still waiting for sessions gives up
+    sh_drain_join(server);
     if (server->ctx != NULL)
     {
         // Workers poke the context under ctx_lock; after this they find NULL and skip the poke.

@@ -185,7 +185,9 @@ int sh_ws_callback(struct lws* wsi, enum lws_callback_reasons reason, sh_conn* c
             // Only /api/v1/live upgrades to a WebSocket.
             char uri[64];
             int n = lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
-            return n == (int)strlen(live_path) && strcmp(uri, live_path) == 0 ? 0 : 1;
+            if (n != (int)strlen(live_path) || strcmp(uri, live_path) != 0)
+                return 1;
+            return sh_ws_refuse_upgrade(wsi, server);
         }
         case LWS_CALLBACK_ESTABLISHED:
             return on_established(wsi, c, server);

@@ -47,6 +47,15 @@ function server.get(port, path, timeout)
   return status, headers, body
 end
 
+-- Runs a shell command line in the background, its stderr into log; returns the pipe (close it to
+-- reap) and the process id of the command itself (exec'd, so signals reach it, not a shell).
+function server.spawn(cmd, log)
+  local proc = io.popen("sh -c " .. env.q("echo $$; exec " .. cmd .. " 2>" .. env.q(log)) .. " </dev/null")
+  local pid = tonumber(proc:read("*l"))
+  assert(pid, "no pid from: " .. cmd)
+  return proc, pid
+end
+
 local function sleep(s)
   socket.sleep(s)
 end
@@ -62,9 +71,7 @@ function server.start(opts)
   if opts.scripts then cmd = cmd .. " --scripts " .. env.q(opts.scripts) end
   if opts.web then cmd = cmd .. " --web " .. env.q(opts.web) end
   if opts.args then cmd = cmd .. " " .. opts.args end
-  self.proc = io.popen("sh -c " .. env.q("echo $$; exec " .. cmd .. " 2>" .. env.q(self.log)) .. " </dev/null")
-  self.pid = tonumber(self.proc:read("*l"))
-  assert(self.pid, "no pid from the server")
+  self.proc, self.pid = server.spawn(cmd, self.log)
   self.url = "ws://127.0.0.1:" .. self.port .. "/api/v1/live"
   local deadline = socket.gettime() + (env.sanitize and 30 or 10)
   while socket.gettime() < deadline do
@@ -90,10 +97,32 @@ function server:read_log()
   return s
 end
 
+-- The health body; 200 while serving, 503 while draining or stopping (the body says which).
 function server:health()
   local status, _, body = server.get(self.port, "/api/v1/health")
-  assert(status == 200)
+  assert(status == 200 or status == 503, "health answered " .. tostring(status))
   return require("cjson").decode(body)
+end
+
+-- Waits (at most `timeout` seconds) for the process to exit on its own; returns its exit code, or nil
+-- when it is still running at the deadline. A zombie counts as exited (kill -0 would still see it).
+function server:wait_exit(timeout)
+  local deadline = socket.gettime() + timeout
+  while socket.gettime() < deadline do
+    local f = io.open("/proc/" .. self.pid .. "/stat", "r")
+    local stat = f and f:read("l")
+    if f then f:close() end
+    if not stat or stat:match("^%d+ %b() Z") then
+      self.stopped = true
+      local _, how, code = self.proc:close()
+      self.exit_code = how == "exit" and code or -1
+      self.final_log = self:read_log()
+      env.rmtree(self.dir)
+      return self.exit_code
+    end
+    sleep(0.05)
+  end
+  return nil
 end
 
 -- Open file descriptors and threads of the server process (Linux /proc).

@@ -68,7 +68,8 @@ function ws.connect(url, timeout)
   if not status:match("^HTTP/1%.1 101") then c:close(); return nil, status end
   local want = b64(sha1(key .. "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
   if headers["sec-websocket-accept"] ~= want then c:close(); return nil, "bad Sec-WebSocket-Accept" end
-  return setmetatable({ sock = c, closed = false }, ws)
+  -- headers: the handshake response's, lower-case names (behind HAProxy, x-simhost-server names the host).
+  return setmetatable({ sock = c, closed = false, headers = headers }, ws)
 end
 
 local function frame(opcode, payload, fin)

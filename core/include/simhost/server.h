@@ -28,6 +28,8 @@ typedef struct sh_server_config
     int outbox_frames;        // droppable frames queued per session before the oldest is dropped (64)
     size_t outbox_bytes;      // ... or before their bytes pass this (16 MiB): 64 frames of 2000 bodies
                               // with contacts would be ~60 MB
+    int agent_port;           // HAProxy agent check on this TCP port (docs/deploy.md); 0 = none
+    bool exit_when_drained;   // once draining, sh_server_run returns when the last session ends
 } sh_server_config;
 
 sh_server_config sh_server_config_default(void);
@@ -48,9 +50,29 @@ int sh_server_port(const sh_server* server);
 // The configuration in force (strings owned by the server).
 const sh_server_config* sh_server_get_config(const sh_server* server);
 
+// What the host does with new sessions (drain.c; docs/deploy.md). It only moves forward.
+typedef enum sh_server_state
+{
+    SH_SERVER_SERVING = 0,  // takes new sessions
+    SH_SERVER_DRAINING = 1, // running sessions go on, new ones are refused with 503 before the upgrade
+    SH_SERVER_STOPPING = 2, // running sessions are told "host shutting down" and end; then the loop returns
+} sh_server_state;
+
+// Async-signal-safe, any thread: stop taking sessions, keep the running ones (SIGUSR1, host.drain()).
+// With exit_when_drained, sh_server_run returns once none is left.
+void sh_server_drain(sh_server* server);
+// Async-signal-safe, any thread: stop taking sessions, end each running one with the error
+// "host shutting down", and return from sh_server_run when all have ended (bounded: see drain.c).
+void sh_server_shutdown(sh_server* server);
+sh_server_state sh_server_get_state(const sh_server* server);
+// "ok", "draining", "stopping": the health check's `status`.
+const char* sh_server_state_name(sh_server_state state);
+
 // Counters a REPL or a health probe reads; any thread.
 typedef struct sh_server_stats
 {
+    sh_server_state state;
+    int max_sessions;
     int sessions;            // WebSocket sessions open now
     uint64_t sessions_total; // accepted since start
     uint64_t refused_busy;   // refused with "server busy"
