@@ -68,17 +68,6 @@ static int usage_error(const char* fmt, const char* a)
     return SH_EXIT_USAGE;
 }
 
-static bool parse_int(const char* s, long lo, long hi, int* out)
-{
-    char* end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-        return false;
-    *out = (int)v;
-    return true;
-}
-
 // A check interval HAProxy accepts: digits, then an optional unit (us, ms, s, m).
 static bool valid_interval(const char* s)
 {
@@ -93,6 +82,7 @@ static bool valid_interval(const char* s)
 // 1 when --help was printed, otherwise 0 or an exit status.
 static int parse_options(int argc, char** argv, cluster* c)
 {
+    sh_error bad;
     for (int i = 0; i < argc; i++)
     {
         const char* a = argv[i];
@@ -121,18 +111,18 @@ static int parse_options(int argc, char** argv, cluster* c)
         const char* v = argv[++i];
         if (strcmp(a, "--hosts") == 0)
         {
-            if (!parse_int(v, 1, MAX_HOSTS, &c->hosts))
-                return usage_error("--hosts must be 1 ... 64, got '%s'", v);
+            if (!sh_cli_int(a, v, 1, MAX_HOSTS, &c->hosts, &bad))
+                return usage_error("%s", bad.message);
         }
         else if (strcmp(a, "--port") == 0)
         {
-            if (!parse_int(v, 1, 65535, &c->port))
-                return usage_error("--port must be 1 ... 65535, got '%s'", v);
+            if (!sh_cli_int(a, v, 1, 65535, &c->port, &bad))
+                return usage_error("%s", bad.message);
         }
         else if (strcmp(a, "--max-sessions") == 0)
         {
-            if (!parse_int(v, 1, 100000, &c->max_sessions))
-                return usage_error("--max-sessions must be a positive integer, got '%s'", v);
+            if (!sh_cli_int(a, v, 1, 100000, &c->max_sessions, &bad))
+                return usage_error("%s", bad.message);
         }
         else if (strcmp(a, "--check-inter") == 0)
         {

@@ -182,9 +182,9 @@ int sh_cmd_serve(int argc, char** argv)
         }
         else if (strcmp(a, "--agent-port") == 0)
         {
-            if (!parse_long(v, 1, 65535, &n))
-                return usage_error("--agent-port must be 1 ... 65535, got '%s'%s", v, "");
-            cfg.agent_port = (int)n;
+            if (!sh_cli_int(a, v, 1, 65535, &n, &bad))
+                return usage_error("%s%s", bad.message, "");
+            cfg.agent_port = n;
         }
         else if (strcmp(a, "--repl-socket") == 0)
             repl_socket = v;
