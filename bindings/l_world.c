@@ -5,6 +5,7 @@
 #include "l_check.h"
 #include "l_simhost.h"
 
+#include "simhost/frame.h"
 #include "simhost/physics.h"
 
 #include <cglm/cglm.h>
@@ -28,6 +29,7 @@ typedef struct lworld
     int custom_count, custom_capacity;
     char* buf; // JSON output, reused
     size_t len, cap;
+    sh_frame_buf frame; // SHF1 output (w:frame_bin), reused
     bool oom;
     char name_buf[32];
     size_t charged; // bytes reported through SH_L_CHARGE_KEY so far
@@ -61,7 +63,8 @@ static void report_memory(lua_State* L, lworld* lw, size_t now)
 
 static void charge(lua_State* L, lworld* lw)
 {
-    size_t n = sh_world_memory_bytes(lw->world) + lw->cap + (size_t)lw->custom_capacity * sizeof *lw->customs;
+    size_t n = sh_world_memory_bytes(lw->world) + lw->cap + lw->frame.cap +
+               (size_t)lw->custom_capacity * sizeof *lw->customs;
     report_memory(L, lw, n);
 }
 
@@ -79,6 +82,7 @@ static int world_close(lua_State* L)
     sh_free(lw->buf, lw->cap);
     lw->buf = NULL;
     lw->len = lw->cap = 0;
+    sh_frame_buf_free(&lw->frame);
     return 0;
 }
 
@@ -750,6 +754,31 @@ static int world_frame_json(lua_State* L)
     return finish_json(L, lw);
 }
 
+// w:frame_bin(frame_id, opts) → the same frame as one SHF1 binary string (docs/frames.md).
+// opts: contacts, velocities = true|false (default true); simulation_time as for frame_json. A value that
+// is not finite raises (the host ends the session with that line rather than ship a NaN).
+static int world_frame_bin(lua_State* L)
+{
+    lworld* lw = check_world(L);
+    lua_Integer frame_id = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, frame_id >= 0 && frame_id <= UINT32_MAX, 2, "must be an integer 0 ... 2^32-1");
+    sh_frame_opts opts = sh_frame_opts_default();
+    double sim_time = round(sh_world_time(lw->world) * 1e6) / 1e6; // as frame_json
+    if (!lua_isnoneornil(L, 3))
+    {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        opts.contacts = sh_l_bool_field(L, 3, "contacts", true);
+        opts.velocities = sh_l_bool_field(L, 3, "velocities", true);
+        sim_time = sh_l_number_field(L, 3, "simulation_time", sim_time, 0, 1e12, "a finite number >= 0");
+    }
+    sh_error err;
+    if (!sh_frame_encode(lw->world, (uint32_t)frame_id, sim_time, &opts, &lw->frame, &err))
+        return luaL_error(L, "%s", err.message);
+    lua_pushlstring(L, (const char*)lw->frame.data, lw->frame.len);
+    charge(L, lw); // the reused buffer may have grown
+    return 1;
+}
+
 static const sh_hull* custom_by_id(lworld* lw, int asset_id)
 {
     for (int i = 0; i < lw->custom_count; i++)
@@ -861,6 +890,7 @@ static const luaL_Reg world_methods[] = {{"spawn", world_spawn},
                                          {"set_velocity", world_set_velocity},
                                          {"set_sleeping", world_set_sleeping},
                                          {"frame_json", world_frame_json},
+                                         {"frame_bin", world_frame_bin},
                                          {"metadata_json", world_metadata_json},
                                          {"close", world_close},
                                          {NULL, NULL}};

@@ -39,6 +39,7 @@ typedef struct sh_msg
 {
     struct sh_msg* next;
     bool droppable;
+    bool binary;          // a binary WebSocket message (an SHF1 frame); text otherwise
     size_t len;           // payload bytes
     unsigned char data[]; // LWS_PRE bytes of headroom, then the payload
 } sh_msg;
