@@ -5,6 +5,7 @@
 #include "l_check.h"
 #include "l_simhost.h"
 
+#include "simhost/float_text.h"
 #include "simhost/frame.h"
 #include "simhost/physics.h"
 
@@ -548,9 +549,11 @@ static int world_set_sleeping(lua_State* L)
     return 0;
 }
 
-// --- JSON ----------------------------------------------------------------------------------------------
-// Written in one pass into lw->buf. Numbers: %.9g round-trips a float32; anything non-finite is written
-// as 0 (the core never makes one; this keeps the wire promise even if it did).
+// --- JSON
+// --------------------------------------------------------------------------------------------------- Written
+// in one pass into lw->buf. Floats: the shortest text that reads back as the same float32 (sh_f32_text;
+// snprintf("%.9g") was most of a frame's cost); doubles (simulation_time): "%.17g". Anything non-finite is
+// written as 0 (the core never makes one; this keeps the wire promise even if it did).
 
 static void put(lworld* lw, const char* s, size_t n)
 {
@@ -584,15 +587,23 @@ static void put_num(lworld* lw, double v, bool is_float)
     char tmp[40];
     if (!isfinite(v))
         v = 0.0;
-    int n = snprintf(tmp, sizeof tmp, is_float ? "%.9g" : "%.17g", v);
+    int n = is_float ? sh_f32_text((float)v, tmp) : snprintf(tmp, sizeof tmp, "%.17g", v);
     put(lw, tmp, (size_t)n);
 }
 
 static void put_int(lworld* lw, long long v)
 {
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%lld", v);
-    put(lw, tmp, (size_t)n);
+    char tmp[24];
+    int n = sizeof tmp;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do
+    {
+        tmp[--n] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        tmp[--n] = '-';
+    put(lw, tmp + n, sizeof tmp - (size_t)n);
 }
 
 static void put_str(lworld* lw, const char* s)

@@ -25,7 +25,8 @@ void sh_buf_puts(sh_buf* b, const char* s);
 void sh_buf_printf(sh_buf* b, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 // A JSON string literal (quotes included), escaping control characters, '"' and '\\'.
 void sh_buf_json_string(sh_buf* b, const char* s);
-// A finite JSON number; non-finite values become 0 (no NaN ever leaves the host).
+// A float32 value as a JSON number (its shortest round-trip text); non-finite values become 0 (no NaN ever
+// leaves the host).
 void sh_buf_json_number(sh_buf* b, double v);
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,16 @@
+#pragma once
+// Shortest round-trip text for float32 values: the JSON frame writer's number printer (docs/protocol.md).
+//
+// Audience: the bindings' JSON writers (frames, metadata), core/net's JSON, bench-frames, the specs.
+
+#include "simhost/base.h"
+
+// Enough for the longest output ("-0.000123456789" or "-1.23456789e-38") and its NUL.
+#define SH_F32_TEXT_MAX 24
+
+// Writes into out (NUL-terminated) the decimal with the fewest significant digits that reads back as
+// exactly v, both with strtof and with strtod followed by a float conversion (the page's JSON.parse and
+// Float32Array) — so it is a JSON number meaning the same float as "%.9g" but usually shorter and
+// without snprintf. -0 prints "-0". Non-finite values print "0": JSON has no NaN (the binary encoder
+// refuses them instead). Returns the length written.
+int sh_f32_text(float v, char* out);
