@@ -1,20 +1,25 @@
 // Shortest round-trip float32 → decimal, without snprintf (issue 18: "%.9g" was most of a JSON frame's
-// cost). The method is the classic "try increasing precision" with an exact check instead of a parse:
+// cost). The method is the classic "try increasing precision", with the round trip decided by interval
+// arithmetic instead of a parse:
 //
-//   1. Scale |v| by a power of ten so that its integer part N has 9 digits (t = |v|·10^(8-E)).
-//   2. For p = 6 … 9 digits take the two p-digit neighbours of t (N / 10^(9-p) and one more) and keep the
-//      nearer one that reads back as v. p starts at 6 because a float that needs fewer digits is within
-//      2^-24 of a ≤5-digit decimal, which is then also its nearest 6-digit decimal: stripping the trailing
-//      zeros of the p = 6 answer gives it.
-//   3. "Reads back as v" is decided exactly: the candidate c·10^k with c < 2^30 and |k| <= 22 becomes one
-//      correctly rounded double (10^k is exact in a double for k <= 22, so c·10^k and c/10^-k round once).
-//      Float rounding is decided by which float midpoint interval a value lies in, and every midpoint is
-//      itself a double, so the double lies in the same interval as the decimal unless it *is* a midpoint —
-//      that case is refused unless the decimal is exactly the midpoint. So a kept candidate reads back as v
-//      with strtof and with strtod + (float).
+//   1. Scale |v| by a power of ten so that its integer part N has 9 digits: t = |v|·10^(8-E).
+//   2. The decimals that read back as v are those strictly inside v's rounding interval — half the gap
+//      to each neighbouring float (a quarter ulp below a power of two), scaled the same way.
+//   3. For p = 6 … 9 digits take the two p-digit neighbours of t (N / 10^(9-p) and one more) and keep the
+//      nearer one that lies inside. p starts at 6 because a float that needs fewer digits is within 2^-24
+//      of a ≤5-digit decimal, which is then also its nearest 6-digit decimal: stripping the trailing zeros
+//      of the p = 6 answer gives it.
 //
-// Magnitudes outside 1e-14 … 1e27 (where 10^k would not be exact) take a slow path with snprintf, which
-// physics frames almost never reach.
+// t and the gaps carry at most three roundings (relative 3.3e-16), so a candidate's distance to t is
+// known to 1e-8 of the gap (t < 1e9, the gap > t·2^-25). Only a candidate within UNSURE (1e-6) of the
+// interval's edge is checked exactly: c·10^k with c < 2^30 and |k| <= 22 is one correctly rounded double
+// (10^k is exact in a double for k <= 22), and float rounding is decided by which midpoint interval a
+// value lies in, every midpoint being a double — so that double rounds like the decimal unless it *is* a
+// midpoint, which is refused unless the decimal is exactly that midpoint. A kept candidate therefore reads
+// back as v with strtof and with strtod + (float) (the page's JSON.parse + Float32Array).
+//
+// Subnormals, and the rare edge case the exact check cannot take (|k| > 22), take a slow path with
+// snprintf.
 #include "simhost/float_text.h"
 
 #include <math.h>
@@ -28,8 +33,7 @@ static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6, 
 static const uint32_t pow10_u32[10] = {1,      10,      100,      1000,      10000,
                                        100000, 1000000, 10000000, 100000000, 1000000000};
 
-#define FAST_MIN_E10 (-14) // 8 - E10 <= 22 and E10 - 8 >= -22
-#define FAST_MAX_E10 27
+#define UNSURE 1e-6
 
 // c·10^k rounded once to a double; |k| <= 22.
 static double decimal_value(uint64_t c, int k)
@@ -55,8 +59,25 @@ static bool reads_back(uint64_t c, int k, float a)
     return (float)r == a;
 }
 
-// The power of ten E with 10^E <= a < 10^(E+1), and t = a·10^(8-E) in [1e8, 1e9) (up to rounding).
-static bool scale(float a, int* e10, double* t)
+// x·10^m for any m in -60 … 60, in at most three exact-power steps (each one rounding).
+static double times_pow10(double x, int m)
+{
+    while (m > 22)
+    {
+        x *= 1e22;
+        m -= 22;
+    }
+    while (m < -22)
+    {
+        x /= 1e22;
+        m += 22;
+    }
+    return m >= 0 ? x * pow10_exact[m] : x / pow10_exact[-m];
+}
+
+// The power of ten E with 10^E <= a < 10^(E+1) and the scale 10^(8-E) applied to a (normal) and to its
+// half gap: t = a·10^(8-E) in [1e8, 1e9).
+static bool scale(float a, double half_gap, int* e10, double* t, double* gap)
 {
     uint32_t bits;
     memcpy(&bits, &a, sizeof bits);
@@ -66,9 +87,7 @@ static bool scale(float a, int* e10, double* t)
     int e = x >= 0 ? x >> 18 : -((-x + (1 << 18) - 1) >> 18);
     for (int tries = 0; tries < 3; tries++)
     {
-        if (e < FAST_MIN_E10 || e > FAST_MAX_E10)
-            return false;
-        double s = 8 - e >= 0 ? (double)a * pow10_exact[8 - e] : (double)a / pow10_exact[e - 8];
+        double s = times_pow10((double)a, 8 - e);
         if (s >= 1e9)
             e++;
         else if (s < 1e8)
@@ -77,105 +96,164 @@ static bool scale(float a, int* e10, double* t)
         {
             *e10 = e;
             *t = s;
+            *gap = times_pow10(half_gap, 8 - e);
             return true;
         }
     }
     return false;
 }
 
-// Shortest digits of a (> 0) as c·10^q; false when the fast path cannot decide.
-static bool shortest(float a, uint64_t* c_out, int* q_out)
+// Is a candidate at distance dist from t (in t's scale) strictly inside the rounding interval whose
+// half-width on its side is gap? Decided in doubles unless dist is within UNSURE of gap; there the exact
+// test on c·10^k decides, or *unsure is set when it cannot (|k| > 22).
+static bool inside(double dist, double gap, uint32_t c, int k, float a, bool* unsure)
 {
-    int e10;
-    double t;
-    if (!scale(a, &e10, &t))
+    if (dist < gap * (1 - UNSURE))
+        return true;
+    if (dist > gap * (1 + UNSURE))
         return false;
-    uint64_t n = (uint64_t)t;
-    for (int p = 6; p <= 9; p++)
+    if (k < -22 || k > 22)
     {
-        uint32_t div = pow10_u32[9 - p];
-        uint64_t lo = n / div, hi = lo + 1;
-        int k = e10 - (p - 1);
-        bool lo_ok = reads_back(lo, k, a), hi_ok = reads_back(hi, k, a);
+        *unsure = true;
+        return false;
+    }
+    return reads_back(c, k, a);
+}
+
+// Shortest digits of a (> 0, normal) as c·10^q, c having *nd digits; false when the fast path cannot
+// decide.
+static bool shortest(float a, uint32_t* c_out, int* q_out, int* nd)
+{
+    uint32_t bits;
+    memcpy(&bits, &a, sizeof bits);
+    uint32_t biased = (bits >> 23) & 0xff;
+    if (biased <= 1) // subnormal, or 2^-126 whose lower gap is not the halved one of a power of two
+        return false;
+    // Half the gap to the next float up: 2^(e2 - 24), built from its bits (a normal double here).
+    uint64_t pow2 = (uint64_t)((int)biased - 127 - 24 + 1023) << 52;
+    double half_gap;
+    memcpy(&half_gap, &pow2, sizeof half_gap);
+    int e10;
+    double t, hi;
+    if (!scale(a, half_gap, &e10, &t, &hi))
+        return false;
+    double lo = (bits & 0x7fffff) == 0 ? hi / 2 : hi; // below a power of two the gap halves
+    uint32_t n = (uint32_t)t;
+    double frac = t - (double)n; // exact: t < 2^30 has 22 fraction bits to spare
+    bool unsure = false;
+    // p = 6 … 9 digits: N's leading p digits (divisions by constants, which compile to multiplications).
+    const uint32_t leading[4] = {n / 1000, n / 100, n / 10, n};
+    static const uint32_t steps[4] = {1000, 100, 10, 1};
+    for (int i = 0; i < 4; i++)
+    {
+        uint32_t lo_c = leading[i], hi_c = lo_c + 1;
+        int k = e10 - (5 + i);
+        double below = (double)(n - lo_c * steps[i]) + frac; // t minus the lower candidate, in [0, step)
+        double above = (double)steps[i] - below;             // the upper candidate minus t
+        bool lo_ok = inside(below, lo, lo_c, k, a, &unsure);
+        bool hi_ok = inside(above, hi, hi_c, k, a, &unsure);
+        if (unsure)
+            return false;
         if (lo_ok && hi_ok) // both read back: the nearer to a
-            lo_ok = t - (double)(lo * div) <= (double)(hi * div) - t;
+            lo_ok = below <= above;
         if (lo_ok || hi_ok)
         {
-            *c_out = lo_ok ? lo : hi;
+            *c_out = lo_ok ? lo_c : hi_c;
             *q_out = k;
+            *nd = 6 + i + (*c_out == pow10_u32[6 + i]); // 999…9 + 1 carries into one more digit
             return true;
         }
     }
     return false;
 }
 
-static int write_u64(uint64_t c, char* out)
+static const char two_digits[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+// The nd decimal digits of c into out[0..nd), two at a time from a table (a divide per digit, and
+// counting the digits, were a fifth of the time).
+static void put_digits(uint32_t c, int nd, char* out)
 {
-    char tmp[24];
-    int n = 0;
-    do
+    int i = nd;
+    while (i >= 2)
     {
-        tmp[n++] = (char)('0' + c % 10);
-        c /= 10;
-    } while (c != 0);
-    for (int i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
+        uint32_t r = c % 100;
+        c /= 100;
+        i -= 2;
+        memcpy(out + i, two_digits + 2 * r, 2);
+    }
+    if (i == 1)
+        out[0] = (char)('0' + c);
 }
 
-// Writes c·10^q (c > 0) as %g does it: plain for 1e-4 <= value < 1e9, else d.ddde±x.
-static int format(uint64_t c, int q, char* out)
+// Writes c·10^q (c has nd digits, nd <= 10) as %g does it: plain for 1e-4 <= value < 1e9, else
+// d.ddde±x. Digits move with fixed 16-byte copies that may write past the text (never past 27 bytes
+// from out): SH_F32_TEXT_MAX leaves room, and the compiler inlines fixed-size copies.
+static int format(uint32_t c, int q, int nd, char* out)
 {
     while (c % 10 == 0)
     {
         c /= 10;
         q++;
+        nd--;
     }
-    char digits[24];
-    int nd = write_u64(c, digits);
+    char digits[32] = {0};
+    put_digits(c, nd, digits);
     int x = q + nd - 1; // exponent of the leading digit
-    int len = 0;
+    int len;
     if (x >= -4 && x < 0)
     {
-        out[len++] = '0';
-        out[len++] = '.';
-        for (int i = 0; i < -x - 1; i++)
-            out[len++] = '0';
-        memcpy(out + len, digits, (size_t)nd);
+        memcpy(out, "0.000000", 8);
+        len = 1 - x; // "0." and -x - 1 zeros
+        memcpy(out + len, digits, 16);
         len += nd;
     }
     else if (x >= 0 && x < 9)
     {
         int whole = x + 1;
-        for (int i = 0; i < whole; i++)
-            out[len++] = i < nd ? digits[i] : '0';
-        if (nd > whole)
+        memcpy(out, digits, 16);
+        if (nd <= whole)
         {
-            out[len++] = '.';
-            memcpy(out + len, digits + whole, (size_t)(nd - whole));
-            len += nd - whole;
+            memcpy(out + nd, "000000000", 9);
+            len = whole;
+        }
+        else
+        {
+            out[whole] = '.';
+            memcpy(out + whole + 1, digits + whole, 16);
+            len = nd + 1;
         }
     }
     else
     {
-        out[len++] = digits[0];
+        out[0] = digits[0];
+        len = 1;
         if (nd > 1)
         {
-            out[len++] = '.';
-            memcpy(out + len, digits + 1, (size_t)(nd - 1));
-            len += nd - 1;
+            out[1] = '.';
+            memcpy(out + 2, digits + 1, 16);
+            len = nd + 1;
         }
         out[len++] = 'e';
         if (x < 0)
             out[len++] = '-';
-        len += write_u64((uint64_t)(x < 0 ? -x : x), out + len);
+        int ax = x < 0 ? -x : x; // <= 45 for a float
+        if (ax >= 10)
+        {
+            memcpy(out + len, two_digits + 2 * ax, 2);
+            len += 2;
+        }
+        else
+            out[len++] = (char)('0' + ax);
     }
     out[len] = '\0';
     return len;
 }
 
-// Outside the fast range (and for the rare value neither neighbour decides): the fewest %.*g digits that
-// read back both ways. %.9g always reads back with strtof, so the loop ends by p = 9 in practice.
+// Subnormals and the rare undecided case: the fewest %.*g digits that read back both ways. %.9g always reads
+// back with strtof, so the loop ends by p = 9 in practice.
 static int slow(float a, char* out)
 {
     for (int p = 1; p <= 9; p++)
@@ -201,9 +279,9 @@ int sh_f32_text(float v, char* out)
         out[len] = '\0';
         return len;
     }
-    uint64_t c;
-    int q;
-    if (shortest(a, &c, &q))
-        return len + format(c, q, out + len);
+    uint32_t c;
+    int q, nd;
+    if (shortest(a, &c, &q, &nd))
+        return len + format(c, q, nd, out + len);
     return len + slow(a, out + len);
 }

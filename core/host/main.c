@@ -20,6 +20,8 @@ static const char usage[] =
     "                (each takes --db FILE; default: the default asset DB)\n"
     "  simhost bench [SCENE ...] [--steps N] [--base N]\n"
     "  simhost bench-live [--sessions K] [--bodies M] [--seconds S] [--find-max [--p99-ms B]] [--aligned]\n"
+    "                     [--encoding json|binary]\n"
+    "  simhost bench-frames [--bodies N[,N...]]\n"
     "  simhost --version | --help\n"
     "\n"
     "Run `simhost COMMAND --help` for the options of one command.\n";
@@ -31,9 +33,14 @@ typedef struct command
 } command;
 
 static const command commands[] = {
-    {"serve", sh_cmd_serve},           {"run", sh_cmd_run},       {"repl", sh_cmd_repl},
-    {"attach", sh_cmd_attach},         {"assets", sh_cmd_assets}, {"bench", sh_cmd_bench},
+    {"serve", sh_cmd_serve},
+    {"run", sh_cmd_run},
+    {"repl", sh_cmd_repl},
+    {"attach", sh_cmd_attach},
+    {"assets", sh_cmd_assets},
+    {"bench", sh_cmd_bench},
     {"bench-live", sh_cmd_bench_live},
+    {"bench-frames", sh_cmd_bench_frames},
 };
 
 int main(int argc, char** argv)

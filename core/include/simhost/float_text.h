@@ -5,8 +5,9 @@
 
 #include "simhost/base.h"
 
-// Enough for the longest output ("-0.000123456789" or "-1.23456789e-38") and its NUL.
-#define SH_F32_TEXT_MAX 24
+// Room for the longest text ("-0.000123456789", 15 characters) and its NUL, and for the fixed-size copies
+// the writer makes past the text's end.
+#define SH_F32_TEXT_MAX 32
 
 // Writes into out (NUL-terminated) the decimal with the fewest significant digits that reads back as
 // exactly v, both with strtof and with strtod followed by a float conversion (the page's JSON.parse and
