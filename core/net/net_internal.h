@@ -221,6 +221,7 @@ struct sh_server
     struct lws_context* ctx;
     sh_workers* workers;
     atomic_bool stop;
+    atomic_bool poke_pending; // a wake-up of the service thread is on its way (sh_server_poke)
     atomic_uint next_id;
 
     // Service thread only.
