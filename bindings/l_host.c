@@ -44,6 +44,16 @@ static int session_send_frame(lua_State* L)
     return 1;
 }
 
+// session:send_frame_bin(bytes): an SHF1 frame (w:frame_bin) as one binary message; droppable like frames.
+static int session_send_frame_bin(lua_State* L)
+{
+    l_session* ls = check_session(L);
+    size_t n;
+    const char* data = luaL_checklstring(L, 2, &n);
+    lua_pushboolean(L, ls->ops->send(ls->s, data, n, SH_SEND_FRAME_BINARY));
+    return 1;
+}
+
 static int session_close(lua_State* L)
 {
     l_session* ls = check_session(L);
@@ -106,11 +116,17 @@ static int session_log(lua_State* L)
     return 0;
 }
 
-static const luaL_Reg session_methods[] = {{"send", session_send},         {"send_frame", session_send_frame},
-                                           {"close", session_close},       {"now", session_now},
-                                           {"schedule", session_schedule}, {"set_timer", session_set_timer},
-                                           {"dropped", session_dropped},   {"queued", session_queued},
-                                           {"log", session_log},           {NULL, NULL}};
+static const luaL_Reg session_methods[] = {{"send", session_send},
+                                           {"send_frame", session_send_frame},
+                                           {"close", session_close},
+                                           {"now", session_now},
+                                           {"schedule", session_schedule},
+                                           {"set_timer", session_set_timer},
+                                           {"dropped", session_dropped},
+                                           {"queued", session_queued},
+                                           {"log", session_log},
+                                           {"send_frame_bin", session_send_frame_bin},
+                                           {NULL, NULL}};
 
 // __index: methods, then fields in the user value.
 static int session_index(lua_State* L)

@@ -5,6 +5,8 @@
 #include "l_check.h"
 #include "l_simhost.h"
 
+#include "simhost/float_text.h"
+#include "simhost/frame.h"
 #include "simhost/physics.h"
 
 #include <cglm/cglm.h>
@@ -28,6 +30,7 @@ typedef struct lworld
     int custom_count, custom_capacity;
     char* buf; // JSON output, reused
     size_t len, cap;
+    sh_frame_buf frame; // SHF1 output (w:frame_bin), reused
     bool oom;
     char name_buf[32];
     size_t charged; // bytes reported through SH_L_CHARGE_KEY so far
@@ -61,7 +64,8 @@ static void report_memory(lua_State* L, lworld* lw, size_t now)
 
 static void charge(lua_State* L, lworld* lw)
 {
-    size_t n = sh_world_memory_bytes(lw->world) + lw->cap + (size_t)lw->custom_capacity * sizeof *lw->customs;
+    size_t n = sh_world_memory_bytes(lw->world) + lw->cap + lw->frame.cap +
+               (size_t)lw->custom_capacity * sizeof *lw->customs;
     report_memory(L, lw, n);
 }
 
@@ -79,6 +83,7 @@ static int world_close(lua_State* L)
     sh_free(lw->buf, lw->cap);
     lw->buf = NULL;
     lw->len = lw->cap = 0;
+    sh_frame_buf_free(&lw->frame);
     return 0;
 }
 
@@ -544,9 +549,11 @@ static int world_set_sleeping(lua_State* L)
     return 0;
 }
 
-// --- JSON ----------------------------------------------------------------------------------------------
-// Written in one pass into lw->buf. Numbers: %.9g round-trips a float32; anything non-finite is written
-// as 0 (the core never makes one; this keeps the wire promise even if it did).
+// --- JSON
+// --------------------------------------------------------------------------------------------------- Written
+// in one pass into lw->buf. Floats: the shortest text that reads back as the same float32 (sh_f32_text;
+// snprintf("%.9g") was most of a frame's cost); doubles (simulation_time): "%.17g". Anything non-finite is
+// written as 0 (the core never makes one; this keeps the wire promise even if it did).
 
 static void put(lworld* lw, const char* s, size_t n)
 {
@@ -580,15 +587,23 @@ static void put_num(lworld* lw, double v, bool is_float)
     char tmp[40];
     if (!isfinite(v))
         v = 0.0;
-    int n = snprintf(tmp, sizeof tmp, is_float ? "%.9g" : "%.17g", v);
+    int n = is_float ? sh_f32_text((float)v, tmp) : snprintf(tmp, sizeof tmp, "%.17g", v);
     put(lw, tmp, (size_t)n);
 }
 
 static void put_int(lworld* lw, long long v)
 {
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%lld", v);
-    put(lw, tmp, (size_t)n);
+    char tmp[24];
+    int n = sizeof tmp;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do
+    {
+        tmp[--n] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        tmp[--n] = '-';
+    put(lw, tmp + n, sizeof tmp - (size_t)n);
 }
 
 static void put_bytes(void* lw, const char* bytes, size_t n)
@@ -601,18 +616,6 @@ static void put_str(lworld* lw, const char* s)
     sh_json_string(s, put_bytes, lw);
 }
 
-static void put_xyz(lworld* lw, const char* key, const float* v)
-{
-    put_str(lw, key);
-    puts_(lw, ":{\"x\":");
-    put_num(lw, v[0], true);
-    puts_(lw, ",\"y\":");
-    put_num(lw, v[1], true);
-    puts_(lw, ",\"z\":");
-    put_num(lw, v[2], true);
-    puts_(lw, "}");
-}
-
 // Opens the i-th body's object with the fields frames and metadata share ({"body_id":..,"asset_id":..)
 // and returns its state in s for the rest of the object.
 static void put_body_head(lworld* lw, int i, sh_body_state* s)
@@ -623,6 +626,99 @@ static void put_body_head(lworld* lw, int i, sh_body_state* s)
     put_int(lw, (long long)sh_body_id_to_int(id));
     puts_(lw, ",\"asset_id\":");
     put_int(lw, s->asset_id);
+}
+
+// Frames are written one body (or one collision) at a time into a stack buffer through a cursor: the
+// literal copies have constant sizes the compiler inlines, and the buffer goes out with one put(). A
+// put() and its memcpy call per token were a third of a 1000-body frame's time (perf, issue 18).
+#define LIT(p, s) (memcpy((p), (s), sizeof(s) - 1), (p) + sizeof(s) - 1)
+
+static char* cur_f32(char* p, float v)
+{
+    return p + sh_f32_text(isfinite(v) ? v : 0.0f, p);
+}
+
+static char* cur_int(char* p, long long v)
+{
+    char tmp[24];
+    int n = sizeof tmp;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do
+    {
+        tmp[--n] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        tmp[--n] = '-';
+    memcpy(p, tmp + n, sizeof tmp - (size_t)n);
+    return p + (sizeof tmp - (size_t)n);
+}
+
+// {"x":..,"y":..,"z":..}: at most 5 + 3·16 + 8 bytes.
+static char* cur_xyz(char* p, const float* v)
+{
+    p = LIT(p, "{\"x\":");
+    p = cur_f32(p, v[0]);
+    p = LIT(p, ",\"y\":");
+    p = cur_f32(p, v[1]);
+    p = LIT(p, ",\"z\":");
+    p = cur_f32(p, v[2]);
+    return LIT(p, "}");
+}
+
+// One frame state object; under 700 bytes (13 floats of at most 16, two ids of at most 20, ~230 of keys).
+static char* cur_state(char* p, bool first, sh_body_id id, const sh_body_state* s)
+{
+    p = first ? LIT(p, "{\"body_id\":") : LIT(p, ",{\"body_id\":");
+    p = cur_int(p, (long long)sh_body_id_to_int(id));
+    p = LIT(p, ",\"asset_id\":");
+    p = cur_int(p, s->asset_id);
+    p = LIT(p, ",\"position\":");
+    p = cur_xyz(p, s->position);
+    p = LIT(p, ",\"velocity\":");
+    p = cur_xyz(p, s->velocity);
+    p = LIT(p, ",\"orientation\":{\"w\":");
+    p = cur_f32(p, s->orientation[3]);
+    p = LIT(p, ",\"x\":");
+    p = cur_f32(p, s->orientation[0]);
+    p = LIT(p, ",\"y\":");
+    p = cur_f32(p, s->orientation[1]);
+    p = LIT(p, ",\"z\":");
+    p = cur_f32(p, s->orientation[2]);
+    p = LIT(p, "},\"angular_velocity\":");
+    p = cur_xyz(p, s->angular_velocity);
+    p = s->is_static ? LIT(p, ",\"is_environment\":true") : LIT(p, ",\"is_environment\":false");
+    return s->sleeping ? LIT(p, ",\"sleeping\":true}") : LIT(p, ",\"sleeping\":false}");
+}
+
+// One collision with its points; under 1400 bytes (4 points of at most ~290, ~220 of head).
+static char* cur_collision(char* p, bool first, const sh_contact_info* c)
+{
+    p = first ? LIT(p, "{\"body_a_id\":") : LIT(p, ",{\"body_a_id\":");
+    p = cur_int(p, (long long)sh_body_id_to_int(c->body_a));
+    p = LIT(p, ",\"body_b_id\":");
+    p = cur_int(p, (long long)sh_body_id_to_int(c->body_b));
+    p = LIT(p, ",\"normal\":");
+    p = cur_xyz(p, c->normal);
+    p = LIT(p, ",\"penetration_depth\":");
+    p = cur_f32(p, c->penetration_depth);
+    p = LIT(p, ",\"contacts\":[");
+    for (int j = 0; j < c->point_count; j++)
+    {
+        const sh_contact_point_info* q = &c->points[j];
+        p = j ? LIT(p, ",{\"point_a\":") : LIT(p, "{\"point_a\":");
+        p = cur_xyz(p, q->point_a);
+        p = LIT(p, ",\"point_b\":");
+        p = cur_xyz(p, q->point_b);
+        p = LIT(p, ",\"depth\":");
+        p = cur_f32(p, q->depth);
+        p = LIT(p, ",\"normal_impulse\":");
+        p = cur_f32(p, q->normal_impulse);
+        p = LIT(p, ",\"friction_impulse\":");
+        p = cur_f32(p, q->friction_impulse);
+        p = LIT(p, "}");
+    }
+    return LIT(p, "]}");
 }
 
 static int finish_json(lua_State* L, lworld* lw)
@@ -660,26 +756,13 @@ static int world_frame_json(lua_State* L)
     put_num(lw, sim_time, false);
     puts_(lw, ",\"states\":[");
     int n = sh_world_body_count(w);
+    char tmp[2048];
     for (int i = 0; i < n; i++)
     {
         sh_body_state s;
-        put_body_head(lw, i, &s);
-        puts_(lw, ",");
-        put_xyz(lw, "position", s.position);
-        puts_(lw, ",");
-        put_xyz(lw, "velocity", s.velocity);
-        puts_(lw, ",\"orientation\":{\"w\":");
-        put_num(lw, s.orientation[3], true);
-        puts_(lw, ",\"x\":");
-        put_num(lw, s.orientation[0], true);
-        puts_(lw, ",\"y\":");
-        put_num(lw, s.orientation[1], true);
-        puts_(lw, ",\"z\":");
-        put_num(lw, s.orientation[2], true);
-        puts_(lw, "},");
-        put_xyz(lw, "angular_velocity", s.angular_velocity);
-        puts_(lw, s.is_static ? ",\"is_environment\":true" : ",\"is_environment\":false");
-        puts_(lw, s.sleeping ? ",\"sleeping\":true}" : ",\"sleeping\":false}");
+        sh_body_id id = sh_world_body_at(w, i);
+        sh_body_get_state(w, id, &s);
+        put(lw, tmp, (size_t)(cur_state(tmp, i == 0, id, &s) - tmp));
     }
     puts_(lw, "],\"collisions\":[");
     if (contacts)
@@ -689,30 +772,7 @@ static int world_frame_json(lua_State* L)
         {
             sh_contact_info c;
             sh_world_contact_at(w, i, &c);
-            puts_(lw, i ? ",{\"body_a_id\":" : "{\"body_a_id\":");
-            put_int(lw, (long long)sh_body_id_to_int(c.body_a));
-            puts_(lw, ",\"body_b_id\":");
-            put_int(lw, (long long)sh_body_id_to_int(c.body_b));
-            puts_(lw, ",");
-            put_xyz(lw, "normal", c.normal);
-            puts_(lw, ",\"penetration_depth\":");
-            put_num(lw, c.penetration_depth, true);
-            puts_(lw, ",\"contacts\":[");
-            for (int j = 0; j < c.point_count; j++)
-            {
-                puts_(lw, j ? ",{" : "{");
-                put_xyz(lw, "point_a", c.points[j].point_a);
-                puts_(lw, ",");
-                put_xyz(lw, "point_b", c.points[j].point_b);
-                puts_(lw, ",\"depth\":");
-                put_num(lw, c.points[j].depth, true);
-                puts_(lw, ",\"normal_impulse\":");
-                put_num(lw, c.points[j].normal_impulse, true);
-                puts_(lw, ",\"friction_impulse\":");
-                put_num(lw, c.points[j].friction_impulse, true);
-                puts_(lw, "}");
-            }
-            puts_(lw, "]}");
+            put(lw, tmp, (size_t)(cur_collision(tmp, i == 0, &c) - tmp));
         }
     }
     puts_(lw, "],\"solver\":");
@@ -735,6 +795,31 @@ static int world_frame_json(lua_State* L)
     }
     puts_(lw, "}");
     return finish_json(L, lw);
+}
+
+// w:frame_bin(frame_id, opts) → the same frame as one SHF1 binary string (docs/frames.md).
+// opts: contacts, velocities = true|false (default true); simulation_time as for frame_json. A value that
+// is not finite raises (the host ends the session with that line rather than ship a NaN).
+static int world_frame_bin(lua_State* L)
+{
+    lworld* lw = check_world(L);
+    lua_Integer frame_id = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, frame_id >= 0 && frame_id <= UINT32_MAX, 2, "must be an integer 0 ... 2^32-1");
+    sh_frame_opts opts = sh_frame_opts_default();
+    double sim_time = round(sh_world_time(lw->world) * 1e6) / 1e6; // as frame_json
+    if (!lua_isnoneornil(L, 3))
+    {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        opts.contacts = sh_l_bool_field(L, 3, "contacts", true);
+        opts.velocities = sh_l_bool_field(L, 3, "velocities", true);
+        sim_time = sh_l_number_field(L, 3, "simulation_time", sim_time, 0, 1e12, "a finite number >= 0");
+    }
+    sh_error err;
+    if (!sh_frame_encode(lw->world, (uint32_t)frame_id, sim_time, &opts, &lw->frame, &err))
+        return luaL_error(L, "%s", err.message);
+    lua_pushlstring(L, (const char*)lw->frame.data, lw->frame.len);
+    charge(L, lw); // the reused buffer may have grown
+    return 1;
 }
 
 static const sh_hull* custom_by_id(lworld* lw, int asset_id)
@@ -848,6 +933,7 @@ static const luaL_Reg world_methods[] = {{"spawn", world_spawn},
                                          {"set_velocity", world_set_velocity},
                                          {"set_sleeping", world_set_sleeping},
                                          {"frame_json", world_frame_json},
+                                         {"frame_bin", world_frame_bin},
                                          {"metadata_json", world_metadata_json},
                                          {"close", world_close},
                                          {NULL, NULL}};

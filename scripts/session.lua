@@ -124,7 +124,12 @@ local function send_frame(session)
   local run = session.run
   -- simulation_time is n·T exactly (protocol.md), not the world's running float sum of steps.
   local t = run.frames * run.timestep_ms / 1000
-  session:send_frame(run.world:frame_json(run.frames, { contacts = run.contacts, simulation_time = t }))
+  local opts = { contacts = run.contacts, simulation_time = t }
+  if run.binary then
+    session:send_frame_bin(run.world:frame_bin(run.frames, opts))
+  else
+    session:send_frame(run.world:frame_json(run.frames, opts))
+  end
   run.frames = run.frames + 1
 end
 
@@ -160,6 +165,7 @@ local function start(session, settings)
   run.timestep_ms = settings.timestep_ms
   run.timestep = settings.timestep_ms / 1000
   run.contacts = settings.contacts
+  run.binary = settings.encoding == "binary" -- SHF1 frames as binary messages (docs/frames.md)
   -- ⌊duration_ms / timestep_ms⌋ + 1 frames; the epsilon keeps 0.3 s / 100 ms from rounding down.
   run.total = math.floor(settings.duration_s * 1000 / settings.timestep_ms + 1e-9) + 1
   run.started = session:now()

@@ -46,6 +46,29 @@ const page = {
   frameTimeCount: 0,
   draws: 0, // animation frames that drew (the view draws on demand)
   workMs: new Float64Array(600), // main-thread time of applyFrame + render submission, same ring
+  cost: { decode: new Float64Array(240), receive: new Float64Array(240), apply: new Float64Array(240), received: 0, applied: 0 },
+};
+
+// Mean of the newest min(count, ring size) entries of a ring written at count % size.
+function ringMean(ring, count) {
+  const k = Math.min(count, ring.length);
+  let sum = 0;
+  for (let i = 1; i <= k; i++) sum += ring[(count - i) % ring.length];
+  return k ? sum / k : 0;
+}
+
+// The page's cost per frame (issue 18: measured, not asserted): what the end-to-end run prints.
+// decodeMs: reading one frame where the socket lives (the worker, normally); receiveMs: main-thread
+// time taking a decoded frame (wrapping it, energy plot); applyMs: main-thread time applying one frame
+// to the view (instance matrices, overlays) — the frame's share of a draw, the draw itself excluded.
+window.simhostStats = {
+  get encoding() { return page.run?.start?.encoding ?? "none"; },
+  get framesReceived() { return page.cost.received; },
+  get framesApplied() { return page.cost.applied; },
+  get decodeMs() { return ringMean(page.cost.decode, page.cost.received); },
+  get receiveMs() { return ringMean(page.cost.receive, page.cost.received); },
+  get applyMs() { return ringMean(page.cost.apply, page.cost.applied); },
+  get decoding() { return page.run?.decoding ?? "none"; },
 };
 
 window.simhost = {
@@ -169,6 +192,7 @@ function start() {
       },
       onFrame: (data) => {
         if (page.run !== run) return; // a late message of an earlier run
+        const t0 = performance.now();
         page.lastFrame = data;
         page.delivered++;
         // Frames that arrived: decoded ones plus those the decoder skipped for a newer one.
@@ -179,6 +203,9 @@ function start() {
         page.rtfSamples.push(now, data.simulation_time);
         // Keep about two seconds of samples for the real-time factor.
         while (page.rtfSamples.length > 4 && now - page.rtfSamples[0] > 2000) page.rtfSamples.splice(0, 2);
+        const c = page.cost, slot = c.received++ % c.decode.length;
+        c.decode[slot] = data.decodeMs ?? 0;
+        c.receive[slot] = performance.now() - t0;
       },
       onComplete: (msg) => {
         if (page.run !== run) return; // a late message of an earlier run
@@ -316,6 +343,7 @@ function animate(now) {
   if (f && f !== page.appliedFrame) {
     view.applyFrame(f);
     page.appliedFrame = f;
+    page.cost.apply[page.cost.applied++ % page.cost.apply.length] = performance.now() - t0;
   }
   if (view.render()) {
     page.draws++;

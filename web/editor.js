@@ -312,6 +312,9 @@ export class Editor {
       duration_s: n.duration,
       speed: n.speed,
       contacts: $("contacts").checked,
+      // SHF1 binary frames (docs/frames.md); `?encoding=json` in the page's address asks for the JSON
+      // frames instead (for comparing the two).
+      encoding: new URLSearchParams(globalThis.location?.search ?? "").get("encoding") === "json" ? "json" : "binary",
     };
   }
 

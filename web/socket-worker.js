@@ -15,6 +15,7 @@ self.onmessage = ({ data }) => {
       self.postMessage({ closed: 1006 });
       return;
     }
+    ws.binaryType = "arraybuffer"; // SHF1 frames are read through typed-array views (frames.js)
     ws.onopen = () => self.postMessage({ open: true });
     ws.onmessage = (ev) => outbox.push(ev.data);
     ws.onerror = () => {

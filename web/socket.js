@@ -10,7 +10,7 @@
 // of one such frame is also 4–5 ms of main-thread time. In the worker both leave the main thread,
 // and the page takes only the newest frame when it is ready for one.
 
-import { decode } from "./frames.js";
+import { BodyTable, decode } from "./frames.js";
 
 export function openSocket(url, handlers) {
   try {
@@ -94,10 +94,14 @@ class MainSocket {
     this.handlers = handlers;
     this.coalesced = 0;
     this.where = "main thread";
+    this.bodies = new BodyTable();
     this.ws = new WebSocket(url);
+    this.ws.binaryType = "arraybuffer";
     this.ws.onopen = () => handlers.onOpen?.();
     this.ws.onmessage = (ev) => {
-      const r = decode(ev.data);
+      const t0 = performance.now();
+      const r = decode(ev.data, this.bodies);
+      if (r.packed) r.packed.decodeMs = performance.now() - t0;
       handlers.onResult?.(r.packed ? { packed: r.packed } : r);
     };
     this.ws.onerror = () => {

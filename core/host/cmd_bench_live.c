@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include "simhost/base.h"
+#include "simhost/frame.h"
 #include "simhost/lua.h"
 
 #include <arpa/inet.h>
@@ -25,7 +26,8 @@
 
 static const char bench_usage[] =
     "usage: simhost bench-live [--url ws://HOST:PORT/api/v1/live] [--sessions K] [--bodies M] [--seconds S]\n"
-    "                          [--timestep-ms T] [--find-max] [--p99-ms B] [--aligned]\n"
+    "                          [--timestep-ms T] [--find-max] [--p99-ms B] [--aligned] [--encoding "
+    "json|binary]\n"
     "  Runs K sessions of M bodies at once and prints each one's frame-interval p50/p99/max as the\n"
     "  client sees it, frames dropped, and the host's CPU.\n"
     "  Through HAProxy (docs/haproxy.cfg, simhost cluster) it also prints the sessions per host, from\n"
@@ -36,6 +38,8 @@ static const char bench_usage[] =
     "  --find-max  instead finds the most sessions of M bodies the host sustains with every session's\n"
     "              p99 interval under B ms (default 20) and none failing: K doubles from 1 until a\n"
     "              round fails, then bisects up to --sessions (default 64); one line per round.\n"
+    "  --encoding  the frames' encoding the sessions ask for (start {\"encoding\"}): json (default) or\n"
+    "              binary (SHF1 binary messages, docs/frames.md).\n"
     "  Defaults: 4 sessions of 100 bodies for 5 s at 16 ms steps.\n";
 
 typedef struct bench_session
@@ -62,6 +66,7 @@ typedef struct bench
     int timestep_ms;
     double seconds;
     bool aligned; // every session starts at once (else session i starts i·T/K later)
+    bool binary;  // the sessions ask for SHF1 frames
 } bench;
 
 static void finish(bench* b, bench_session* s, int stage)
@@ -85,7 +90,8 @@ static int write_text(struct lws* wsi, const char* text, size_t len)
 static void on_message(bench* b, bench_session* s)
 {
     const char* h = s->head;
-    if (strncmp(h, "{\"type\":\"frame\"", 15) == 0)
+    if (strncmp(h, "{\"type\":\"frame\"", 15) == 0 ||
+        (b->binary && s->head_len >= 4 && memcmp(h, SH_FRAME_MAGIC, 4) == 0))
     {
         if (s->frames == s->stamps_cap)
         {
@@ -188,8 +194,8 @@ static int callback(struct lws* wsi, enum lws_callback_reasons reason, void* use
             {
                 char start[160];
                 int n = snprintf(start, sizeof start,
-                                 "{\"type\":\"start\",\"timestep_ms\":%d,\"duration_s\":%.3f}",
-                                 b->timestep_ms, b->seconds);
+                                 "{\"type\":\"start\",\"timestep_ms\":%d,\"duration_s\":%.3f%s}",
+                                 b->timestep_ms, b->seconds, b->binary ? ",\"encoding\":\"binary\"" : "");
                 s->want_start = false;
                 s->stage = 2;
                 return write_text(wsi, start, (size_t)n);
@@ -311,7 +317,12 @@ static void frame_encode_line(const char* assets_path)
         "local json = w:frame_json(0, { contacts = true })\n"
         "local n, t0 = 50, os.clock()\n"
         "for i = 1, n do json = w:frame_json(i, { contacts = true }) end\n"
-        "return #json, (os.clock() - t0) / n\n";
+        "local tj = (os.clock() - t0) / n\n"
+        "if not w.frame_bin then return #json, tj end\n"
+        "local bin = w:frame_bin(0, { contacts = true })\n"
+        "n, t0 = 2000, os.clock()\n"
+        "for i = 1, n do bin = w:frame_bin(i, { contacts = true }) end\n"
+        "return #json, tj, #bin, (os.clock() - t0) / n\n";
     lua_State* L = luaL_newstate();
     if (L == NULL)
         return;
@@ -324,13 +335,15 @@ static void frame_encode_line(const char* assets_path)
         return;
     }
     lua_pushstring(L, assets_path);
-    if (lua_pcall(L, 1, 2, 0) != LUA_OK)
+    if (lua_pcall(L, 1, 4, 0) != LUA_OK)
         printf("frame encode (1000 bodies): failed: %s\n", lua_tostring(L, -1));
-    else if (lua_isnil(L, -2))
+    else if (lua_isnil(L, -4))
         printf("frame encode (1000 bodies): n/a (simhost.world is not built in)\n");
     else
-        printf("frame encode (1000 bodies): %.0f bytes of JSON, %.3f ms per frame (CPU)\n",
-               lua_tonumber(L, -2), lua_tonumber(L, -1) * 1000);
+        printf("frame encode (1000 bodies): %.0f bytes of JSON, %.3f ms per frame (CPU); SHF1 %.0f bytes, "
+               "%.4f ms\n",
+               lua_tonumber(L, -4), lua_tonumber(L, -3) * 1000, lua_tonumber(L, -2),
+               lua_tonumber(L, -1) * 1000);
     lua_close(L);
 }
 
@@ -339,7 +352,7 @@ typedef struct live_options
     const char* url;
     int sessions, bodies, timestep_ms;
     double seconds, p99_bound_ms;
-    bool find_max, aligned;
+    bool find_max, aligned, binary;
 } live_options;
 
 // Where the sessions connect: the host given by --url, or our own child.
@@ -402,6 +415,13 @@ static int parse_options(int argc, char** argv, live_options* o)
             ok = sh_cli_number(a, v, 0, 3600, true, &o->seconds, &bad);
         else if (strcmp(a, "--p99-ms") == 0)
             ok = sh_cli_number(a, v, 0, 1e6, true, &o->p99_bound_ms, &bad);
+        else if (strcmp(a, "--encoding") == 0)
+        {
+            ok = strcmp(v, "json") == 0 || strcmp(v, "binary") == 0;
+            o->binary = strcmp(v, "binary") == 0;
+            if (!ok)
+                sh_error_set(&bad, "--encoding must be json or binary, got '%s'", v);
+        }
         else
         {
             fprintf(stderr, "simhost bench-live: unknown option '%s' (see simhost bench-live --help)\n", a);
@@ -569,8 +589,11 @@ static bool run_round(const live_options* o, const live_target* t, int sessions,
     r->cpu_share = -1;
     size_t configure_len = 0;
     char* configure = configure_message(o->bodies, &configure_len);
-    bench b = {
-        .count = sessions, .timestep_ms = o->timestep_ms, .seconds = o->seconds, .aligned = o->aligned};
+    bench b = {.count = sessions,
+               .timestep_ms = o->timestep_ms,
+               .seconds = o->seconds,
+               .aligned = o->aligned,
+               .binary = o->binary};
     b.sessions = calloc((size_t)sessions, sizeof *b.sessions);
     struct lws_context* ctx = NULL;
     bool ok = false;
@@ -612,8 +635,9 @@ static bool run_round(const live_options* o, const live_target* t, int sessions,
 
 static int fixed_round(const live_options* o, const live_target* t)
 {
-    printf("bench-live: %d sessions x %d bodies, %d ms steps, %.1f s streams, %s\n", o->sessions, o->bodies,
-           o->timestep_ms, o->seconds, o->aligned ? "all started at once" : "starts staggered over a period");
+    printf("bench-live: %d sessions x %d bodies, %d ms steps, %.1f s streams, %s frames, %s\n", o->sessions,
+           o->bodies, o->timestep_ms, o->seconds, o->binary ? "binary" : "JSON",
+           o->aligned ? "all started at once" : "starts staggered over a period");
     round_result r;
     if (!run_round(o, t, o->sessions, true, &r))
         return SH_EXIT_FAIL;
@@ -646,10 +670,10 @@ static bool sweep_round(const live_options* o, const live_target* t, int k)
 // Doubling then bisection: the answer is exact for a monotone host, in about 2·log2(K) rounds.
 static int find_max(const live_options* o, const live_target* t, int limit)
 {
-    printf(
-        "bench-live --find-max: sessions of %d bodies, %d ms steps, %.1f s rounds, p99 bound %.1f ms, %s\n",
-        o->bodies, o->timestep_ms, o->seconds, o->p99_bound_ms,
-        o->aligned ? "all started at once" : "starts staggered over a period");
+    printf("bench-live --find-max: sessions of %d bodies, %d ms steps, %.1f s rounds, p99 bound %.1f ms, %s "
+           "frames, %s\n",
+           o->bodies, o->timestep_ms, o->seconds, o->p99_bound_ms, o->binary ? "binary" : "JSON",
+           o->aligned ? "all started at once" : "starts staggered over a period");
     int good = 0, bad = 0;
     for (int k = 1; k <= limit; k *= 2)
     {

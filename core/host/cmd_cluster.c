@@ -171,13 +171,6 @@ static bool port_open(const char* host, int port)
     return ok;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void sleep_ms(int ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
@@ -234,8 +227,8 @@ static bool exited(pid_t pid)
 // Waits for port to accept connections while pid runs; false if it exits or the deadline passes.
 static bool wait_listening(const char* what, pid_t pid, const char* host, int port)
 {
-    double deadline = now_s() + START_WAIT_S;
-    while (now_s() < deadline)
+    double deadline = sh_now() + START_WAIT_S;
+    while (sh_now() < deadline)
     {
         if (port_open(host, port))
             return true;
@@ -277,13 +270,13 @@ static void stop_all(cluster* c)
     for (int i = 0; i < c->hosts; i++)
         if (c->host_pid[i] > 0)
             kill(c->host_pid[i], SIGTERM);
-    double deadline = now_s() + STOP_WAIT_S;
+    double deadline = sh_now() + STOP_WAIT_S;
     for (int i = 0; i < c->hosts; i++)
     {
         if (c->host_pid[i] <= 0)
             continue;
         bool gone = false;
-        while (!(gone = exited(c->host_pid[i])) && now_s() < deadline)
+        while (!(gone = exited(c->host_pid[i])) && sh_now() < deadline)
             sleep_ms(20);
         if (!gone)
         {

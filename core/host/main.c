@@ -21,6 +21,8 @@ static const char usage[] =
     "                (each takes --db FILE; default: the default asset DB)\n"
     "  simhost bench [SCENE ...] [--steps N] [--base N]\n"
     "  simhost bench-live [--sessions K] [--bodies M] [--seconds S] [--find-max [--p99-ms B]] [--aligned]\n"
+    "                     [--encoding json|binary]\n"
+    "  simhost bench-frames [--bodies N[,N...]]\n"
     "  simhost cluster [--hosts N] [--port P] [--max-sessions M] [-- SERVE OPTIONS...]\n"
     "  simhost --version | --help\n"
     "\n"
@@ -33,9 +35,15 @@ typedef struct command
 } command;
 
 static const command commands[] = {
-    {"serve", sh_cmd_serve},           {"run", sh_cmd_run},         {"repl", sh_cmd_repl},
-    {"attach", sh_cmd_attach},         {"assets", sh_cmd_assets},   {"bench", sh_cmd_bench},
-    {"bench-live", sh_cmd_bench_live}, {"cluster", sh_cmd_cluster},
+    {"serve", sh_cmd_serve},
+    {"run", sh_cmd_run},
+    {"repl", sh_cmd_repl},
+    {"attach", sh_cmd_attach},
+    {"assets", sh_cmd_assets},
+    {"bench", sh_cmd_bench},
+    {"bench-live", sh_cmd_bench_live},
+    {"bench-frames", sh_cmd_bench_frames},
+    {"cluster", sh_cmd_cluster},
 };
 
 int main(int argc, char** argv)

@@ -2,6 +2,8 @@
 // encoded by the world (bindings); this is only for the host's own replies.
 #include "net_internal.h"
 
+#include "simhost/float_text.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -75,6 +77,7 @@ void sh_buf_json_number(sh_buf* b, double v)
 {
     if (!isfinite(v))
         v = 0;
-    // %.9g round-trips a float32; these numbers come from float32 blobs.
-    sh_buf_printf(b, "%.9g", v);
+    // These numbers come from float32 blobs: the shortest text that reads back as the same float.
+    char tmp[SH_F32_TEXT_MAX];
+    sh_buf_append(b, tmp, (size_t)sh_f32_text((float)v, tmp));
 }

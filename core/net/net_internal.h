@@ -26,7 +26,8 @@ void sh_buf_puts(sh_buf* b, const char* s);
 void sh_buf_printf(sh_buf* b, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 // A JSON string literal (quotes included), escaping control characters, '"' and '\\'.
 void sh_buf_json_string(sh_buf* b, const char* s);
-// A finite JSON number; non-finite values become 0 (no NaN ever leaves the host).
+// A float32 value as a JSON number (its shortest round-trip text); non-finite values become 0 (no NaN ever
+// leaves the host).
 void sh_buf_json_number(sh_buf* b, double v);
 
 // ---------------------------------------------------------------------------------------------
@@ -40,6 +41,7 @@ typedef struct sh_msg
 {
     struct sh_msg* next;
     bool droppable;
+    bool binary;          // a binary WebSocket message (an SHF1 frame); text otherwise
     size_t len;           // payload bytes
     unsigned char data[]; // LWS_PRE bytes of headroom, then the payload
 } sh_msg;
@@ -220,6 +222,7 @@ struct sh_server
     struct lws_context* ctx;
     sh_workers* workers;
     atomic_bool stop;
+    atomic_bool poke_pending; // a wake-up of the service thread is on its way (sh_server_poke)
     atomic_uint next_id;
     atomic_int state;       // sh_server_state; set from signal handlers, moves forward only
     struct sh_agent* agent; // agent_check.c; NULL without --agent-port

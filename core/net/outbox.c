@@ -14,6 +14,7 @@ sh_msg* sh_msg_new(size_t len)
         return NULL;
     m->next = NULL;
     m->droppable = false;
+    m->binary = false;
     m->len = len;
     m->data[LWS_PRE + len] = 0; // handy for code that reads the payload as a C string
     return m;

@@ -58,6 +58,8 @@ static int callback(struct lws* wsi, enum lws_callback_reasons reason, void* use
             sh_server* server = lws_context_user(lws_get_context(wsi));
             if (server != NULL)
             {
+                // Cleared before the scan: a message queued after this point pokes again.
+                atomic_store(&server->poke_pending, false);
                 sh_ws_poke_all(server);
                 sh_http_poke_all(server);
             }
@@ -294,11 +296,18 @@ void sh_server_request_stop(sh_server* server)
         lws_cancel_service(server->ctx);
 }
 
+// One wake-up serves every message queued before the service thread clears poke_pending (it clears
+// the flag, then scans every outbox), so a burst of sends costs one eventfd write and one poll return
+// instead of one each: with 30 sessions at 60 frames/s those were 8 % of the host's CPU (perf, issue 18).
 void sh_server_poke(sh_server* server)
 {
+    if (atomic_exchange(&server->poke_pending, true))
+        return;
     pthread_mutex_lock(&server->ctx_lock);
     if (server->ctx != NULL)
         lws_cancel_service(server->ctx);
+    else
+        atomic_store(&server->poke_pending, false);
     pthread_mutex_unlock(&server->ctx_lock);
 }
 

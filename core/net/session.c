@@ -134,6 +134,8 @@ bool sh_session_send(sh_session* s, const char* data, size_t len, sh_send_kind k
     }
     else if ((m = sh_msg_from(data, len)) == NULL)
         return false;
+    else if (kind == SH_SEND_FRAME_BINARY)
+        m->droppable = m->binary = true;
     pthread_mutex_lock(&s->lock);
     bool open = !s->client_gone && !s->close_requested;
     // Control messages are never dropped, so a script that sends them in a loop to a client that

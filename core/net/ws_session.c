@@ -143,7 +143,7 @@ static int on_writeable(struct lws* wsi, sh_conn* c)
     pthread_mutex_unlock(&s->lock);
     if (m != NULL)
     {
-        int n = lws_write(wsi, sh_msg_payload(m), m->len, LWS_WRITE_TEXT);
+        int n = lws_write(wsi, sh_msg_payload(m), m->len, m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
         bool ok = n >= 0 && (size_t)n == m->len;
         sh_msg_free(m);
         if (!ok)

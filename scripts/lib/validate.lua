@@ -117,7 +117,11 @@ function validate.start(msg, limits)
   local contacts = msg.contacts
   if contacts == nil then contacts = true end
   if type(contacts) ~= "boolean" then return "'contacts' must be true or false" end
-  return nil, { timestep_ms = math.tointeger(ts), duration_s = duration, speed = speed, contacts = contacts }
+  local encoding = msg.encoding
+  if encoding == nil then encoding = "json" end
+  if encoding ~= "json" and encoding ~= "binary" then return "'encoding' must be \"json\" or \"binary\"" end
+  return nil, { timestep_ms = math.tointeger(ts), duration_s = duration, speed = speed, contacts = contacts,
+                encoding = encoding }
 end
 
 -- A scenario name names a file under scripts/scenarios/: letters, digits, '_' and '-' only.

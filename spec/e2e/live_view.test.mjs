@@ -14,6 +14,20 @@ const recv = []; // every WebSocket message but frames the page received, parsed
 // When an array, every frame the page receives is pushed here (its parsed `data`), as the network
 // saw it: what reached the page, however many of them a loaded page coalesced when drawing.
 let wireFrames = null;
+const binaryFrames = []; // byte length of every binary (SHF1) message the page received
+// The bodies' ids, times and positions of one SHF1 frame, read from the layout of docs/frames.md
+// alone (not the page's decoder): header u32 frame_id @8, u32 N @12, f64 time @16, u32 block offsets
+// @32 (ids, pose); pose is px py pz qx qy qz qw per body.
+const readShf1 = (buf) => {
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const n = dv.getUint32(12, true), ids = dv.getUint32(32, true), pose = dv.getUint32(36, true);
+  const states = [];
+  for (let i = 0; i < n; i++) {
+    const p = (k) => dv.getFloat32(pose + 4 * (7 * i + k), true);
+    states.push({ body_id: dv.getUint32(ids + 4 * i, true), position: { x: p(0), y: p(1), z: p(2) } });
+  }
+  return { frame_id: dv.getUint32(8, true), simulation_time: dv.getFloat64(16, true), states };
+};
 
 // Network events reach the test a moment after the page acts: wait for the one wanted.
 // Only entries from index `from` on count (take `list.length` before the action).
@@ -88,7 +102,12 @@ before(async () => {
   page.on("websocket", (ws) => {
     ws.on("framesent", (f) => wire.push(String(f.payload)));
     ws.on("framereceived", (f) => {
-      const text = String(f.payload);
+      if (typeof f.payload !== "string") {
+        binaryFrames.push(f.payload.length); // an SHF1 frame (a Buffer)
+        if (wireFrames) wireFrames.push(readShf1(f.payload));
+        return;
+      }
+      const text = f.payload;
       if (!text.startsWith('{"type":"frame"')) recv.push(JSON.parse(text));
       else if (wireFrames) wireFrames.push(JSON.parse(text).data);
     });
@@ -131,6 +150,7 @@ describe("live view", { timeout: 900000 }, () => {
     await addObject({ asset: "unit_cube", pos: [0, 0, 3], restitution: 0.3 });
     assert.equal(await page.textContent("#object-count"), "1");
     await setRun({ duration: 6, speed: 2 });
+    const binaryBefore = binaryFrames.length, mark = wire.length;
     await page.click("#start");
     await waitState("running");
     const cube = await bodyOf("unit_cube");
@@ -150,6 +170,14 @@ describe("live view", { timeout: 900000 }, () => {
     assert.ok(shown > 100, `status frame ${shown}`);
     assert.equal(await page.textContent("#st-error"), "");
     await waitState("complete", 60000);
+    // The page asks for binary frames and reads them: every frame came as an SHF1 binary message of
+    // 64 + 2 bodies · (4 + 28 + 1 + 24, blocks padded to 8) bytes plus its contact points and solver.
+    const start = JSON.parse(await lastOf(wire, mark, (t) => t.includes('"start"')));
+    assert.equal(start.encoding, "binary");
+    const sizes = binaryFrames.slice(binaryBefore);
+    assert.equal(sizes.length, await page.evaluate(() => window.simhost.framesReceived));
+    assert.ok(sizes.every((n) => n >= 64 + 8 + 56 + 8 + 48 && (n - 64 - 8 - 56 - 8 - 48) % 24 === 0), `frame sizes ${sizes.slice(0, 5)}`);
+    assert.equal(await page.evaluate(() => window.simhostStats.encoding), "binary");
     assert.deepEqual(pageErrors, []);
   });
 
@@ -447,6 +475,8 @@ describe("live view", { timeout: 900000 }, () => {
         stats: s.view.stats(),
         decoding: s.decoding,
         frames: s.framesReceived - frames0,
+        cost: { encoding: window.simhostStats.encoding, decodeMs: window.simhostStats.decodeMs,
+          receiveMs: window.simhostStats.receiveMs, applyMs: window.simhostStats.applyMs },
       };
     }, { seconds, auto });
     const line = (what, m) => console.log(`# live view, ${m.stats.bodies} bodies streaming, ${what} (headless chromium, software GL): ` +
@@ -454,7 +484,9 @@ describe("live view", { timeout: 900000 }, () => {
       `${m.drawsPerS.toFixed(1)} draws/s, main-thread work ${m.workMs.toFixed(2)} ms/frame; ` +
       `stream ${m.framesPerS.toFixed(1)} frames/s (host real-time factor ${m.rtf.toFixed(2)}), coalesced ${m.coalesced}, dropped ${m.dropped}; ` +
       `render ${m.render}; ${m.stats.instances} instances in ${m.stats.meshes} instanced meshes, ${m.stats.batched} CPU-batched, ` +
-      `${m.stats.calls} draw calls, ${m.stats.triangles} triangles`);
+      `${m.stats.calls} draw calls, ${m.stats.triangles} triangles; ` +
+      `per frame (${m.cost.encoding}): worker decode ${m.cost.decodeMs.toFixed(3)} ms, main thread ${m.cost.receiveMs.toFixed(3)} ms to take it + ` +
+      `${m.cost.applyMs.toFixed(3)} ms to apply it`);
     const full = await measure(4, false);
     line("full resolution with shadows", full);
     const m = await measure(4, true);
@@ -533,6 +565,26 @@ describe("live view", { timeout: 900000 }, () => {
 
     await page.click("#stop");
     await waitState(["stopped", "complete"], 60000);
+    assert.deepEqual(pageErrors, []);
+  });
+
+  it("still speaks JSON frames when asked to (?encoding=json)", async () => {
+    await page.goto(`${host.url}/live?encoding=json`);
+    await page.waitForFunction(() => document.querySelectorAll("#asset-options option").length > 0, null, { timeout: 10000 });
+    await addObject({ asset: "unit_cube", pos: [0, 0, 2], restitution: 0.3 });
+    await setRun({ duration: 1 });
+    const binaryBefore = binaryFrames.length, mark = wire.length;
+    await page.click("#start");
+    await waitState("complete", 15000);
+    const start = JSON.parse(await lastOf(wire, mark, (t) => t.includes('"start"')));
+    assert.equal(start.encoding, "json");
+    assert.equal(binaryFrames.length, binaryBefore, "no binary message in a JSON run");
+    assert.equal(await frameId(), 62); // floor(1000 / 16) + 1 frames; the last one shown
+    const cube = await bodyOf("unit_cube");
+    assert.ok((await stateOf(cube)).position.z < 2, "it fell");
+    assert.equal(await page.textContent("#st-error"), "");
+    await page.goto(`${host.url}/live`);
+    await page.waitForFunction(() => document.querySelectorAll("#asset-options option").length > 0, null, { timeout: 10000 });
     assert.deepEqual(pageErrors, []);
   });
 

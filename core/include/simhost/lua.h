@@ -40,6 +40,8 @@ typedef enum sh_send_kind
 {
     SH_SEND_CONTROL = 0, // metadata, error, complete, replies: never dropped
     SH_SEND_FRAME = 1,   // a frame's data object; wrapped as {"type":"frame","data":...}; droppable
+    // An SHF1 frame (docs/frames.md), sent as it is in one binary message; droppable.
+    SH_SEND_FRAME_BINARY = 2,
 } sh_send_kind;
 
 typedef struct sh_session_limits
@@ -54,7 +56,8 @@ typedef struct sh_session_limits
 
 typedef struct sh_session_ops
 {
-    // Queues a text message for the client. false when the session is closing (the client left).
+    // Queues a message for the client (text, or binary for SH_SEND_FRAME_BINARY). false when the session is
+    // closing (the client left).
     bool (*send)(sh_session* s, const char* data, size_t len, sh_send_kind kind);
     // Closes after everything queued so far is written. Further events are not delivered.
     void (*close)(sh_session* s);
