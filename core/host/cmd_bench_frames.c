@@ -5,7 +5,7 @@
 // decoder (sh_frame_decode, then every body and contact read), JSON with lua-cjson when it is installed
 // (a native parser, as close as C gets to the page's JSON.parse).
 #include "cli.h"
-#include "l_simhost.h"
+#include "simhost/lua.h"
 
 #include "simhost/frame.h"
 
