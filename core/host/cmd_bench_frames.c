@@ -5,9 +5,9 @@
 // decoder (sh_frame_decode, then every body and contact read), JSON with lua-cjson when it is installed
 // (a native parser, as close as C gets to the page's JSON.parse).
 #include "cli.h"
-#include "simhost/lua.h"
 
 #include "simhost/frame.h"
+#include "simhost/lua.h"
 
 #include <lauxlib.h>
 #include <lualib.h>
