@@ -155,11 +155,8 @@ static int recorder_finish(lua_State* L)
     bool complete = lua_toboolean(L, 2);
     const char* reason = luaL_optstring(L, 3, NULL);
     sh_rec_status st;
-    sh_recorder_status(lr->r, &st);
-    sh_recorder_finish(lr->r, complete, reason);
+    sh_recorder_finish(lr->r, complete, reason, &st);
     lr->r = NULL;
-    if (st.state == SH_REC_RECORDING)
-        st.state = SH_REC_FINISHED;
     push_status(L, &st);
     return 1;
 }
@@ -168,7 +165,7 @@ static int recorder_gc(lua_State* L)
 {
     lrecorder* lr = luaL_checkudata(L, 1, RECORDER_META);
     if (lr->r != NULL)
-        sh_recorder_finish(lr->r, false, "the session ended before the run did");
+        sh_recorder_finish(lr->r, false, "the session ended before the run did", NULL);
     lr->r = NULL;
     return 0;
 }

@@ -419,7 +419,7 @@ static void* writer_main(void* arg)
     pthread_mutex_unlock(&r->lock);
     finalize(r);
     if (r->retention_dir != NULL && r->retention_bytes > 0)
-        sh_rec_retain(r->retention_dir, r->retention_bytes);
+        sh_rec_retain(r->retention_dir, r->retention_bytes, r->id);
     return NULL;
 }
 
@@ -606,7 +606,7 @@ void sh_recorder_status(sh_recorder* r, sh_rec_status* out)
     pthread_mutex_unlock(&r->lock);
 }
 
-void sh_recorder_finish(sh_recorder* r, bool complete, const char* reason)
+void sh_recorder_finish(sh_recorder* r, bool complete, const char* reason, sh_rec_status* out)
 {
     pthread_mutex_lock(&r->lock);
     r->closing = true;
@@ -616,5 +616,11 @@ void sh_recorder_finish(sh_recorder* r, bool complete, const char* reason)
     pthread_cond_signal(&r->cond);
     pthread_mutex_unlock(&r->lock);
     pthread_join(r->thread, NULL);
+    if (out != NULL)
+    {
+        sh_recorder_status(r, out);
+        if (out->state == SH_REC_RECORDING)
+            out->state = SH_REC_FINISHED;
+    }
     destroy(r);
 }

@@ -193,7 +193,7 @@ static void remove_files(const char* dir, const char* id)
     }
 }
 
-int sh_rec_retain(const char* dir, size_t max_bytes)
+int sh_rec_retain(const char* dir, size_t max_bytes, const char* keep_id)
 {
     sh_rec_entry* list = NULL;
     int n = 0, removed = 0;
@@ -208,7 +208,8 @@ int sh_rec_retain(const char* dir, size_t max_bytes)
     // Finished recordings only (the writer closed them): one being written, or cut by a killed host, stays.
     for (int i = 0; i < n && total > (int64_t)max_bytes; i++)
     {
-        if (!list[i].readable || !list[i].run.finished)
+        if (!list[i].readable || !list[i].run.finished ||
+            (keep_id != NULL && strcmp(list[i].id, keep_id) == 0))
             continue;
         remove_files(dir, list[i].id);
         total -= list[i].bytes;

@@ -68,8 +68,9 @@ bool sh_recorder_frame(sh_recorder* r, const sh_world* world, uint32_t frame_id,
 // resume re-simulates the run exactly.
 bool sh_recorder_input(sh_recorder* r, uint32_t after_frame, const char* json, size_t len);
 void sh_recorder_status(sh_recorder* r, sh_rec_status* out);
-// Ends the recording (complete, or with the reason it is not), waits for the writer and frees r.
-void sh_recorder_finish(sh_recorder* r, bool complete, const char* reason);
+// Ends the recording (complete, or with the reason it is not), waits for the writer to write what is
+// queued, frees r, and gives the final status (out may be NULL): FINISHED, or FAILED with why.
+void sh_recorder_finish(sh_recorder* r, bool complete, const char* reason, sh_rec_status* out);
 
 // ---------------------------------------------------------------------------------------------------
 // Reading
@@ -157,7 +158,8 @@ void sh_rec_list_free(sh_rec_entry* entries, int count);
 // The file of recording id in dir, only if id is valid and such a file is listed there.
 bool sh_rec_path(const char* dir, const char* id, char* path, size_t size);
 // Removes finished recordings, oldest first, until the directory's recordings total at most max_bytes.
-// Never one still being written. Returns how many were removed.
-int sh_rec_retain(const char* dir, size_t max_bytes);
+// Never one still being written, nor keep_id (the one that just finished; NULL: none). Returns how many
+// were removed.
+int sh_rec_retain(const char* dir, size_t max_bytes, const char* keep_id);
 // A fresh id: UTC time, the scenario (or "live"), and a tag (session id, pid) so two never collide.
 void sh_rec_make_id(char* out, size_t size, const char* what, unsigned tag);
