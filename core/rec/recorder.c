@@ -68,6 +68,8 @@ struct sh_recorder
     int since_key;
     uint8_t *work, *zout;
     size_t work_cap, zout_cap;
+    z_stream z;
+    bool z_ready;
 };
 
 static char* dup_or_null(const char* s)
@@ -280,19 +282,26 @@ static bool write_frame(sh_recorder* r, const rec_job* j)
     {
         if (!grow(&r->work, &r->work_cap, j->len))
             return fail(r, "out of memory"), false;
-        memcpy(r->work, j->data, j->len);
         size_t n = j->len < r->key_len ? j->len : r->key_len;
         for (size_t i = 0; i < n; i++)
-            r->work[i] ^= r->key[i];
+            r->work[i] = j->data[i] ^ r->key[i];
+        memcpy(r->work + n, j->data + n, j->len - n);
         src = r->work;
     }
-    uLongf zlen = compressBound((uLong)j->len);
-    if (!grow(&r->zout, &r->zout_cap, zlen))
+    uLong bound = deflateBound(&r->z, (uLong)j->len);
+    if (!grow(&r->zout, &r->zout_cap, bound))
         return fail(r, "out of memory"), false;
-    // Level 1: on a 1000-body frame it costs a fraction of the step, and the XOR already made a settled
-    // body's bytes zeros, which any level squeezes out.
-    if (compress2(r->zout, &zlen, src, (uLong)j->len, 1) != Z_OK)
+    // One stream reused (deflateInit allocates ~256 KiB). Z_RLE: the XOR left zeros where nothing moved,
+    // and the float bytes that did move have no repeats to find; measured on a busy 1000-body frame it
+    // halves the CPU of level-1 LZ77 for 26.6 instead of 22.5 bytes per body.
+    deflateReset(&r->z);
+    r->z.next_in = (Bytef*)src;
+    r->z.avail_in = (uInt)j->len;
+    r->z.next_out = r->zout;
+    r->z.avail_out = (uInt)bound;
+    if (deflate(&r->z, Z_FINISH) != Z_STREAM_END)
         return fail(r, "cannot compress a frame"), false;
+    uLong zlen = r->z.total_out;
     sqlite3_stmt* st = r->put_frame;
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, j->frame_id);
@@ -396,7 +405,8 @@ static void finalize(sh_recorder* r)
 static void* writer_main(void* arg)
 {
     sh_recorder* r = arg;
-    bool opened = open_file(r);
+    r->z_ready = deflateInit2(&r->z, 1, Z_DEFLATED, 15, 8, Z_RLE) == Z_OK;
+    bool opened = r->z_ready ? open_file(r) : (fail(r, "cannot start the compressor"), false);
     pthread_mutex_lock(&r->lock);
     for (;;)
     {
@@ -418,6 +428,8 @@ static void* writer_main(void* arg)
     }
     pthread_mutex_unlock(&r->lock);
     finalize(r);
+    if (r->z_ready)
+        deflateEnd(&r->z);
     if (r->retention_dir != NULL && r->retention_bytes > 0)
         sh_rec_retain(r->retention_dir, r->retention_bytes, r->id);
     return NULL;
