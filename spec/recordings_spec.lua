@@ -323,6 +323,14 @@ describe("recordings", function()
       env.q(dir .. "/rec")))
     assert.equal(0, rc, err)
     assert.truthy(out:find("bit-identical", 1, true), out)
+    -- The fork's own recording starts at f: resuming it points back to the original.
+    local c = assert(ws.connect("ws://127.0.0.1:" .. srv.port .. "/api/v1/live"))
+    c:send(cjson.encode { type = "configure", resume = { recording = done2.recording.id, frame = f + 1 } })
+    local m = recv_json(c)
+    assert.equal("error", m.type)
+    assert.equal(("Recording '%s' continues '%s' from frame %d: resume from that one"):format(done2.recording.id,
+      original, f), m.message)
+    c:close()
   end)
 
   it("rejects a resume of an unknown recording or frame with one error line", function()

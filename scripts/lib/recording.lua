@@ -83,7 +83,9 @@ function M.resume(session, msg, fail)
   rec:close()
   if not run then return fail(session, err) end
   run.frames = run.frames - 1 -- the world is at frame f; `start` sends it first
-  run.configure_raw = json.encode(run.configure)
+  -- A recording of this run starts at frame f: it names where it came from instead of a configure it
+  -- could be rebuilt from (lib/resume.lua refuses to rebuild it and says so).
+  run.configure_raw = json.encode { type = "configure", resume = { recording = r.recording, frame = run.frames } }
   session.run = run
   local meta = run.world:metadata_json()
   session:send(('{"type":"metadata","resumed":{"recording":%s,"frame":%d},'):format(json.encode(r.recording),

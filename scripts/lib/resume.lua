@@ -91,6 +91,10 @@ function M.rebuild(db, scripts_dir, rec, f, on_frame)
   end
   local msg = configure_of(info)
   if type(msg) ~= "table" then return nil, "the recording's configure message is damaged" end
+  if type(msg.resume) == "table" then
+    return nil, ("Recording '%s' continues '%s' from frame %s: resume from that one"):format(info.id,
+      tostring(msg.resume.recording), tostring(math.tointeger(msg.resume.frame) or msg.resume.frame))
+  end
   local run, err = M.build(db, scripts_dir, msg, nil, nil)
   if not run then return nil, err end
   run.timestep_ms = math.floor(info.timestep * 1000 + 0.5)
