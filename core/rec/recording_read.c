@@ -165,7 +165,11 @@ bool sh_rec_open(const char* path, sh_rec_reader** out, sh_error* err)
     // here ever writes (every statement is a SELECT).
     int rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK)
+    {
+        sqlite3_close(r->db); // a failed open still hands back a handle to close
+        r->db = NULL;
         rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    }
     bool ok = rc == SQLITE_OK;
     if (!ok)
         sh_error_set(err, "cannot open: %s", sqlite3_errstr(rc));
