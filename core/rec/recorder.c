@@ -123,6 +123,9 @@ static const char schema_sql[] =
     "CREATE TABLE frames(frame_id INTEGER PRIMARY KEY, simulation_time REAL NOT NULL,"
     " codec INTEGER NOT NULL, base INTEGER, raw_bytes INTEGER NOT NULL, data BLOB NOT NULL,"
     " linear_ke REAL, rotational_ke REAL, potential_e REAL);"
+    // The frame list, the energy series and COUNT(*) read this small index instead of walking the rows,
+    // whose blobs put about one row per page (a 10 000-frame, 1000-body file: 10 000 pages per count).
+    "CREATE INDEX frames_rows ON frames(frame_id, simulation_time, linear_ke, rotational_ke, potential_e);"
     "CREATE TABLE inputs(seq INTEGER PRIMARY KEY, after_frame INTEGER NOT NULL, message TEXT NOT NULL);";
 
 static bool sql_ok(sh_recorder* r, int rc, const char* what)
