@@ -9,14 +9,20 @@
 #include <lauxlib.h>
 #include <lua.h>
 
-void sh_l_assets_register(lua_State* L); // simhost.assets
-void sh_l_world_register(lua_State* L);  // simhost.world
-void sh_l_host_register(lua_State* L);   // simhost.host (filled by the server for sessions)
-void sh_l_ws_register(lua_State* L);     // simhost.ws (blocking WebSocket client)
+void sh_l_assets_register(lua_State* L);    // simhost.assets
+void sh_l_world_register(lua_State* L);     // simhost.world
+void sh_l_host_register(lua_State* L);      // simhost.host (filled by the server for sessions)
+void sh_l_ws_register(lua_State* L);        // simhost.ws (blocking WebSocket client)
+void sh_l_recording_register(lua_State* L); // simhost.recorder, simhost.recording (l_recording.c)
 
 // The asset DB userdata (metatable "simhost.assets") is owned by l_assets.c; l_world.c pins it as the
 // world's user value so the DB outlives the world.
 #define SH_L_ASSETS_META "simhost.assets"
 #define SH_L_WORLD_META  "simhost.world"
+// The world of an open simhost.world at arg (argument error otherwise), and a body's asset name as
+// w:body gives it (valid until the next call on that world).
+typedef struct sh_world sh_world;
+sh_world* sh_l_check_world(lua_State* L, int arg);
+const char* sh_l_world_asset_name(lua_State* L, int arg, int asset_id);
 // Raises a Lua argument error unless arg is an open asset DB; returns it.
 sh_asset_db* sh_l_check_assets(lua_State* L, int arg);

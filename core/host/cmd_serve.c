@@ -34,6 +34,10 @@ static const char serve_usage[] =
     "  --agent-port N           answer HAProxy's agent check on this TCP port: \"up ready N%\" (free\n"
     "                           share of --max-sessions), \"drain\" or \"maint\" (docs/deploy.md)\n"
     "  --exit-when-drained      once drained (SIGUSR1 or host.drain()), exit 0 when the last session ends\n"
+    "  --recordings DIR         recordings directory (default: recordings/ beside the asset DB)\n"
+    "  --record-all             record every run (else only those whose start says \"record\": true)\n"
+    "  --max-recordings-mb N    remove the oldest finished recordings past N MB (default: no cap)\n"
+    "  --allow-delete           allow DELETE /api/v1/simulations/{id}\n"
     "  --repl                   a Lua prompt on this terminal while serving; end of input stops the host\n"
     "  --repl-socket PATH       serve a REPL on a Unix socket for `simhost attach PATH`\n"
     "Both REPLs have a global `host`: host.stats(), host.config, host.assets (the shared asset DB),\n"
@@ -104,6 +108,11 @@ int sh_cmd_serve(int argc, char** argv)
         if (strcmp(a, "--exit-when-drained") == 0)
         {
             cfg.exit_when_drained = true;
+            continue;
+        }
+        if (strcmp(a, "--record-all") == 0 || strcmp(a, "--allow-delete") == 0)
+        {
+            *(a[2] == 'r' ? &cfg.record_all : &cfg.allow_delete) = true;
             continue;
         }
         if (i + 1 >= argc)
@@ -185,6 +194,14 @@ int sh_cmd_serve(int argc, char** argv)
             if (!sh_cli_int(a, v, 1, 65535, &n, &bad))
                 return usage_error("%s%s", bad.message, "");
             cfg.agent_port = n;
+        }
+        else if (strcmp(a, "--recordings") == 0)
+            cfg.recordings_dir = v;
+        else if (strcmp(a, "--max-recordings-mb") == 0)
+        {
+            if (!sh_cli_number(a, v, 0, 1e9, false, &d, &bad))
+                return usage_error("%s%s", bad.message, "");
+            cfg.max_recordings_mb = d;
         }
         else if (strcmp(a, "--repl-socket") == 0)
             repl_socket = v;

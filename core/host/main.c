@@ -14,7 +14,8 @@ static const char usage[] =
     "                [--repl] [--repl-socket PATH] [--max-sessions N] [--workers N]\n"
     "                [--agent-port P] [--exit-when-drained]\n"
     "  simhost run SCENARIO [--param k=v ...] [--duration S] [--timestep-ms T] [--out FILE]\n"
-    "                       [--scripts DIR] [--assets FILE]\n"
+    "                       [--record [FILE.db]] [--scripts DIR] [--assets FILE]\n"
+    "  simhost recordings list | show ID | export ID --jsonl|--csv | rm ID | verify ID [--dir DIR]\n"
     "  simhost repl [SCRIPT]\n"
     "  simhost attach PATH\n"
     "  simhost assets list | show NAME | import FILE --name NAME [--category C] | build [--out FILE]\n"
@@ -44,6 +45,7 @@ static const command commands[] = {
     {"bench-live", sh_cmd_bench_live},
     {"bench-frames", sh_cmd_bench_frames},
     {"cluster", sh_cmd_cluster},
+    {"recordings", sh_cmd_recordings},
 };
 
 int main(int argc, char** argv)

@@ -3,6 +3,7 @@
 // Each struct says which thread may touch which fields.
 
 #include "simhost/assets.h"
+#include "simhost/json_buf.h"
 #include "simhost/lua.h"
 #include "simhost/server.h"
 
@@ -10,25 +11,6 @@
 #include <lua.h>
 #include <pthread.h>
 #include <stdatomic.h>
-
-// ---------------------------------------------------------------------------------------------
-// buf.c — a growable byte buffer for JSON built in C (reset, append, take).
-typedef struct sh_buf
-{
-    char* data;
-    size_t len, cap;
-    bool failed; // an allocation failed; the content is incomplete
-} sh_buf;
-
-void sh_buf_free(sh_buf* b);
-void sh_buf_append(sh_buf* b, const char* s, size_t n);
-void sh_buf_puts(sh_buf* b, const char* s);
-void sh_buf_printf(sh_buf* b, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
-// A JSON string literal (quotes included), escaping control characters, '"' and '\\'.
-void sh_buf_json_string(sh_buf* b, const char* s);
-// A float32 value as a JSON number (its shortest round-trip text); non-finite values become 0 (no NaN ever
-// leaves the host).
-void sh_buf_json_number(sh_buf* b, double v);
 
 // ---------------------------------------------------------------------------------------------
 // log.c — one line per event on stderr.
@@ -175,6 +157,18 @@ void sh_session_push_script(sh_session* s);
 void sh_session_fail(sh_session* s, const char* message);
 
 // ---------------------------------------------------------------------------------------------
+struct sh_conn;
+// replay_routes.c — recordings over HTTP (docs/recordings.md), computed on a worker.
+// Service thread: answers /api/v1/simulations[/...]; returns what the lws callback returns.
+int sh_replay_route(struct lws* wsi, struct sh_conn* c, sh_server* server, const char* uri, bool is_delete);
+// sh_server_create: the recordings directory (the config's, else recordings/ beside the asset DB),
+// created if missing; a directory that cannot be created is logged, not fatal (recordings then fail).
+bool sh_replay_setup(sh_server* server, sh_error* err);
+// Worker, while a session starts: sets session.recording = {dir, all, max_mb} on the session object on
+// top of the stack (docs/recordings.md).
+void sh_session_push_recording(lua_State* L, sh_server* server);
+
+// ---------------------------------------------------------------------------------------------
 // control.c — requests from the REPL (sh_server_control in server.h) to session actors.
 // Worker, from sh_session_run: runs the queued requests.
 void sh_control_run_pending(sh_session* s);
@@ -212,8 +206,9 @@ struct sh_server
     char* host;
     char* assets_path;
     char* scripts_dir;
-    char* web_root;  // realpath of the web dir
-    sh_asset_db* db; // opened once, read-only, lent to every session (reads are thread-safe)
+    char* recordings_dir; // resolved at create (absolute or as given); owned
+    char* web_root;       // realpath of the web dir
+    sh_asset_db* db;      // opened once, read-only, lent to every session (reads are thread-safe)
     char* assets_json;
     size_t assets_json_len, assets_json_cap;
     pthread_mutex_t ctx_lock; // guards ctx against destruction while a worker pokes it
@@ -237,6 +232,13 @@ struct sh_server
     struct sh_http_job* jobs; // HTTP responses being computed on workers
 };
 
+// A response computed on a worker: work(arg, &type, body) returns the status and fills body (type: its
+// content type, a static string; NULL for JSON). Called with type == NULL and body == NULL when the job
+// cannot run, so work frees arg either way.
+typedef int (*sh_http_work_fn)(void* arg, const char** type, sh_buf* body);
+int sh_http_defer(struct lws* wsi, sh_conn* c, sh_server* server, sh_http_work_fn work, void* arg);
+// Answers {"error": message} with status now.
+int sh_http_error(struct lws* wsi, sh_conn* c, int status, const char* message);
 int sh_http_callback(struct lws* wsi, enum lws_callback_reasons reason, sh_conn* c, void* in, size_t len);
 int sh_ws_callback(struct lws* wsi, enum lws_callback_reasons reason, sh_conn* c, void* in, size_t len);
 // Service thread, on LWS_CALLBACK_EVENT_WAIT_CANCELLED: arm writers with something to write.

@@ -4,15 +4,17 @@
 local M = {}
 
 -- Lowest first. A module may include the public headers of the modules in its `uses` list only.
-M.order = { "base", "hull", "assets", "physics", "bindings", "net", "host" }
+M.order = { "base", "hull", "assets", "physics", "frame", "rec", "bindings", "net", "host" }
 local uses = {
   base = {},
   hull = { "base" },
   assets = { "base", "hull" },
   physics = { "base", "hull" }, -- collision geometry, never the asset DB
-  bindings = { "base", "hull", "assets", "physics" },
-  net = { "base", "hull", "assets", "physics", "bindings" },
-  host = { "base", "hull", "assets", "physics", "bindings", "net" },
+  frame = { "base", "hull", "physics" }, -- the SHF1 codec: frames are made of the world's state
+  rec = { "base", "hull", "physics", "frame" }, -- recording files: SHF1 frames in SQLite
+  bindings = { "base", "hull", "assets", "physics", "frame", "rec" },
+  net = { "base", "hull", "assets", "physics", "frame", "rec", "bindings" },
+  host = { "base", "hull", "assets", "physics", "frame", "rec", "bindings", "net" },
 }
 
 -- Public headers (core/include/simhost/NAME) by module.
@@ -21,7 +23,11 @@ local public = {
   ["hull.h"] = "hull",
   ["assets.h"] = "assets",
   ["physics.h"] = "physics",
-  ["frame.h"] = "physics", -- the SHF1 codec's interface: frames are made of the world's state
+  ["float_text.h"] = "base", -- shortest round-trip float text
+  ["json_buf.h"] = "base", -- the JSON text buffer
+  ["world_snapshot.h"] = "physics", -- a world's mass properties and energy split, for recordings
+  ["frame.h"] = "frame",
+  ["recording.h"] = "rec",
   ["lua.h"] = "bindings",
   ["server.h"] = "net",
   ["net.h"] = "net", -- compatibility: server.h + lua.h

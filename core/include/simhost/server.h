@@ -5,6 +5,7 @@
 // scripts see: docs/session-api.md. What the net layer calls in the Lua module is in lua.h.
 
 #include "simhost/base.h"
+#include "simhost/json_buf.h"
 
 // ---------------------------------------------------------------------------------------------
 // Server
@@ -30,6 +31,12 @@ typedef struct sh_server_config
                               // with contacts would be ~60 MB
     int agent_port;           // HAProxy agent check on this TCP port (docs/deploy.md); 0 = none
     bool exit_when_drained;   // once draining, sh_server_run returns when the last session ends
+
+    // Recordings (docs/recordings.md).
+    const char* recordings_dir; // NULL: recordings/ beside the asset DB
+    bool record_all;            // record every run, not only those whose start says "record": true
+    bool allow_delete;          // DELETE /api/v1/simulations/{id} is allowed
+    double max_recordings_mb;   // retention cap of the directory (0: none)
 } sh_server_config;
 
 sh_server_config sh_server_config_default(void);
@@ -144,3 +151,10 @@ void sh_control_reply_free(sh_control_reply* reply);
 // sh_sessions_free). false only when out of memory.
 bool sh_server_sessions(sh_server* server, sh_session_info** out, int* count);
 void sh_sessions_free(sh_session_info* infos, int count);
+
+// ---------------------------------------------------------------------------------------------
+// The replay API's frame shape, for `simhost recordings export` too (replay_routes.c).
+// One SHF1 frame as the old service's FrameData JSON, appended to b; keep(ud, body_id) (NULL: all)
+// picks the states written. false with err when the frame does not decode.
+bool sh_replay_frame_json(sh_buf* b, const uint8_t* bytes, size_t len,
+                          bool (*keep)(void* ud, uint32_t body_id), void* ud, sh_error* err);

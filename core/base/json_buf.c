@@ -1,6 +1,6 @@
 // A growable byte buffer for the small JSON documents built in C (HTTP responses). Frames are
 // encoded by the world (bindings); this is only for the host's own replies.
-#include "net_internal.h"
+#include "simhost/json_buf.h"
 
 #include "simhost/float_text.h"
 
