@@ -413,7 +413,7 @@ static int world_contacts(lua_State* L)
         lua_createtable(L, c.point_count, 0);
         for (int j = 0; j < c.point_count; j++)
         {
-            lua_createtable(L, 0, 5);
+            lua_createtable(L, 0, 6);
             push_xyz(L, c.points[j].point_a);
             lua_setfield(L, -2, "point_a");
             push_xyz(L, c.points[j].point_b);
@@ -424,6 +424,8 @@ static int world_contacts(lua_State* L)
             lua_setfield(L, -2, "normal_impulse");
             lua_pushnumber(L, fin(c.points[j].friction_impulse));
             lua_setfield(L, -2, "friction_impulse");
+            push_xyz(L, c.points[j].friction_impulse_vector);
+            lua_setfield(L, -2, "friction_impulse_vector");
             lua_rawseti(L, -2, j + 1);
         }
         lua_setfield(L, -2, "contacts");
@@ -723,6 +725,8 @@ static int world_frame_json(lua_State* L)
                 put_num(lw, c.points[j].normal_impulse, true);
                 puts_(lw, ",\"friction_impulse\":");
                 put_num(lw, c.points[j].friction_impulse, true);
+                puts_(lw, ",");
+                put_xyz(lw, "friction_impulse_vector", c.points[j].friction_impulse_vector);
                 puts_(lw, "}");
             }
             puts_(lw, "]}");
@@ -778,7 +782,14 @@ static int world_metadata_json(lua_State* L)
         put_num(lw, s.restitution, true);
         puts_(lw, ",\"friction\":");
         put_num(lw, s.friction, true);
-        puts_(lw, s.is_static ? ",\"is_environment\":true}" : ",\"is_environment\":false}");
+        // The page's rotational energy, ½ ωᵀ R I Rᵀ ω, needs it (once per run, not per frame).
+        puts_(lw, ",\"inertia\":[");
+        for (int k = 0; k < 9; k++)
+        {
+            puts_(lw, k ? "," : "");
+            put_num(lw, s.inertia[k / 3][k % 3], true);
+        }
+        puts_(lw, s.is_static ? "],\"is_environment\":true}" : "],\"is_environment\":false}");
     }
     puts_(lw, "],\"assets\":[");
     // Distinct asset ids in first-use order (quadratic in distinct assets, which are few).
