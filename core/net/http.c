@@ -210,14 +210,6 @@ static int handle_request(struct lws* wsi, sh_conn* c, const char* uri, size_t l
     if (strlen(uri) != len) // a NUL inside the path
         return respond_error(wsi, c, 400, "bad path");
     sh_log("%s %s", c->head ? "HEAD" : "GET", uri);
-    if (strcmp(uri, "/") == 0)
-    {
-        unsigned char buf[LWS_PRE + 512];
-        unsigned char *p = buf + LWS_PRE, *end = buf + sizeof buf - 1;
-        if (lws_http_redirect(wsi, HTTP_STATUS_FOUND, (const unsigned char*)"/live", 5, &p, end) < 0)
-            return -1;
-        return lws_http_transaction_completed(wsi) ? -1 : 0;
-    }
     if (strcmp(uri, "/api/v1/health") == 0)
     {
         // alloc_bytes (ext): the core's counted allocations (outboxes, messages, worlds), a statistic.
@@ -233,7 +225,8 @@ static int handle_request(struct lws* wsi, sh_conn* c, const char* uri, size_t l
         return start_scenarios_job(wsi, c, server);
     if (strcmp(uri, "/api") == 0 || strncmp(uri, "/api/", 5) == 0)
         return respond_error(wsi, c, 404, "not found");
-    if (strcmp(uri, "/live") == 0 || strcmp(uri, "/live/") == 0)
+    // One page for both: at / it opens on the recordings list, at /live on the scene editor.
+    if (strcmp(uri, "/") == 0 || strcmp(uri, "/live") == 0 || strcmp(uri, "/live/") == 0)
         return serve_static(wsi, c, server, "/index.html");
     return serve_static(wsi, c, server, uri);
 }

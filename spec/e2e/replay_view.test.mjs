@@ -1,0 +1,259 @@
+// The timeline and the "why it moves" views, end to end: a real host, the real page in headless
+// chromium, real frames. Every wait has a deadline; nothing is timed against the wall clock.
+// Run: node --test spec/e2e/replay_view.test.mjs   (ctest: e2e.replay_view)
+
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { BUILD, Host, launchBrowser } from "./harness.mjs";
+
+let host, browser, page;
+const pageErrors = [];
+
+const until = (fn, arg, timeout = 20000) => page.waitForFunction(fn, arg, { timeout });
+const evalPage = (fn, arg) => page.evaluate(fn, arg);
+
+async function fill(id, value) {
+  await page.fill(`#${id}`, String(value));
+}
+
+// One cube on the ground's top face, pushed along +x so it slides and then rests.
+async function slidingCube({ vx = 4, duration = 20, speed = 1, friction = 0.5 } = {}) {
+  if (await page.isEnabled("#stop")) {
+    await page.click("#stop");
+    await until(() => ["stopped", "complete", "error", "closed"].includes(window.simhost.state));
+  }
+  await page.click("#clear-objects");
+  await page.selectOption("#preset", "");
+  await fill("asset", "unit_cube");
+  for (const [k, v] of [["pos-x", 0], ["pos-y", 0], ["pos-z", 0.5], ["vel-x", vx], ["vel-y", 0], ["vel-z", 0], ["mass", 10], ["restitution", 0], ["friction", friction], ["copies", 1]]) await fill(k, v);
+  await page.click("#add-object");
+  await page.selectOption("#timestep", "16");
+  await fill("duration", duration);
+  await fill("speed", speed);
+  await page.click("#start");
+  await until(() => window.simhost.state === "running");
+  return evalPage(() => window.simhost.metadata.bodies.find((b) => !b.is_environment).body_id);
+}
+
+// Where the view draws a body and where the frame on screen puts it.
+const drawnAndFrame = (id) => evalPage((i) => {
+  const s = window.simhost;
+  const f = s.shownFrame;
+  return { id: f.frame_id, drawn: s.view.drawnPosition(i), frame: f.stateOf(i).position, applied: s.appliedFrame === f, head: s.lastFrame.frame_id };
+}, id);
+
+// The view applies the frame on screen at its next animation frame.
+const untilApplied = () => until(() => window.simhost.appliedFrame === window.simhost.shownFrame && !window.simhost.timeline.busy, null, 10000);
+
+function assertDrawnAtFrame(r) {
+  for (const k of ["x", "y", "z"]) assert.ok(Math.abs(r.drawn[k] - r.frame[k]) < 1e-6, `drawn ${k} ${r.drawn[k]} vs frame ${r.frame[k]} (frame ${r.id})`);
+}
+
+before(async () => {
+  host = await Host.start();
+  browser = await launchBrowser();
+  page = browser.context.pages()[0] ?? (await browser.context.newPage());
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  const res = await page.goto(`${host.url}/live`);
+  assert.equal(res.status(), 200);
+  await until(() => window.simhost && document.querySelectorAll("#asset-options option").length > 0, null, 15000);
+});
+
+after(async () => {
+  await browser?.close();
+  await host?.stop();
+});
+
+describe("timeline and why-it-moves", { timeout: 600000 }, () => {
+  let cube;
+
+  it("pauses the view of a live run and scrubs back while the host goes on; the drawn body is where that frame puts it", async () => {
+    cube = await slidingCube({ duration: 120 });
+    await until(() => (window.simhost.lastFrame?.frame_id ?? 0) >= 90);
+    assert.equal(await page.getAttribute("#timeline", "data-mode"), "live");
+    await page.keyboard.press("Space");
+    await until(() => document.querySelector("#timeline").dataset.mode === "review", null, 5000);
+    const pausedAt = await evalPage(() => window.simhost.shownFrame.frame_id);
+    // The host goes on: new frames arrive while the view holds.
+    await until((f) => window.simhost.lastFrame.frame_id > f + 10, pausedAt);
+    assert.equal(await evalPage(() => window.simhost.shownFrame.frame_id), pausedAt, "the paused view holds its frame");
+    assert.equal(await evalPage(() => window.simhost.state), "running", "the run itself is not paused");
+
+    // Drag the slider to about a third of the history.
+    const box = await page.locator("#tl-slider").boundingBox();
+    const y = box.y + box.height / 2;
+    await page.mouse.move(box.x + box.width * 0.9, y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.6, y, { steps: 4 });
+    await page.mouse.move(box.x + box.width * 0.33, y, { steps: 4 });
+    await page.mouse.up();
+    await until((f) => window.simhost.shownFrame.frame_id < f - 20, pausedAt, 10000);
+    await untilApplied();
+    const r = await drawnAndFrame(cube);
+    assert.ok(r.applied, "the view applied the frame on screen");
+    assertDrawnAtFrame(r);
+    assert.ok(r.id < r.head - 20, `scrubbed frame ${r.id} is behind the head ${r.head}`);
+    assert.equal(await page.textContent("#tl-frame"), String(r.id));
+    const t = await evalPage(() => window.simhost.shownFrame.simulation_time);
+    assert.equal(await page.textContent("#tl-time"), t.toFixed(3));
+    // The cube was sliding: an earlier frame has it further back along x than the head.
+    const headX = await evalPage((i) => window.simhost.lastFrame.stateOf(i).position.x, cube);
+    assert.ok(r.frame.x < headX, `x at frame ${r.id} (${r.frame.x}) behind the head's (${headX})`);
+  });
+
+  it("steps back and forward one frame (keys and buttons)", async () => {
+    const before = await evalPage(() => window.simhost.shownFrame.frame_id);
+    const dropped = await evalPage(() => Number(document.querySelector("#st-dropped").textContent));
+    await page.keyboard.press("ArrowLeft");
+    await until((f) => window.simhost.shownFrame.frame_id < f, before, 5000);
+    const back = await evalPage(() => window.simhost.shownFrame.frame_id);
+    if (dropped === 0) assert.equal(back, before - 1, "one frame back");
+    await page.click("#tl-back");
+    await until((f) => window.simhost.shownFrame.frame_id < f, back, 5000);
+    const back2 = await evalPage(() => window.simhost.shownFrame.frame_id);
+    await page.click("#tl-fwd");
+    await until((f) => window.simhost.shownFrame.frame_id > f, back2, 5000);
+    assert.equal(await evalPage(() => window.simhost.shownFrame.frame_id), back);
+    await untilApplied();
+    assertDrawnAtFrame(await drawnAndFrame(cube));
+  });
+
+  it("plots follow the cursor, and a click on a plot seeks there", async () => {
+    await evalPage((i) => window.simhost.select(i), cube);
+    await page.selectOption("#plot-kind", "velocity");
+    await until(() => window.simhost.plotSeries.n > 50, null, 10000);
+    const t = await evalPage(() => window.simhost.shownFrame.simulation_time);
+    await until((tt) => window.simhost.plot.cursor === tt, t, 5000);
+    // Click at 40 % of the plot's time axis.
+    const target = await evalPage(() => {
+      const { plot } = window.simhost;
+      const g = plot.geom;
+      const x = g.left + 0.4 * g.width;
+      return { x, t: plot.timeAt(x) };
+    });
+    const pb = await page.locator("#plot").boundingBox();
+    await page.locator("#plot").click({ position: { x: target.x, y: pb.height / 2 } });
+    // The run goes on, so the plot's time axis may have grown since `target`: the page says what
+    // time the click asked for; the frame shown is the one nearest it (frames are 16 ms apart).
+    await until(() => Number.isFinite(window.simhost.plot.lastSeek), null, 5000);
+    const asked = await evalPage(() => window.simhost.plot.lastSeek);
+    assert.ok(Math.abs(asked - target.t) < 2, `the click asked for ${asked} s, near ${target.t} s`);
+    await until((tt) => Math.abs(window.simhost.shownFrame.simulation_time - tt) <= 0.0081, asked, 5000);
+    await until(() => window.simhost.plot.cursor === window.simhost.shownFrame.simulation_time, null, 5000);
+    await untilApplied();
+    assertDrawnAtFrame(await drawnAndFrame(cube));
+    // The velocity plot's series is the cube's own: the value at the cursor is its |v| there.
+    const check = await evalPage((i) => {
+      const s = window.simhost;
+      const series = s.plotSeries;
+      const k = series.nearest(s.shownFrame.simulation_time);
+      const v = s.shownFrame.stateOf(i).velocity;
+      return { plotted: series.values.speed[k], speed: Math.hypot(v.x, v.y, v.z), dt: Math.abs(series.t[k] - s.shownFrame.simulation_time) };
+    }, cube);
+    if (check.dt < 1e-9) assert.ok(Math.abs(check.plotted - check.speed) < 1e-4, `plotted |v| ${check.plotted} vs frame ${check.speed}`);
+    const { csv, n } = await evalPage(() => ({ csv: window.simhost.plotCSV(), n: window.simhost.plotSeries.n }));
+    const lines = csv.trim().split("\n");
+    assert.equal(lines[0], "simulation_time_s,speed_m_s,vx_m_s,vy_m_s,vz_m_s,spin_rad_s,wx_rad_s,wy_rad_s,wz_rad_s");
+    assert.equal(lines.length - 1, n);
+    const [download] = await Promise.all([page.waitForEvent("download", { timeout: 5000 }), page.click("#plot-csv")]);
+    assert.match(download.suggestedFilename(), /^simhost-velocity-body\d+\.csv$/);
+    await page.selectOption("#plot-kind", "energy");
+    const energy = await evalPage(() => window.simhost.plotCSV().split("\n")[0]);
+    assert.equal(energy, "simulation_time_s,linear_J,rotational_J,potential_J,total_J,kinetic_J");
+  });
+
+  it("draws normal and friction arrows for the sliding box, and the inspector lists each contact", async () => {
+    await page.selectOption("#plot-kind", "energy");
+    await page.check("#ov-forces");
+    await page.check("#ov-gravity");
+    // 0.15 s in, the cube slides at about 3 m/s.
+    await evalPage(() => window.simhost.timeline.seekTime(0.15));
+    await until(() => Math.abs(window.simhost.shownFrame.simulation_time - 0.15) < 0.01, null, 5000);
+    await untilApplied();
+    const arrows = await evalPage(() => ({ ...window.simhost.view.arrowCounts }));
+    assert.ok(arrows.normal >= 3, `normal arrows ${arrows.normal}`);
+    assert.ok(arrows.friction >= 3, `friction arrows ${arrows.friction}`);
+    assert.equal(arrows.gravity, 1);
+    assert.match(await page.textContent("#force-legend"), /1 m = 100 N/);
+    const rows = await page.$$eval("#insp-contact-list tbody tr", (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+    assert.ok(rows.length >= 3, `contact rows ${rows.length}`);
+    for (const r of rows) {
+      assert.match(r[4], /^sliding \d+\.\d\d m\/s$/, `a point of a sliding box: ${r}`);
+      // Friction on the cube points against its motion (+x).
+      const dir = r[2].match(/\(([-\d.]+), ([-\d.]+), ([-\d.]+)\)/);
+      assert.ok(dir && Number(dir[1]) < 0, `friction direction ${r[2]}`);
+    }
+    // After it stopped, the same box sticks (or has no friction left to show).
+    await evalPage(() => window.simhost.timeline.seek({ last: true }));
+    await until(() => window.simhost.shownFrame.simulation_time > 2, null, 5000);
+    await untilApplied();
+    const later = await page.$$eval("#insp-contact-list tbody tr", (trs) => trs.map((tr) => tr.cells[4].textContent));
+    assert.ok(later.every((s) => s === "sticking"), `resting contacts ${later}`);
+  });
+
+  it("plays the history at 2×, rejoins the run at its head, and loops a finished run", async () => {
+    await evalPage(() => window.simhost.timeline.seekTime(0.5));
+    await until(() => Math.abs(window.simhost.shownFrame.simulation_time - 0.5) < 0.01, null, 5000);
+    await evalPage(() => document.activeElement?.blur()); // keys go to the timeline, not a focused field
+    await page.keyboard.press("+"); // 1× → 2×
+    assert.equal(await page.inputValue("#tl-speed"), "2");
+    assert.equal(await evalPage(() => window.simhost.timeline.speed), 2);
+    const from = await evalPage(() => window.simhost.shownFrame.frame_id);
+    await page.keyboard.press("Space");
+    await until((f) => window.simhost.shownFrame && window.simhost.shownFrame.frame_id > f + 20, from, 20000);
+    await untilApplied().catch(() => {}); // it keeps moving; only the play state matters here
+    // Playing on reaches the head and follows the run again (no loop).
+    await until(() => window.simhost.timeline.following, null, 60000);
+    assert.equal(await page.getAttribute("#timeline", "data-mode"), "live");
+
+    // Stop the run: its history stays. Loop the last stretch.
+    if (await page.isEnabled("#stop")) await page.click("#stop");
+    await until(() => ["stopped", "complete"].includes(window.simhost.state));
+    await page.keyboard.press("End");
+    await page.keyboard.press("Space"); // pause the view at the head
+    await until(() => !window.simhost.timeline.following, null, 5000);
+    await page.check("#tl-loop");
+    await evalPage(() => window.simhost.timeline.seek({ last: true }));
+    for (let i = 0; i < 5; i++) await page.keyboard.press("ArrowLeft");
+    await until(() => !window.simhost.timeline.busy, null, 5000);
+    await page.keyboard.press("Space");
+    await until(() => window.simhost.shownFrame.frame_id < 60, null, 20000); // wrapped to the start
+    await page.keyboard.press("Space");
+    await until(() => !window.simhost.timeline.playing, null, 5000);
+    await untilApplied();
+    assertDrawnAtFrame(await drawnAndFrame(cube));
+    await page.keyboard.press("Home");
+    await until(() => window.simhost.shownFrame.frame_id === 0, null, 5000);
+    await page.uncheck("#tl-loop");
+  });
+
+  it("saves the view as a PNG and prints the page's main-thread cost per frame", async () => {
+    const url = await evalPage(() => window.simhost.screenshot());
+    assert.match(url, /^data:image\/png;base64,/);
+    assert.ok(url.length > 5000, `PNG data URL of ${url.length} characters`);
+    const [download] = await Promise.all([page.waitForEvent("download", { timeout: 5000 }), page.click("#screenshot")]);
+    assert.match(download.suggestedFilename(), /^simhost-frame\d+\.png$/);
+    // Scrub the whole history once, frame by frame through the slider, and read the cost.
+    const n = await evalPage(() => window.simhost.source.range().count);
+    const cost = await evalPage(async (count) => {
+      const s = window.simhost;
+      const samples = [];
+      for (let k = 0; k < 60; k++) {
+        s.timeline.scrubTo(k / 59);
+        await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+        samples.push(s.workMs(1));
+      }
+      return { mean: samples.reduce((a, b) => a + b, 0) / samples.length, max: Math.max(...samples), count };
+    }, n);
+    console.log(`# scrubbing a ${n}-frame history: main-thread ms per drawn frame mean ${cost.mean.toFixed(2)}, max ${cost.max.toFixed(2)}`);
+    // The README's picture of the replay view.
+    const shot = process.env.SIMHOST_REPLAY_SCREENSHOT || join(BUILD, "replay-view.png");
+    mkdirSync(dirname(shot), { recursive: true });
+    await evalPage(() => window.simhost.timeline.seekTime(0.15));
+    await untilApplied();
+    await page.screenshot({ path: shot });
+    assert.deepEqual(pageErrors, []);
+  });
+});
