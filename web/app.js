@@ -699,7 +699,7 @@ function showTimeline() {
   const src = timeline.source;
   el.dataset.mode = !src ? "none" : timeline.following ? "live" : "review";
   el.dataset.playing = String(timeline.playing);
-  $("tl-play").textContent = timeline.playing || timeline.following ? "⏸" : "▶";
+  $("tl-play").textContent = timeline.playing || timeline.following ? "||" : "▶";
   $("tl-play").title = timeline.following ? "pause the view (the run goes on; Space)" : "play / pause the view (Space)";
   $("tl-speed").value = String(timeline.speed);
   $("tl-loop").checked = timeline.loop;
