@@ -10,7 +10,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian 12 packages the build, the tests and the live view need.
 DEB_PACKAGES := build-essential cmake pkg-config git lua5.4 liblua5.4-dev lua-cjson lua-busted \
-	lua-socket libwebsockets-dev libcglm-dev libsqlite3-dev sqlite3 libreadline-dev luarocks \
+	lua-socket libwebsockets-dev libcglm-dev libsqlite3-dev zlib1g-dev sqlite3 libreadline-dev luarocks \
 	clang-format chromium chromium-driver
 
 .PHONY: all deps build run test test-normal test-asan screenshot format format-check clean

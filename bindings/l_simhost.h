@@ -7,10 +7,11 @@
 
 #define SH_LUA_EXPORT __attribute__((visibility("default")))
 
-void sh_l_assets_register(lua_State* L); // simhost.assets
-void sh_l_world_register(lua_State* L);  // simhost.world
-void sh_l_host_register(lua_State* L);   // simhost.host (filled by the server for sessions)
-void sh_l_ws_register(lua_State* L);     // simhost.ws (blocking WebSocket client)
+void sh_l_assets_register(lua_State* L);    // simhost.assets
+void sh_l_world_register(lua_State* L);     // simhost.world
+void sh_l_host_register(lua_State* L);      // simhost.host (filled by the server for sessions)
+void sh_l_ws_register(lua_State* L);        // simhost.ws (blocking WebSocket client)
+void sh_l_recording_register(lua_State* L); // simhost.recorder, simhost.recording (l_recording.c)
 
 // Pushes the line print() would write for all the arguments on the stack: each through tostring
 // (__tostring and __name honoured), tab-separated, newline-ended. For prints that go elsewhere (REPLs).
@@ -29,6 +30,11 @@ SH_LUA_EXPORT int luaopen_simhost(lua_State* L);
 // (worlds and their buffers), so the cap covers what a script builds in C too. The function raises when
 // the cap is passed. Without it (repl, run, a plain lua5.4) nothing is charged.
 #define SH_L_CHARGE_KEY "simhost.memory_charge"
+// The world of an open simhost.world at arg (argument error otherwise), and a body's asset name as
+// w:body gives it (valid until the next call on that world).
+typedef struct sh_world sh_world;
+sh_world* sh_l_check_world(lua_State* L, int arg);
+const char* sh_l_world_asset_name(lua_State* L, int arg, int asset_id);
 // Raises a Lua argument error unless arg is an open asset DB; returns it.
 sh_asset_db* sh_l_check_assets(lua_State* L, int arg);
 // Pushes an asset DB userdata. owned = false lends a DB the caller keeps (the server's shared DB: reads

@@ -858,6 +858,20 @@ static int world_metadata_json(lua_State* L)
     return finish_json(L, lw);
 }
 
+// For the other binding files (l_recording.c): the world of an open world userdata, and a body's asset name.
+sh_world* sh_l_check_world(lua_State* L, int arg)
+{
+    lworld* lw = luaL_checkudata(L, arg, SH_L_WORLD_META);
+    if (lw->world == NULL)
+        luaL_argerror(L, arg, "world is closed");
+    return lw->world;
+}
+
+const char* sh_l_world_asset_name(lua_State* L, int arg, int asset_id)
+{
+    return asset_name(luaL_checkudata(L, arg, SH_L_WORLD_META), asset_id);
+}
+
 static const luaL_Reg world_methods[] = {{"spawn", world_spawn},
                                          {"spawn_box", world_spawn_box},
                                          {"step", world_step},

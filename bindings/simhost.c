@@ -12,5 +12,6 @@ int luaopen_simhost(lua_State* L)
     sh_l_world_register(L);
     sh_l_host_register(L);
     sh_l_ws_register(L);
+    sh_l_recording_register(L);
     return 1;
 }

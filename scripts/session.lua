@@ -6,6 +6,8 @@ local json = require "lib.json"
 local validate = require "lib.validate"
 local pacing = require "lib.pacing"
 local scenarios = require "lib.scenarios"
+local resume = require "lib.resume"
+local recording = require "lib.recording"
 
 local M = {}
 
@@ -51,9 +53,12 @@ local function complete(session)
   local summary, serr
   if run and run.scenario then summary, serr = scenarios.summary_json(run.scenario, run.world) end
   if serr then session:log(serr) end
+  -- (ext) a recorded run says how its recording ended (docs/recordings.md).
+  local rec = run and recording.finish(session, run, true)
   session:send(string.format(
-    '{"type":"complete","total_frames":%d,"elapsed_s":%.3f,"simulated_s":%.6f,"dropped_frames":%d%s}',
-    sent, elapsed, simulated, dropped, summary and (',"summary":' .. summary) or ""))
+    '{"type":"complete","total_frames":%d,"elapsed_s":%.3f,"simulated_s":%.6f,"dropped_frames":%d%s%s}',
+    sent, elapsed, simulated, dropped, summary and (',"summary":' .. summary) or "",
+    rec and (',"recording":' .. rec) or ""))
   session:close()
   session.phase = "closed"
 end
@@ -61,57 +66,19 @@ end
 -- ---------------------------------------------------------------------------------------------
 -- configure
 
-local function spawn_objects(world, objects)
-  for _, o in ipairs(objects) do
-    local env = o.object_type == "environment"
-    world:spawn {
-      asset = o.asset_name,
-      position = o.position,
-      orientation = o.orientation,
-      environment = env,
-      mass = not env and (o.mass or 10.0) or nil,
-      restitution = o.restitution or (env and 0.5 or 0.8),
-      friction = o.friction or 0.5,
-      velocity = o.velocity,
-      angular_velocity = o.angular_velocity,
-    }
+local function configure(session, msg, raw)
+  if type(msg) == "table" and msg.type == "configure" and msg.resume ~= nil then
+    return recording.resume(session, msg, fail)
   end
-end
-
-local function configure(session, msg)
   local err = validate.configure(msg, session.limits)
   if err then return fail(session, err) end
-  local objects = msg.objects or {}
-  for _, o in ipairs(objects) do
-    if session.assets:find(o.asset_name) == nil then
-      return fail(session, "Asset '" .. o.asset_name .. "' not found")
-    end
-  end
-  local db = session.assets -- opened on first use (l_host.c)
-  local scenario, params
-  if msg.scenario ~= nil then
-    scenario = scenarios.load(session.scripts_dir, msg.scenario)
-    if not scenario then return fail(session, "Scenario '" .. msg.scenario .. "' not found") end
-    local perr
-    params, perr = scenarios.resolve_params(scenario, msg.params, { assets = db })
-    if not params then return fail(session, perr) end
-  end
-
-  local world = scenarios.new_world(db, scenario) -- with the scenario's gravity, if it sets one
-  if scenarios.wants_ground(scenario, msg.ground) then
-    local _, gerr = scenarios.spawn_ground(world, db)
-    if gerr then return fail(session, gerr) end
-  end
-  spawn_objects(world, objects)
-
-  local ctx
-  if scenario then
-    ctx = scenarios.context(world, params, db, function(text) session:send(text) end, session)
-    scenario.setup(world, params, ctx)
-  end
-
-  session.run = { world = world, scenario = scenario, ctx = ctx, frames = 0 }
-  local meta = world:metadata_json()
+  local run, berr = resume.build(session.assets, session.scripts_dir, msg,
+    function(text) session:send(text) end, session)
+  if not run then return fail(session, berr) end
+  run.configure_raw = raw
+  run.configure = msg
+  session.run = run
+  local meta = run.world:metadata_json()
   session:send('{"type":"metadata",' .. meta:sub(2))
   session.phase = "configured"
   arm_idle(session)
@@ -125,6 +92,7 @@ local function send_frame(session)
   -- simulation_time is n·T exactly (protocol.md), not the world's running float sum of steps.
   local t = run.frames * run.timestep_ms / 1000
   session:send_frame(run.world:frame_json(run.frames, { contacts = run.contacts, simulation_time = t }))
+  if run.recorder then recording.frame(session, run, t) end
   run.frames = run.frames + 1
 end
 
@@ -161,12 +129,15 @@ local function start(session, settings)
   run.timestep = settings.timestep_ms / 1000
   run.contacts = settings.contacts
   -- ⌊duration_ms / timestep_ms⌋ + 1 frames; the epsilon keeps 0.3 s / 100 ms from rounding down.
-  run.total = math.floor(settings.duration_s * 1000 / settings.timestep_ms + 1e-9) + 1
+  -- A resumed run starts at its frame f (run.frames), and its duration counts from there.
+  run.total = run.frames + math.floor(settings.duration_s * 1000 / settings.timestep_ms + 1e-9) + 1
   run.started = session:now()
   run.paused_s = 0 -- wall seconds spent paused, left out of the real-time factor
   run.clock = pacing.new(run.timestep, settings.speed, run.started)
+  if run.frames > 0 then run.clock:resume(run.frames, run.started) end -- resumed at frame f: f is due now
   session.phase = "streaming"
-  send_frame(session) -- frame 0: the initial state
+  if settings.record then recording.start(session, run) end
+  send_frame(session) -- frame 0 (or the resumed frame f): the current state
   if run.frames >= run.total then return complete(session) end
   schedule_next(session)
 end
@@ -234,6 +205,7 @@ function streaming.apply_impulse(session, msg)
     return "'point' must be an array of 3 finite numbers"
   end
   run.world:apply_impulse(math.tointeger(id), msg.impulse, msg.point)
+  if run.recorder then recording.input(run, msg) end
 end
 
 local function on_streaming_message(session, msg)
@@ -246,7 +218,10 @@ local function on_streaming_message(session, msg)
   end
   local run = session.run
   if run.scenario and run.scenario.on_message and type(kind) == "string" then
-    if run.scenario.on_message(run.ctx, msg) then return end
+    if run.scenario.on_message(run.ctx, msg) then
+      if run.recorder then recording.input(run, msg) end
+      return
+    end
   end
   send_error(session, "Unknown message type '" .. describe(kind) .. "'")
 end
@@ -268,7 +243,7 @@ function M.on_message(session, raw)
     return fail(session, "Invalid JSON message")
   end
   if phase == "new" then
-    return configure(session, msg)
+    return configure(session, msg, raw)
   elseif phase == "configured" then
     if msg.type == "stop" then return complete(session) end
     if msg.type ~= "start" then
@@ -276,6 +251,11 @@ function M.on_message(session, raw)
     end
     local err, settings = validate.start(msg, session.limits)
     if err then return fail(session, err) end
+    if msg.record ~= nil and type(msg.record) ~= "boolean" then
+      return fail(session, "'record' must be true or false")
+    end
+    local rs = session.recording
+    settings.record = msg.record == true or (msg.record == nil and rs ~= nil and rs.all == true)
     return start(session, settings)
   elseif phase == "streaming" then
     return on_streaming_message(session, msg)

@@ -25,13 +25,16 @@
 
 static const char usage[] =
     "usage: simhost run SCENARIO [--param k=v ...] [--duration S] [--timestep-ms T] [--out FILE]\n"
-    "                            [--scripts DIR] [--assets FILE]\n"
+    "                            [--record [FILE.db]] [--recordings DIR] [--scripts DIR] [--assets FILE]\n"
     "\n"
     "Runs scripts/scenarios/SCENARIO.lua headless, as fast as possible, and prints a summary.\n"
     "  --param k=v       set a scenario parameter (repeatable; checked against its type and range)\n"
     "  --duration S      simulated seconds (default: the scenario's `duration`, else 10)\n"
     "  --timestep-ms T   step length, integer 1 .. 1000 (default 16)\n"
     "  --out FILE        write every frame as JSON Lines: {\"type\":\"frame\",\"data\":...}\n"
+    "  --record [FILE]   record the run (docs/recordings.md) into FILE (must end in .db), or into the\n"
+    "                    recordings directory under a fresh id\n"
+    "  --recordings DIR  the recordings directory (default: recordings/ beside the asset DB)\n"
     "  --scripts DIR     scripts directory (default: the installed or source tree's scripts/)\n"
     "  --assets FILE     asset DB (default: the default asset DB)\n"
     "A progress bar goes to stderr when it is a terminal. Ctrl-C stops the run: the partial summary is\n"
@@ -164,6 +167,9 @@ typedef struct run_args
     double duration; // < 0: the scenario's
     int timestep_ms;
     const char* out;
+    bool record;
+    const char* record_file; // NULL: a fresh id in the recordings directory
+    const char* recordings;
     const char* scripts;
     const char* assets;
 } run_args;
@@ -187,6 +193,15 @@ static int parse_args(int argc, char** argv, run_args* a)
             if (a->scenario != NULL)
                 return bad_usage("unexpected argument '%s'", arg);
             a->scenario = arg;
+            continue;
+        }
+        if (strcmp(arg, "--record") == 0)
+        {
+            // The file is optional: the next argument is it only when it names a .db file.
+            a->record = true;
+            size_t n = i + 1 < argc ? strlen(argv[i + 1]) : 0;
+            if (n > 3 && argv[i + 1][0] != '-' && strcmp(argv[i + 1] + n - 3, ".db") == 0)
+                a->record_file = argv[++i];
             continue;
         }
         if (i + 1 >= argc)
@@ -217,6 +232,8 @@ static int parse_args(int argc, char** argv, run_args* a)
             a->out = v;
         else if (strcmp(arg, "--scripts") == 0)
             a->scripts = v;
+        else if (strcmp(arg, "--recordings") == 0)
+            a->recordings = v;
         else if (strcmp(arg, "--assets") == 0)
             a->assets = v;
         else
@@ -312,6 +329,23 @@ int sh_cmd_run(int argc, char** argv)
         lua_settable(L, -3); // a repeated key: the last one wins, as with most CLIs
     }
     lua_setfield(L, -2, "params");
+    if (a.record)
+    {
+        lua_createtable(L, 0, 2);
+        if (a.record_file != NULL)
+        {
+            lua_pushstring(L, a.record_file);
+            lua_setfield(L, -2, "file");
+        }
+        if (a.recordings != NULL)
+        {
+            lua_pushstring(L, a.recordings);
+            lua_setfield(L, -2, "dir");
+        }
+        lua_pushinteger(L, (lua_Integer)getpid());
+        lua_setfield(L, -2, "tag");
+        lua_setfield(L, -2, "record");
+    }
     g_running = L;
     bool prepared = call(L, 1, 1, &status);
     g_running = NULL;

@@ -32,6 +32,10 @@ static const char serve_usage[] =
     "  --lua-cpu-ms N           CPU of each Lua callback (default 1000)\n"
     "  --outbox-frames N        frames queued per slow client before the oldest is dropped (default 64)\n"
     "  --outbox-mb N            ... or megabytes of them (default 16)\n"
+    "  --recordings DIR         recordings directory (default: recordings/ beside the asset DB)\n"
+    "  --record-all             record every run (else only those whose start says \"record\": true)\n"
+    "  --max-recordings-mb N    remove the oldest finished recordings past N MB (default: no cap)\n"
+    "  --allow-delete           allow DELETE /api/v1/simulations/{id}\n"
     "  --repl                   a Lua prompt on this terminal while serving; end of input stops the host\n"
     "  --repl-socket PATH       serve a REPL on a Unix socket for `simhost attach PATH`\n"
     "Both REPLs have a global `host`: host.stats(), host.config, host.assets (the shared asset DB),\n"
@@ -112,6 +116,11 @@ int sh_cmd_serve(int argc, char** argv)
             repl_here = true;
             continue;
         }
+        if (strcmp(a, "--record-all") == 0 || strcmp(a, "--allow-delete") == 0)
+        {
+            *(a[2] == 'r' ? &cfg.record_all : &cfg.allow_delete) = true;
+            continue;
+        }
         if (i + 1 >= argc)
             return usage_error("%s needs a value%s", a, "");
         const char* v = argv[++i];
@@ -184,6 +193,14 @@ int sh_cmd_serve(int argc, char** argv)
             if (!parse_long(v, 1, 100000, &n))
                 return usage_error("--outbox-frames must be a positive integer, got '%s'%s", v, "");
             cfg.outbox_frames = (int)n;
+        }
+        else if (strcmp(a, "--recordings") == 0)
+            cfg.recordings_dir = v;
+        else if (strcmp(a, "--max-recordings-mb") == 0)
+        {
+            if (!parse_double(v, 0, 1e9, &d))
+                return usage_error("--max-recordings-mb must be a number >= 0, got '%s'%s", v, "");
+            cfg.max_recordings_mb = d;
         }
         else if (strcmp(a, "--repl-socket") == 0)
             repl_socket = v;

@@ -13,7 +13,8 @@ static const char usage[] =
     "  simhost serve [--host 127.0.0.1] [--port 8080] [--assets FILE] [--scripts DIR] [--web DIR]\n"
     "                [--repl] [--repl-socket PATH] [--max-sessions N] [--workers N]\n"
     "  simhost run SCENARIO [--param k=v ...] [--duration S] [--timestep-ms T] [--out FILE]\n"
-    "                       [--scripts DIR] [--assets FILE]\n"
+    "                       [--record [FILE.db]] [--scripts DIR] [--assets FILE]\n"
+    "  simhost recordings list | show ID | export ID --jsonl|--csv | rm ID | verify ID [--dir DIR]\n"
     "  simhost repl [SCRIPT]\n"
     "  simhost attach PATH\n"
     "  simhost assets list | show NAME | import FILE --name NAME [--category C] | build [--out FILE]\n"
@@ -31,9 +32,14 @@ typedef struct command
 } command;
 
 static const command commands[] = {
-    {"serve", sh_cmd_serve},           {"run", sh_cmd_run},       {"repl", sh_cmd_repl},
-    {"attach", sh_cmd_attach},         {"assets", sh_cmd_assets}, {"bench", sh_cmd_bench},
+    {"serve", sh_cmd_serve},
+    {"run", sh_cmd_run},
+    {"repl", sh_cmd_repl},
+    {"attach", sh_cmd_attach},
+    {"assets", sh_cmd_assets},
+    {"bench", sh_cmd_bench},
     {"bench-live", sh_cmd_bench_live},
+    {"recordings", sh_cmd_recordings},
 };
 
 int main(int argc, char** argv)

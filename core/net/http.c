@@ -17,7 +17,10 @@ typedef struct sh_http_job
     sh_conn* conn;            // NULL once the client left; service thread only
     atomic_bool done;         // set by the worker after `body` and `status` are final
     int status;
+    const char* type; // NULL: application/json
     sh_buf body;
+    sh_http_work_fn work; // NULL: the scenario list
+    void* arg;
 } sh_http_job;
 
 static const char* mime_type(const char* path)
@@ -90,7 +93,7 @@ static int respond_json(struct lws* wsi, sh_conn* c, int status, const char* jso
     return respond(wsi, c, status, "application/json", json, strlen(json));
 }
 
-static int respond_error(struct lws* wsi, sh_conn* c, int status, const char* message)
+int sh_http_error(struct lws* wsi, sh_conn* c, int status, const char* message)
 {
     sh_buf b = {0};
     sh_buf_puts(&b, "{\"error\":");
@@ -149,16 +152,16 @@ static bool clean_path(const char* path)
 static int serve_static(struct lws* wsi, sh_conn* c, sh_server* server, const char* path)
 {
     if (server->web_root == NULL || !clean_path(path))
-        return respond_error(wsi, c, 404, "not found");
+        return sh_http_error(wsi, c, 404, "not found");
     char joined[PATH_MAX], resolved[PATH_MAX];
     int n = snprintf(joined, sizeof joined, "%s%s", server->web_root, path);
     if (n < 0 || (size_t)n >= sizeof joined || realpath(joined, resolved) == NULL)
-        return respond_error(wsi, c, 404, "not found");
+        return sh_http_error(wsi, c, 404, "not found");
     size_t root_len = strlen(server->web_root);
     struct stat st;
     if (strncmp(resolved, server->web_root, root_len) != 0 || resolved[root_len] != '/' ||
         stat(resolved, &st) != 0 || !S_ISREG(st.st_mode))
-        return respond_error(wsi, c, 404, "not found");
+        return sh_http_error(wsi, c, 404, "not found");
     if (c->head)
     {
         if (write_headers(wsi, 200, mime_type(resolved), (size_t)st.st_size, "no-store") < 0)
@@ -176,23 +179,34 @@ static int serve_static(struct lws* wsi, sh_conn* c, sh_server* server, const ch
 static void run_scenarios_job(void* arg)
 {
     sh_http_job* job = arg;
-    job->status = sh_scenarios_json(job->server, &job->body);
+    if (job->work != NULL)
+        job->status = job->work(job->arg, &job->type, &job->body);
+    else
+        job->status = sh_scenarios_json(job->server, &job->body);
     atomic_store(&job->done, true);
     sh_server_poke(job->server);
 }
 
-static int start_scenarios_job(struct lws* wsi, sh_conn* c, sh_server* server)
+int sh_http_defer(struct lws* wsi, sh_conn* c, sh_server* server, sh_http_work_fn work, void* arg)
 {
     sh_http_job* job = sh_alloc_zeroed(sizeof *job);
     if (job == NULL)
-        return respond_error(wsi, c, 500, "out of memory");
+    {
+        if (work != NULL)
+            work(arg, NULL, NULL); // frees arg
+        return sh_http_error(wsi, c, 500, "out of memory");
+    }
+    job->work = work;
+    job->arg = arg;
     job->server = server;
     job->conn = c;
     atomic_init(&job->done, false);
     if (!sh_workers_submit(server->workers, run_scenarios_job, job))
     {
+        if (work != NULL)
+            work(arg, NULL, NULL);
         sh_free(job, sizeof *job);
-        return respond_error(wsi, c, 503, "shutting down");
+        return sh_http_error(wsi, c, 503, "shutting down");
     }
     job->next = server->jobs;
     server->jobs = job;
@@ -205,10 +219,13 @@ static int handle_request(struct lws* wsi, sh_conn* c, const char* uri, size_t l
     sh_server* server = lws_context_user(lws_get_context(wsi));
     c->wsi = wsi;
     c->head = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
-    if (!c->head && lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
-        return respond_error(wsi, c, 405, "only GET and HEAD are supported");
+    bool is_delete = lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI) > 0;
     if (strlen(uri) != len) // a NUL inside the path
-        return respond_error(wsi, c, 400, "bad path");
+        return sh_http_error(wsi, c, 400, "bad path");
+    if (strcmp(uri, "/api/v1/simulations") == 0 || strncmp(uri, "/api/v1/simulations/", 20) == 0)
+        return sh_replay_route(wsi, c, server, uri, is_delete);
+    if (!c->head && lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
+        return sh_http_error(wsi, c, 405, "only GET and HEAD are supported");
     sh_log("%s %s", c->head ? "HEAD" : "GET", uri);
     if (strcmp(uri, "/api/v1/health") == 0)
     {
@@ -222,9 +239,9 @@ static int handle_request(struct lws* wsi, sh_conn* c, const char* uri, size_t l
     if (strcmp(uri, "/api/v1/live/assets") == 0)
         return respond(wsi, c, 200, "application/json", server->assets_json, server->assets_json_len);
     if (strcmp(uri, "/api/v1/live/scenarios") == 0)
-        return start_scenarios_job(wsi, c, server);
+        return sh_http_defer(wsi, c, server, NULL, NULL);
     if (strcmp(uri, "/api") == 0 || strncmp(uri, "/api/", 5) == 0)
-        return respond_error(wsi, c, 404, "not found");
+        return sh_http_error(wsi, c, 404, "not found");
     // One page for both: at / it opens on the recordings list, at /live on the scene editor.
     if (strcmp(uri, "/") == 0 || strcmp(uri, "/live") == 0 || strcmp(uri, "/live/") == 0)
         return serve_static(wsi, c, server, "/index.html");
@@ -289,9 +306,10 @@ void sh_http_poke_all(sh_server* server)
         if (c != NULL)
         {
             c->job = NULL;
-            int rc = job->body.failed ? respond_error(c->wsi, c, 500, "out of memory")
-                                      : respond(c->wsi, c, job->status, "application/json",
-                                                job->body.data ? job->body.data : "", job->body.len);
+            int rc = job->body.failed
+                         ? sh_http_error(c->wsi, c, 500, "out of memory")
+                         : respond(c->wsi, c, job->status, job->type ? job->type : "application/json",
+                                   job->body.data ? job->body.data : "", job->body.len);
             if (rc < 0)
                 lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, LWS_TO_KILL_ASYNC);
         }

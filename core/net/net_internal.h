@@ -172,6 +172,22 @@ void sh_session_push_script(sh_session* s);
 void sh_session_fail(sh_session* s, const char* message);
 
 // ---------------------------------------------------------------------------------------------
+struct sh_conn;
+// replay_routes.c — recordings over HTTP (docs/recordings.md), computed on a worker.
+// Service thread: answers /api/v1/simulations[/...]; returns what the lws callback returns.
+int sh_replay_route(struct lws* wsi, struct sh_conn* c, sh_server* server, const char* uri, bool is_delete);
+// One SHF1 frame as the old service's FrameData JSON, appended to b; keep(ud, body_id) (NULL: all)
+// picks the states written. false with err when the frame does not decode.
+bool sh_replay_frame_json(sh_buf* b, const uint8_t* bytes, size_t len,
+                          bool (*keep)(void* ud, uint32_t body_id), void* ud, sh_error* err);
+// sh_server_create: the recordings directory (the config's, else recordings/ beside the asset DB),
+// created if missing; a directory that cannot be created is logged, not fatal (recordings then fail).
+bool sh_replay_setup(sh_server* server, sh_error* err);
+// Worker, while a session starts: sets session.recording = {dir, all, max_mb} on the session object on
+// top of the stack (docs/recordings.md).
+void sh_session_push_recording(lua_State* L, sh_server* server);
+
+// ---------------------------------------------------------------------------------------------
 // control.c — requests from the REPL (sh_server_control in net.h) to session actors.
 // Worker, from sh_session_run: runs the queued requests.
 void sh_control_run_pending(sh_session* s);
@@ -209,8 +225,9 @@ struct sh_server
     char* host;
     char* assets_path;
     char* scripts_dir;
-    char* web_root;  // realpath of the web dir
-    sh_asset_db* db; // opened once, read-only, lent to every session (reads are thread-safe)
+    char* recordings_dir; // resolved at create (absolute or as given); owned
+    char* web_root;       // realpath of the web dir
+    sh_asset_db* db;      // opened once, read-only, lent to every session (reads are thread-safe)
     char* assets_json;
     size_t assets_json_len, assets_json_cap;
     pthread_mutex_t ctx_lock; // guards ctx against destruction while a worker pokes it
@@ -228,6 +245,13 @@ struct sh_server
     struct sh_http_job* jobs; // HTTP responses being computed on workers
 };
 
+// A response computed on a worker: work(arg, &type, body) returns the status and fills body (type: its
+// content type, a static string; NULL for JSON). Called with type == NULL and body == NULL when the job
+// cannot run, so work frees arg either way.
+typedef int (*sh_http_work_fn)(void* arg, const char** type, sh_buf* body);
+int sh_http_defer(struct lws* wsi, sh_conn* c, sh_server* server, sh_http_work_fn work, void* arg);
+// Answers {"error": message} with status now.
+int sh_http_error(struct lws* wsi, sh_conn* c, int status, const char* message);
 int sh_http_callback(struct lws* wsi, enum lws_callback_reasons reason, sh_conn* c, void* in, size_t len);
 int sh_ws_callback(struct lws* wsi, enum lws_callback_reasons reason, sh_conn* c, void* in, size_t len);
 // Service thread, on LWS_CALLBACK_EVENT_WAIT_CANCELLED: arm writers with something to write.

@@ -203,7 +203,7 @@ bool sh_server_create(const sh_server_config* config, sh_server** out, sh_error*
         sh_error_set(err, "out of memory");
         goto fail;
     }
-    if (!build_assets_json(server, err))
+    if (!build_assets_json(server, err) || !sh_replay_setup(server, err))
         goto fail;
 
     char numeric[64];
@@ -315,6 +315,7 @@ void sh_server_destroy(sh_server* server)
     free_string(server->host);
     free_string(server->assets_path);
     free_string(server->scripts_dir);
+    free_string(server->recordings_dir);
     free_string(server->web_root);
     if (server->assets_json != NULL)
         sh_free(server->assets_json, server->assets_json_cap);

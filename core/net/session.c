@@ -438,6 +438,7 @@ static int start_session(lua_State* L)
     lua_setfield(L, LUA_REGISTRYINDEX, module_key);
     sh_session_limits limits = limits_of(server);
     sh_l_host_push_session(L, s, &session_ops, &limits, server->scripts_dir, server->assets_path, server->db);
+    sh_session_push_recording(L, server);
     lua_setfield(L, LUA_REGISTRYINDEX, session_key);
     return 0;
 }

@@ -6,6 +6,7 @@
 -- Frames are encoded in C (world:frame_json), so a run writes the live protocol's frames exactly.
 local simhost = require "simhost"
 local scenarios = require "lib.scenarios"
+local json = require "lib.json"
 
 local run = {}
 
@@ -45,7 +46,33 @@ function run.prepare(opts)
     total = math.floor(duration * 1000 / opts.timestep_ms + 1e-9) + 1,
     frames = 0,
   }
+  if opts.record then job.recorder, job.recording_id = run.start_recording(job, opts) end
   return job
+end
+
+-- --record [FILE] (docs/recordings.md): the file given, else a fresh id in the recordings directory
+-- (--recordings DIR, else recordings/ beside the asset DB, created if missing).
+function run.start_recording(job, opts)
+  local rec = opts.record
+  local path, id = rec.file, nil
+  if path then
+    id = path:match("([^/]+)%.db$")
+    if not id or id:match("^[%w_%-][%w_%.%-]*$") == nil then
+      refuse("usage", "--record FILE: the file name must be an id (letters, digits, '_', '-', '.') ending in .db")
+    end
+  else
+    local dir = rec.dir or ((opts.assets_path:match("^(.*)/[^/]*$") or ".") .. "/recordings")
+    simhost.recording.ensure_dir(dir)
+    id = simhost.recording.make_id(opts.name, rec.tag)
+    path = dir .. "/" .. id .. ".db"
+  end
+  local r = simhost.recorder.start {
+    path = path, id = id, world = job.world, source = "run", scenario = opts.name,
+    params = json.encode(job.params), metadata = job.world:metadata_json(), timestep = job.timestep,
+    -- a headless run has no client to keep up with: it waits for the disk rather than lose frames
+    wait_when_full = true,
+  }
+  return r, id
 end
 
 -- Makes the next frame: frame 0 is the state after setup; frame n follows n steps. Returns the
@@ -59,6 +86,7 @@ function run.frame(job, want_json)
   end
   local n = job.frames
   job.frames = n + 1
+  if job.recorder then job.recorder:frame(world, n, n * job.timestep_ms / 1000) end
   if want_json then
     -- simulation_time is n·T exactly (protocol.md), not the world's running float sum of steps.
     return world:frame_json(n, { simulation_time = n * job.timestep_ms / 1000 })
@@ -100,6 +128,12 @@ function run.summary(job, wall_s, interrupted)
     "contacts: " .. stats.contacts,
     "interrupted: " .. (interrupted and "yes" or "no"),
   }
+  if job.recorder then
+    local st = job.recorder:finish(not interrupted, interrupted and "interrupted (Ctrl-C)" or nil)
+    job.recorder = nil
+    lines[#lines + 1] = "recording: " .. job.recording_id ..
+      (st.state == "failed" and (" incomplete: " .. tostring(st.reason)) or (interrupted and " incomplete" or " complete"))
+  end
   local summary = job.scenario.on_complete and job.scenario.on_complete(world)
   if type(summary) == "table" then
     local keys = {}

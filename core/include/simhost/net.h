@@ -27,6 +27,12 @@ typedef struct sh_server_config
     int outbox_frames;        // droppable frames queued per session before the oldest is dropped (64)
     size_t outbox_bytes;      // ... or before their bytes pass this (16 MiB): 64 frames of 2000 bodies
                               // with contacts would be ~60 MB
+
+    // Recordings (docs/recordings.md).
+    const char* recordings_dir; // NULL: recordings/ beside the asset DB
+    bool record_all;            // record every run, not only those whose start says "record": true
+    bool allow_delete;          // DELETE /api/v1/simulations/{id} is allowed
+    double max_recordings_mb;   // retention cap of the directory (0: none)
 } sh_server_config;
 
 sh_server_config sh_server_config_default(void);

@@ -1,0 +1,96 @@
+-- The live session's side of recordings (docs/recordings.md): start a recorder when `start` asks
+-- (`"record": true`) or the host records every run (--record-all), hand it every frame sent and every
+-- message that changed the world, say in `complete` how it ended, and resume a run from a recording.
+-- A recording that fails (disk full, unwritable directory, a writer that fell behind) is logged and
+-- reported; the run itself always goes on.
+local simhost = require "simhost"
+local json = require "lib.json"
+local resume = require "lib.resume"
+
+local M = {}
+
+function M.start(session, run)
+  local rs = session.recording
+  if not rs or not rs.dir then
+    session:log("recording: this host has no recordings directory")
+    return
+  end
+  local name = run.scenario and run.configure and run.configure.scenario or "live"
+  local id = simhost.recording.make_id(name, session.id)
+  local cfg = run.configure or {}
+  local ok, rec = pcall(simhost.recorder.start, {
+    path = rs.dir .. "/" .. id .. ".db",
+    id = id,
+    world = run.world,
+    source = "live",
+    scenario = cfg.scenario,
+    params = run.params and json.encode(run.params) or nil,
+    configure = run.configure_raw,
+    metadata = run.world:metadata_json(),
+    timestep = run.timestep,
+    retention_dir = rs.max_mb and rs.max_mb > 0 and rs.dir or nil,
+    retention_mb = rs.max_mb,
+  })
+  if not ok then
+    session:log("recording: " .. tostring(rec))
+    return
+  end
+  run.recorder = rec
+  run.recording_id = id
+  session:log("recording " .. id)
+end
+
+-- After a frame went out: queue it for the recorder. A failure is logged once; the run goes on.
+function M.frame(session, run, t)
+  if not run.recorder:frame(run.world, run.frames, t) and not run.recording_failed then
+    run.recording_failed = true
+    local st = run.recorder:status()
+    session:log("recording " .. run.recording_id .. " stopped: " .. tostring(st.reason))
+  end
+end
+
+-- A message that changed the world after the last frame sent (applied before the next step).
+function M.input(run, msg)
+  run.recorder:input(run.frames - 1, json.encode(msg))
+end
+
+-- Ends the run's recording; returns the `recording` object of `complete` as JSON, or nil.
+function M.finish(session, run, complete)
+  local rec = run.recorder
+  if not rec then return nil end
+  run.recorder = nil
+  local st = rec:finish(complete)
+  local ok = st.state ~= "failed"
+  if not ok then session:log("recording " .. run.recording_id .. " incomplete: " .. tostring(st.reason)) end
+  return json.encode { id = run.recording_id, complete = ok and complete, reason = not ok and st.reason or nil,
+                       frames = st.queued }
+end
+
+-- configure {"resume": {"recording": id, "frame": f}}: the run rebuilt at frame f, then a metadata
+-- message; `start` streams on from frame f.
+function M.resume(session, msg, fail)
+  local r = msg.resume
+  if type(r) ~= "table" then return fail(session, "'resume' must be an object") end
+  local f = r.frame
+  if math.type(f) ~= "integer" and not (type(f) == "number" and f == math.floor(f)) then
+    return fail(session, "'resume.frame' must be an integer")
+  end
+  local rs = session.recording
+  local rec, err = resume.open(rs and rs.dir, r.recording)
+  if not rec then return fail(session, err) end
+  local run
+  run, err = resume.rebuild(session.assets, session.scripts_dir, rec, math.tointeger(f))
+  rec:close()
+  if not run then return fail(session, err) end
+  run.frames = run.frames - 1 -- the world is at frame f; `start` sends it first
+  run.configure_raw = json.encode(run.configure)
+  session.run = run
+  local meta = run.world:metadata_json()
+  session:send(('{"type":"metadata","resumed":{"recording":%s,"frame":%d},'):format(json.encode(r.recording),
+    run.frames) .. meta:sub(2))
+  session.phase = "configured"
+  local idle = session.limits.idle_timeout_s
+  if idle and idle > 0 then session:set_timer(idle) end
+end
+
+return M
