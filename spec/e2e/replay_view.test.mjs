@@ -4,11 +4,13 @@
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { BUILD, Host, launchBrowser } from "./harness.mjs";
+import { BIN, BUILD, DB, Host, launchBrowser } from "./harness.mjs";
 
-let host, browser, page;
+let host, browser, page, recDir, recId;
 const pageErrors = [];
 
 const until = (fn, arg, timeout = 20000) => page.waitForFunction(fn, arg, { timeout });
@@ -52,7 +54,13 @@ function assertDrawnAtFrame(r) {
 }
 
 before(async () => {
-  host = await Host.start();
+  // A recordings directory of our own: one real recording of the ramp scenario (boxes sliding or
+  // staying on a slope), made by `simhost run --record`, and a file that is not a recording.
+  recDir = mkdtempSync(join(tmpdir(), "simhost-rec-"));
+  const made = spawnSync(BIN, ["run", "ramp", "--duration", "2", "--record", "--recordings", recDir, "--assets", DB], { encoding: "utf8", timeout: 120000 });
+  assert.equal(made.status, 0, `simhost run --record: ${made.stderr}`);
+  writeFileSync(join(recDir, "broken.db"), "this is not an SQLite file\n");
+  host = await Host.start(["--recordings", recDir]);
   browser = await launchBrowser();
   page = browser.context.pages()[0] ?? (await browser.context.newPage());
   page.on("pageerror", (e) => pageErrors.push(e.message));
@@ -64,6 +72,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await host?.stop();
+  if (recDir) rmSync(recDir, { recursive: true, force: true });
 });
 
 describe("timeline and why-it-moves", { timeout: 600000 }, () => {
@@ -258,6 +267,158 @@ describe("timeline and why-it-moves", { timeout: 600000 }, () => {
     await evalPage(() => window.simhost.view.resetCamera());
     await page.waitForTimeout(300); // the panels refresh at 10 Hz
     await page.screenshot({ path: shot });
+    assert.deepEqual(pageErrors, []);
+  });
+});
+
+const api = async (path) => {
+  const res = await fetch(`${host.url}/api/v1/simulations${path}`);
+  assert.equal(res.status, 200, `GET ${path}`);
+  return res.json();
+};
+
+// Every dynamic body is drawn where the recording's own frame (read by the test from the replay
+// API, not through the page) puts it.
+async function assertDrawnAsRecorded(frameId) {
+  const want = await api(`/${recId}/frames/${frameId}/state`);
+  const drawn = await evalPage((ids) => ids.map((i) => window.simhost.view.drawnPosition(i)), want.states.map((s) => s.body_id));
+  want.states.forEach((s, k) => {
+    for (const c of ["x", "y", "z"]) assert.ok(Math.abs(drawn[k][c] - s.position[c]) < 1e-5, `body ${s.body_id} ${c}: drawn ${drawn[k][c]}, recorded ${s.position[c]} (frame ${frameId})`);
+  });
+}
+
+describe("recordings", { timeout: 600000 }, () => {
+  it("lists the recordings at /, newest first, and says which cannot be read", async () => {
+    const res = await page.goto(`${host.url}/`);
+    assert.equal(res.status(), 200);
+    await until(() => document.querySelectorAll("#lib-list li").length >= 2, null, 15000);
+    assert.equal(await page.getAttribute("#library", "open"), "", "the list is open at /");
+    const list = await api("");
+    const ramp = list.find((r) => r.scenario === "ramp");
+    recId = ramp.id;
+    const items = await page.$$eval("#lib-list li", (lis) => lis.map((li) => ({ id: li.dataset.id, text: li.textContent, cls: li.className })));
+    assert.deepEqual(items.map((i) => i.id), list.map((r) => r.id), "the page lists what the host lists, in its order");
+    const r = items.find((i) => i.id === recId);
+    assert.match(r.text, /ramp/);
+    assert.match(r.text, new RegExp(`${ramp.body_count} bodies · ${(ramp.total_frames * ramp.timestep).toFixed(1)} s · ${ramp.total_frames} frames · complete`));
+    const bad = items.find((i) => i.id === "broken");
+    assert.match(bad.text, /cannot be read/);
+    assert.match(bad.cls, /unreadable/);
+  });
+
+  it("opens a recording: scrubbing draws every body where the recording's frame puts it", async () => {
+    await page.click(`#lib-list li[data-id="${recId}"]`);
+    await until((id) => window.simhost.source?.kind === "recording" && window.simhost.source.id === id && window.simhost.shownFrame?.frame_id === 0, recId, 15000);
+    await untilApplied();
+    await assertDrawnAsRecorded(0);
+    assert.equal(await page.textContent("#st-state"), "replay");
+    const total = (await api(`/${recId}/metadata`)).total_frames;
+    assert.match(await page.textContent("#tl-span"), new RegExp(`^${total} frames`));
+    await page.locator("#tl-slider").fill("500"); // the middle of the slider
+    await until(() => window.simhost.shownFrame.frame_id > 50, null, 10000);
+    await untilApplied();
+    const mid = await evalPage(() => window.simhost.shownFrame.frame_id);
+    assert.ok(Math.abs(mid - (total - 1) / 2) <= 1, `the middle of ${total} frames: ${mid}`);
+    await assertDrawnAsRecorded(mid);
+  });
+
+  it("steps back, plays at 2× to the end, loops, and the plots follow", async () => {
+    const mid = await evalPage(() => window.simhost.shownFrame.frame_id);
+    await evalPage(() => document.activeElement?.blur());
+    await page.keyboard.press("ArrowLeft");
+    await until((f) => window.simhost.shownFrame.frame_id === f - 1, mid, 10000);
+    await untilApplied();
+    await assertDrawnAsRecorded(mid - 1);
+    // The energy plot holds the recording's stored series; its cursor is the frame on screen.
+    await page.selectOption("#plot-kind", "energy");
+    const energy = await api(`/${recId}/energy`);
+    await until((n) => window.simhost.plotSeries.n === n, energy.length, 10000);
+    await until(() => window.simhost.plot.cursor === window.simhost.shownFrame.simulation_time, null, 5000);
+    const at = await evalPage(() => { const s = window.simhost; const k = s.plotSeries.nearest(s.shownFrame.simulation_time); return { total: s.plotSeries.values.total[k], id: s.shownFrame.frame_id }; });
+    assert.ok(Math.abs(at.total - energy[at.id].total_system_e) < 1e-9 * Math.max(1, Math.abs(at.total)), "the plot's total at the cursor is the recording's");
+    await evalPage(() => document.activeElement?.blur());
+    await page.selectOption("#tl-speed", "2");
+    await page.click("#tl-play");
+    await until(() => window.simhost.timeline.playing, null, 5000);
+    await until((f) => window.simhost.shownFrame.frame_id > f + 10, mid, 20000);
+    // No loop: it stops at the last frame.
+    await until(() => !window.simhost.timeline.playing, null, 60000);
+    const total = (await api(`/${recId}/metadata`)).total_frames;
+    assert.equal(await evalPage(() => window.simhost.shownFrame.frame_id), total - 1);
+    await page.check("#tl-loop");
+    await page.keyboard.press("End");
+    for (let i = 0; i < 3; i++) await page.keyboard.press("ArrowLeft");
+    await until(() => !window.simhost.timeline.busy, null, 5000);
+    await page.keyboard.press("Space");
+    await until(() => window.simhost.timeline.playing && window.simhost.shownFrame.frame_id < 30, null, 30000); // wrapped
+    await page.keyboard.press("Space");
+    await until(() => !window.simhost.timeline.playing, null, 5000);
+    await untilApplied();
+    await assertDrawnAsRecorded(await evalPage(() => window.simhost.shownFrame.frame_id));
+    await page.uncheck("#tl-loop");
+  });
+
+  it("resumes a live run from the recorded frame on screen: the first live frame is that frame", async () => {
+    await evalPage(() => window.simhost.timeline.seek({ id: 60 }));
+    await until(() => window.simhost.shownFrame.frame_id === 60 && !window.simhost.timeline.busy, null, 10000);
+    assert.equal(await page.isVisible("#tl-resume"), true);
+    await page.fill("#duration", "1");
+    await page.fill("#speed", "1");
+    await page.click("#tl-resume");
+    await until(() => ["running", "complete"].includes(window.simhost.state), null, 60000);
+    const sent = await evalPage(() => window.simhost.sent.filter((m) => m.type === "configure").at(-1));
+    assert.deepEqual(sent.resume, { recording: recId, frame: 60 });
+    assert.equal(await evalPage(() => window.simhost.source.kind), "live");
+    await until(() => window.simhost.source.range().count > 0, null, 20000);
+    const first = await evalPage(async () => {
+      const f = await window.simhost.source.get({ first: true });
+      return { id: f.frame_id, states: f.states.map((s) => ({ id: s.body_id, p: s.position })) };
+    });
+    assert.equal(first.id, 60, "the live run's first frame is the recorded frame it resumed from");
+    const want = await api(`/${recId}/frames/60/state`);
+    for (const s of want.states) {
+      const got = first.states.find((x) => x.id === s.body_id);
+      for (const c of ["x", "y", "z"]) assert.ok(Math.abs(got.p[c] - s.position[c]) < 1e-5, `body ${s.body_id} ${c}: live ${got.p[c]}, recorded ${s.position[c]}`);
+    }
+    await until(() => window.simhost.lastFrame && window.simhost.lastFrame.frame_id > 61, null, 30000);
+  });
+
+  it("watches a recording that is still being written grow, and says a broken one cannot be opened", async () => {
+    // Another tab records a live run while this one watches the list.
+    const writer = await browser.context.newPage();
+    try {
+      await writer.goto(`${host.url}/live`);
+      await writer.waitForFunction(() => window.simhost && document.querySelectorAll("#asset-options option").length > 0, null, { timeout: 15000 });
+      await writer.fill("#pos-z", "3");
+      await writer.fill("#vel-x", "0");
+      await writer.click("#add-object");
+      await writer.fill("#duration", "60");
+      await writer.fill("#speed", "1");
+      await writer.check("#record");
+      await writer.click("#start");
+      await writer.waitForFunction(() => (window.simhost.lastFrame?.frame_id ?? 0) > 20, null, { timeout: 30000 });
+      await page.click("#lib-refresh");
+      await until(() => [...document.querySelectorAll("#lib-list li")].some((li) => li.className.includes("recording")), null, 15000);
+      const live = await page.$eval("#lib-list li.recording", (li) => ({ id: li.dataset.id, text: li.textContent }));
+      assert.match(live.text, /still being written/);
+      await page.click(`#lib-list li[data-id="${live.id}"]`);
+      await until((id) => window.simhost.source?.id === id, live.id, 15000);
+      const n0 = await evalPage(() => window.simhost.source.range().count);
+      assert.match(await page.textContent("#tl-span"), /still being written/);
+      await until((n) => window.simhost.source.range().count > n + 10, n0, 30000); // it grows while watched
+    } finally {
+      if (await writer.isEnabled("#stop")) await writer.click("#stop");
+      await writer.close();
+    }
+    await page.goto(`${host.url}/?recording=broken`);
+    await until(() => /cannot be opened/.test(document.querySelector("#view-message").textContent), null, 15000);
+    assert.match(await page.textContent("#view-message"), /This recording cannot be opened: recording 'broken' is unreadable/);
+  });
+
+  it("says so when the host goes away", async () => {
+    await host.stop();
+    await page.click("#lib-refresh");
+    await until(() => /the host does not answer/.test(document.querySelector("#lib-status").textContent), null, 15000);
     assert.deepEqual(pageErrors, []);
   });
 });
