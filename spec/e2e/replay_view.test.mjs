@@ -60,6 +60,9 @@ before(async () => {
   const made = spawnSync(BIN, ["run", "ramp", "--duration", "2", "--record", "--recordings", recDir, "--assets", DB], { encoding: "utf8", timeout: 120000 });
   assert.equal(made.status, 0, `simhost run --record: ${made.stderr}`);
   writeFileSync(join(recDir, "broken.db"), "this is not an SQLite file\n");
+  // 1000 bodies for the scrubbing benchmark (printed, not asserted).
+  const big = spawnSync(BIN, ["run", "avalanche", "--param", "count=1000", "--duration", "1", "--record", join(recDir, "avalanche1000.db"), "--assets", DB], { encoding: "utf8", timeout: 300000 });
+  assert.equal(big.status, 0, `simhost run avalanche --record: ${big.stderr}`);
   host = await Host.start(["--recordings", recDir]);
   browser = await launchBrowser();
   page = browser.context.pages()[0] ?? (await browser.context.newPage());
@@ -279,8 +282,9 @@ const api = async (path) => {
 
 // Every dynamic body is drawn where the recording's own frame (read by the test from the replay
 // API, not through the page) puts it.
-async function assertDrawnAsRecorded(frameId) {
-  const want = await api(`/${recId}/frames/${frameId}/state`);
+const assertDrawnAsRecorded = (frameId) => assertDrawnAsRecordedOf(recId, frameId);
+async function assertDrawnAsRecordedOf(id, frameId) {
+  const want = await api(`/${id}/frames/${frameId}/state`);
   const drawn = await evalPage((ids) => ids.map((i) => window.simhost.view.drawnPosition(i)), want.states.map((s) => s.body_id));
   want.states.forEach((s, k) => {
     for (const c of ["x", "y", "z"]) assert.ok(Math.abs(drawn[k][c] - s.position[c]) < 1e-5, `body ${s.body_id} ${c}: drawn ${drawn[k][c]}, recorded ${s.position[c]} (frame ${frameId})`);
@@ -381,6 +385,29 @@ describe("recordings", { timeout: 600000 }, () => {
       for (const c of ["x", "y", "z"]) assert.ok(Math.abs(got.p[c] - s.position[c]) < 1e-5, `body ${s.body_id} ${c}: live ${got.p[c]}, recorded ${s.position[c]}`);
     }
     await until(() => window.simhost.lastFrame && window.simhost.lastFrame.frame_id > 61, null, 30000);
+  });
+
+  it("scrubs a 1000-body recording end to end, frame by frame (prints the main-thread ms per frame)", async () => {
+    await evalPage(() => window.simhost.openRecording("avalanche1000"));
+    await until(() => window.simhost.source?.id === "avalanche1000" && window.simhost.shownFrame?.frame_id === 0, null, 60000);
+    const n = await evalPage(() => window.simhost.source.range().count);
+    const cost = await evalPage(async () => {
+      const s = window.simhost;
+      const ms = [];
+      const deadline = Date.now() + 120000;
+      for (;;) {
+        const before = s.shownFrame.frame_id;
+        s.timeline.step(1);
+        while ((s.timeline.busy || s.appliedFrame !== s.shownFrame) && Date.now() < deadline) await new Promise((r) => requestAnimationFrame(r));
+        if (s.shownFrame.frame_id === before || Date.now() > deadline) break;
+        ms.push(s.workMs(1)); // the animation frame that applied it: the frame, the CPU batch, the draw
+      }
+      ms.sort((a, b) => a - b);
+      return { frames: ms.length + 1, mean: ms.reduce((a, b) => a + b, 0) / ms.length, p95: ms[Math.floor(ms.length * 0.95)], max: ms.at(-1), bodies: s.shownFrame.n };
+    });
+    console.log(`# scrubbing a ${cost.bodies}-body recording end to end (${cost.frames} of ${n} frames, one step each): main-thread ms per frame applied and drawn: mean ${cost.mean.toFixed(2)}, p95 ${cost.p95.toFixed(2)}, max ${cost.max.toFixed(2)}`);
+    assert.equal(cost.frames, n, "every frame was shown");
+    await assertDrawnAsRecordedOf("avalanche1000", n - 1);
   });
 
   it("watches a recording that is still being written grow, and says a broken one cannot be opened", async () => {
