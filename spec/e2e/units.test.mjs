@@ -168,6 +168,19 @@ describe("frame decoding", () => {
     assert.equal(f.contactsOf(1), 2);
     assert.equal(f.contactsOf(5), 0);
   });
+  it("carries the friction impulse vector and lists a body's contacts with the impulses on it", () => {
+    const data = structuredClone(wireFrame);
+    data.collisions[0].contacts[0].friction_impulse_vector = { x: -0.25, y: 0, z: 0 };
+    const f = new Frame(decode(JSON.stringify({ type: "frame", data })).packed);
+    assert.deepEqual(JSON.parse(JSON.stringify(f)).collisions[0].contacts[0].friction_impulse_vector, { x: -0.25, y: 0, z: 0 });
+    const onB = f.contactsFor(1); // body 1 is B of the pair: the wire's impulses as they are
+    assert.equal(onB.length, 2);
+    assert.deepEqual([onB[0].other, onB[0].normal.z, onB[0].frictionVector.x, onB[0].normalImpulse], [0, 1, -0.25, 2.5]);
+    assert.equal(onB[1].frictionVector, null, "no vector on the wire: none");
+    const onA = f.contactsFor(0); // body 0 is A: the same impulses, opposite
+    assert.deepEqual([onA[0].other, onA[0].normal.z, onA[0].frictionVector.x], [1, -1, 0.25]);
+    assert.deepEqual(f.contactsFor(5), []);
+  });
   it("finds bodies that are not in body_id order", () => {
     const data = { ...wireFrame, states: [{ ...wireFrame.states[1], body_id: 4 }, { ...wireFrame.states[0], body_id: 2 }] };
     const f = new Frame(decode(JSON.stringify({ type: "frame", data })).packed);
