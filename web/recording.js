@@ -3,7 +3,7 @@
 //   /metadata (bodies, run), /assets (render geometry), /frames (ids and times of every frame),
 //   /frames/range?start=&count= (frames as JSON, 100 per request at most), /energy (the system's
 //   energy per frame), /velocity/{body} (one body's velocity series).
-// Frames are fetched in chunks of CHUNK around the cursor and kept (the newest MAX_CHUNKS chunks),
+// Frames are fetched in chunks (up to CHUNK) around the cursor and kept (the newest MAX_CHUNKS chunks),
 // so scrubbing back and forth over a stretch costs one request per chunk. A recording that is still
 // being written is re-read every REFRESH_MS: the timeline grows while the user watches.
 
@@ -11,7 +11,10 @@ import { Frame, packFrame } from "./frames.js";
 import { findIndex } from "./history.js";
 
 export const CHUNK = 100; // the host's cap for a JSON range
-const MAX_CHUNKS = 40; // 4000 frames kept; a 1000-body frame is ~100 KB unpacked
+// A JSON frame is ~200 bytes a body: chunks of at most ~20 000 body-frames (4 MB of JSON, a fifth
+// of a second to parse) keep the first frame of a big recording quick to show.
+const CHUNK_BODY_FRAMES = 20000;
+const MAX_CHUNKS = 40; // 4000 frames of a small scene, 800 of 1000 bodies (~100 KB each unpacked)
 const REFRESH_MS = 2000;
 
 const API = "/api/v1/simulations";
@@ -72,6 +75,7 @@ export class RecordingSource {
     // The view takes the live protocol's metadata message: bodies plus render geometry.
     this.metadata = { type: "metadata", bodies: meta.bodies, assets };
     this.chunks = new Map(); // chunk index -> Promise of Map(frame_id -> Frame)
+    this.chunkSize = Math.max(1, Math.min(CHUNK, Math.floor(CHUNK_BODY_FRAMES / Math.max(1, meta.bodies.length))));
     this.energyRows = null;
   }
 
@@ -83,7 +87,7 @@ export class RecordingSource {
     this.ids = Float64Array.from(rows, (r) => r.frame_id);
     this.times = Float64Array.from(rows, (r) => r.simulation_time);
     // The last chunk may have been fetched while shorter: fetch it again.
-    const last = Math.floor(Math.max(0, this.ids.length - 1) / CHUNK);
+    const last = Math.floor(Math.max(0, this.ids.length - 1) / this.chunkSize);
     for (const k of this.chunks.keys()) if (k >= last - 1) this.chunks.delete(k);
   }
 
@@ -110,7 +114,7 @@ export class RecordingSource {
   async get(q) {
     const i = this.find(q);
     if (i < 0) return null;
-    const frames = await this.chunk(Math.floor(i / CHUNK));
+    const frames = await this.chunk(Math.floor(i / this.chunkSize));
     return frames.get(this.ids[i]) ?? null;
   }
 
@@ -121,8 +125,8 @@ export class RecordingSource {
       this.chunks.set(k, p);
       return p;
     }
-    const start = this.ids[k * CHUNK];
-    p = getJSON(`${this.base}/frames/range?start=${start}&count=${CHUNK}`).then((list) => {
+    const start = this.ids[k * this.chunkSize];
+    p = getJSON(`${this.base}/frames/range?start=${start}&count=${this.chunkSize}`).then((list) => {
       const out = new Map();
       for (const d of list) out.set(d.frame_id, new Frame(packFrame(d).packed));
       return out;

@@ -61,7 +61,7 @@ before(async () => {
   assert.equal(made.status, 0, `simhost run --record: ${made.stderr}`);
   writeFileSync(join(recDir, "broken.db"), "this is not an SQLite file\n");
   // 1000 bodies for the scrubbing benchmark (printed, not asserted).
-  const big = spawnSync(BIN, ["run", "avalanche", "--param", "count=1000", "--duration", "1", "--record", join(recDir, "avalanche1000.db"), "--assets", DB], { encoding: "utf8", timeout: 300000 });
+  const big = spawnSync(BIN, ["run", "avalanche", "--param", "count=1000", "--duration", "0.5", "--record", join(recDir, "avalanche1000.db"), "--assets", DB], { encoding: "utf8", timeout: 300000 });
   assert.equal(big.status, 0, `simhost run avalanche --record: ${big.stderr}`);
   host = await Host.start(["--recordings", recDir]);
   browser = await launchBrowser();
@@ -389,12 +389,13 @@ describe("recordings", { timeout: 600000 }, () => {
 
   it("scrubs a 1000-body recording end to end, frame by frame (prints the main-thread ms per frame)", async () => {
     await evalPage(() => window.simhost.openRecording("avalanche1000"));
-    await until(() => window.simhost.source?.id === "avalanche1000" && window.simhost.shownFrame?.frame_id === 0, null, 60000);
+    // Generous deadlines: 1000 bodies through software GL on a loaded machine draw slowly.
+    await until(() => window.simhost.source?.id === "avalanche1000" && window.simhost.shownFrame?.frame_id === 0, null, 180000);
     const n = await evalPage(() => window.simhost.source.range().count);
     const cost = await evalPage(async () => {
       const s = window.simhost;
       const ms = [];
-      const deadline = Date.now() + 120000;
+      const deadline = Date.now() + 240000;
       for (;;) {
         const before = s.shownFrame.frame_id;
         s.timeline.step(1);
