@@ -162,6 +162,7 @@ function start(resume = null) {
   if (errors.length) return;
   closeRecording();
   page.recordingId = null;
+  if (location.search.includes("recording=")) history.replaceState(null, "", "/live"); // a reload shows the editor
 
   showError("");
   page.run?.close(); // its socket and its history go
