@@ -64,6 +64,7 @@ test-asan:
 # Refreshes the README's picture from a real run (the e2e test otherwise writes it into the build tree).
 screenshot: build
 	SIMHOST_SCREENSHOT=$(CURDIR)/docs/live-view.png ctest --test-dir $(BUILD) -R e2e.live_view --output-on-failure
+	SIMHOST_REPLAY_SCREENSHOT=$(CURDIR)/docs/replay-view.png ctest --test-dir $(BUILD) -R e2e.replay_view --output-on-failure
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

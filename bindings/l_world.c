@@ -418,7 +418,7 @@ static int world_contacts(lua_State* L)
         lua_createtable(L, c.point_count, 0);
         for (int j = 0; j < c.point_count; j++)
         {
-            lua_createtable(L, 0, 5);
+            lua_createtable(L, 0, 6);
             push_xyz(L, c.points[j].point_a);
             lua_setfield(L, -2, "point_a");
             push_xyz(L, c.points[j].point_b);
@@ -429,6 +429,8 @@ static int world_contacts(lua_State* L)
             lua_setfield(L, -2, "normal_impulse");
             lua_pushnumber(L, fin(c.points[j].friction_impulse));
             lua_setfield(L, -2, "friction_impulse");
+            push_xyz(L, c.points[j].friction_impulse_vector);
+            lua_setfield(L, -2, "friction_impulse_vector");
             lua_rawseti(L, -2, j + 1);
         }
         lua_setfield(L, -2, "contacts");
@@ -716,6 +718,8 @@ static char* cur_collision(char* p, bool first, const sh_contact_info* c)
         p = cur_f32(p, q->normal_impulse);
         p = LIT(p, ",\"friction_impulse\":");
         p = cur_f32(p, q->friction_impulse);
+        p = LIT(p, ",\"friction_impulse_vector\":");
+        p = cur_xyz(p, q->friction_impulse_vector);
         p = LIT(p, "}");
     }
     return LIT(p, "]}");
@@ -756,6 +760,8 @@ static int world_frame_json(lua_State* L)
     put_num(lw, sim_time, false);
     puts_(lw, ",\"states\":[");
     int n = sh_world_body_count(w);
+    // One body or one collision at a time: a collision of 4 points writes at most ~1.5 KB (61 bytes per
+    // vector, 15 per number, its keys), plus the 16 bytes the float writer may copy past its text.
     char tmp[2048];
     for (int i = 0; i < n; i++)
     {
@@ -850,7 +856,14 @@ static int world_metadata_json(lua_State* L)
         put_num(lw, s.restitution, true);
         puts_(lw, ",\"friction\":");
         put_num(lw, s.friction, true);
-        puts_(lw, s.is_static ? ",\"is_environment\":true}" : ",\"is_environment\":false}");
+        // The page's rotational energy, ½ ωᵀ R I Rᵀ ω, needs it (once per run, not per frame).
+        puts_(lw, ",\"inertia\":[");
+        for (int k = 0; k < 9; k++)
+        {
+            puts_(lw, k ? "," : "");
+            put_num(lw, s.inertia[k / 3][k % 3], true);
+        }
+        puts_(lw, s.is_static ? "],\"is_environment\":true}" : "],\"is_environment\":false}");
     }
     puts_(lw, "],\"assets\":[");
     // Distinct asset ids in first-use order (quadratic in distinct assets, which are few).

@@ -128,6 +128,41 @@ describe("simhost.world", function()
     assert.is_true(st.step_ms >= 0)
   end)
 
+  it("reports contact impulses per step: a resting box's normal impulses sum to m g dt", function()
+    local w = world()
+    ground(w)
+    w:spawn{ asset = "unit_cube", position = { 0, 0, 0.5 }, mass = 10 }
+    w:set_sleeping(false)
+    for _ = 1, 120 do w:step(1 / 60) end
+    local sum = 0
+    for _, p in ipairs(w:contacts()[1].contacts) do sum = sum + p.normal_impulse end
+    assert.is_near(10 * 9.81 / 60, sum, 1e-3 * 10 * 9.81 / 60)
+  end)
+
+  it("reports each contact point's friction impulse as a vector: on B, against the slide, |v| = mu N", function()
+    local w = world()
+    local g = w:spawn_box{ half_extents = { 20, 20, 0.5 }, position = { 0, 0, -0.5 }, environment = true, friction = 0.5 }
+    local id = w:spawn{ asset = "unit_cube", position = { 0, 0, 0.5 }, velocity = { 3, 0, 0 }, friction = 0.5 }
+    for _ = 1, 3 do w:step(1 / 60) end
+    assert.is_true(w:body(id).velocity.x > 1, "still sliding")
+    local c = w:contacts()[1]
+    assert.are.equal(g, c.body_a_id) -- so the vector is the impulse on the box (B)
+    local mu = 0.5
+    for _, p in ipairs(c.contacts) do
+      local f = p.friction_impulse_vector
+      assert.is_near(p.friction_impulse, math.sqrt(f.x * f.x + f.y * f.y + f.z * f.z), 1e-6)
+      assert.is_true(f.x < 0, "friction opposes the slide along +x")
+      assert.is_near(0, f.x * c.normal.x + f.y * c.normal.y + f.z * c.normal.z, 1e-6)
+      assert.is_near(mu * p.normal_impulse, p.friction_impulse, 1e-4 * math.max(1, p.normal_impulse))
+    end
+    local fj = cjson.decode(w:frame_json(1)).collisions[1].contacts
+    for j, p in ipairs(c.contacts) do
+      assert.is_near(p.friction_impulse_vector.x, fj[j].friction_impulse_vector.x, 1e-6)
+      assert.is_near(p.friction_impulse_vector.y, fj[j].friction_impulse_vector.y, 1e-6)
+      assert.is_near(p.friction_impulse_vector.z, fj[j].friction_impulse_vector.z, 1e-6)
+    end
+  end)
+
   it("computes energy: kinetic, potential m g z of the centre of mass, total", function()
     local w = world()
     local id = w:spawn{ asset = "unit_cube", position = { 0, 0, 2 }, mass = 2, velocity = { 3, 0, 0 } }
@@ -168,6 +203,12 @@ describe("simhost.world", function()
     assert.is_near(0.3, m.bodies[2].restitution, 1e-6)
     assert.is_near(0.7, m.bodies[2].friction, 1e-6)
     assert.is_true(m.bodies[1].is_environment)
+    -- A unit cube's inertia about its centre is m/6 on the diagonal (row-major 3x3, body frame).
+    local I, mass = m.bodies[2].inertia, m.bodies[2].mass
+    assert.are.equal(9, #I)
+    for k = 1, 9 do
+      assert.is_near((k == 1 or k == 5 or k == 9) and mass / 6 or 0, I[k], 1e-5 * mass)
+    end
     assert.are.equal(2, #m.assets)
     for _, a in ipairs(m.assets) do
       assert.are.equal(a.vertex_count * 3, #a.positions)

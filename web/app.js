@@ -13,15 +13,17 @@ import { fetchAssets, fetchScenarios, LiveRun, FINAL_STATES } from "./protocol.j
 import { Editor, parseNumber } from "./editor.js";
 import { SceneView } from "./scene.js";
 import { QualityGovernor } from "./quality.js";
-import { EnergyPlot, frameEnergy } from "./plot.js";
+import { TimePlot, Series, frameEnergy, bodySample, PLOTS, niceCeil } from "./plot.js";
 import { quatToPitchRollYaw } from "./math.js";
+import { LiveSource, Timeline } from "./timeline.js";
+import { fetchRecordings, describeRecording, RecordingSource, REFRESH_INTERVAL_MS } from "./recording.js";
 
 const $ = (id) => document.getElementById(id);
 const PANEL_INTERVAL_MS = 100; // text panels refresh at 10 Hz: enough to read, cheap on layout
 
 const editor = new Editor();
 const view = new SceneView($("canvas"));
-const plot = new EnergyPlot($("energy-plot"));
+const plot = new TimePlot($("plot"), { onSeek: (t) => timeline.seekTime(t) });
 const governor = new QualityGovernor((level, reason) => {
   view.setQuality(level);
   showQuality(reason);
@@ -33,6 +35,10 @@ const page = {
   runs: 0,
   metadata: null,
   masses: new Map(),
+  inertias: new Map(), // body_id -> 9 numbers (metadata's `inertia`, ext)
+  energy: new Series(PLOTS.energy.series.map((d) => d.key).concat("kinetic")),
+  body: new Series(["speed", "vx", "vy", "vz", "spin", "wx", "wy", "wz"]), // the selected body
+  timestep: 1 / 60,
   bodyInfo: new Map(),
   lastFrame: null,
   appliedFrame: null,
@@ -47,6 +53,10 @@ const page = {
   draws: 0, // animation frames that drew (the view draws on demand)
   workMs: new Float64Array(600), // main-thread time of applyFrame + render submission, same ring
   cost: { decode: new Float64Array(240), receive: new Float64Array(240), apply: new Float64Array(240), received: 0, applied: 0 },
+  source: null, // the timeline's frame source (timeline.js)
+  recordingId: null, // the live run's recording, once `complete` named it
+  refreshTimer: 0, // re-reads a recording that is still being written
+  recordings: [], // the last list read
 };
 
 // Mean of the newest min(count, ring size) entries of a ring written at count % size.
@@ -71,9 +81,23 @@ window.simhostStats = {
   get decoding() { return page.run?.decoding ?? "none"; },
 };
 
+// The frame on screen: the newest one while the timeline follows the run, else the cursor's.
+const timeline = new Timeline({
+  onFrame: () => {},
+  onChange: () => showTimeline(),
+  liveFrame: () => page.lastFrame,
+});
+const shownFrame = () => (timeline.following ? page.lastFrame : timeline.frame);
+
 window.simhost = {
   get state() { return page.state; },
   get lastFrame() { return page.lastFrame; },
+  get shownFrame() { return shownFrame(); },
+  get source() { return page.source; },
+  get recordings() { return page.recordings; },
+  openRecording: (id) => openRecording(id),
+  get appliedFrame() { return page.appliedFrame; },
+  timeline,
   get metadata() { return page.metadata; },
   get framesReceived() { return page.framesReceived; },
   get coalesced() { return page.run?.coalesced ?? 0; },
@@ -84,7 +108,11 @@ window.simhost = {
   get selected() { return view.selected; },
   get quality() { return { ...view.quality, shadows: view.shadows, auto: governor.auto, level: governor.level, reason: governor.reason }; },
   get draws() { return page.draws; },
-  get energy() { return page.lastFrame ? frameEnergy(page.lastFrame, page.masses) : null; },
+  get energy() { return page.lastFrame ? frameEnergy(page.lastFrame, page.masses, page.inertias) : null; },
+  plot,
+  get plotSeries() { return plotSeries(); },
+  plotCSV: () => plotCSV(),
+  screenshot: () => screenshotURL(),
   editor,
   view,
   setObjects: (list) => editor.setObjects(list),
@@ -129,7 +157,7 @@ function showQuality(reason) {
 function setState(state) {
   page.state = state;
   $("st-state").textContent = state;
-  const final = state === "idle" || FINAL_STATES.has(state);
+  const final = state === "idle" || state === "replay" || FINAL_STATES.has(state);
   $("start").disabled = !final;
   $("stop").disabled = final;
   $("pause").disabled = state !== "running";
@@ -145,16 +173,22 @@ function showError(text) {
   $("st-error").textContent = text;
 }
 
-function start() {
+// Starts a run from the editor, or (resume) from a recorded frame: configure {resume}.
+function start(resume = null) {
   if (page.run && !FINAL_STATES.has(page.run.state)) return;
   const errors = [];
-  const configure = editor.buildConfigure();
+  const configure = resume ? { message: { type: "configure", resume } } : editor.buildConfigure();
   if (configure.errors) errors.push(...configure.errors);
   const startMsg = editor.buildStart(errors);
+  if ($("record").checked) startMsg.record = true;
   $("run-errors").textContent = errors.join("; ");
   if (errors.length) return;
+  closeRecording();
+  page.recordingId = null;
+  if (location.search.includes("recording=")) history.replaceState(null, "", "/live"); // a reload shows the editor
 
   showError("");
+  page.run?.close(); // its socket and its history go
   page.runs++;
   page.metadata = null;
   page.lastFrame = page.appliedFrame = null;
@@ -163,9 +197,12 @@ function start() {
   page.dropped = 0;
   page.rtfSamples.length = 0;
   page.masses.clear();
+  page.inertias.clear();
   page.bodyInfo.clear();
+  page.energy.reset();
+  page.body.reset();
+  page.timestep = startMsg.timestep_ms / 1000;
   view.clear();
-  plot.reset();
   selectBody(-1);
   $("st-bodies").textContent = "0";
 
@@ -183,12 +220,12 @@ function start() {
       onMetadata: (msg) => {
         if (page.run !== run) return; // a late message of an earlier run
         page.metadata = msg;
-        for (const b of msg.bodies) {
-          page.masses.set(b.body_id, b.mass);
-          page.bodyInfo.set(b.body_id, b);
-        }
+        setBodies(msg);
         view.setMetadata(msg);
         $("st-bodies").textContent = String(msg.bodies.length);
+      },
+      onRange: (r) => {
+        if (page.run === run) page.source?.setRange(r);
       },
       onFrame: (data) => {
         if (page.run !== run) return; // a late message of an earlier run
@@ -198,7 +235,7 @@ function start() {
         // Frames that arrived: decoded ones plus those the decoder skipped for a newer one.
         page.framesReceived = page.delivered + run.coalesced;
         page.dropped = Math.max(page.dropped, data.frame_id + 1 - page.framesReceived);
-        plot.add(data.simulation_time, frameEnergy(data, page.masses));
+        addSamples(data);
         const now = performance.now();
         page.rtfSamples.push(now, data.simulation_time);
         // Keep about two seconds of samples for the real-time factor.
@@ -210,14 +247,18 @@ function start() {
       onComplete: (msg) => {
         if (page.run !== run) return; // a late message of an earlier run
         if (Number.isFinite(msg.dropped_frames)) page.dropped = Math.max(page.dropped, msg.dropped_frames);
+        if (typeof msg.recording?.id === "string") page.recordingId = msg.recording.id;
+        showTimeline();
       },
     },
   });
   page.run = run;
+  page.source = new LiveSource(run);
+  timeline.setSource(page.source);
   setState(run.state);
 }
 
-$("start").addEventListener("click", start);
+$("start").addEventListener("click", () => start());
 $("stop").addEventListener("click", () => page.run?.stop());
 $("pause").addEventListener("click", () => page.run?.pause());
 $("resume").addEventListener("click", () => page.run?.resume());
@@ -230,10 +271,15 @@ $("step").addEventListener("click", () => {
 
 // --- view tools ------------------------------------------------------------------------------
 
-for (const [id, name] of [["ov-contacts", "contacts"], ["ov-velocity", "velocity"], ["ov-axes", "axes"]]) {
-  $(id).addEventListener("change", () => view.setOverlay(name, $(id).checked));
+const showLegend = () => ($("force-legend").hidden = !($("ov-forces").checked || $("ov-gravity").checked));
+for (const [id, name] of [["ov-contacts", "contacts"], ["ov-velocity", "velocity"], ["ov-axes", "axes"], ["ov-forces", "forces"], ["ov-gravity", "gravity"]]) {
+  $(id).addEventListener("change", () => {
+    view.setOverlay(name, $(id).checked);
+    showLegend();
+  });
   view.setOverlay(name, $(id).checked);
 }
+showLegend();
 $("reset-camera").addEventListener("click", () => view.resetCamera());
 $("shadows").addEventListener("change", () => {
   view.setShadows($("shadows").checked);
@@ -256,7 +302,9 @@ $("canvas").addEventListener("pointerup", (ev) => {
 // --- inspector -------------------------------------------------------------------------------
 
 function selectBody(id) {
+  const changed = id !== view.selected;
   view.select(id);
+  if (changed) loadBodySeries(id);
   if (view.follow) view.setFollow(true);
   const has = id >= 0;
   $("insp-empty").hidden = has;
@@ -303,13 +351,14 @@ function updateInspector(frame) {
   const e = quatToPitchRollYaw(q);
   $("insp-euler").textContent = `pitch ${e[0].toFixed(1)}°, roll ${e[1].toFixed(1)}°, yaw ${e[2].toFixed(1)}°`;
   $("insp-contacts").textContent = String(frame.contactsOf(id));
+  showContacts(frame, id, info);
   $("insp-sleeping").textContent = s.sleeping === undefined ? "–" : String(s.sleeping);
 }
 
 // --- panels and status -----------------------------------------------------------------------
 
 function updatePanels() {
-  const f = page.lastFrame;
+  const f = shownFrame();
   $("st-frame").textContent = f ? String(f.frame_id) : "–";
   $("st-time").textContent = f ? f.simulation_time.toFixed(3) : "0.000";
   $("st-dropped").textContent = String(page.dropped);
@@ -338,7 +387,8 @@ function animate(now) {
   page.frameTimeCount++;
   // A view that has not drawn for a quarter second is still; its refreshes cost nothing.
   governor.tick(now, now - lastDrawAt > 250);
-  const f = page.lastFrame;
+  timeline.tick(now);
+  const f = shownFrame();
   const t0 = performance.now();
   if (f && f !== page.appliedFrame) {
     view.applyFrame(f);
@@ -353,7 +403,8 @@ function animate(now) {
   if (now - lastPanels >= PANEL_INTERVAL_MS) {
     lastPanels = now;
     updatePanels();
-    plot.draw();
+    showPlot();
+    showTimeline();
   }
   if (now - lastFpsText >= 1000) {
     // Frames drawn per second (the view draws on demand, so a still view shows 0).
@@ -365,9 +416,382 @@ function animate(now) {
 }
 requestAnimationFrame(animate);
 
+// --- why it moves: plots, forces, contacts ---------------------------------------------------
+
+function setBodies(meta) {
+  let heaviest = 0;
+  for (const b of meta.bodies) {
+    page.masses.set(b.body_id, b.mass);
+    page.bodyInfo.set(b.body_id, b);
+    if (Array.isArray(b.inertia) && b.inertia.length === 9) page.inertias.set(b.body_id, Float64Array.from(b.inertia));
+    if (!b.is_environment) heaviest = Math.max(heaviest, b.mass * 9.81);
+  }
+  // One absolute scale for the whole run, so arrows compare across frames: the heaviest body's
+  // weight rounded up to 1, 2 or 5 × 10^k newtons is one metre of arrow.
+  const scale = niceCeil(heaviest || 10);
+  view.setForceScale(scale, page.timestep);
+  $("force-legend").textContent = `arrows: 1 m = ${scale} N · normal pink, friction yellow, weight violet`;
+}
+
+
+function addSamples(frame) {
+  page.energy.add(frame.simulation_time, frameEnergy(frame, page.masses, page.inertias));
+  if (view.selected >= 0 && !bodyLoading) {
+    const s = bodySample(frame, view.selected);
+    if (s) page.body.add(frame.simulation_time, s);
+  }
+}
+
+// A newly selected body's series from what the source holds (the live history in the worker, or
+// the recording), then the frames that arrive after.
+let bodyLoading = false;
+let bodyRequest = 0;
+async function loadBodySeries(id) {
+  page.body.reset();
+  const src = timeline.source;
+  if (id < 0 || !src?.bodySeries) return;
+  const req = ++bodyRequest;
+  bodyLoading = true;
+  let got = null;
+  try {
+    got = await src.bodySeries(id);
+  } catch (e) {
+    showError(`velocity series: ${e.message}`);
+  }
+  if (req !== bodyRequest) return;
+  bodyLoading = false;
+  page.body.reset();
+  if (!got) return;
+  const { t, values } = got;
+  const sample = {};
+  for (let i = 0; i < t.length; i++) {
+    for (const k of page.body.keys) sample[k] = values[k][i];
+    page.body.add(t[i], sample);
+  }
+}
+
+function plotSeries() {
+  return $("plot-kind").value === "energy" ? page.energy : page.body;
+}
+
+function showPlot() {
+  const kind = $("plot-kind").value;
+  const empty = kind !== "energy" && view.selected < 0 ? "click a body in the view" : bodyLoading ? "loading…" : "no data yet";
+  plot.show(kind, plotSeries(), empty);
+  const f = shownFrame();
+  plot.setCursor(f ? f.simulation_time : null);
+  plot.draw();
+}
+
+function plotCSV() {
+  const kind = $("plot-kind").value;
+  const series = plotSeries();
+  const labels = series.keys.map((k) => (kind === "energy" ? `${k}_J` : k.startsWith("w") || k === "spin" ? `${k}_rad_s` : `${k}_m_s`));
+  return series.csv(labels);
+}
+
+function download(name, href) {
+  const a = document.createElement("a");
+  a.href = href;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+}
+
+$("plot-kind").addEventListener("change", () => showPlot());
+$("plot-csv").addEventListener("click", () => {
+  const kind = $("plot-kind").value;
+  const url = URL.createObjectURL(new Blob([plotCSV()], { type: "text/csv" }));
+  const who = kind === "energy" ? "" : `-body${view.selected}`;
+  download(`simhost-${kind}${who}.csv`, url);
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+});
+
+// The canvas keeps its drawing buffer (scene.js), so what is on screen is what the PNG holds.
+function screenshotURL() {
+  view.invalidate();
+  view.render();
+  return view.canvas.toDataURL("image/png");
+}
+$("screenshot").addEventListener("click", () => {
+  const f = shownFrame();
+  download(`simhost-frame${f ? f.frame_id : ""}.png`, screenshotURL());
+});
+
+const fmt = (v) => (Number.isFinite(v) ? (Math.abs(v) < 5e-4 ? 0 : v).toFixed(3) : "–");
+const SLIP_MS = 0.005; // slower relative motion at a contact point than 5 mm/s counts as sticking
+
+// Tangential speed of body `id` against the other body at a contact point: v + ω × r of each.
+function slipSpeed(frame, id, c) {
+  const rel = [0, 0, 0];
+  for (const [body, sign] of [[id, 1], [c.other, -1]]) {
+    const i = frame.indexOf(body);
+    if (i < 0) continue;
+    const rx = c.point.x - frame.pos[3 * i], ry = c.point.y - frame.pos[3 * i + 1], rz = c.point.z - frame.pos[3 * i + 2];
+    const wx = frame.angvel[3 * i], wy = frame.angvel[3 * i + 1], wz = frame.angvel[3 * i + 2];
+    rel[0] += sign * (frame.vel[3 * i] + wy * rz - wz * ry);
+    rel[1] += sign * (frame.vel[3 * i + 1] + wz * rx - wx * rz);
+    rel[2] += sign * (frame.vel[3 * i + 2] + wx * ry - wy * rx);
+  }
+  const n = c.normal;
+  const vn = rel[0] * n.x + rel[1] * n.y + rel[2] * n.z;
+  return Math.hypot(rel[0] - vn * n.x, rel[1] - vn * n.y, rel[2] - vn * n.z);
+}
+function showContacts(frame, id, info) {
+  const list = frame.contactsFor(id);
+  const table = $("insp-contact-list");
+  table.hidden = list.length === 0;
+  const body = table.tBodies[0];
+  const rows = list.map((c) => {
+    const other = page.bodyInfo.get(c.other);
+    const mu = info && other ? Math.sqrt(info.friction * other.friction) : NaN;
+    const limit = mu * c.normalImpulse;
+    // Sliding: the two surfaces move against each other at the point (then friction sits at the
+    // μ·N limit). Judged by the slip speed, not by friction reaching μ·N: a resting box's solver
+    // leftovers can touch the limit while nothing moves.
+    const slip = slipSpeed(frame, id, c);
+    const sliding = slip > SLIP_MS;
+    const fv = c.frictionVector;
+    const dir = fv ? ` (${fmt(fv.x)}, ${fmt(fv.y)}, ${fmt(fv.z)})` : "";
+    return { cls: sliding ? "sliding" : "", cells: [String(c.other), fmt(c.normalImpulse), fmt(c.frictionImpulse) + dir, fmt(limit), sliding ? `sliding ${slip.toFixed(2)} m/s` : "sticking"] };
+  });
+  while (body.rows.length > rows.length) body.deleteRow(-1);
+  while (body.rows.length < rows.length) {
+    const tr = body.insertRow();
+    for (let k = 0; k < 5; k++) tr.insertCell();
+  }
+  rows.forEach((r, i) => {
+    const tr = body.rows[i];
+    tr.className = r.cls;
+    r.cells.forEach((text, k) => (tr.cells[k].textContent = text));
+  });
+  const m = info?.mass ?? 0;
+  $("insp-weight").textContent = info?.is_environment ? "–" : `weight m·g = ${fmt(m * 9.81)} N (timestep ${(page.timestep * 1000).toFixed(0)} ms: force = impulse / timestep)`;
+}
+
+// --- recordings --------------------------------------------------------------------------------
+
+function message(text, isError = false) {
+  const el = $("view-message");
+  el.hidden = !text;
+  el.textContent = text;
+  el.classList.toggle("error", isError);
+}
+
+async function loadLibrary() {
+  $("lib-status").textContent = "loading…";
+  try {
+    page.recordings = await fetchRecordings();
+  } catch (e) {
+    page.recordings = [];
+    $("lib-status").textContent = e.message;
+    $("lib-list").replaceChildren();
+    return;
+  }
+  $("lib-status").textContent = page.recordings.length ? `${page.recordings.length} recordings, newest first` : "no recordings yet: tick “record” under Run, or run `simhost run --record`";
+  $("lib-list").replaceChildren(...page.recordings.map((r) => {
+    const d = describeRecording(r);
+    const li = document.createElement("li");
+    li.dataset.id = r.id;
+    li.dataset.testid = "recording";
+    li.className = d.state;
+    if (page.source?.kind === "recording" && page.source.id === r.id) li.classList.add("open");
+    const title = document.createElement("b");
+    title.textContent = d.title;
+    const when = document.createElement("span");
+    when.className = "muted small";
+    when.textContent = d.when ? `  ${d.when}` : "";
+    const detail = document.createElement("span");
+    detail.className = "detail";
+    detail.textContent = d.detail;
+    li.append(title, when, detail);
+    if (d.state !== "unreadable") li.addEventListener("click", () => openRecording(r.id));
+    else li.title = "this file cannot be read as a recording";
+    return li;
+  }));
+}
+
+function closeRecording() {
+  clearInterval(page.refreshTimer);
+  page.refreshTimer = 0;
+  if (page.source?.kind === "recording") {
+    page.source = null;
+    timeline.setSource(null);
+  }
+  message("");
+}
+
+async function fillEnergy(src) {
+  try {
+    const { t, values } = await src.energySeries();
+    if (page.source !== src) return;
+    page.energy.reset();
+    const sample = {};
+    for (let i = 0; i < t.length; i++) {
+      for (const k of page.energy.keys) sample[k] = values[k][i];
+      page.energy.add(t[i], sample);
+    }
+  } catch (e) {
+    showError(`energy: ${e.message}`);
+  }
+}
+
+// Opens a recording into the view, the timeline and the plots (any live run is left).
+let opening = 0;
+async function openRecording(id) {
+  const ticket = ++opening;
+  message(`opening recording ${id}…`);
+  let src;
+  try {
+    src = await RecordingSource.open(id);
+  } catch (e) {
+    if (ticket === opening) message(`This recording cannot be opened: ${e.message}`, true);
+    return;
+  }
+  if (ticket !== opening) return;
+  if (page.run && !FINAL_STATES.has(page.run.state)) page.run.stop();
+  page.run?.close();
+  page.run = null;
+  closeRecording();
+  showError("");
+  page.metadata = src.metadata;
+  page.lastFrame = page.appliedFrame = null;
+  page.masses.clear();
+  page.inertias.clear();
+  page.bodyInfo.clear();
+  page.energy.reset();
+  page.body.reset();
+  page.timestep = src.meta.timestep > 0 ? src.meta.timestep : 1 / 60;
+  view.clear();
+  setBodies(src.metadata);
+  view.setMetadata(src.metadata);
+  selectBody(-1);
+  $("st-bodies").textContent = String(src.metadata.bodies.length);
+  page.source = src;
+  timeline.setSource(src);
+  setState("replay");
+  history.replaceState(null, "", `/?recording=${encodeURIComponent(id)}`);
+  message(src.range().count ? "" : "this recording has no frames yet");
+  timeline.home();
+  fillEnergy(src);
+  loadLibrary();
+  if (src.growing) page.refreshTimer = setInterval(() => refreshRecording(src), REFRESH_INTERVAL_MS);
+}
+
+// A recording still being written grows while it is watched.
+async function refreshRecording(src) {
+  if (page.source !== src) return;
+  try {
+    const grew = await src.refresh();
+    if (page.source !== src) return;
+    if (grew) {
+      message("");
+      fillEnergy(src);
+      if (!timeline.frame) timeline.home();
+    }
+    if (!src.growing) {
+      clearInterval(page.refreshTimer);
+      page.refreshTimer = 0;
+      loadLibrary();
+    }
+    showTimeline();
+  } catch (e) {
+    message(`The recording stopped updating: ${e.message}`, true);
+  }
+}
+
+function resumeHere() {
+  const f = timeline.frame;
+  const id = page.source?.kind === "recording" ? page.source.id : page.recordingId;
+  if (!f || !id) return;
+  if (page.source?.kind === "recording" && page.source.meta.timestep > 0) {
+    // The resumed run steps as the recording did.
+    $("timestep").value = "custom";
+    $("timestep").dispatchEvent(new Event("change"));
+    $("timestep-custom").value = String(Math.round(page.source.meta.timestep * 1e6) / 1e3);
+  }
+  start({ recording: id, frame: f.frame_id });
+}
+
+$("lib-refresh").addEventListener("click", (ev) => {
+  ev.preventDefault();
+  loadLibrary();
+});
+$("tl-resume").addEventListener("click", () => resumeHere());
+
+// --- timeline ----------------------------------------------------------------------------------
+
+let sliderHeld = false; // while the user drags, the slider is theirs
+function showTimeline() {
+  const el = $("timeline");
+  const src = timeline.source;
+  el.dataset.mode = !src ? "none" : timeline.following ? "live" : "review";
+  el.dataset.playing = String(timeline.playing);
+  $("tl-play").textContent = timeline.playing || timeline.following ? "||" : "▶";
+  $("tl-play").title = timeline.following ? "pause the view (the run goes on; Space)" : "play / pause the view (Space)";
+  $("tl-speed").value = String(timeline.speed);
+  $("tl-loop").checked = timeline.loop;
+  const r = src?.range() ?? { count: 0 };
+  const pos = timeline.position();
+  $("tl-frame").textContent = pos ? String(pos.id) : "–";
+  $("tl-time").textContent = pos ? pos.time.toFixed(3) : "–";
+  if (!sliderHeld) {
+    const share = !pos || !r.count || r.t1 <= r.t0 ? 1 : (pos.time - r.t0) / (r.t1 - r.t0);
+    $("tl-slider").value = String(Math.round(Math.max(0, Math.min(1, share)) * 1000));
+  }
+  const canResume = src && !timeline.following && timeline.frame && (src.kind === "recording" || page.recordingId);
+  $("tl-resume").hidden = !canResume;
+  $("tl-span").textContent = !r.count ? "" : src.kind === "live"
+    ? `history ${r.count} frames, ${(r.t1 - r.t0).toFixed(1)} s, ${(r.bytes / 1048576).toFixed(1)} MB${r.dropped ? " (oldest dropped)" : ""}`
+    : `${r.count} frames, ${(r.t1 - r.t0).toFixed(1)} s${src.growing ? " · still being written" : ""}`;
+}
+
+$("tl-play").addEventListener("click", () => timeline.togglePlay());
+$("tl-back").addEventListener("click", () => timeline.step(-1));
+$("tl-fwd").addEventListener("click", () => timeline.step(1));
+$("tl-home").addEventListener("click", () => timeline.home());
+$("tl-end").addEventListener("click", () => timeline.end());
+$("tl-live").addEventListener("click", () => timeline.backToLive());
+$("tl-speed").addEventListener("change", () => timeline.setSpeed(Number($("tl-speed").value)));
+$("tl-loop").addEventListener("change", () => timeline.setLoop($("tl-loop").checked));
+$("tl-slider").addEventListener("pointerdown", () => (sliderHeld = true));
+$("tl-slider").addEventListener("input", () => timeline.scrubTo(Number($("tl-slider").value) / 1000));
+$("tl-slider").addEventListener("change", () => (sliderHeld = false));
+window.addEventListener("pointerup", () => (sliderHeld = false));
+// Timeline buttons do not take the focus, so Space after a click plays/pauses instead of clicking again.
+for (const b of $("timeline").querySelectorAll("button, input[type=checkbox], select")) {
+  if (b.tagName !== "SELECT") b.addEventListener("mousedown", (ev) => ev.preventDefault());
+}
+
+// Space, ←/→, +/−, Home/End drive the timeline unless the user is typing in a field.
+document.addEventListener("keydown", (ev) => {
+  const t = ev.target;
+  if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  if (t instanceof HTMLElement && (t.isContentEditable || ["INPUT", "SELECT", "TEXTAREA"].includes(t.tagName)) && t.type !== "range") return;
+  const act = {
+    " ": () => timeline.togglePlay(),
+    ArrowLeft: () => timeline.step(-1),
+    ArrowRight: () => timeline.step(1),
+    "+": () => timeline.faster(1),
+    "=": () => timeline.faster(1),
+    "-": () => timeline.faster(-1),
+    Home: () => timeline.home(),
+    End: () => timeline.end(),
+  }[ev.key];
+  if (!act || !timeline.source) return;
+  ev.preventDefault();
+  act();
+});
+
 // --- start-up --------------------------------------------------------------------------------
 
 setState("idle");
+// One page for both: at / it opens on the recordings list (and ?recording=id opens that one).
+$("library").open = location.pathname === "/";
+loadLibrary();
+const wanted = new URLSearchParams(location.search).get("recording");
+if (wanted) openRecording(wanted);
 fetchAssets()
   .then((list) => editor.setAssets(list))
   .catch((e) => showError(`asset list: ${e.message}`));

@@ -55,6 +55,7 @@ export function packFrame(d) {
   const colDepth = new Float64Array(cols.length), colStart = new Int32Array(cols.length + 1);
   const points = new Float64Array(6 * nc), depth = new Float64Array(nc);
   const normalImpulse = new Float64Array(nc), frictionImpulse = new Float64Array(nc);
+  const frictionVector = new Float64Array(3 * nc); // (ext) the tangent impulse on body B, NaN when absent
   let k = 0;
   cols.forEach((c, j) => {
     colBodies[2 * j] = c.body_a_id;
@@ -74,6 +75,10 @@ export function packFrame(d) {
       depth[k] = p.depth;
       normalImpulse[k] = num(p.normal_impulse);
       frictionImpulse[k] = num(p.friction_impulse);
+      const fv = p.friction_impulse_vector;
+      frictionVector[3 * k] = num(fv?.x);
+      frictionVector[3 * k + 1] = num(fv?.y);
+      frictionVector[3 * k + 2] = num(fv?.z);
       k++;
     }
   });
@@ -81,9 +86,9 @@ export function packFrame(d) {
   const packed = {
     frame_id: d.frame_id, simulation_time: d.simulation_time, solver: d.solver ?? null,
     n, ids, flags, assets, pos, vel, angvel, quat,
-    ncol: cols.length, colBodies, colNormal, colDepth, colStart, points, depth, normalImpulse, frictionImpulse,
+    ncol: cols.length, colBodies, colNormal, colDepth, colStart, points, depth, normalImpulse, frictionImpulse, frictionVector,
   };
-  const transfer = [ids, flags, assets, pos, vel, angvel, quat, colBodies, colNormal, colDepth, colStart, points, depth, normalImpulse, frictionImpulse].map((a) => a.buffer);
+  const transfer = [ids, flags, assets, pos, vel, angvel, quat, colBodies, colNormal, colDepth, colStart, points, depth, normalImpulse, frictionImpulse, frictionVector].map((a) => a.buffer);
   return { packed, transfer };
 }
 
@@ -284,6 +289,7 @@ export class Frame {
           const c = { point_a: xyz(this.points, 2 * k), point_b: xyz(this.points, 2 * k + 1), depth: this.depth[k] };
           if (!Number.isNaN(this.normalImpulse[k])) c.normal_impulse = this.normalImpulse[k];
           if (!Number.isNaN(this.frictionImpulse[k])) c.friction_impulse = this.frictionImpulse[k];
+          if (this.frictionVector && !Number.isNaN(this.frictionVector[3 * k])) c.friction_impulse_vector = xyz(this.frictionVector, k);
           contacts.push(c);
         }
         this._collisions.push({
@@ -302,6 +308,31 @@ export class Frame {
       if (this.colBodies[2 * j] === bodyId || this.colBodies[2 * j + 1] === bodyId) count += this.colStart[j + 1] - this.colStart[j];
     }
     return count;
+  }
+
+  // The contact points touching a body, as the inspector lists them: the impulses on that body
+  // (the wire's are on body B; a body that is A of its pair gets them negated), world N·s.
+  contactsFor(bodyId) {
+    const out = [];
+    for (let j = 0; j < this.ncol; j++) {
+      const a = this.colBodies[2 * j], b = this.colBodies[2 * j + 1];
+      if (a !== bodyId && b !== bodyId) continue;
+      const sign = b === bodyId ? 1 : -1;
+      for (let k = this.colStart[j]; k < this.colStart[j + 1]; k++) {
+        const p = this.points;
+        const fv = this.frictionVector;
+        const hasVec = fv && !Number.isNaN(fv[3 * k]);
+        out.push({
+          other: b === bodyId ? a : b,
+          point: { x: (p[6 * k] + p[6 * k + 3]) / 2, y: (p[6 * k + 1] + p[6 * k + 4]) / 2, z: (p[6 * k + 2] + p[6 * k + 5]) / 2 },
+          normal: { x: sign * this.colNormal[3 * j], y: sign * this.colNormal[3 * j + 1], z: sign * this.colNormal[3 * j + 2] },
+          normalImpulse: this.normalImpulse[k],
+          frictionImpulse: this.frictionImpulse[k],
+          frictionVector: hasVec ? { x: sign * fv[3 * k], y: sign * fv[3 * k + 1], z: sign * fv[3 * k + 2] } : null,
+        });
+      }
+    }
+    return out;
   }
 
   // The JSON form the tests and the console see (JSON.stringify of a frame).
@@ -341,15 +372,17 @@ const MAX_UNACKED = 2; // decoded frames the page has not taken yet; past that o
  * Where the socket's messages leave the worker (socket-worker.js) for the page: each is decoded
  * and posted in arrival order. The page acknowledges every frame it takes; while it has two
  * unacknowledged (its main thread is busy, say, waiting for a slow rasteriser), the newest frame
- * text waits here undecoded, replacing older ones (counted in `coalesced`): the page only ever
+ * waits here decoded, replacing older ones (counted in `coalesced`; each was kept in the history): the page only ever
  * shows the newest frame, and the socket is still read at the host's pace, so no backlog builds
  * up anywhere and the view shows the host's present, not a queue of the past. Messages that are
  * not frames are never dropped and never overtake a frame. Binary (SHF1) frames go the same way.
  * Each frame carries `decodeMs`, the time its decoding took here (the page reports it).
  */
 export class FrameOutbox {
-  constructor(post) {
+  constructor(post, keep = null) {
     this.post = post; // (message, transfer) => void
+    this.keep = keep; // (packed) => void: sees every decoded frame (the history)
+    this.extra = null; // () => object merged into each frame message (the history's range)
     this.unacked = 0;
     this.pending = null;
     this.coalesced = 0;
@@ -358,13 +391,27 @@ export class FrameOutbox {
 
   push(text) {
     const isFrame = text instanceof ArrayBuffer || (typeof text === "string" && text.startsWith(FRAME_PREFIX));
-    if (isFrame && this.unacked >= MAX_UNACKED) {
+    // Every message is decoded as it arrives (metadata fills the body table binary frames are read
+    // against), and every frame with it, so the history (history.js) holds each one, not only those
+    // the page had time to take.
+    const t0 = performance.now();
+    const r = decode(text, this.bodies);
+    if (!isFrame) {
+      this.flush();
+      this.post(r, []);
+      return;
+    }
+    if (r.packed) {
+      r.packed.decodeMs = performance.now() - t0;
+      this.keep?.(r.packed);
+    }
+    if (r.packed && this.unacked >= MAX_UNACKED) {
       if (this.pending !== null) this.coalesced++;
-      this.pending = text;
+      this.pending = r;
       return;
     }
     this.flush();
-    this.deliver(text);
+    this.deliver(r);
   }
 
   ack() {
@@ -375,18 +422,15 @@ export class FrameOutbox {
   // Sends the waiting frame, if any (before anything that must follow it).
   flush() {
     if (this.pending === null) return;
-    const text = this.pending;
+    const r = this.pending;
     this.pending = null;
-    this.deliver(text);
+    this.deliver(r);
   }
 
-  deliver(text) {
-    const t0 = performance.now();
-    const r = decode(text, this.bodies);
+  deliver(r) {
     if (r.packed) {
-      r.packed.decodeMs = performance.now() - t0;
       this.unacked++;
-      this.post({ packed: r.packed, coalesced: this.coalesced }, r.transfer);
+      this.post({ packed: r.packed, coalesced: this.coalesced, ...this.extra?.() }, r.transfer);
     } else {
       this.post(r, []);
     }

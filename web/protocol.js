@@ -31,7 +31,7 @@ export class LiveRun {
   constructor({ configure, start, url = liveURL(), handlers = {}, log = null }) {
     this.configure = configure;
     this.start = start;
-    this.handlers = handlers; // onState(state), onMetadata(msg), onFrame(data), onComplete(msg), onError(text)
+    this.handlers = handlers; // onState(state), onMetadata(msg), onFrame(data), onRange(r), onComplete(msg), onError(text)
     this.log = log; // optional array that records every message sent (tests read it)
     this.state = "connecting";
     this.stopRequested = false;
@@ -43,10 +43,11 @@ export class LiveRun {
         this.send(this.configure);
       },
       onResult: (r) => this.handle(r),
-      onClose: (code) => {
+      onClose: (code, range) => {
+        if (range) this.handlers.onRange?.(range);
         if (!FINAL_STATES.has(this.state)) {
           if (this.stopRequested) this.setState("stopped");
-          else this.fail(code === 1000 ? "the server closed the connection" : `connection closed (code ${code})`, "closed");
+          else this.fail(code === 1000 ? "the server closed the connection" : `lost the connection to the host (code ${code}): is simhost serve still running?`, "closed");
         }
       },
     });
@@ -82,13 +83,14 @@ export class LiveRun {
   }
 
   // One decoded message: { msg } | { packed } (a frame) | { error }.
-  handle({ msg, packed, error }) {
+  handle({ msg, packed, error, range }) {
     if (error) {
       this.handlers.onError?.(error);
       return;
     }
     if (packed) {
       if (this.state === "starting") this.setState("running");
+      if (range) this.handlers.onRange?.(range);
       this.handlers.onFrame?.(new Frame(packed));
       return;
     }
@@ -146,6 +148,12 @@ export class LiveRun {
     this.send({ type: "apply_impulse", body_id: bodyId, impulse });
   }
 
+  // A frame of the run's history (history.js): { frame: packed | null, range }.
+  query(q) {
+    return this.socket.query(q);
+  }
+
+  // Ends the socket and drops the history (the next run's start does this to the last one).
   close() {
     this.socket.abandon();
   }

@@ -17,6 +17,9 @@ const COLOR_SELECTED = new THREE.Color(0x4fd1ff);
 const ASLEEP_DIM = 0.4; // asleep bodies keep their hue at 40 % brightness
 const MAX_CONTACTS = 8192; // contact points drawn per frame; more are skipped (and counted)
 const VELOCITY_SECONDS = 0.25; // a velocity arrow shows where the body is 0.25 s later
+const MAX_FORCE_ARROWS = 4096; // normal and friction arrows drawn per frame, each; more are skipped
+const ARROW_SEGMENTS = 3; // a shaft and two strokes of the head
+const MIN_FRICTION_ARROW_M = 0.01; // a friction arrow shorter than 1 cm is not drawn (nothing slides)
 const HOME = { position: new THREE.Vector3(9, -11, 6.5), target: new THREE.Vector3(0, 0, 1) };
 
 const _m = new THREE.Matrix4();
@@ -38,6 +41,30 @@ function lineBuffer(maxSegments, withColors) {
   }
   geo.setDrawRange(0, 0);
   return geo;
+}
+
+// Arrow `slot` of a line buffer: a shaft from (x, y, z) along d and a two-stroke head at its tip.
+function writeArrow(attr, slot, x, y, z, dx, dy, dz) {
+  const v = slot * ARROW_SEGMENTS * 2;
+  const tx = x + dx, ty = y + dy, tz = z + dz;
+  attr.setXYZ(v, x, y, z);
+  attr.setXYZ(v + 1, tx, ty, tz);
+  const len = Math.hypot(dx, dy, dz) || 1;
+  const h = Math.min(0.25 * len, 0.12); // head length, m
+  // A direction across the shaft: d × z, or d × x when d is (nearly) vertical.
+  let px = dy, py = -dx, pz = 0;
+  if (Math.hypot(px, py) < 1e-3 * len) {
+    px = 0;
+    py = dz;
+    pz = -dy;
+  }
+  const pl = Math.hypot(px, py, pz) || 1;
+  const bx = tx - (dx / len) * h, by = ty - (dy / len) * h, bz = tz - (dz / len) * h;
+  const sx = (px / pl) * h * 0.5, sy = (py / pl) * h * 0.5, sz = (pz / pl) * h * 0.5;
+  attr.setXYZ(v + 2, tx, ty, tz);
+  attr.setXYZ(v + 3, bx + sx, by + sy, bz + sz);
+  attr.setXYZ(v + 4, tx, ty, tz);
+  attr.setXYZ(v + 5, bx - sx, by - sy, bz - sz);
 }
 
 function isSoftwareGL() {
@@ -110,7 +137,12 @@ export class SceneView {
     this.geometries = new Map(); // asset_id -> BufferGeometry (shared by all bodies of the asset)
     this.selected = -1;
     this.follow = false;
-    this.overlays = { contacts: true, velocity: false, axes: false };
+    this.overlays = { contacts: true, velocity: false, axes: false, forces: false, gravity: false };
+    // Force arrows: metres of arrow per newton (the legend shows its inverse) and the step the
+    // impulses on the wire span (force = impulse / timestep). The page sets both per run.
+    this.forceScale = 100; // N per metre
+    this.timestep = 1 / 60;
+    this.arrowCounts = { normal: 0, friction: 0, gravity: 0 };
     this.skippedContacts = 0;
     this.lastFrame = null;
     this.buildOverlays(0);
@@ -286,7 +318,13 @@ export class SceneView {
         axes[i * 6 + off + 2] = k === 2 ? 1 : 0.15;
       }
     }
-    for (const o of [this.contactPoints, this.contactNormals, this.velocityLines, this.axesLines]) {
+    this.normalArrows = new THREE.LineSegments(lineBuffer(MAX_FORCE_ARROWS * ARROW_SEGMENTS, false),
+      new THREE.LineBasicMaterial({ color: 0xff5fa2, depthTest: false }));
+    this.frictionArrows = new THREE.LineSegments(lineBuffer(MAX_FORCE_ARROWS * ARROW_SEGMENTS, false),
+      new THREE.LineBasicMaterial({ color: 0xffe14d, depthTest: false }));
+    this.gravityArrows = new THREE.LineSegments(lineBuffer(n * ARROW_SEGMENTS, false),
+      new THREE.LineBasicMaterial({ color: 0xb78cff, depthTest: false }));
+    for (const o of [this.contactPoints, this.contactNormals, this.velocityLines, this.axesLines, this.normalArrows, this.frictionArrows, this.gravityArrows]) {
       o.frustumCulled = false;
       o.renderOrder = 10;
       this.overlayGroup.add(o);
@@ -305,6 +343,26 @@ export class SceneView {
     this.contactPoints.visible = this.contactNormals.visible = this.overlays.contacts;
     this.velocityLines.visible = this.overlays.velocity;
     this.axesLines.visible = this.overlays.axes;
+    this.normalArrows.visible = this.frictionArrows.visible = this.overlays.forces;
+    this.gravityArrows.visible = this.overlays.gravity;
+  }
+
+  // Newtons per metre of arrow, and the timestep that turns the wire's impulses into forces.
+  setForceScale(newtonsPerMetre, timestep) {
+    this.forceScale = newtonsPerMetre;
+    if (timestep > 0) this.timestep = timestep;
+    if (this.lastFrame) this.updateOverlays(this.lastFrame);
+    this.invalidate();
+  }
+
+  // Where a body is drawn (its instance matrix's translation), for the tests: the view must put it
+  // where the frame on screen says.
+  drawnPosition(bodyId) {
+    const b = this.bodies.get(bodyId);
+    if (!b) return null;
+    b.mesh.getMatrixAt(b.index, _m);
+    const p = new THREE.Vector3().setFromMatrixPosition(_m);
+    return { x: p.x, y: p.y, z: p.z };
   }
 
   colorOf(b) {
@@ -322,6 +380,7 @@ export class SceneView {
       b.mesh.setColorAt(b.index, this.colorOf(b));
       b.mesh.instanceColor.needsUpdate = true;
     }
+    if (this.lastFrame && this.overlays.forces) this.updateOverlays(this.lastFrame); // arrows act on the selected body
     this.invalidate();
   }
 
@@ -411,6 +470,8 @@ export class SceneView {
       this.contactNormals.geometry.setDrawRange(0, 2 * n);
       pts.needsUpdate = nrm.needsUpdate = true;
     }
+    if (this.overlays.forces) this.updateForceArrows(frame);
+    if (this.overlays.gravity) this.updateGravityArrows(frame);
     if (this.overlays.velocity || this.overlays.axes) {
       const vel = this.velocityLines.geometry.getAttribute("position");
       const ax = this.axesLines.geometry.getAttribute("position");
@@ -442,6 +503,49 @@ export class SceneView {
       this.axesLines.geometry.setDrawRange(0, 2 * na);
       vel.needsUpdate = ax.needsUpdate = true;
     }
+  }
+
+  // Normal and friction force of each contact point, at the point: the force on body B of the pair
+  // (the wire's convention), or on the selected body when it is A (negated), length force/scale.
+  updateForceArrows(frame) {
+    const nrm = this.normalArrows.geometry.getAttribute("position");
+    const fri = this.frictionArrows.geometry.getAttribute("position");
+    const { ncol, colStart, colNormal, colBodies, points, normalImpulse, frictionVector } = frame;
+    const perMetre = 1 / (this.forceScale * this.timestep); // metres of arrow per N·s
+    let nn = 0, nf = 0;
+    for (let j = 0; j < ncol; j++) {
+      const sign = colBodies[2 * j] === this.selected ? -1 : 1;
+      const nx = colNormal[3 * j], ny = colNormal[3 * j + 1], nz = colNormal[3 * j + 2];
+      for (let k = colStart[j]; k < colStart[j + 1]; k++) {
+        const x = (points[6 * k] + points[6 * k + 3]) / 2, y = (points[6 * k + 1] + points[6 * k + 4]) / 2, z = (points[6 * k + 2] + points[6 * k + 5]) / 2;
+        const len = (normalImpulse[k] || 0) * perMetre * sign;
+        if (nn < MAX_FORCE_ARROWS && Math.abs(len) > 1e-4) writeArrow(nrm, nn++, x, y, z, nx * len, ny * len, nz * len);
+        if (!frictionVector || Number.isNaN(frictionVector[3 * k]) || nf >= MAX_FORCE_ARROWS) continue;
+        const fx = frictionVector[3 * k] * perMetre * sign, fy = frictionVector[3 * k + 1] * perMetre * sign, fz = frictionVector[3 * k + 2] * perMetre * sign;
+        if (Math.hypot(fx, fy, fz) >= MIN_FRICTION_ARROW_M) writeArrow(fri, nf++, x, y, z, fx, fy, fz);
+      }
+    }
+    this.normalArrows.geometry.setDrawRange(0, nn * ARROW_SEGMENTS * 2);
+    this.frictionArrows.geometry.setDrawRange(0, nf * ARROW_SEGMENTS * 2);
+    nrm.needsUpdate = fri.needsUpdate = true;
+    this.arrowCounts.normal = nn;
+    this.arrowCounts.friction = nf;
+  }
+
+  // Weight m·g of each dynamic body, down from its origin.
+  updateGravityArrows(frame) {
+    const attr = this.gravityArrows.geometry.getAttribute("position");
+    const max = attr.count / (2 * ARROW_SEGMENTS);
+    const { n, ids, flags, pos } = frame;
+    let na = 0;
+    for (let i = 0; i < n && na < max; i++) {
+      if (flags[i] & ENV) continue;
+      const mass = this.bodies.get(ids[i])?.info.mass ?? 0;
+      writeArrow(attr, na++, pos[3 * i], pos[3 * i + 1], pos[3 * i + 2], 0, 0, (-mass * 9.81) / this.forceScale);
+    }
+    this.gravityArrows.geometry.setDrawRange(0, na * ARROW_SEGMENTS * 2);
+    attr.needsUpdate = true;
+    this.arrowCounts.gravity = na;
   }
 
   // What is drawn: bodies, instanced meshes, instances, CPU-batched meshes, and the draw calls

@@ -1,11 +1,17 @@
 // The live socket's worker: owns the WebSocket of one run, reads it at the host's pace whatever
-// the page's main thread is doing, and hands messages over decoded (frames.js, FrameOutbox).
-//   page -> worker: {open: url} | {send: text} | {ack: true} | {close: true}
-//   worker -> page: {open: true} | {packed, coalesced} | {msg} | {error} | {closed: code}
+// the page's main thread is doing, hands messages over decoded (frames.js, FrameOutbox), and keeps
+// the run's history of frames for the timeline (history.js). It outlives the socket's close, so a
+// finished run can still be scrubbed; the page terminates it when the next run starts.
+//   page -> worker: {open: url} | {send: text} | {ack: true} | {close: true} | {query, req}
+//   worker -> page: {open: true} | {packed, coalesced, range} | {msg} | {error} | {closed: code}
+//                   | {answer: packed | null, req, range}
 import { FrameOutbox } from "./frames.js";
+import { FrameHistory } from "./history.js";
 
 let ws = null;
-const outbox = new FrameOutbox((m, transfer) => self.postMessage(m, transfer));
+const history = new FrameHistory();
+const outbox = new FrameOutbox((m, transfer) => self.postMessage(m, transfer), (p) => history.add(p));
+outbox.extra = () => ({ range: history.range() });
 
 self.onmessage = ({ data }) => {
   if (data.open) {
@@ -23,7 +29,7 @@ self.onmessage = ({ data }) => {
     };
     ws.onclose = (ev) => {
       outbox.flush(); // the last frame before the close goes first
-      self.postMessage({ closed: ev.code });
+      self.postMessage({ closed: ev.code, range: history.range() });
     };
   } else if (data.send !== undefined) {
     if (ws?.readyState === WebSocket.OPEN) ws.send(data.send);
@@ -31,5 +37,8 @@ self.onmessage = ({ data }) => {
     outbox.ack();
   } else if (data.close) {
     ws?.close();
+  } else if (data.query) {
+    // A copy (structured clone), not a transfer: the history keeps its frame.
+    self.postMessage({ answer: history.answer(data.query), req: data.req, range: history.range() });
   }
 };

@@ -1,7 +1,9 @@
 // The WebSocket of one run, as the page sees it: opened in a worker (socket-worker.js) so that
 // reading and decoding never wait for the main thread, or on the main thread if no worker
 // starts. Either way the handlers get the same decoded results in arrival order:
-//   onOpen(), onResult({msg} | {packed} | {error}), onClose(code).
+//   onOpen(), onResult({msg} | {packed, range} | {error}), onClose(code, range).
+// Both keep the run's history of frames (history.js); query(q) answers a history query
+// (FrameHistory.answer's forms) with { frame: packed | series | null, range }.
 //
 // Why a worker: with no GPU, a draw can hold the main thread for a tenth of a second (Chromium
 // waits for the software rasteriser before it composites). A socket read there falls behind a
@@ -10,7 +12,8 @@
 // of one such frame is also 4–5 ms of main-thread time. In the worker both leave the main thread,
 // and the page takes only the newest frame when it is ready for one.
 
-import { BodyTable, decode } from "./frames.js";
+import { FrameOutbox } from "./frames.js";
+import { FrameHistory } from "./history.js";
 
 export function openSocket(url, handlers) {
   try {
@@ -28,6 +31,8 @@ class WorkerSocket {
     this.done = false;
     this.coalesced = 0;
     this.where = "worker";
+    this.req = 0;
+    this.waiting = new Map(); // req -> resolve of a history query
     this.worker = new Worker(new URL("./socket-worker.js", import.meta.url), { type: "module" });
     this.worker.onmessage = (ev) => this.receive(ev.data);
     this.worker.onerror = (ev) => {
@@ -39,6 +44,9 @@ class WorkerSocket {
         this.fallback = new MainSocket(url, handlers);
         this.where = "main thread";
       } else {
+        this.dead = true;
+        for (const resolve of this.waiting.values()) resolve({ frame: null, range: { count: 0 } });
+        this.waiting.clear();
         this.finish(1006);
       }
     };
@@ -46,13 +54,19 @@ class WorkerSocket {
   }
 
   receive(d) {
+    if (d.req !== undefined) {
+      // History answers also come after the socket closed: the history outlives it.
+      this.waiting.get(d.req)?.({ frame: d.answer, range: d.range });
+      this.waiting.delete(d.req);
+      return;
+    }
     if (this.done) return;
     this.started = true;
     if (d.open) {
       this.isOpen = true;
       this.handlers.onOpen?.();
     } else if (d.closed !== undefined) {
-      this.finish(d.closed);
+      this.finish(d.closed, d.range);
     } else {
       if (d.packed) {
         this.coalesced = d.coalesced;
@@ -62,11 +76,21 @@ class WorkerSocket {
     }
   }
 
-  finish(code) {
+  // The socket closed; the worker stays for history queries until abandon().
+  finish(code, range) {
     this.done = true;
     this.isOpen = false;
-    this.worker.terminate();
-    this.handlers.onClose?.(code);
+    this.handlers.onClose?.(code, range);
+  }
+
+  query(q) {
+    if (this.fallback) return this.fallback.query(q);
+    if (this.dead) return Promise.resolve({ frame: null, range: { count: 0 } });
+    const req = ++this.req;
+    return new Promise((resolve) => {
+      this.waiting.set(req, resolve);
+      this.worker.postMessage({ query: q, req });
+    });
   }
 
   send(text) {
@@ -81,11 +105,13 @@ class WorkerSocket {
     this.worker.postMessage({ close: true });
   }
 
-  // Ends the run's socket now, with no close reported.
+  // Ends the run's socket and its history now, with no close reported.
   abandon() {
     if (this.fallback) return this.fallback.abandon();
-    this.done = true;
+    this.done = this.dead = true;
     this.worker.terminate();
+    for (const resolve of this.waiting.values()) resolve({ frame: null, range: { count: 0 } });
+    this.waiting.clear();
   }
 }
 
@@ -94,20 +120,25 @@ class MainSocket {
     this.handlers = handlers;
     this.coalesced = 0;
     this.where = "main thread";
-    this.bodies = new BodyTable();
+    this.history = new FrameHistory();
+    // The worker's outbox, with every frame taken at once (nothing to coalesce on one thread).
+    this.outbox = new FrameOutbox((m) => {
+      if (m.packed) this.outbox.ack();
+      handlers.onResult?.(m);
+    }, (p) => this.history.add(p));
+    this.outbox.extra = () => ({ range: this.history.range() });
     this.ws = new WebSocket(url);
     this.ws.binaryType = "arraybuffer";
     this.ws.onopen = () => handlers.onOpen?.();
-    this.ws.onmessage = (ev) => {
-      const t0 = performance.now();
-      const r = decode(ev.data, this.bodies);
-      if (r.packed) r.packed.decodeMs = performance.now() - t0;
-      handlers.onResult?.(r.packed ? { packed: r.packed } : r);
-    };
+    this.ws.onmessage = (ev) => this.outbox.push(ev.data);
     this.ws.onerror = () => {
       // No reason is given; the close that follows says it.
     };
-    this.ws.onclose = (ev) => handlers.onClose?.(ev.code);
+    this.ws.onclose = (ev) => handlers.onClose?.(ev.code, this.history.range());
+  }
+
+  query(q) {
+    return Promise.resolve({ frame: this.history.answer(q), range: this.history.range() });
   }
 
   send(text) {
@@ -123,5 +154,6 @@ class MainSocket {
   abandon() {
     this.ws.onclose = null;
     this.ws.close();
+    this.history.clear();
   }
 }

@@ -226,14 +226,6 @@ static int handle_request(struct lws* wsi, sh_conn* c, const char* uri, size_t l
         return sh_replay_route(wsi, c, server, uri, is_delete);
     if (!c->head && lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
         return sh_http_error(wsi, c, 405, "only GET and HEAD are supported");
-    if (strcmp(uri, "/") == 0)
-    {
-        unsigned char buf[LWS_PRE + 512];
-        unsigned char *p = buf + LWS_PRE, *end = buf + sizeof buf - 1;
-        if (lws_http_redirect(wsi, HTTP_STATUS_FOUND, (const unsigned char*)"/live", 5, &p, end) < 0)
-            return -1;
-        return lws_http_transaction_completed(wsi) ? -1 : 0;
-    }
     if (strcmp(uri, "/api/v1/health") == 0)
     {
         char json[256];
@@ -249,7 +241,8 @@ static int handle_request(struct lws* wsi, sh_conn* c, const char* uri, size_t l
         return sh_http_defer(wsi, c, server, NULL, NULL);
     if (strcmp(uri, "/api") == 0 || strncmp(uri, "/api/", 5) == 0)
         return sh_http_error(wsi, c, 404, "not found");
-    if (strcmp(uri, "/live") == 0 || strcmp(uri, "/live/") == 0)
+    // One page for both: at / it opens on the recordings list, at /live on the scene editor.
+    if (strcmp(uri, "/") == 0 || strcmp(uri, "/live") == 0 || strcmp(uri, "/live/") == 0)
         return serve_static(wsi, c, server, "/index.html");
     return serve_static(wsi, c, server, uri);
 }

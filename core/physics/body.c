@@ -233,6 +233,7 @@ bool sh_body_get_state(const sh_world* w, sh_body_id id, sh_body_state* out)
     glm_vec3_copy((float*)b->v, out->velocity);
     glm_vec3_copy((float*)b->w, out->angular_velocity);
     out->mass = b->mass;
+    glm_mat3_copy((vec3*)b->inertia_local, out->inertia);
     out->restitution = b->restitution;
     out->friction = b->friction;
     out->is_static = b->is_static;

@@ -18,7 +18,7 @@ sh_softness sh_make_soft(float hertz, float zeta, float h)
 
 // Orthonormal tangents from the normal alone (Duff et al. 2017 branchless basis), so the same normal
 // gives the same tangents next step and friction impulses warm-start in the right frame.
-static void tangents(const vec3 n, vec3 t1, vec3 t2)
+void sh_contact_tangents(const vec3 n, vec3 t1, vec3 t2)
 {
     float sign = copysignf(1.0f, n[2]);
     float a = -1.0f / (sign + n[2]);
@@ -123,7 +123,7 @@ void sh_contact_solver_prepare_one(const sh_contact_solver* s, const sh_world* w
     c->friction = ct->friction;
     c->restitution = ct->restitution;
     glm_vec3_copy((float*)ct->manifold.normal, c->normal);
-    tangents(c->normal, c->t1, c->t2);
+    sh_contact_tangents(c->normal, c->t1, c->t2);
     c->point_count = ct->manifold.point_count;
     c->active = false;
     for (int j = 0; j < c->point_count; j++)

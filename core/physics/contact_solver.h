@@ -20,6 +20,9 @@ typedef struct sh_contact_solver
 } sh_contact_solver;
 
 sh_softness sh_make_soft(float hertz, float zeta, float h);
+// The friction directions of a contact normal: the solver's tangent_impulse[k] acts along tk (on body B;
+// minus on A). A function of the normal alone, so reporting rebuilds the solver's exact basis.
+void sh_contact_tangents(const vec3 n, vec3 t1, vec3 t2);
 void sh_contact_solver_prepare(sh_contact_solver* s, sh_world* w);
 // prepare, piecewise: the step's two softness settings, then one constraint (its a, b and contact set).
 // Without rows, the Jacobian rows, effective masses and impact speeds are left out (the wide solver

@@ -358,6 +358,12 @@ bool sh_world_contact_at(const sh_world* w, int i, sh_contact_info* out)
     glm_vec3_copy((float*)c->manifold.normal, out->normal);
     out->point_count = c->manifold.point_count;
     out->penetration_depth = 0.0f;
+    // The step collides before it solves, so this normal is the one the solver used (its tangents too).
+    vec3 t1, t2;
+    sh_contact_tangents(c->manifold.normal, t1, t2);
+    // The state holds the last sub-step's impulses (what warm starting re-applies); reported per step
+    // (× substeps), so a reader gets the force as impulse / dt: a resting 10 kg box sums 10·g·dt.
+    const float per_step = (float)w->def.substeps;
     for (int j = 0; j < c->manifold.point_count; j++)
     {
         const sh_manifold_point* mp = &c->manifold.points[j];
@@ -365,9 +371,12 @@ bool sh_world_contact_at(const sh_world* w, int i, sh_contact_info* out)
         glm_vec3_copy((float*)mp->point_a, p->point_a);
         glm_vec3_copy((float*)mp->point_b, p->point_b);
         p->depth = mp->separation < 0.0f ? -mp->separation : 0.0f;
-        p->normal_impulse = c->state[j].normal_impulse;
-        p->friction_impulse = sqrtf(c->state[j].tangent_impulse[0] * c->state[j].tangent_impulse[0] +
-                                    c->state[j].tangent_impulse[1] * c->state[j].tangent_impulse[1]);
+        const float f1 = c->state[j].tangent_impulse[0] * per_step,
+                    f2 = c->state[j].tangent_impulse[1] * per_step;
+        p->normal_impulse = c->state[j].normal_impulse * per_step;
+        p->friction_impulse = sqrtf(f1 * f1 + f2 * f2);
+        glm_vec3_scale(t1, f1, p->friction_impulse_vector);
+        glm_vec3_muladds(t2, f2, p->friction_impulse_vector);
         out->penetration_depth = fmaxf(out->penetration_depth, p->depth);
     }
     return true;

@@ -42,7 +42,8 @@ function ensureVendor() {
 }
 
 export class Host {
-  static async start() {
+  // extraArgs: more `serve` flags (the replay tests pass --recordings DIR).
+  static async start(extraArgs = []) {
     for (const [what, p] of [["simhost program", BIN], ["asset DB", DB]]) {
       if (!existsSync(p)) throw new Error(`${what} not found at ${p} (build first; SIMHOST_BIN / SIMHOST_DB override)`);
     }
@@ -51,7 +52,7 @@ export class Host {
     host.port = await freePort();
     host.url = `http://127.0.0.1:${host.port}`;
     host.stderr = "";
-    host.proc = spawn(BIN, ["serve", "--host", "127.0.0.1", "--port", String(host.port), "--assets", DB, "--web", WEB],
+    host.proc = spawn(BIN, ["serve", "--host", "127.0.0.1", "--port", String(host.port), "--assets", DB, "--web", WEB, ...extraArgs],
       { stdio: ["ignore", "ignore", "pipe"] });
     host.proc.stderr.on("data", (d) => {
       host.stderr = (host.stderr + d).slice(-8000);

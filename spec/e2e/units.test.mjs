@@ -6,9 +6,12 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseNumber, Editor } from "../../web/editor.js";
 import { quatToPitchRollYaw, pitchRollYawToQuat, DEG, creasedNormals } from "../../web/math.js";
-import { frameEnergy, G } from "../../web/plot.js";
+import { frameEnergy, G, rotationalEnergy, niceCeil, Series } from "../../web/plot.js";
+import { describeRecording } from "../../web/recording.js";
 import { decode, Frame, FrameOutbox } from "../../web/frames.js";
 import { QualityGovernor, LEVELS } from "../../web/quality.js";
+import { FrameHistory } from "../../web/history.js";
+import { Timeline } from "../../web/timeline.js";
 
 describe("parseNumber", () => {
   it("accepts every finite decimal, 0 included", () => {
@@ -85,6 +88,39 @@ describe("frameEnergy", () => {
   });
 });
 
+describe("rotational energy, scales and series", () => {
+  it("is ½ωᵀIω in the body frame, whatever the orientation", () => {
+    const I = [2, 0, 0, 0, 3, 0, 0, 0, 4];
+    assert.equal(rotationalEnergy(I, [1, 0, 0, 0], [1, 0, 0]), 1); // ½·2·1²
+    // Turned 90° about z, a world spin about x is a body spin about −y: ½·3·1².
+    const h = Math.SQRT1_2;
+    assert.ok(Math.abs(rotationalEnergy(I, [h, 0, 0, h], [1, 0, 0]) - 1.5) < 1e-12);
+    const frame = { states: [{ body_id: 1, is_environment: false, position: { x: 0, y: 0, z: 0 }, velocity: { x: 0, y: 0, z: 0 },
+      orientation: { w: 1, x: 0, y: 0, z: 0 }, angular_velocity: { x: 0, y: 0, z: 2 } }] };
+    const e = frameEnergy(frame, new Map([[1, 5]]), new Map([[1, I]]));
+    assert.deepEqual([e.linear, e.rotational, e.kinetic, e.total], [0, 8, 8, 8]);
+  });
+  it("rounds a force scale up to 1, 2 or 5 × 10^k", () => {
+    assert.deepEqual([98.1, 100, 101, 9.81, 0.3, 2500].map(niceCeil), [100, 100, 200, 10, 0.5, 5000]);
+  });
+  it("keeps a bounded series, finds the sample nearest a time and writes CSV", () => {
+    const s = new Series(["a"], 8);
+    for (let i = 0; i < 20; i++) s.add(i, { a: i * 10 });
+    assert.ok(s.n <= 8);
+    assert.equal(s.t[0], 0);
+    assert.equal(s.values.a[s.nearest(7.9)], s.t[s.nearest(7.9)] * 10);
+    s.add(3, { a: 0 }); // not after the last: ignored
+    assert.equal(s.csv(["a_J"]).split("\n")[0], "simulation_time_s,a_J");
+  });
+  it("describes a recording for the list in words", () => {
+    const base = { id: "r1", readable: true, scenario: "pile", body_count: 11, total_frames: 120, timestep: 1 / 60, created: "2026-12-07T03:00:00Z" };
+    assert.match(describeRecording({ ...base, finished: true, complete: true }).detail, /^11 bodies · 2\.0 s · 120 frames · complete$/);
+    assert.equal(describeRecording({ ...base, finished: false, complete: false }).state, "recording");
+    assert.match(describeRecording({ ...base, finished: true, complete: false, reason: "writer fell behind" }).detail, /incomplete: writer fell behind/);
+    assert.match(describeRecording({ id: "bad", readable: false, error: "file is not a database" }).detail, /cannot be read: file is not a database/);
+  });
+});
+
 describe("creasedNormals", () => {
   it("keeps a box's faces flat (90° edges are creases)", () => {
     // Two triangles of the +Z face and two of the +X face of a unit cube, sharing an edge.
@@ -132,6 +168,19 @@ describe("frame decoding", () => {
     assert.equal(f.contactsOf(1), 2);
     assert.equal(f.contactsOf(5), 0);
   });
+  it("carries the friction impulse vector and lists a body's contacts with the impulses on it", () => {
+    const data = structuredClone(wireFrame);
+    data.collisions[0].contacts[0].friction_impulse_vector = { x: -0.25, y: 0, z: 0 };
+    const f = new Frame(decode(JSON.stringify({ type: "frame", data })).packed);
+    assert.deepEqual(JSON.parse(JSON.stringify(f)).collisions[0].contacts[0].friction_impulse_vector, { x: -0.25, y: 0, z: 0 });
+    const onB = f.contactsFor(1); // body 1 is B of the pair: the wire's impulses as they are
+    assert.equal(onB.length, 2);
+    assert.deepEqual([onB[0].other, onB[0].normal.z, onB[0].frictionVector.x, onB[0].normalImpulse], [0, 1, -0.25, 2.5]);
+    assert.equal(onB[1].frictionVector, null, "no vector on the wire: none");
+    const onA = f.contactsFor(0); // body 0 is A: the same impulses, opposite
+    assert.deepEqual([onA[0].other, onA[0].normal.z, onA[0].frictionVector.x], [1, -1, 0.25]);
+    assert.deepEqual(f.contactsFor(5), []);
+  });
   it("finds bodies that are not in body_id order", () => {
     const data = { ...wireFrame, states: [{ ...wireFrame.states[1], body_id: 4 }, { ...wireFrame.states[0], body_id: 2 }] };
     const f = new Frame(decode(JSON.stringify({ type: "frame", data })).packed);
@@ -170,6 +219,137 @@ describe("frame decoding", () => {
     box.push(frame(7)); // waits: 5 and 6 unacknowledged
     box.ack();
     assert.deepEqual(got.slice(-2), [6, 7], "an acknowledgement lets the waiting frame go");
+  });
+});
+
+// Packed frames of a falling body: frame i at i·16 ms, z = 10 − i.
+const packedAt = (i) => decode(JSON.stringify({ type: "frame", data: { ...wireFrame, frame_id: i, simulation_time: i * 0.016,
+  states: [{ ...wireFrame.states[1], position: { x: 0, y: 0, z: 10 - i } }] } })).packed;
+
+describe("FrameHistory", () => {
+  it("keeps every frame, finds them by id, offset and time, and narrows floats to float32", () => {
+    const h = new FrameHistory();
+    for (let i = 0; i < 50; i++) h.add(packedAt(i));
+    assert.equal(h.count, 50);
+    assert.equal(h.get({ id: 10 }).frame_id, 10);
+    assert.equal(h.get({ id: 10, offset: -1 }).frame_id, 9);
+    assert.equal(h.get({ id: 0, offset: -1 }).frame_id, 0, "clamped at the first");
+    assert.equal(h.get({ id: 49, offset: 1 }).frame_id, 49, "clamped at the last");
+    assert.equal(h.get({ time: 0.016 * 20.4 }).frame_id, 20, "nearest in time");
+    assert.equal(h.get({ time: 0.016 * 20.6 }).frame_id, 21);
+    assert.equal(h.get({ time: -5 }).frame_id, 0);
+    assert.equal(h.get({ time: 99 }).frame_id, 49);
+    assert.equal(h.get({ first: true }).frame_id, 0);
+    assert.equal(h.get({ last: true }).frame_id, 49);
+    assert.ok(h.get({ id: 3 }).pos instanceof Float32Array);
+    assert.equal(new Frame(h.get({ id: 3 })).stateOf(1).position.z, 7);
+    h.add(packedAt(20)); // out of order: ignored
+    assert.equal(h.count, 50);
+    const r = h.range();
+    assert.deepEqual([r.count, r.firstId, r.lastId, r.t0, r.t1 > 0.78], [50, 0, 49, 0, true]);
+  });
+  it("drops the oldest frames past its byte and frame bounds", () => {
+    const one = new FrameHistory();
+    one.add(packedAt(0));
+    const size = one.bytes;
+    const h = new FrameHistory(size * 10 + 1, 1000);
+    for (let i = 0; i < 25; i++) h.add(packedAt(i));
+    assert.equal(h.count, 10);
+    assert.equal(h.range().firstId, 15);
+    assert.equal(h.range().dropped, 15);
+    const k = new FrameHistory(1e9, 7);
+    for (let i = 0; i < 3000; i++) k.add(packedAt(i));
+    assert.deepEqual([k.count, k.range().firstId, k.get({ id: 10 }).frame_id], [7, 2993, 2993]);
+  });
+  it("an empty history answers null", () => {
+    const h = new FrameHistory();
+    assert.equal(h.get({ last: true }), null);
+    assert.equal(h.range().count, 0);
+  });
+});
+
+// A timeline over a history, as the page drives it (a source answering at once).
+function historySource(n) {
+  const h = new FrameHistory();
+  for (let i = 0; i < n; i++) h.add(packedAt(i));
+  return { kind: "recording", range: () => h.range(), get: async (q) => (h.get(q) ? new Frame(h.get(q)) : null) };
+}
+const settle = () => new Promise((r) => setTimeout(r, 0));
+
+describe("Timeline", () => {
+  it("steps, seeks, plays at a speed, stops at the end, and loops", async () => {
+    const shown = [];
+    const tl = new Timeline({ onFrame: (f) => shown.push(f.frame_id) });
+    tl.setSource(historySource(100));
+    tl.home();
+    await settle();
+    assert.equal(tl.frame.frame_id, 0);
+    tl.step(1);
+    await settle();
+    tl.step(1);
+    await settle();
+    tl.step(-1);
+    await settle();
+    assert.deepEqual(shown, [0, 1, 2, 1]);
+    tl.scrubTo(0.5);
+    await settle();
+    assert.equal(tl.frame.frame_id, 50); // 0.5 of 0 … 1.584 s is 0.792 s = frame 49.5 → nearest 50
+    tl.setSpeed(2);
+    tl.play();
+    tl.tick(1000);
+    tl.tick(1080); // 80 ms of wall time at 2× = 160 ms = 10 frames
+    await settle();
+    assert.equal(tl.frame.frame_id, 60);
+    tl.faster(1);
+    assert.equal(tl.speed, 4);
+    tl.faster(1);
+    assert.equal(tl.speed, 4, "4× is the top");
+    tl.faster(-1);
+    tl.faster(-1);
+    tl.faster(-1);
+    tl.faster(-1);
+    assert.equal(tl.speed, 0.25);
+    tl.setSpeed(4);
+    for (let t = 1100; t < 1100 + 20 * 100; t += 100) tl.tick(t); // far past the end
+    await settle();
+    assert.equal(tl.frame.frame_id, 99);
+    assert.equal(tl.playing, false, "a recording stops at its end");
+    tl.setLoop(true);
+    tl.play(); // from the end: starts over
+    await settle();
+    assert.equal(tl.frame.frame_id, 0);
+    tl.seekTime(99 * 0.016);
+    await settle();
+    tl.play();
+    tl.tick(5000);
+    tl.tick(5050);
+    await settle();
+    assert.equal(tl.frame.frame_id, 0, "loop wraps to the first frame");
+  });
+  it("on a live source, pause holds the newest frame and back-to-live follows again", async () => {
+    const src = historySource(30);
+    src.kind = "live";
+    const head = await src.get({ last: true });
+    const tl = new Timeline({ onFrame: () => {}, liveFrame: () => head });
+    tl.setSource(src);
+    assert.equal(tl.following, true);
+    assert.equal(tl.position().id, 29);
+    tl.togglePlay(); // pause the view
+    assert.equal(tl.following, false);
+    assert.equal(tl.frame.frame_id, 29);
+    tl.step(-1);
+    await settle();
+    assert.equal(tl.position().id, 28);
+    tl.play();
+    tl.tick(0);
+    tl.tick(100); // past the head: rejoins the run
+    assert.equal(tl.following, true);
+    tl.step(-1);
+    await settle();
+    assert.equal(tl.frame.frame_id, 28);
+    tl.backToLive();
+    assert.equal(tl.following, true);
+    assert.equal(tl.frame, null);
   });
 });
 

@@ -128,6 +128,7 @@ typedef struct sh_body_state
     vec3 velocity;         // centre of mass (m/s)
     vec3 angular_velocity; // world (rad/s)
     float mass;            // kg (0 for static)
+    mat3 inertia;          // about the centre of mass, body frame (kg·m², symmetric)
     float restitution, friction;
     bool is_static, sleeping;
     int asset_id;
@@ -143,10 +144,13 @@ bool sh_body_apply_impulse(sh_world* world, sh_body_id id, const vec3 impulse, c
 // --- contacts (for reporting) -----------------------------------------------------------------------
 typedef struct sh_contact_point_info
 {
-    vec3 point_a, point_b;  // world (m)
-    float depth;            // penetration, >= 0 (m)
-    float normal_impulse;   // N·s, last step
-    float friction_impulse; // magnitude of the tangent impulse, N·s
+    vec3 point_a, point_b; // world (m)
+    float depth;           // penetration, >= 0 (m)
+    // Impulses on B (A gets minus them) over the last step, N·s: the last sub-step's × substeps, so the
+    // force is impulse / dt (a resting box's points sum to m·g·dt).
+    float normal_impulse;
+    float friction_impulse;       // magnitude of the tangent impulse
+    vec3 friction_impulse_vector; // the tangent impulse, world, ⊥ normal
 } sh_contact_point_info;
 
 typedef struct sh_contact_info
