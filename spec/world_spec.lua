@@ -282,6 +282,23 @@ describe("simhost bench", function()
     assert.is_truthy(lines[2]:match("^scene=sparse bodies=10001 steps=3 "), lines[2])
   end)
 
+  it("judges a pyramid over the whole run: max_shift_m, max_sag_m and stands= after the final values", function()
+    local out, err, rc = env.run(env.q(env.bin) .. " bench large_pyramid --base 4 --steps 20 --trace 10")
+    assert.are.equal(0, rc)
+    assert.is_truthy(out:match("^scene=large_pyramid bodies=11 steps=20 ms_per_step=[%d.]+ shift_m=[%d.]+ sag_m=[%d.-]+"
+                               .. " max_shift_m=[%d.]+ max_sag_m=[%d.-]+ stands=yes\n$"), out)
+    -- The trace goes to stderr, one line per K steps.
+    assert.is_truthy(err:match("^step=10 shift_m=[%d.]+ sag_m=[%d.-]+\nstep=20 shift_m=[%d.]+ sag_m=[%d.-]+\n$"), err)
+    -- Before step 100 nothing counts as sway yet.
+    assert.are.equal("0.0000", out:match("max_shift_m=([%d.]+)"))
+    -- Half-hertz contacts cannot hold a base-10 pyramid up: the top sinks well over 0.75 m.
+    out, _, rc = env.run(env.q(env.bin) .. " bench large_pyramid --base 10 --hertz 0.5 --steps 120")
+    assert.are.equal(0, rc)
+    local sag = tonumber(out:match(" why=sag:([%d.]+)\n$"))
+    assert(sag and sag > 0.75, out)
+    assert.are.equal(sag, tonumber(out:match("max_sag_m=([%d.]+)")))
+  end)
+
   it("rejects an unknown scene with one line and exit status 2", function()
     local out, err, rc = env.run(env.q(env.bin) .. " bench nope")
     assert.are.equal(2, rc)

@@ -1,6 +1,11 @@
 // simhost bench — the physics.md benchmark scenes, one line each:
 //   scene=NAME bodies=N steps=S ms_per_step=X shift_m=H sag_m=V
 // ms_per_step is the mean wall time of steps 2..S (the first step builds every pair), single thread.
+// A scene with a marked body (large_pyramid) adds max_shift_m (largest horizontal shift of the top over
+// steps 101..S), max_sag_m (largest drop over the run) and stands=yes|no, physics.md's rule judged over
+// the whole run: the top's sag never over 0.75 m nor, after step 300, over its step-300 value by more than
+// 1 cm; no bottom-row cube moved more than 5 cm; no cube on the ground that did not start there. A failed
+// rule is named in why=. --trace K prints the top's shift and sag every K steps (to stderr).
 // With --hash the line ends in hash=H: FNV-1a 64 over the raw bits of every body's position,
 // orientation, velocity and angular velocity after the run, so a speed change that claims to keep the
 // simulation bit for bit can be checked by comparing one number before and after.
@@ -24,6 +29,24 @@ typedef struct bench
     bool has_marked;
     int bodies;
 } bench;
+
+// physics.md, "Judged over time": the standing rule's bounds.
+#define TOWER_MAX_SAG     0.75 // m: the top never sinks more
+#define TOWER_SAG_GROWTH  0.01 // m: nor, after the settling step below, more than this over its sag there
+#define TOWER_SETTLE_STEP 300
+#define TOWER_SHIFT_FROM  100  // max_shift_m is taken after this step (the first fall sways every stack)
+#define TOWER_BASE_MOVE   0.05 // m: no bottom-row cube moves more
+#define TOWER_GROUND_Z    1.0  // m: a cube centre below this rests on the ground (row 1 starts at 1.5)
+
+// The run of a scene with a marked body, as the standing rule reads it.
+typedef struct tower_watch
+{
+    int count, marked; // marked: the top's index in ids
+    sh_body_id* ids;
+    float (*start)[3];
+    double max_shift, max_sag, sag_at_settle, max_sag_after_settle, max_base_move;
+    int landed; // cubes on the ground that did not start there (the most seen at any step)
+} tower_watch;
 
 static uint64_t rng_state;
 static double rnd(void) // xorshift64*, fixed seed per scene: same scene, same bodies
@@ -181,6 +204,79 @@ static bool build(bench* b, const char* scene, int base, float hertz, int* steps
     return true;
 }
 
+static void watch_start(tower_watch* t, const bench* b)
+{
+    memset(t, 0, sizeof *t);
+    int n = sh_world_body_count(b->world);
+    t->ids = malloc((size_t)(n > 0 ? n : 1) * sizeof *t->ids);
+    t->start = malloc((size_t)(n > 0 ? n : 1) * sizeof *t->start);
+    if (t->ids == NULL || t->start == NULL)
+    {
+        fprintf(stderr, "simhost bench: out of memory\n");
+        exit(SH_EXIT_FAIL);
+    }
+    for (int i = 0; i < n; i++)
+    {
+        sh_body_id id = sh_world_body_at(b->world, i);
+        sh_body_state s;
+        if (!sh_body_get_state(b->world, id, &s) || s.mass == 0.0f)
+            continue;
+        if (sh_body_id_to_int(id) == sh_body_id_to_int(b->marked))
+            t->marked = t->count;
+        t->ids[t->count] = id;
+        memcpy(t->start[t->count], s.position, sizeof t->start[0]);
+        t->count++;
+    }
+}
+
+// After step `step` (1-based): the marked body's shift and sag, every cube's footing.
+static void watch_step(tower_watch* t, const bench* b, int step, double* shift, double* sag)
+{
+    sh_body_state s;
+    int landed = 0;
+    *shift = *sag = 0.0;
+    for (int i = 0; i < t->count; i++)
+    {
+        if (!sh_body_get_state(b->world, t->ids[i], &s))
+            continue;
+        const float* p0 = t->start[i];
+        if (p0[2] < TOWER_GROUND_Z)
+            t->max_base_move =
+                fmax(t->max_base_move, sqrt(pow(s.position[0] - p0[0], 2) + pow(s.position[1] - p0[1], 2) +
+                                            pow(s.position[2] - p0[2], 2)));
+        else if (s.position[2] < TOWER_GROUND_Z)
+            landed++;
+        if (i == t->marked)
+        {
+            *shift = hypot(s.position[0] - p0[0], s.position[1] - p0[1]);
+            *sag = p0[2] - s.position[2];
+        }
+    }
+    t->landed = landed > t->landed ? landed : t->landed;
+    if (step > TOWER_SHIFT_FROM)
+        t->max_shift = fmax(t->max_shift, *shift);
+    t->max_sag = fmax(t->max_sag, *sag);
+    if (step == TOWER_SETTLE_STEP)
+        t->sag_at_settle = t->max_sag_after_settle = *sag;
+    else if (step > TOWER_SETTLE_STEP)
+        t->max_sag_after_settle = fmax(t->max_sag_after_settle, *sag);
+}
+
+// stands=yes, or stands=no why=RULE:VALUE naming the first rule broken (no spaces: key=value lines).
+static void print_stands(const tower_watch* t)
+{
+    if (t->max_sag > TOWER_MAX_SAG)
+        printf(" stands=no why=sag:%.4f", t->max_sag);
+    else if (t->max_sag_after_settle - t->sag_at_settle > TOWER_SAG_GROWTH)
+        printf(" stands=no why=sag_growth:%.4f", t->max_sag_after_settle - t->sag_at_settle);
+    else if (t->max_base_move > TOWER_BASE_MOVE)
+        printf(" stands=no why=base_moved:%.4f", t->max_base_move);
+    else if (t->landed > 0)
+        printf(" stands=no why=landed:%d", t->landed);
+    else
+        printf(" stands=yes");
+}
+
 static const char* const scenes[] = {"large_pyramid", "convex_pile", "many_pyramids", "cluster_drop",
                                      "sparse"};
 
@@ -218,7 +314,7 @@ static uint64_t world_hash(const sh_world* world)
     return h;
 }
 
-static int run_scene(const char* scene, int base, float hertz, int steps_override, bool with_hash)
+static int run_scene(const char* scene, int base, float hertz, int steps_override, int trace, bool with_hash)
 {
     bench b;
     memset(&b, 0, sizeof b);
@@ -227,26 +323,31 @@ static int run_scene(const char* scene, int base, float hertz, int steps_overrid
         return SH_EXIT_USAGE;
     if (steps_override > 0)
         steps = steps_override;
-    sh_body_state s0, s1;
+    tower_watch watch;
     if (b.has_marked)
-        sh_body_get_state(b.world, b.marked, &s0);
-    double total = 0.0;
+        watch_start(&watch, &b);
+    double total = 0.0, shift = 0.0, sag = 0.0;
     for (int i = 0; i < steps; i++)
     {
         double t0 = sh_now() * 1e3;
         sh_world_step(b.world, 1.0f / 60.0f, NULL);
         if (i > 0)
             total += sh_now() * 1e3 - t0;
-    }
-    double shift = 0.0, sag = 0.0;
-    if (b.has_marked)
-    {
-        sh_body_get_state(b.world, b.marked, &s1);
-        shift = hypot(s1.position[0] - s0.position[0], s1.position[1] - s0.position[1]);
-        sag = s0.position[2] - s1.position[2];
+        if (!b.has_marked)
+            continue;
+        watch_step(&watch, &b, i + 1, &shift, &sag);
+        if (trace > 0 && (i + 1) % trace == 0)
+            fprintf(stderr, "step=%d shift_m=%.4f sag_m=%.4f\n", i + 1, shift, sag);
     }
     printf("scene=%s bodies=%d steps=%d ms_per_step=%.3f shift_m=%.4f sag_m=%.4f", scene, b.bodies, steps,
            steps > 1 ? total / (steps - 1) : 0.0, shift, sag);
+    if (b.has_marked)
+    {
+        printf(" max_shift_m=%.4f max_sag_m=%.4f", watch.max_shift, watch.max_sag);
+        print_stands(&watch);
+        free(watch.ids);
+        free(watch.start);
+    }
     if (with_hash)
         printf(" hash=%016llx", (unsigned long long)world_hash(b.world));
     putchar('\n');
@@ -258,20 +359,24 @@ static int run_scene(const char* scene, int base, float hertz, int steps_overrid
 }
 
 static const char help[] =
-    "usage: simhost bench [SCENE ...] [--steps N] [--base N] [--hertz HZ] [--hash]\n"
+    "usage: simhost bench [SCENE ...] [--steps N] [--base N] [--hertz HZ] [--trace K] [--hash]\n"
     "scenes: large_pyramid convex_pile many_pyramids cluster_drop sparse (default: all)\n"
     "  --steps N   override each scene's step count\n"
     "  --base N    base of large_pyramid (default 100)\n"
     "  --hertz HZ  contact stiffness in 0 … 1000 Hz, above 0, capped at a quarter of the sub-step rate\n"
     "              (default: the world's, 60 Hz); softer contacts sag more\n"
+    "  --trace K   print the marked body's shift_m and sag_m every K steps, to stderr\n"
     "  --hash      add hash= to each line: FNV-1a 64 of every body's position, orientation,\n"
     "              velocity and angular velocity bits after the run (same bits, same hash)\n"
-    "prints one line per scene: scene= bodies= steps= ms_per_step= shift_m= sag_m= [hash=]\n";
+    "prints one line per scene: scene= bodies= steps= ms_per_step= shift_m= sag_m=\n"
+    "  [max_shift_m= max_sag_m= stands=yes|no [why=RULE:VALUE]] [hash=]\n"
+    "  (large_pyramid: the top's largest shift after step 100 and largest sag, and whether the\n"
+    "  pyramid stands by physics.md's rule over the whole run)\n";
 
 int sh_cmd_bench(int argc, char** argv)
 {
     const char* chosen[16];
-    int n = 0, steps = 0, base = 100;
+    int n = 0, steps = 0, base = 100, trace = 0;
     float hertz = sh_world_def_default().contact_hertz;
     bool with_hash = false;
     sh_error bad;
@@ -287,18 +392,20 @@ int sh_cmd_bench(int argc, char** argv)
             with_hash = true;
             continue;
         }
-        if (strcmp(argv[i], "--steps") == 0 || strcmp(argv[i], "--base") == 0)
+        if (strcmp(argv[i], "--steps") == 0 || strcmp(argv[i], "--base") == 0 ||
+            strcmp(argv[i], "--trace") == 0)
         {
-            bool is_steps = argv[i][2] == 's';
+            bool is_steps = argv[i][2] == 's', is_trace = argv[i][2] == 't';
             int v;
             if (i + 1 >= argc)
                 sh_error_set(&bad, "%s needs a value", argv[i]);
-            if (i + 1 >= argc || !sh_cli_int(argv[i], argv[i + 1], 1, is_steps ? 1000000 : 1000, &v, &bad))
+            if (i + 1 >= argc ||
+                !sh_cli_int(argv[i], argv[i + 1], 1, is_steps || is_trace ? 1000000 : 1000, &v, &bad))
             {
                 fprintf(stderr, "simhost bench: %s\n", bad.message);
                 return SH_EXIT_USAGE;
             }
-            *(is_steps ? &steps : &base) = v;
+            *(is_steps ? &steps : is_trace ? &trace : &base) = v;
             i++;
             continue;
         }
@@ -332,7 +439,7 @@ int sh_cmd_bench(int argc, char** argv)
             chosen[n++] = scenes[k];
     for (int i = 0; i < n; i++)
     {
-        int rc = run_scene(chosen[i], base, hertz, steps, with_hash);
+        int rc = run_scene(chosen[i], base, hertz, steps, trace, with_hash);
         if (rc != SH_EXIT_OK)
             return rc;
     }
