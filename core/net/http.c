@@ -124,31 +124,9 @@ static int write_body(struct lws* wsi, sh_conn* c)
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-// The decoded request path may name a file under the web root: no "..", no backslash, no empty
-// or dot segment tricks. realpath() below is the real guard; this keeps the obvious out early.
-static bool clean_path(const char* path)
-{
-    if (path[0] != '/')
-        return false;
-    for (const char* p = path; *p; p++)
-        if (*p == '\\' || (unsigned char)*p < 0x20)
-            return false;
-    const char* seg = path;
-    while (*seg == '/')
-    {
-        seg++;
-        const char* next = strchr(seg, '/');
-        size_t n = next ? (size_t)(next - seg) : strlen(seg);
-        if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
-            return false;
-        seg += n;
-    }
-    return true;
-}
-
 static int serve_static(struct lws* wsi, sh_conn* c, sh_server* server, const char* path)
 {
-    if (server->web_root == NULL || !clean_path(path))
+    if (server->web_root == NULL)
         return respond_error(wsi, c, 404, "not found");
     char joined[PATH_MAX], resolved[PATH_MAX];
     int n = snprintf(joined, sizeof joined, "%s%s", server->web_root, path);
@@ -205,37 +183,40 @@ static int handle_request(struct lws* wsi, sh_conn* c, const char* uri, size_t l
     sh_server* server = lws_context_user(lws_get_context(wsi));
     c->wsi = wsi;
     c->head = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
-    if (!c->head && lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
-        return respond_error(wsi, c, 405, "only GET and HEAD are supported");
-    if (strlen(uri) != len) // a NUL inside the path
-        return respond_error(wsi, c, 400, "bad path");
-    sh_log("%s %s", c->head ? "HEAD" : "GET", uri);
-    if (strcmp(uri, "/") == 0)
+    sh_route r = sh_http_route(lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0, c->head, uri, len);
+    if (r.kind != SH_ROUTE_BAD_METHOD && r.kind != SH_ROUTE_BAD_PATH)
+        sh_log("%s %s", c->head ? "HEAD" : "GET", uri);
+    switch (r.kind)
     {
-        unsigned char buf[LWS_PRE + 512];
-        unsigned char *p = buf + LWS_PRE, *end = buf + sizeof buf - 1;
-        if (lws_http_redirect(wsi, HTTP_STATUS_FOUND, (const unsigned char*)"/live", 5, &p, end) < 0)
-            return -1;
-        return lws_http_transaction_completed(wsi) ? -1 : 0;
+        case SH_ROUTE_BAD_METHOD:
+            return respond_error(wsi, c, 405, "only GET and HEAD are supported");
+        case SH_ROUTE_BAD_PATH:
+            return respond_error(wsi, c, 400, "bad path");
+        case SH_ROUTE_REDIRECT_LIVE: {
+            unsigned char buf[LWS_PRE + 512];
+            unsigned char *p = buf + LWS_PRE, *end = buf + sizeof buf - 1;
+            if (lws_http_redirect(wsi, HTTP_STATUS_FOUND, (const unsigned char*)"/live", 5, &p, end) < 0)
+                return -1;
+            return lws_http_transaction_completed(wsi) ? -1 : 0;
+        }
+        case SH_ROUTE_HEALTH: {
+            // alloc_bytes (ext): the core's counted allocations (outboxes, messages, worlds), a statistic.
+            char json[160];
+            snprintf(json, sizeof json,
+                     "{\"status\":\"ok\",\"sessions\":%d,\"uptime_s\":%.3f,\"alloc_bytes\":%lld}",
+                     server->session_count, sh_now() - server->started, (long long)sh_alloc_bytes());
+            return respond_json(wsi, c, 200, json);
+        }
+        case SH_ROUTE_ASSETS:
+            return respond(wsi, c, 200, "application/json", server->assets_json, server->assets_json_len);
+        case SH_ROUTE_SCENARIOS:
+            return start_scenarios_job(wsi, c, server);
+        case SH_ROUTE_NOT_FOUND:
+            return respond_error(wsi, c, 404, "not found");
+        case SH_ROUTE_STATIC:
+            return serve_static(wsi, c, server, r.path);
     }
-    if (strcmp(uri, "/api/v1/health") == 0)
-    {
-        // alloc_bytes (ext): the core's counted allocations (outboxes, messages, worlds), a statistic.
-        char json[160];
-        snprintf(json, sizeof json,
-                 "{\"status\":\"ok\",\"sessions\":%d,\"uptime_s\":%.3f,\"alloc_bytes\":%lld}",
-                 server->session_count, sh_now() - server->started, (long long)sh_alloc_bytes());
-        return respond_json(wsi, c, 200, json);
-    }
-    if (strcmp(uri, "/api/v1/live/assets") == 0)
-        return respond(wsi, c, 200, "application/json", server->assets_json, server->assets_json_len);
-    if (strcmp(uri, "/api/v1/live/scenarios") == 0)
-        return start_scenarios_job(wsi, c, server);
-    if (strcmp(uri, "/api") == 0 || strncmp(uri, "/api/", 5) == 0)
-        return respond_error(wsi, c, 404, "not found");
-    if (strcmp(uri, "/live") == 0 || strcmp(uri, "/live/") == 0)
-        return serve_static(wsi, c, server, "/index.html");
-    return serve_static(wsi, c, server, uri);
+    return respond_error(wsi, c, 404, "not found");
 }
 
 int sh_http_callback(struct lws* wsi, enum lws_callback_reasons reason, sh_conn* c, void* in, size_t len)
