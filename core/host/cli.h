@@ -16,6 +16,7 @@ int sh_cmd_attach(int argc, char** argv);
 int sh_cmd_assets(int argc, char** argv);
 int sh_cmd_bench(int argc, char** argv);
 int sh_cmd_bench_live(int argc, char** argv);
+int sh_cmd_soak(int argc, char** argv);
 
 // Default locations: next to the build tree, else the install prefix (architecture.md "Defaults").
 const char* sh_default_assets_db(void);

@@ -20,6 +20,7 @@ static const char usage[] =
     "                (each takes --db FILE; default: the default asset DB)\n"
     "  simhost bench [SCENE ...] [--steps N] [--base N]\n"
     "  simhost bench-live [--sessions K] [--bodies M] [--seconds S] [--find-max [--p99-ms B]] [--aligned]\n"
+    "  simhost soak [--seconds S | --minutes M] [--clients N]\n"
     "  simhost --version | --help\n"
     "\n"
     "Run `simhost COMMAND --help` for the options of one command.\n";
@@ -33,7 +34,7 @@ typedef struct command
 static const command commands[] = {
     {"serve", sh_cmd_serve},           {"run", sh_cmd_run},       {"repl", sh_cmd_repl},
     {"attach", sh_cmd_attach},         {"assets", sh_cmd_assets}, {"bench", sh_cmd_bench},
-    {"bench-live", sh_cmd_bench_live},
+    {"bench-live", sh_cmd_bench_live}, {"soak", sh_cmd_soak},
 };
 
 int main(int argc, char** argv)
