@@ -196,7 +196,7 @@ static void open_package(lua_State* L, const char* scripts_dir)
     lua_pop(L, 2);
 }
 
-void sh_l_sandbox_open(lua_State* L, const char* scripts_dir, sh_l_tick_fn tick)
+void sh_l_sandbox_open(lua_State* L, const char* scripts_dir, sh_l_tick_fn tick, size_t memory_cap)
 {
     static const char* const os_gone[] = {"execute", "exit",    "getenv",    "remove",
                                           "rename",  "tmpname", "setlocale", NULL};
@@ -232,5 +232,7 @@ void sh_l_sandbox_open(lua_State* L, const char* scripts_dir, sh_l_tick_fn tick)
     lua_getglobal(L, LUA_TABLIBNAME);
     lua_pushvalue(L, ticker);
     sh_l_table_bounded_install(L, -2);
-    lua_pop(L, 3);
+    lua_pop(L, 2);
+    sh_l_json_guard_install(L, memory_cap); // the ticker is on top
+    lua_pop(L, 1);
 }

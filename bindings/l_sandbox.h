@@ -22,13 +22,15 @@ enum
 // inside scripts_dir only, setmetatable without __gc, host userdata metatables sealed), package (Lua
 // modules and preloaded C modules only: no loadlib, no C searchers), coroutine, table and string (their
 // looping functions bounded by `tick`), math, utf8 and os.clock/date/time/difftime. No io, no debug.
-// `simhost` and `cjson` are preloaded.
-void sh_l_sandbox_open(lua_State* L, const char* scripts_dir, sh_l_tick_fn tick);
+// `simhost` and `cjson` are preloaded; cjson's encode is guarded so its output (malloc'd outside the
+// state's allocator) cannot pass memory_cap bytes.
+void sh_l_sandbox_open(lua_State* L, const char* scripts_dir, sh_l_tick_fn tick, size_t memory_cap);
 
 // Used by sh_l_sandbox_open: push a closure per function with the ticker (a userdata) as upvalue 1.
 // The ticker is on top of the stack; each sets its functions into the table at index `lib`.
 void sh_l_pattern_install(lua_State* L, int lib);       // string.find, match, gmatch, gsub (l_pattern.c)
 void sh_l_table_bounded_install(lua_State* L, int lib); // table.insert, remove, move, sort, concat
+void sh_l_json_guard_install(lua_State* L, size_t max_bytes); // cjson.encode (l_json_guard.c)
 
 // The upvalue every bounded function carries: counts steps, calls `fn` every SH_L_TICK_STEPS.
 typedef struct sh_l_ticker

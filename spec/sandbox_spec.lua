@@ -138,6 +138,13 @@ function A.binary()
   assert(load("\27LuaT\0\25\147\13\10\26\10\4\8\8\120\86\0\0\0\0\0\0\0\0\0\0\0\40\119\64\1"))
 end
 
+function A.json_dag()
+  -- 30 levels of a table holding its child twice: 2^30 copies of a 1 KB string in cjson's own buffer
+  local t = string.rep("j", 1024)
+  for _ = 1, 30 do t = { t, t } end
+  require("lib.json").encode(t)
+end
+
 function A.loadlib() package.loadlib("libc.so.6", "system")() end
 function A.popen() io.popen("id") end
 function A.exit() os.exit(3) end
@@ -231,6 +238,7 @@ describe("the session sandbox", function()
     gc = "setmetatable: __gc finalizers are not available to session scripts",
     gc_steal = "attempt to index a nil value (local 'mt')",
     binary = "attempt to load a binary chunk (mode is 't')",
+    json_dag = "json encode: the output would pass the memory limit",
     loadlib = "attempt to call a nil value (field 'loadlib')",
     popen = "attempt to index a nil value (global 'io')",
     exit = "attempt to call a nil value (field 'exit')",

@@ -328,7 +328,7 @@ static bool budget_call(lua_State* L, int nargs, int nresults, unsigned id, char
 static int init_state(lua_State* L)
 {
     const char* scripts_dir = lua_touserdata(L, 1);
-    sh_l_sandbox_open(L, scripts_dir, budget_check);
+    sh_l_sandbox_open(L, scripts_dir, budget_check, budget_of(L)->cap);
     lua_pushcfunction(L, charge_memory);
     lua_setfield(L, LUA_REGISTRYINDEX, SH_L_CHARGE_KEY);
     return 0;
