@@ -101,6 +101,9 @@ static bool class_has(int c, int cl)
         case 'x':
             r = isxdigit(c);
             break;
+        case 'z': // '\0': deprecated in the manual, still matched by stock 5.4 (found by fuzz_pattern)
+            r = c == 0;
+            break;
         default:
             return cl == c;
     }

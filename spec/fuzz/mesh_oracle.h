@@ -4,8 +4,10 @@
 #include "simhost/assets.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void fuzz_require(int ok, const char* what)
 {
