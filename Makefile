@@ -1,22 +1,27 @@
 # The two commands (README): `make run` and `make test`. Both install what is missing from Debian and
 # npm first (idempotent: a second run installs nothing), then build with CMake.
 #   make run    — build and start `simhost serve` on http://127.0.0.1:8080/live with the default asset DB
-#   make test   — build, check formatting, run every test (ctest), then the specs again under ASan+UBSan
+#   make test   — build, check formatting, run every test (ctest), then the specs again under ASan+UBSan,
+#                 then each libFuzzer target for FUZZ_SECONDS (fuzz-smoke)
+#   make fuzz   — build the libFuzzer targets (spec/fuzz/) with clang in $(BUILD_FUZZ)
 #   make module-graph — redraw docs/module-graph.md from the #include lines; fails on an edge that points
 #                  the wrong way (docs/modules.md). `make test` runs the same check (spec/modules_spec.lua).
 #   make run-cluster — build and start three hosts behind HAProxy on http://127.0.0.1:8080/live (docs/deploy.md)
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
+# Each fuzz target runs this long in fuzz-smoke: 6 targets x 30 s bounds the smoke to ~3 minutes.
+FUZZ_SECONDS ?= 30
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian 12 packages the build, the tests and the live view need.
 DEB_PACKAGES := build-essential cmake pkg-config git lua5.4 liblua5.4-dev lua-cjson lua-busted \
 	lua-socket libwebsockets-dev libcglm-dev libsqlite3-dev zlib1g-dev sqlite3 libreadline-dev luarocks \
-	clang-format chromium chromium-driver haproxy
+	clang-format chromium chromium-driver haproxy clang-14 libclang-rt-14-dev
 
-.PHONY: all deps build run test test-normal test-asan screenshot format format-check module-graph run-cluster clean
+.PHONY: all deps build run test test-normal test-asan fuzz fuzz-smoke screenshot format format-check module-graph run-cluster clean
 
 all: build
 
@@ -48,7 +53,7 @@ run-cluster: build
 	./$(BUILD)/simhost cluster
 
 test: build
-	$(MAKE) --no-print-directory format-check test-normal test-asan
+	$(MAKE) --no-print-directory format-check test-normal test-asan fuzz-smoke
 
 test-normal:
 	ctest --test-dir $(BUILD) --output-on-failure -j 1
@@ -60,6 +65,25 @@ test-asan:
 	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSH_SANITIZE=ON
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
 	ctest --test-dir $(BUILD_ASAN) --output-on-failure -L spec -j 1
+
+# libFuzzer targets (spec/fuzz/README.md): clang, ASan + UBSan, a build dir of their own.
+fuzz: deps
+	CC=clang-14 cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSH_FUZZ=ON
+	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_targets
+
+# Each target for FUZZ_SECONDS from its seed corpus (read-only; new inputs go to $(BUILD_FUZZ)/corpus).
+# A crash, leak or sanitizer report fails the run and leaves the input in $(BUILD_FUZZ)/crashes/.
+fuzz-smoke: fuzz
+	@set -e; for t in $$(cd spec/fuzz && ls fuzz_*.c | sed 's/\.c$$//'); do \
+	  mkdir -p $(BUILD_FUZZ)/corpus/$$t $(BUILD_FUZZ)/crashes; \
+	  dict=""; [ -f spec/fuzz/$${t#fuzz_}.dict ] && dict="-dict=spec/fuzz/$${t#fuzz_}.dict"; \
+	  echo "fuzz-smoke: $$t for $(FUZZ_SECONDS) s"; \
+	  $(BUILD_FUZZ)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=20 -rss_limit_mb=2048 $$dict \
+	    -artifact_prefix=$(BUILD_FUZZ)/crashes/$$t- -print_final_stats=1 \
+	    $(BUILD_FUZZ)/corpus/$$t spec/fuzz/corpus/$$t 2>$(BUILD_FUZZ)/$$t.log || \
+	    { tail -40 $(BUILD_FUZZ)/$$t.log; exit 1; }; \
+	  grep -E 'stat::number_of_executed_units|Done [0-9]+ runs' $(BUILD_FUZZ)/$$t.log | tail -1; \
+	done
 
 # Refreshes the README's picture from a real run (the e2e test otherwise writes it into the build tree).
 screenshot: build
@@ -76,4 +100,4 @@ module-graph:
 	lua5.4 spec/support/module_graph.lua . docs/module-graph.md
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -12,6 +12,7 @@
 #include "simhost/assets.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -290,7 +291,17 @@ static bool load_all(sh_asset_db* db, sh_error* err)
     while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW)
     {
         asset_row r = {0};
-        r.id = sqlite3_column_int(st, C_ID);
+        // Lookups by id binary-search the loaded order, so ids must be ascending positive ints: a schema
+        // where asset_id is not the rowid (corrupt or hand-made) can hold NULLs or repeats (fuzz_asset_db).
+        sqlite3_int64 id = sqlite3_column_int64(st, C_ID);
+        if (sqlite3_column_type(st, C_ID) != SQLITE_INTEGER || id < 1 || id > INT_MAX ||
+            (db->count > 0 && id <= db->assets[db->count - 1].info.asset_id))
+        {
+            ok = sh_error_set(err, "%s: asset ids are not unique positive integers (row %d)", db->path,
+                              db->count + 1);
+            break;
+        }
+        r.id = (int)id;
         r.name = (const char*)sqlite3_column_text(st, C_NAME);
         r.category = (const char*)sqlite3_column_text(st, C_CATEGORY);
         for (int b = 0; b < 6; b++)

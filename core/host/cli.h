@@ -21,6 +21,7 @@ int sh_cmd_bench_live(int argc, char** argv);
 int sh_cmd_cluster(int argc, char** argv);
 int sh_cmd_bench_frames(int argc, char** argv);
 int sh_cmd_recordings(int argc, char** argv);
+int sh_cmd_soak(int argc, char** argv);
 
 // Default locations: next to the build tree, else the install prefix (README.md "Command line").
 const char* sh_default_assets_db(void);

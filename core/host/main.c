@@ -25,6 +25,7 @@ static const char usage[] =
     "                     [--encoding json|binary]\n"
     "  simhost bench-frames [--bodies N[,N...]]\n"
     "  simhost cluster [--hosts N] [--port P] [--max-sessions M] [-- SERVE OPTIONS...]\n"
+    "  simhost soak [--seconds S | --minutes M] [--clients N]\n"
     "  simhost --version | --help\n"
     "\n"
     "Run `simhost COMMAND --help` for the options of one command.\n";
@@ -46,6 +47,7 @@ static const command commands[] = {
     {"bench-frames", sh_cmd_bench_frames},
     {"cluster", sh_cmd_cluster},
     {"recordings", sh_cmd_recordings},
+    {"soak", sh_cmd_soak},
 };
 
 int main(int argc, char** argv)

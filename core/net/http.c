@@ -127,31 +127,9 @@ static int write_body(struct lws* wsi, sh_conn* c)
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-// The decoded request path may name a file under the web root: no "..", no backslash, no empty
-// or dot segment tricks. realpath() below is the real guard; this keeps the obvious out early.
-static bool clean_path(const char* path)
-{
-    if (path[0] != '/')
-        return false;
-    for (const char* p = path; *p; p++)
-        if (*p == '\\' || (unsigned char)*p < 0x20)
-            return false;
-    const char* seg = path;
-    while (*seg == '/')
-    {
-        seg++;
-        const char* next = strchr(seg, '/');
-        size_t n = next ? (size_t)(next - seg) : strlen(seg);
-        if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
-            return false;
-        seg += n;
-    }
-    return true;
-}
-
 static int serve_static(struct lws* wsi, sh_conn* c, sh_server* server, const char* path)
 {
-    if (server->web_root == NULL || !clean_path(path))
+    if (server->web_root == NULL)
         return sh_http_error(wsi, c, 404, "not found");
     char joined[PATH_MAX], resolved[PATH_MAX];
     int n = snprintf(joined, sizeof joined, "%s%s", server->web_root, path);
@@ -220,31 +198,35 @@ static int handle_request(struct lws* wsi, sh_conn* c, const char* uri, size_t l
     c->wsi = wsi;
     c->head = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
     bool is_delete = lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI) > 0;
-    if (strlen(uri) != len) // a NUL inside the path
-        return sh_http_error(wsi, c, 400, "bad path");
-    if (strcmp(uri, "/api/v1/simulations") == 0 || strncmp(uri, "/api/v1/simulations/", 20) == 0)
-        return sh_replay_route(wsi, c, server, uri, is_delete);
-    if (!c->head && lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
-        return sh_http_error(wsi, c, 405, "only GET and HEAD are supported");
-    if (strcmp(uri, "/api/v1/health") == 0)
-    {
-        char json[256];
-        int status = sh_health_json(server, json, sizeof json);
-        return respond_json(wsi, c, status, json);
-    }
+    sh_route r = sh_http_route(lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0, c->head, uri, len);
     // Not the health check: HAProxy asks every check interval (200 ms in the tests), and the log is for
-    // what clients do.
-    sh_log("%s %s", c->head ? "HEAD" : "GET", uri);
-    if (strcmp(uri, "/api/v1/live/assets") == 0)
-        return respond(wsi, c, 200, "application/json", server->assets_json, server->assets_json_len);
-    if (strcmp(uri, "/api/v1/live/scenarios") == 0)
-        return sh_http_defer(wsi, c, server, NULL, NULL);
-    if (strcmp(uri, "/api") == 0 || strncmp(uri, "/api/", 5) == 0)
-        return sh_http_error(wsi, c, 404, "not found");
-    // One page for both: at / it opens on the recordings list, at /live on the scene editor.
-    if (strcmp(uri, "/") == 0 || strcmp(uri, "/live") == 0 || strcmp(uri, "/live/") == 0)
-        return serve_static(wsi, c, server, "/index.html");
-    return serve_static(wsi, c, server, uri);
+    // what clients do. The replay routes log their own lines.
+    if (r.kind != SH_ROUTE_BAD_METHOD && r.kind != SH_ROUTE_BAD_PATH && r.kind != SH_ROUTE_HEALTH &&
+        r.kind != SH_ROUTE_REPLAY)
+        sh_log("%s %s", c->head ? "HEAD" : "GET", uri);
+    switch (r.kind)
+    {
+        case SH_ROUTE_BAD_PATH:
+            return sh_http_error(wsi, c, 400, "bad path");
+        case SH_ROUTE_REPLAY:
+            return sh_replay_route(wsi, c, server, uri, is_delete);
+        case SH_ROUTE_BAD_METHOD:
+            return sh_http_error(wsi, c, 405, "only GET and HEAD are supported");
+        case SH_ROUTE_HEALTH: {
+            char json[256];
+            int status = sh_health_json(server, json, sizeof json);
+            return respond_json(wsi, c, status, json);
+        }
+        case SH_ROUTE_ASSETS:
+            return respond(wsi, c, 200, "application/json", server->assets_json, server->assets_json_len);
+        case SH_ROUTE_SCENARIOS:
+            return sh_http_defer(wsi, c, server, NULL, NULL);
+        case SH_ROUTE_NOT_FOUND:
+            return sh_http_error(wsi, c, 404, "not found");
+        case SH_ROUTE_STATIC:
+            return serve_static(wsi, c, server, r.path);
+    }
+    return sh_http_error(wsi, c, 404, "not found");
 }
 
 int sh_http_callback(struct lws* wsi, enum lws_callback_reasons reason, sh_conn* c, void* in, size_t len)

@@ -13,6 +13,29 @@
 #include <stdatomic.h>
 
 // ---------------------------------------------------------------------------------------------
+// http_route.c — which answer a request gets, from its method and decoded path alone.
+typedef enum sh_route_kind
+{
+    SH_ROUTE_BAD_PATH,   // 400: a NUL inside the path
+    SH_ROUTE_REPLAY,     // /api/v1/simulations[/...], any method: replay_routes.c answers
+    SH_ROUTE_BAD_METHOD, // 405: only GET and HEAD
+    SH_ROUTE_HEALTH,
+    SH_ROUTE_ASSETS,
+    SH_ROUTE_SCENARIOS,
+    SH_ROUTE_NOT_FOUND, // 404: an unknown /api path, or a path that cannot name a file under the web root
+    SH_ROUTE_STATIC,    // a file: `path` (starts with '/', no "." or ".." segment, no '\\' or control byte)
+} sh_route_kind;
+
+typedef struct sh_route
+{
+    sh_route_kind kind;
+    const char* path; // SH_ROUTE_STATIC only: uri itself or a constant
+} sh_route;
+
+// uri: the decoded path, len bytes (lws counts them; a shorter strlen means an embedded NUL).
+sh_route sh_http_route(bool get, bool head, const char* uri, size_t len);
+
+// ---------------------------------------------------------------------------------------------
 // log.c — one line per event on stderr.
 void sh_log(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -220,9 +220,12 @@ static int charge_memory(lua_State* L)
     return luaL_error(L, "memory limit");
 }
 
-static void budget_hook(lua_State* L, lua_Debug* ar)
+static void budget_hook(lua_State* L, lua_Debug* ar);
+
+// The hook's check, also called by the sandbox's long C loops (pattern matching, table.sort; l_sandbox.h)
+// every SH_L_TICK_STEPS steps of their own work: raises once the callback is over its limits.
+static void budget_check(lua_State* L)
 {
-    (void)ar;
     sh_lua_budget* b = budget_of(L);
     bool aborted = b->abort != NULL && atomic_load(b->abort);
     if (!aborted && !b->mem_exceeded && !b->cpu_exceeded)
@@ -235,6 +238,12 @@ static void budget_hook(lua_State* L, lua_Debug* ar)
     // carry on: the next instruction outside the pcall raises again.
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
     luaL_error(L, aborted ? "session closed" : b->mem_exceeded ? "memory limit" : "CPU limit");
+}
+
+static void budget_hook(lua_State* L, lua_Debug* ar)
+{
+    (void)ar;
+    budget_check(L);
 }
 
 static int traceback_handler(lua_State* L)
@@ -321,20 +330,14 @@ static bool budget_call(lua_State* L, int nargs, int nresults, unsigned id, char
 static int init_state(lua_State* L)
 {
     const char* scripts_dir = lua_touserdata(L, 1);
-    luaL_openlibs(L);
-    luaL_requiref(L, "simhost", luaopen_simhost, 0);
-    lua_pop(L, 1);
+    sh_l_sandbox_open(L, scripts_dir, budget_check, budget_of(L)->cap);
     lua_pushcfunction(L, charge_memory);
     lua_setfield(L, LUA_REGISTRYINDEX, SH_L_CHARGE_KEY);
-    lua_getglobal(L, "package");
-    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;/usr/share/lua/5.4/?.lua;/usr/share/lua/5.4/?/init.lua",
-                    scripts_dir, scripts_dir);
-    lua_setfield(L, -2, "path");
     return 0;
 }
 
-// A fresh state: standard libraries, `simhost` preloaded, package.path on the scripts dir only
-// (plus the system's Lua dirs for lua-cjson and friends; never the working directory).
+// A fresh state: the sandbox's curated library (bindings/l_sandbox.c), `simhost` and `cjson` preloaded,
+// package.path on the scripts dir only (plus the system's Lua dirs; never the working directory).
 static lua_State* new_state(sh_server* server, sh_lua_budget* budget)
 {
     lua_State* L = lua_newstate(budget_alloc, budget);
@@ -369,6 +372,10 @@ static void fail_session(sh_session* s, const char* message)
 
 static bool op_send(sh_session* s, const char* data, size_t len, sh_send_kind kind)
 {
+    // Once over a limit, nothing more from the script reaches the client: a script that caught the
+    // error (pcall, a coroutine) has at most HOOK_COUNT instructions left, and they must not talk.
+    if (s->budget.mem_exceeded || s->budget.cpu_exceeded)
+        return false;
     return sh_session_send(s, data, len, kind);
 }
 

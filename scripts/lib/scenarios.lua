@@ -31,10 +31,11 @@ end
 function scenarios.load(scripts_dir, name)
   if not validate.scenario_name(name) then return nil end
   local path = path_of(scripts_dir, name)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  f:close()
-  local chunk = assert(loadfile(path, "t"))
+  local chunk, err = loadfile(path, "t")
+  if not chunk then
+    if err:find("^cannot open ") then return nil end -- no such scenario
+    error(err, 0)
+  end
   local s = chunk()
   if type(s) ~= "table" or type(s.setup) ~= "function" then
     error("scenario '" .. name .. "' must return a table with a setup function", 0)

@@ -7,6 +7,7 @@
 #include "simhost/assets.h"
 
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -109,8 +110,61 @@ static void test_create_import_reopen_threads(void)
     rmdir(dir);
 }
 
+// Found by fuzz_asset_db: a schema whose asset_id is not the rowid ("PRIMARY" mutated) reads every id as
+// NULL, so two assets shared id 0 and lookups by id answered the wrong one. Ids must be unique positive
+// integers, ascending as loaded, or the DB is refused as corrupt.
+static void test_ids_must_be_unique_positive(void)
+{
+    char dir[] = "/tmp/simhost-test-db.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/ids.db", dir);
+    sh_asset_db* db = NULL;
+    sh_error err = {{0}};
+    CHECK(sh_assets_create(path, &db, &err));
+    sh_mesh m = {0};
+    sh_shape_box(&m, 1, 1, 1);
+    int id = 0;
+    CHECK(sh_assets_import_mesh(db, "a", "test", m.xyz, m.vertex_count, m.indices, m.triangle_count, &id,
+                                &err));
+    CHECK(sh_assets_import_mesh(db, "b", "test", m.xyz, m.vertex_count, m.indices, m.triangle_count, &id,
+                                &err));
+    sh_assets_close(db);
+    sh_mesh_free(&m);
+    static const char* const edits[] = {
+        // asset_id no longer the rowid: the stored column is NULL
+        "PRAGMA writable_schema=ON; UPDATE sqlite_schema SET sql = replace(sql, 'PRIMARY KEY', '') "
+        "WHERE name = 'assets'",
+        "UPDATE assets SET asset_id = 0 WHERE name = 'a'",           // not positive
+        "UPDATE assets SET asset_id = 1 + (1 << 40) * (name = 'b')", // past int
+    };
+    for (int i = 0; i < 3; i++)
+    {
+        char copy[300];
+        snprintf(copy, sizeof copy, "%s/copy%d.db", dir, i);
+        char cmd[700];
+        snprintf(cmd, sizeof cmd, "cp '%s' '%s'", path, copy);
+        CHECK(system(cmd) == 0);
+        sqlite3* sql = NULL;
+        CHECK(sqlite3_open(copy, &sql) == SQLITE_OK);
+        char* why = NULL;
+        CHECK(sqlite3_exec(sql, edits[i], NULL, NULL, &why) == SQLITE_OK);
+        if (why != NULL)
+            fprintf(stderr, "edit %d: %s\n", i, why);
+        sqlite3_free(why);
+        sqlite3_close(sql);
+        err.message[0] = '\0';
+        CHECK(!sh_assets_open(copy, false, &db, &err));
+        CHECK(strstr(err.message, "asset ids are not unique positive integers") != NULL);
+        unlink(copy);
+    }
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     RUN(test_create_import_reopen_threads);
+    RUN(test_ids_must_be_unique_positive);
     return CHECK_SUMMARY();
 }

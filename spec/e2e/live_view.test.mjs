@@ -441,7 +441,10 @@ describe("live view", { timeout: 900000 }, () => {
     await page.evaluate(() => window.simhost.select(-1));
     await addObject({ asset: "unit_cube", pos: [-7, -7, 3], copies: 1000, spacing: 1.5 });
     assert.equal(await page.textContent("#object-count"), "1000");
-    await setRun({ duration: 60 });
+    // Long enough that the run is still going when the test pauses it however slowly a loaded machine
+    // streams (at a real-time factor of 1, 60 s ran out before the pause on a loaded 2-core machine);
+    // the test stops it itself.
+    await setRun({ duration: 1800 });
     await page.click("#start");
     await page.waitForFunction(() => window.simhost.lastFrame?.n >= 1000 && window.simhost.framesReceived > 3, null, { timeout: 60000 });
     // Figures over `seconds` of animation frames; with `auto` false the view is held at full

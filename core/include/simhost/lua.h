@@ -75,3 +75,25 @@ typedef struct sh_session_ops
 void sh_l_host_push_session(lua_State* L, sh_session* s, const sh_session_ops* ops,
                             const sh_session_limits* limits, const char* scripts_dir, const char* assets_path,
                             sh_asset_db* db);
+
+// ---------------------------------------------------------------------------------------------
+// The sandbox of a session's Lua state (bindings/l_sandbox.c; docs/session-api.md, "The sandbox").
+// Called by the bounded C loops below every SH_L_TICK_STEPS steps of their own work, with the state they
+// run in. The host passes the check its instruction-count hook makes (CPU time, memory, abort) so a long
+// pattern match or table sort is charged to the same budget as Lua code; it raises to stop the call.
+typedef void (*sh_l_tick_fn)(lua_State* L);
+
+// 4096 steps of a matcher or a sort cost about as much as the hook's 10 000 VM instructions (tens of µs),
+// so the budget is checked at the same granularity inside one C call as between Lua instructions.
+enum
+{
+    SH_L_TICK_STEPS = 4096
+};
+
+// Opens the curated library into L (inside a protected call): base (load text-only, loadfile/dofile
+// inside scripts_dir only, setmetatable without __gc, host userdata metatables sealed), package (Lua
+// modules and preloaded C modules only: no loadlib, no C searchers), coroutine, table and string (their
+// looping functions bounded by `tick`), math, utf8 and os.clock/date/time/difftime. No io, no debug.
+// `simhost` and `cjson` are preloaded; cjson's encode is guarded so its output (malloc'd outside the
+// state's allocator) cannot pass memory_cap bytes.
+void sh_l_sandbox_open(lua_State* L, const char* scripts_dir, sh_l_tick_fn tick, size_t memory_cap);
