@@ -81,3 +81,8 @@ void sh_buf_json_number(sh_buf* b, double v)
     char tmp[SH_F32_TEXT_MAX];
     sh_buf_append(b, tmp, (size_t)sh_f32_text((float)v, tmp));
 }
+
+void sh_buf_json_double(sh_buf* b, double v)
+{
+    sh_buf_printf(b, "%.17g", isfinite(v) ? v : 0.0);
+}

@@ -123,10 +123,18 @@ static void put_xyz(sh_buf* b, const char* key, double x, double y, double z)
     sh_buf_puts(b, "}");
 }
 
+// A float32 value of a frame (its shortest text).
 static void put_num(sh_buf* b, const char* key, double v)
 {
     sh_buf_printf(b, ",\"%s\":", key);
     sh_buf_json_number(b, v);
+}
+
+// A double (energies, sums, times): every digit it has.
+static void put_double(sh_buf* b, const char* key, double v)
+{
+    sh_buf_printf(b, ",\"%s\":", key);
+    sh_buf_json_double(b, v);
 }
 
 // The old service's FrameData from one SHF1 frame. Contacts: consecutive points of one body pair form one
@@ -138,7 +146,7 @@ bool sh_replay_frame_json(sh_buf* b, const uint8_t* bytes, size_t len,
     if (!sh_frame_decode(bytes, len, &v, err))
         return false;
     sh_buf_printf(b, "{\"frame_id\":%u,\"simulation_time\":", v.frame_id);
-    sh_buf_json_number(b, v.simulation_time);
+    sh_buf_json_double(b, v.simulation_time);
     sh_buf_puts(b, ",\"states\":[");
     for (uint32_t i = 0; i < v.body_count; i++)
     {
@@ -232,7 +240,7 @@ static void put_run(sh_buf* b, const sh_rec_run* u)
         sh_buf_json_string(b, u->reason);
     sh_buf_printf(b, ",\"total_frames\":%lld,\"body_count\":%d,\"timestep\":", (long long)u->frame_count,
                   u->body_count);
-    sh_buf_json_number(b, u->timestep);
+    sh_buf_json_double(b, u->timestep);
 }
 
 // --- routes -----------------------------------------------------------------------------------------------
@@ -317,17 +325,17 @@ static bool put_row(void* ud, const sh_rec_frame_row* row)
     sh_buf* b = c->body;
     sh_buf_printf(b, "%s{\"frame_id\":%lld,\"simulation_time\":", c->n++ ? "," : "",
                   (long long)row->frame_id);
-    sh_buf_json_number(b, row->simulation_time);
+    sh_buf_json_double(b, row->simulation_time);
     if (c->energy)
     {
         double total = row->linear_ke + row->rotational_ke + row->potential_e;
         if (c->n == 1)
             c->e0 = total;
-        put_num(b, "total_system_e", total);
-        put_num(b, "delta_e", total - c->e0);
-        put_num(b, "linear_ke", row->linear_ke);
-        put_num(b, "rotational_ke", row->rotational_ke);
-        put_num(b, "potential_e", row->potential_e);
+        put_double(b, "total_system_e", total);
+        put_double(b, "delta_e", total - c->e0);
+        put_double(b, "linear_ke", row->linear_ke);
+        put_double(b, "rotational_ke", row->rotational_ke);
+        put_double(b, "potential_e", row->potential_e);
     }
     sh_buf_puts(b, "}");
     return !b->failed;
@@ -456,15 +464,15 @@ static bool put_series(void* ud, const sh_rec_frame_row* row, const uint8_t* byt
         sh_buf* b = c->body;
         sh_buf_printf(b, "%s{\"body_id\":%u,\"frame_id\":%lld,\"simulation_time\":", c->n++ ? "," : "", s.id,
                       (long long)row->frame_id);
-        sh_buf_json_number(b, row->simulation_time);
+        sh_buf_json_double(b, row->simulation_time);
         if (c->energy)
         {
             double lin, rot, pe;
             sh_rec_body_energy(c->b, &s, c->g, &lin, &rot, &pe);
-            put_num(b, "linear_ke", lin);
-            put_num(b, "rotational_ke", rot);
-            put_num(b, "potential_e", pe);
-            put_num(b, "total_e", lin + rot + pe);
+            put_double(b, "linear_ke", lin);
+            put_double(b, "rotational_ke", rot);
+            put_double(b, "potential_e", pe);
+            put_double(b, "total_e", lin + rot + pe);
         }
         else
         {
@@ -472,7 +480,8 @@ static bool put_series(void* ud, const sh_rec_frame_row* row, const uint8_t* byt
             put_num(b, "vx", vv[0]);
             put_num(b, "vy", vv[1]);
             put_num(b, "vz", vv[2]);
-            put_num(b, "speed", sqrt((double)vv[0] * vv[0] + (double)vv[1] * vv[1] + (double)vv[2] * vv[2]));
+            put_double(b, "speed",
+                       sqrt((double)vv[0] * vv[0] + (double)vv[1] * vv[1] + (double)vv[2] * vv[2]));
             put_num(b, "omega_x", w[0]);
             put_num(b, "omega_y", w[1]);
             put_num(b, "omega_z", w[2]);

@@ -21,3 +21,6 @@ void sh_buf_json_string(sh_buf* b, const char* s);
 // A float32 value as a JSON number (its shortest round-trip text); non-finite values become 0 (no NaN ever
 // leaves the host).
 void sh_buf_json_number(sh_buf* b, double v);
+// A double as a JSON number that reads back as the same double (17 significant digits; energies, times):
+// a float32 text would round J-sized energies by 1e-5 J. Non-finite values become 0.
+void sh_buf_json_double(sh_buf* b, double v);
