@@ -480,8 +480,7 @@ static bool put_series(void* ud, const sh_rec_frame_row* row, const uint8_t* byt
             put_num(b, "vx", vv[0]);
             put_num(b, "vy", vv[1]);
             put_num(b, "vz", vv[2]);
-            put_double(b, "speed",
-                       sqrt((double)vv[0] * vv[0] + (double)vv[1] * vv[1] + (double)vv[2] * vv[2]));
+            put_num(b, "speed", sqrt((double)vv[0] * vv[0] + (double)vv[1] * vv[1] + (double)vv[2] * vv[2]));
             put_num(b, "omega_x", w[0]);
             put_num(b, "omega_y", w[1]);
             put_num(b, "omega_z", w[2]);
