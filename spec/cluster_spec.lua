@@ -356,3 +356,55 @@ describe("draining from the REPL", function()
     assert.equal(0, h:wait_exit(WAIT), "exit status once drained\n" .. (h.final_log or ""))
   end)
 end)
+
+describe("recordings in one shared directory", function()
+  it("a run recorded through one host lists, replays and verifies through another", function()
+    local dir = env.tmpdir()
+    local args = "--recordings " .. env.q(dir)
+    local a, b = server.start { args = args }, server.start { args = args }
+    finally(function()
+      a:stop("KILL")
+      b:stop("KILL")
+    end)
+    local c, err = ws.connect("ws://127.0.0.1:" .. a.port .. "/api/v1/live", WAIT)
+    assert(c, "connect: " .. tostring(err))
+    c:send(CONFIGURE)
+    assert.equal("metadata", recv_json(c).type)
+    c:send(cjson.encode { type = "start", timestep_ms = 16, duration_s = 0.5, record = true })
+    local frames, done = {}, nil
+    repeat
+      local m = recv_json(c)
+      if m.type == "frame" then frames[#frames + 1] = m.data end
+      if m.type == "complete" then done = m end
+    until done
+    c:close()
+    assert.is_true(done.recording.complete, cjson.encode(done))
+    local id = done.recording.id
+    -- Host b never saw the run: it reads the file host a wrote.
+    local status, _, body = server.get(b.port, "/api/v1/simulations")
+    assert.equal(200, status, body)
+    local listed
+    for _, e in ipairs(cjson.decode(body)) do
+      if e.id == id then listed = e end
+    end
+    assert(listed, "host b lists the recording: " .. body)
+    assert.is_true(listed.complete)
+    local s2, _, meta = server.get(b.port, "/api/v1/simulations/" .. id .. "/metadata")
+    assert.equal(200, s2, meta)
+    assert.equal(#frames, cjson.decode(meta).total_frames)
+    local last = frames[#frames]
+    local s3, _, state = server.get(b.port, ("/api/v1/simulations/%s/frames/%d/state"):format(id, last.frame_id))
+    assert.equal(200, s3, state)
+    local f = cjson.decode(state)
+    assert.equal(last.frame_id, f.frame_id)
+    assert.equal(#last.states, #f.states)
+    for i, st in ipairs(last.states) do
+      assert.equal(st.body_id, f.states[i].body_id)
+      for _, k in ipairs { "x", "y", "z" } do
+        assert.equal(st.position[k], f.states[i].position[k]) -- the same float32 text on both paths
+      end
+    end
+    a:stop_clean()
+    b:stop_clean()
+  end)
+end)
