@@ -56,6 +56,7 @@ local function agree(jf, bf, contacts)
     assert.equal(s.sleeping, b.sleeping, what)
   end
   assert.equal(contacts, bf.has_contacts)
+  assert.equal(contacts, bf.has_friction) -- the host writes the friction block with every contacts block
   local k = 0
   for _, col in ipairs(jf.collisions) do
     for _, p in ipairs(col.contacts) do
@@ -72,6 +73,8 @@ local function agree(jf, bf, contacts)
       same_bits(p.depth, r.depth, what .. " depth")
       same_bits(p.normal_impulse, r.normal_impulse, what .. " normal_impulse")
       same_bits(p.friction_impulse, r.friction_impulse, what .. " friction_impulse")
+      assert.is_not_nil(r.friction, what .. " has no friction vector")
+      same_xyz(p.friction_impulse_vector, r.friction, what .. " friction_impulse_vector")
     end
   end
   assert.equal(k, #bf.contacts)
@@ -133,6 +136,27 @@ describe("w:frame_bin", function()
     w:close()
   end)
 
+  it("carries each contact point's friction vector, as frame_json does, for a box sliding on the ground", function()
+    local w = simhost.world { assets = db }
+    w:spawn_box { half_extents = { 20, 20, 0.5 }, position = { 0, 0, -0.5 }, environment = true }
+    local box = w:spawn { asset = "unit_cube", position = { 0, 0, 0.5 }, velocity = { 3, 0, 0 }, mass = 2 }
+    local sliding = 0
+    for n = 1, 30 do
+      w:step(1 / 60)
+      local jf = cjson.decode(w:frame_json(n, { simulation_time = n / 60 }))
+      local bf = decode(w:frame_bin(n, { simulation_time = n / 60 }))
+      agree(jf, bf, true)
+      for _, c in ipairs(bf.contacts) do
+        -- The box moves +x: the friction impulse on body B points -x when B is the box, +x when B is
+        -- the ground.
+        local against = c.body_b == box and -c.friction[1] or c.friction[1]
+        if against > 0 then sliding = sliding + 1 end
+      end
+    end
+    assert.is_true(sliding > 0, "no contact point carried a friction vector against the sliding")
+    w:close()
+  end)
+
   it("leaves out velocities and contacts when asked, and stays within 60 bytes a body", function()
     local w = pile()
     for _ = 1, 30 do w:step(1 / 60) end
@@ -145,11 +169,14 @@ describe("w:frame_bin", function()
     assert.equal(0, bf.offsets.velocities)
     local nobody = decode(full)
     assert.is_true(#nobody.contacts > 0)
-    -- 64-byte header, 57 bytes a body padded to 8 per block, 48 a contact point, 24 for the solver.
-    local n = #nobody.bodies
+    -- 64-byte header, 57 bytes a body padded to 8 per block, 48 a contact point and 12 for its friction
+    -- vector (padded to 8), 24 for the solver.
+    local n, c = #nobody.bodies, #nobody.contacts
     local pad = function(x) return (x + 7) // 8 * 8 end
-    assert.equal(64 + pad(4 * n) + pad(28 * n) + pad(n) + 24 * n + 48 * #nobody.contacts + 24, #full)
-    assert.is_true((#full - 64 - 48 * #nobody.contacts - 24) / n <= 60)
+    assert.equal(64 + pad(4 * n) + pad(28 * n) + pad(n) + 24 * n + 48 * c + pad(12 * c) + 24, #full)
+    assert.is_true((#full - 64 - 48 * c - pad(12 * c) - 24) / n <= 60)
+    assert.is_false(bf.has_friction)
+    assert.equal(0, bf.offsets.friction)
     w:close()
   end)
 

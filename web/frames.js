@@ -96,7 +96,7 @@ export function packFrame(d) {
 
 const SHF1_MAGIC = 0x31464853; // "SHF1" read as a little-endian u32
 const SHF1_HEADER = 64;
-const HAS_VELOCITIES = 1, HAS_CONTACTS = 2, HAS_SOLVER = 4;
+const HAS_VELOCITIES = 1, HAS_CONTACTS = 2, HAS_SOLVER = 4, HAS_FRICTION = 8;
 
 // The body ids of the run's metadata in body order, and their asset ids: a binary frame carries
 // ids only, the page's frames also carry asset_id (the inspector shows it).
@@ -130,15 +130,18 @@ function readHeader(buf) {
     n: dv.getUint32(12, true), time: dv.getFloat64(16, true), c: dv.getUint32(24, true), flags: dv.getUint32(28, true),
     off: [0, 1, 2, 3, 4, 5].map((i) => dv.getUint32(32 + 4 * i, true)), total: dv.getUint32(56, true),
   };
+  h.off.push(dv.getUint32(60, true)); // block 6, friction: its offset is the word after the total
   if (h.version !== 1) return `version ${h.version}`;
   if (h.headerBytes < SHF1_HEADER || h.headerBytes % 8 !== 0) return `header size ${h.headerBytes}`;
   if (h.total !== len) return `header says ${h.total} bytes, the message has ${len}`;
-  if (h.flags & ~7) return "unknown flags";
+  if (h.flags & ~15) return "unknown flags";
   if (!(h.flags & HAS_CONTACTS) && h.c !== 0) return "contact points without a contacts block";
+  if ((h.flags & HAS_FRICTION) && !(h.flags & HAS_CONTACTS)) return "a friction block without a contacts block";
   if (!(h.time >= 0)) return "bad simulation_time";
-  const sizes = [4 * h.n, 28 * h.n, h.n, 24 * h.n, 48 * h.c, 24];
-  const present = [true, true, true, !!(h.flags & HAS_VELOCITIES), !!(h.flags & HAS_CONTACTS), !!(h.flags & HAS_SOLVER)];
-  for (let i = 0; i < 6; i++) {
+  const sizes = [4 * h.n, 28 * h.n, h.n, 24 * h.n, 48 * h.c, 24, 12 * h.c];
+  const present = [true, true, true, !!(h.flags & HAS_VELOCITIES), !!(h.flags & HAS_CONTACTS), !!(h.flags & HAS_SOLVER),
+    !!(h.flags & HAS_FRICTION)];
+  for (let i = 0; i < 7; i++) {
     const o = h.off[i];
     if (!present[i]) {
       if (o !== 0) return `block ${i} set but absent`;
@@ -198,13 +201,15 @@ export function packBinary(buf, bodies = new BodyTable()) {
   }
   const packed = { frame_id: h.frameId, simulation_time: h.time, solver, n, ids, flags, assets, pos, vel, angvel, quat, ...contacts };
   const transfer = [ids, flags, assets, pos, vel, angvel, quat, contacts.colBodies, contacts.colNormal, contacts.colDepth,
-    contacts.colStart, contacts.points, contacts.depth, contacts.normalImpulse, contacts.frictionImpulse].map((a) => a.buffer);
+    contacts.colStart, contacts.points, contacts.depth, contacts.normalImpulse, contacts.frictionImpulse,
+    contacts.frictionVector].map((a) => a.buffer);
   return { packed, transfer };
 }
 
 // The contact records (one per point) grouped back into collisions: consecutive points of the same
 // pair share one (the host writes a manifold's points together). A point's point_a and point_b are
-// both the record's point (the midpoint; the overlay draws the midpoint either way).
+// both the record's point (the midpoint; the overlay draws the midpoint either way). frictionVector comes
+// from the friction block (flag bit 3), NaN in frames without it, as for a JSON point without the field.
 function packContacts(buf, h) {
   const c = h.c;
   const u = new Uint32Array(buf, h.off[4] || h.headerBytes, h.off[4] ? 12 * c : 0);
@@ -215,6 +220,9 @@ function packContacts(buf, h) {
   const colDepth = new Float64Array(ncol), colStart = new Int32Array(ncol + 1);
   const points = new Float64Array(6 * c), depth = new Float64Array(c);
   const normalImpulse = new Float64Array(c), frictionImpulse = new Float64Array(c);
+  const frictionVector = new Float64Array(3 * c);
+  if (h.off[6]) frictionVector.set(new Float32Array(buf, h.off[6], 3 * c));
+  else frictionVector.fill(NaN);
   let j = -1;
   for (let k = 0; k < c; k++) {
     const r = 12 * k;
@@ -234,7 +242,7 @@ function packContacts(buf, h) {
     frictionImpulse[k] = f[r + 10];
   }
   colStart[ncol] = c;
-  return { ncol, colBodies, colNormal, colDepth, colStart, points, depth, normalImpulse, frictionImpulse };
+  return { ncol, colBodies, colNormal, colDepth, colStart, points, depth, normalImpulse, frictionImpulse, frictionVector };
 }
 
 const xyz = (a, i) => ({ x: a[3 * i], y: a[3 * i + 1], z: a[3 * i + 2] });

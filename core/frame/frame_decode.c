@@ -4,11 +4,12 @@
 // a truncated or lying frame is one error line and never a read past len.
 #include "frame_internal.h"
 
-#define KNOWN_FLAGS      (SH_FRAME_HAS_VELOCITIES | SH_FRAME_HAS_CONTACTS | SH_FRAME_HAS_SOLVER)
+#define KNOWN_FLAGS                                                                                          \
+    (SH_FRAME_HAS_VELOCITIES | SH_FRAME_HAS_CONTACTS | SH_FRAME_HAS_SOLVER | SH_FRAME_HAS_FRICTION)
 #define KNOWN_BODY_FLAGS (SH_FRAME_BODY_ENVIRONMENT | SH_FRAME_BODY_SLEEPING)
 
-static const char* const block_names[SHF_BLOCK_COUNT] = {"ids",        "pose",     "body flags",
-                                                         "velocities", "contacts", "solver"};
+static const char* const block_names[SHF_BLOCK_COUNT] = {"ids",      "pose",   "body flags", "velocities",
+                                                         "contacts", "solver", "friction"};
 
 typedef struct block
 {
@@ -45,6 +46,8 @@ static bool check_header(const uint8_t* p, size_t len, sh_frame_view* out, sh_er
         return sh_error_set(err, "frame: simulation_time is not a finite number >= 0");
     if (!(out->flags & SH_FRAME_HAS_CONTACTS) && out->contact_count != 0)
         return sh_error_set(err, "frame: %u contact points but no contacts block", out->contact_count);
+    if ((out->flags & SH_FRAME_HAS_FRICTION) && !(out->flags & SH_FRAME_HAS_CONTACTS))
+        return sh_error_set(err, "frame: a friction block (flag bit 3) without a contacts block");
     return true;
 }
 
@@ -59,6 +62,8 @@ static void block_sizes(const sh_frame_view* v, block b[SHF_BLOCK_COUNT])
     b[SHF_BLOCK_CONTACTS] = (block){0, (uint64_t)SH_FRAME_CONTACT_BYTES * v->contact_count,
                                     (v->flags & SH_FRAME_HAS_CONTACTS) != 0};
     b[SHF_BLOCK_SOLVER] = (block){0, SH_FRAME_SOLVER_BYTES, (v->flags & SH_FRAME_HAS_SOLVER) != 0};
+    b[SHF_BLOCK_FRICTION] = (block){0, (uint64_t)SH_FRAME_FRICTION_BYTES * v->contact_count,
+                                    (v->flags & SH_FRAME_HAS_FRICTION) != 0};
 }
 
 // Each present block lies inside [header, len), 8-aligned; absent blocks have offset 0; none overlap.
@@ -67,7 +72,7 @@ static bool check_blocks(const uint8_t* p, size_t len, block b[SHF_BLOCK_COUNT],
     uint16_t header = shf_u16(p + SHF_OFF_HEADER_BYTES);
     for (int i = 0; i < SHF_BLOCK_COUNT; i++)
     {
-        b[i].offset = shf_u32(p + SHF_OFF_BLOCKS + 4 * i);
+        b[i].offset = shf_u32(p + shf_block_field(i));
         if (!b[i].present)
         {
             if (b[i].offset != 0)
@@ -107,6 +112,8 @@ static bool check_values(const sh_frame_view* v, sh_error* err)
     for (uint32_t i = 0; i < v->contact_count; i++)
         if (!shf_all_finite(v->contacts + (size_t)SH_FRAME_CONTACT_BYTES * i + 8, 9))
             return sh_error_set(err, "frame: contact point %u has a value that is not finite", i);
+    if (v->friction && !shf_all_finite(v->friction, (size_t)SHF_FRICTION_FLOATS * v->contact_count))
+        return sh_error_set(err, "frame: a contact point's friction vector is not finite");
     if (v->solver)
     {
         if (!shf_all_finite(v->solver + 4, 1))
@@ -129,8 +136,8 @@ bool sh_frame_decode(const uint8_t* bytes, size_t len, sh_frame_view* out, sh_er
     block_sizes(&v, b);
     if (!check_blocks(bytes, len, b, err))
         return false;
-    const uint8_t** ptr[SHF_BLOCK_COUNT] = {&v.ids,        &v.pose,     &v.body_flags,
-                                            &v.velocities, &v.contacts, &v.solver};
+    const uint8_t** ptr[SHF_BLOCK_COUNT] = {&v.ids,      &v.pose,   &v.body_flags, &v.velocities,
+                                            &v.contacts, &v.solver, &v.friction};
     for (int i = 0; i < SHF_BLOCK_COUNT; i++)
         *ptr[i] = b[i].present ? bytes + b[i].offset : NULL;
     if (!check_values(&v, err))
@@ -170,6 +177,9 @@ void sh_frame_contact_at(const sh_frame_view* v, uint32_t i, sh_frame_contact* o
     out->depth = shf_f32(rec + 32);
     out->normal_impulse = shf_f32(rec + 36);
     out->friction_impulse = shf_f32(rec + 40);
+    const uint8_t* fv = v->friction ? v->friction + (size_t)SH_FRAME_FRICTION_BYTES * i : NULL;
+    for (int k = 0; k < 3; k++)
+        out->friction[k] = fv ? shf_f32(fv + 4 * k) : 0.0f;
 }
 
 bool sh_frame_solver_get(const sh_frame_view* v, sh_frame_solver* out)

@@ -1,6 +1,7 @@
 // The SHF1 encoder (docs/frames.md): one pass over the world into a buffer reused frame after frame. The
 // body blocks are sized up front from the body count; the contact block, whose point count is only known
-// while walking the manifolds, grows at the end, then the solver block follows it.
+// while walking the manifolds, grows at the end, then the friction block (a second walk, now that the
+// count is known) and the solver block follow it.
 #include "frame_internal.h"
 
 #include <math.h>
@@ -140,6 +141,32 @@ static bool write_contacts(const sh_world* world, sh_frame_buf* buf, uint32_t* c
     return true;
 }
 
+// Appends the friction block: f32[3] per contact point, in the contact records' order, padded to 8.
+static bool write_friction(const sh_world* world, uint32_t points, sh_frame_buf* buf, sh_error* err)
+{
+    uint64_t size = shf_pad8((uint64_t)SH_FRAME_FRICTION_BYTES * points);
+    if (!reserve(buf, buf->len + size, err))
+        return false;
+    uint8_t* out = buf->data + buf->len;
+    memset(out, 0, (size_t)size);
+    uint32_t k = 0;
+    for (int i = 0; i < sh_world_contact_count(world); i++)
+    {
+        sh_contact_info c;
+        if (!sh_world_contact_at(world, i, &c))
+            return sh_error_set(err, "frame: contact %d is missing", i);
+        for (int j = 0; j < c.point_count && k < points; j++, k++)
+            memcpy(out + (size_t)SH_FRAME_FRICTION_BYTES * k, c.points[j].friction_impulse_vector,
+                   SH_FRAME_FRICTION_BYTES);
+    }
+    if (k != points)
+        return sh_error_set(err, "frame: %u friction vectors for %u contact points", k, points);
+    if (!shf_all_finite(out, (size_t)SHF_FRICTION_FLOATS * points))
+        return sh_error_set(err, "frame: a contact point's friction vector is not finite");
+    buf->len += (size_t)size;
+    return true;
+}
+
 static bool write_solver(const sh_world_stats* st, sh_frame_buf* buf, sh_error* err)
 {
     if (!isfinite(st->residual))
@@ -169,9 +196,8 @@ static void write_header(uint8_t* p, uint32_t frame_id, uint32_t n, double t, ui
     shf_put_u32(p + SHF_OFF_CONTACT_COUNT, contacts);
     shf_put_u32(p + SHF_OFF_FLAGS, lay->flags);
     for (int b = 0; b < SHF_BLOCK_COUNT; b++)
-        shf_put_u32(p + SHF_OFF_BLOCKS + 4 * b, lay->offset[b]);
+        shf_put_u32(p + shf_block_field(b), lay->offset[b]);
     shf_put_u32(p + SHF_OFF_TOTAL, total);
-    shf_put_u32(p + SHF_OFF_RESERVED, 0);
 }
 
 static bool encode(const sh_world* world, uint32_t frame_id, double simulation_time,
@@ -195,6 +221,11 @@ static bool encode(const sh_world* world, uint32_t frame_id, double simulation_t
         lay.flags |= SH_FRAME_HAS_CONTACTS;
         lay.offset[SHF_BLOCK_CONTACTS] = (uint32_t)buf->len;
         if (!write_contacts(world, buf, &contacts, err))
+            return false;
+        // 48 C is a multiple of 8, so the friction block starts 8-aligned right after the records.
+        lay.flags |= SH_FRAME_HAS_FRICTION;
+        lay.offset[SHF_BLOCK_FRICTION] = (uint32_t)buf->len;
+        if (!write_friction(world, contacts, buf, err))
             return false;
     }
     sh_world_stats st;

@@ -23,7 +23,7 @@ enum
     SHF_OFF_FLAGS = 28,
     SHF_OFF_BLOCKS = 32, // u32[6]: ids, pose, body flags, velocities, contacts, solver
     SHF_OFF_TOTAL = 56,
-    SHF_OFF_RESERVED = 60,
+    SHF_OFF_FRICTION = 60, // the friction block's offset: the word was reserved (0) before bit 3
 };
 
 enum
@@ -34,11 +34,19 @@ enum
     SHF_BLOCK_VELOCITIES,
     SHF_BLOCK_CONTACTS,
     SHF_BLOCK_SOLVER,
+    SHF_BLOCK_FRICTION,
     SHF_BLOCK_COUNT
 };
 
 #define SHF_POSE_FLOATS     7
 #define SHF_VELOCITY_FLOATS 6
+#define SHF_FRICTION_FLOATS 3
+
+// Where block b's offset lives in the header: the six at 32, the friction block's at 60 (after the total).
+static inline size_t shf_block_field(int b)
+{
+    return b == SHF_BLOCK_FRICTION ? (size_t)SHF_OFF_FRICTION : (size_t)SHF_OFF_BLOCKS + 4 * (size_t)b;
+}
 
 static inline uint64_t shf_pad8(uint64_t n)
 {

@@ -63,6 +63,21 @@ static bool same_floats(const float* a, const float* b, int n)
     return memcmp(a, b, sizeof(float) * (size_t)n) == 0; // to the bit
 }
 
+// Contact points whose friction impulse is not zero: the round trip must compare real directions.
+static int count_sliding(const sh_world* w)
+{
+    int sliding = 0;
+    for (int i = 0; i < sh_world_contact_count(w); i++)
+    {
+        sh_contact_info c;
+        sh_world_contact_at(w, i, &c);
+        for (int j = 0; j < c.point_count; j++)
+            sliding += c.points[j].friction_impulse_vector[0] != 0.0f ||
+                       c.points[j].friction_impulse_vector[1] != 0.0f;
+    }
+    return sliding;
+}
+
 static void check_bodies(const sh_world* w, const sh_frame_view* v, bool velocities)
 {
     CHECK(v->body_count == (uint32_t)sh_world_body_count(w));
@@ -84,9 +99,11 @@ static void check_bodies(const sh_world* w, const sh_frame_view* v, bool velocit
     }
 }
 
-// One record per contact point, in manifold order; point = midpoint of the witness points.
+// One record per contact point, in manifold order; point = midpoint of the witness points; the friction
+// vector, from the friction block, is the world's to the bit (zero when the frame has no block).
 static void check_contacts(const sh_world* w, const sh_frame_view* v)
 {
+    float zero[3] = {0, 0, 0};
     uint32_t k = 0;
     for (int i = 0; i < sh_world_contact_count(w); i++)
     {
@@ -108,6 +125,7 @@ static void check_contacts(const sh_world* w, const sh_frame_view* v)
             CHECK(r.depth == c.points[j].depth);
             CHECK(r.normal_impulse == c.points[j].normal_impulse);
             CHECK(r.friction_impulse == c.points[j].friction_impulse);
+            CHECK(same_floats(r.friction, v->friction ? c.points[j].friction_impulse_vector : zero, 3));
         }
     }
     CHECK(k == v->contact_count);
@@ -123,10 +141,12 @@ static void test_round_trip(void)
     sh_frame_view v;
     CHECK(sh_frame_decode(buf.data, buf.len, &v, &err));
     CHECK(v.version == 1 && v.frame_id == 90 && v.simulation_time == 1.5 && v.total_bytes == buf.len);
-    CHECK(v.flags == (SH_FRAME_HAS_VELOCITIES | SH_FRAME_HAS_CONTACTS | SH_FRAME_HAS_SOLVER));
+    CHECK(v.flags ==
+          (SH_FRAME_HAS_VELOCITIES | SH_FRAME_HAS_CONTACTS | SH_FRAME_HAS_SOLVER | SH_FRAME_HAS_FRICTION));
     CHECK(v.contact_count >= 20 * 4); // every cube rests on a face
     check_bodies(s.world, &v, true);
     check_contacts(s.world, &v);
+    CHECK(v.friction != NULL && count_sliding(s.world) > 0); // the vectors compared are not all zero
     sh_frame_solver sv;
     sh_world_stats st;
     sh_world_get_stats(s.world, &st);
@@ -134,13 +154,14 @@ static void test_round_trip(void)
     CHECK(sv.iterations == (uint32_t)st.iterations && sv.residual == st.residual);
     CHECK(sv.converged == (st.converged ? 1u : 0u));
     CHECK(sv.constraints == (uint32_t)st.num_constraints && sv.contacts == (uint32_t)st.num_points);
-    // The contract's size: 64 + per body 4 + 28 + 1 + 24 (each block padded to 8) + 48 per point + 24.
-    size_t n = v.body_count;
+    // The contract's size: 64 + per body 4 + 28 + 1 + 24 (each block padded to 8) + 48 per point, 12 per
+    // point padded to 8 + 24.
+    size_t n = v.body_count, c = v.contact_count;
     size_t bodies = ((4 * n + 7) & ~7u) + ((28 * n + 7) & ~7u) + ((n + 7) & ~7u) + 24 * n;
-    CHECK(buf.len == 64 + bodies + 48 * (size_t)v.contact_count + 24);
+    CHECK(buf.len == 64 + bodies + 48 * c + ((12 * c + 7) & ~7u) + 24);
     // Every block is 8-aligned from the frame's first byte.
-    const uint8_t* blocks[] = {v.ids, v.pose, v.body_flags, v.velocities, v.contacts, v.solver};
-    for (int i = 0; i < 6; i++)
+    const uint8_t* blocks[] = {v.ids, v.pose, v.body_flags, v.velocities, v.contacts, v.solver, v.friction};
+    for (int i = 0; i < 7; i++)
         CHECK((size_t)(blocks[i] - buf.data) % 8 == 0);
 
     // Reuse: the same frame again allocates nothing and gives the same bytes.
@@ -159,7 +180,7 @@ static void test_round_trip(void)
     CHECK(sh_frame_encode(s.world, 7, 0.25, &opts, &buf, &err));
     CHECK(sh_frame_decode(buf.data, buf.len, &v, &err));
     CHECK(v.flags == SH_FRAME_HAS_SOLVER && v.contact_count == 0);
-    CHECK(v.velocities == NULL && v.contacts == NULL && v.solver != NULL);
+    CHECK(v.velocities == NULL && v.contacts == NULL && v.friction == NULL && v.solver != NULL);
     check_bodies(s.world, &v, false);
     opts.solver = false;
     CHECK(sh_frame_encode(s.world, 7, 0.25, &opts, &buf, &err));
@@ -193,6 +214,7 @@ static void test_no_solver_before_contact(void)
     CHECK(sh_frame_encode(s.world, 0, 0.0, NULL, &buf, &err));
     CHECK(sh_frame_decode(buf.data, buf.len, &v, &err));
     CHECK(v.solver == NULL && v.contact_count == 0 && (v.flags & SH_FRAME_HAS_CONTACTS));
+    CHECK(v.friction != NULL && (v.flags & SH_FRAME_HAS_FRICTION)); // present and empty
     CHECK(v.body_count == 4);
     sh_frame_buf_free(&buf);
     free_scene(&s);
@@ -232,12 +254,12 @@ typedef struct frame
     size_t len;
 } frame;
 
-static frame encode_copy(const sh_frame_opts* opts)
+static frame encode_scene(int cubes, int steps)
 {
-    scene s = make_scene(6, 20);
+    scene s = make_scene(cubes, steps);
     sh_frame_buf buf = {0};
     sh_error err;
-    CHECK(sh_frame_encode(s.world, 60, 1.0, opts, &buf, &err));
+    CHECK(sh_frame_encode(s.world, 60, 1.0, NULL, &buf, &err));
     frame f = {malloc(buf.len), buf.len};
     memcpy(f.bytes, buf.data, buf.len);
     sh_frame_buf_free(&buf);
@@ -248,7 +270,7 @@ static frame encode_copy(const sh_frame_opts* opts)
 // Each truncation is copied into a buffer of exactly that size, so ASan sees any read past its end.
 static void test_every_truncation_rejected(void)
 {
-    frame f = encode_copy(NULL);
+    frame f = encode_scene(6, 20);
     sh_frame_view v;
     sh_error err;
     for (size_t n = 0; n < f.len; n++)
@@ -300,13 +322,15 @@ static void expect_lie(const frame* f, size_t at, uint32_t value, const char* wh
 
 static void test_lying_headers_rejected(void)
 {
-    frame f = encode_copy(NULL);
+    frame f = encode_scene(6, 20);
     const uint8_t* h = f.bytes;
     uint32_t n = get32(h + 12), c = get32(h + 24), len = (uint32_t)f.len;
-    uint32_t off[6];
-    for (int i = 0; i < 6; i++)
-        off[i] = get32(h + 32 + 4 * i);
-    CHECK(n == 7 && c > 0 && get32(h + 28) == 7);
+    // The six block offsets at 32, then the friction block's at 60.
+    size_t field[7] = {32, 36, 40, 44, 48, 52, 60};
+    uint32_t off[7];
+    for (int i = 0; i < 7; i++)
+        off[i] = get32(h + field[i]);
+    CHECK(n == 7 && c > 0 && get32(h + 28) == 15);
 
     expect_lie(&f, 0, 0x32464853, "magic");                // "SHF2"
     expect_lie(&f, 4, 2u | (64u << 16), "version 2");      // version 2, header 64
@@ -314,37 +338,65 @@ static void test_lying_headers_rejected(void)
     expect_lie(&f, 4, 1u | (0xfff8u << 16), "header");     // longer than the frame
     expect_lie(&f, 12, n + 1, "block");                    // one body more than the blocks hold
     expect_lie(&f, 12, 0xffffffffu, "runs past");          // a count whose size would wrap 32 bits
-    expect_lie(&f, 24, c + 1, "runs past");                // one contact point more
+    expect_lie(&f, 24, c + 1, "block");                    // one contact point more
     expect_lie(&f, 24, 0xffffffffu, "runs past");
-    expect_lie(&f, 28, 7u | 8u, "unknown flags");
-    expect_lie(&f, 28, 3, "solver block at"); // flag cleared, offset left
+    expect_lie(&f, 28, 15u | 16u, "unknown flags");
+    expect_lie(&f, 28, 3 | 8, "solver block at"); // flag cleared, offset left
+    expect_lie(&f, 28, 7, "friction block at");   // the same for bit 3
     expect_lie(&f, 56, len - 8, "header says");
     expect_lie(&f, 56, len + 8, "header says");
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 7; i++)
     {
-        size_t at = 32 + 4 * (size_t)i;
-        expect_lie(&f, at, 0, "offset 0"); // a present block at 0 (inside the header)
-        expect_lie(&f, at, off[i] + 4, "multiple of 8");
-        expect_lie(&f, at, len, "runs past");
-        expect_lie(&f, at, 0xfffffff8u, "runs past");
-        expect_lie(&f, at, 32, "offset 32");                // inside the header
-        expect_lie(&f, at, off[i == 0 ? 1 : 0], "overlap"); // on top of another block
+        expect_lie(&f, field[i], 0, "offset 0"); // a present block at 0 (inside the header)
+        expect_lie(&f, field[i], off[i] + 4, "multiple of 8");
+        expect_lie(&f, field[i], len, "runs past");
+        expect_lie(&f, field[i], 0xfffffff8u, "runs past");
+        expect_lie(&f, field[i], 32, "offset 32");                // inside the header
+        expect_lie(&f, field[i], off[i == 0 ? 1 : 0], "overlap"); // on top of another block
     }
+    expect_lie(&f, 60, off[4] + 48 * c - 8, "overlap"); // the friction block over the last contact record
+    expect_lie(&f, 60, (len - 12 * c + 8) & ~7u,
+               "runs past"); // aligned, but its 12 C bytes end past the frame
     // Values: a NaN in the pose, a velocity infinity, an unknown body flag bit, converged = 2.
     expect_lie(&f, off[1] + 4, 0x7fc00000u, "pose");
     expect_lie(&f, off[3] + 8, 0x7f800000u, "velocity");
     expect_lie(&f, off[2], 0x10, "body flag");
     expect_lie(&f, off[4] + 48 + 20, 0xffc00000u, "contact point 1");
+    expect_lie(&f, off[6] + 12 * (c - 1) + 8, 0x7f800000u, "friction vector"); // the last point's z
     expect_lie(&f, off[5] + 8, 2, "converged");
     expect_lie(&f, 20, 0xbff00000u, "simulation_time"); // the high word of 1.0 made -1.0
     expect_lie(&f, 20, 0x7ff80000u, "simulation_time"); // and a NaN
+    free(f.bytes);
+
+    // Bit 3 without a contacts block: in a frame with no contact points (dropped cubes, not stepped),
+    // clearing bit 1 leaves the friction flag alone.
+    frame empty = encode_scene(3, 0);
+    CHECK(get32(empty.bytes + 24) == 0 && get32(empty.bytes + 28) == (1u | 2u | 8u));
+    expect_lie(&empty, 28, 1u | 8u, "without a contacts block");
+    free(empty.bytes);
+}
+
+// A frame as written before bit 3 (flag clear, word 60 zero) still decodes: the contacts read a zero
+// friction vector, and the bytes the old header does not point at are ignored.
+static void test_frame_without_friction_block(void)
+{
+    frame f = encode_scene(6, 20);
+    put32(f.bytes + 28, get32(f.bytes + 28) & ~(uint32_t)SH_FRAME_HAS_FRICTION);
+    put32(f.bytes + 60, 0);
+    sh_frame_view v;
+    sh_error err;
+    CHECK(sh_frame_decode(f.bytes, f.len, &v, &err));
+    CHECK(v.friction == NULL && v.contact_count > 0);
+    sh_frame_contact r;
+    sh_frame_contact_at(&v, 0, &r);
+    CHECK(r.friction[0] == 0.0f && r.friction[1] == 0.0f && r.friction[2] == 0.0f);
     free(f.bytes);
 }
 
 // Every single-bit flip of the header either is refused or decodes to blocks inside the frame.
 static void test_header_bit_flips(void)
 {
-    frame f = encode_copy(NULL);
+    frame f = encode_scene(6, 20);
     int accepted = 0;
     for (int bit = 0; bit < 64 * 8; bit++)
     {
@@ -358,6 +410,7 @@ static void test_header_bit_flips(void)
             accepted++;
             CHECK(v.pose + 28 * (size_t)v.body_count <= b + f.len);
             CHECK(v.contacts == NULL || v.contacts + 48 * (size_t)v.contact_count <= b + f.len);
+            CHECK(v.friction == NULL || v.friction + 12 * (size_t)v.contact_count <= b + f.len);
             for (uint32_t i = 0; i < v.body_count; i++)
             {
                 sh_frame_body body;
@@ -366,7 +419,7 @@ static void test_header_bit_flips(void)
         }
         free(b);
     }
-    // frame_id (32 bits), most of simulation_time's bits and the reserved word carry no structure.
+    // frame_id (32 bits) and most of simulation_time's bits carry no structure.
     CHECK(accepted > 32 && accepted < 64 * 8 / 2);
     free(f.bytes);
 }
@@ -378,6 +431,7 @@ int main(void)
     RUN(test_non_finite_is_refused);
     RUN(test_every_truncation_rejected);
     RUN(test_lying_headers_rejected);
+    RUN(test_frame_without_friction_block);
     RUN(test_header_bit_flips);
     return CHECK_SUMMARY();
 }

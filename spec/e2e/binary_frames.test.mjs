@@ -63,9 +63,10 @@ describe("binary frames in the page", () => {
   it("reads the host's SHF1 frames into the same packed frame as its JSON frames", () => {
     const bodies = new BodyTable();
     bodies.setMetadata(meta);
-    let contacts = 0, solvers = 0, sleeping = 0;
+    let contacts = 0, solvers = 0, sleeping = 0, sliding = 0;
     for (const { json, bin } of frames) {
-      const j = decode(JSON.stringify({ type: "frame", data: JSON.parse(json) })).packed;
+      // The wire's text as the host writes it (JSON.stringify of a parsed frame would turn a -0 into 0).
+      const j = decode(`{"type":"frame","data":${json}}`).packed;
       const r = decode(bin, bodies);
       assert.ok(r.packed, r.error);
       const b = r.packed;
@@ -75,7 +76,8 @@ describe("binary frames in the page", () => {
       sameArray(j.ids, b.ids, "ids", (x) => x);
       sameArray(j.assets, b.assets, "assets", (x) => x);
       sameArray(j.flags, b.flags, "flags", (x) => x);
-      for (const k of ["pos", "quat", "vel", "angvel", "colNormal", "depth", "normalImpulse", "frictionImpulse"]) sameArray(j[k], b[k], k);
+      for (const k of ["pos", "quat", "vel", "angvel", "colNormal", "depth", "normalImpulse", "frictionImpulse", "frictionVector"]) sameArray(j[k], b[k], k);
+      for (let k = 0; k < b.frictionVector.length; k++) sliding += b.frictionVector[k] !== 0 ? 1 : 0;
       sameArray(j.colBodies, b.colBodies, "colBodies", (x) => x);
       sameArray(j.colStart, b.colStart, "colStart", (x) => x);
       sameArray(j.colDepth, b.colDepth, "colDepth");
@@ -93,7 +95,8 @@ describe("binary frames in the page", () => {
       // The page's object form of a binary frame is the JSON frame's (stateOf reads the inspector's body).
       assert.deepEqual(new Frame(b).stateOf(3).asset_id, meta.bodies[3].asset_id);
     }
-    assert.ok(contacts > 0 && solvers > 0 && sleeping > 0, `the run covers contacts (${contacts}), solver (${solvers}), sleep (${sleeping})`);
+    assert.ok(contacts > 0 && solvers > 0 && sleeping > 0 && sliding > 0,
+      `the run covers contacts (${contacts}), solver (${solvers}), sleep (${sleeping}), friction vectors (${sliding})`);
   });
 
   it("rejects every truncation and lying offsets or counts with one line", () => {
@@ -108,9 +111,20 @@ describe("binary frames in the page", () => {
       new DataView(b).setUint32(at, v, true);
       return packBinary(b).error;
     };
-    for (const [at, v] of [[0, 0x32464853], [4, 2 | (64 << 16)], [12, 100000], [12, 0xffffffff], [24, 1e6], [28, 15], [36, 68], [36, 64], [40, 0], [56, bin.byteLength - 8]]) {
+    const hv = new DataView(bin);
+    const flags = hv.getUint32(28, true), contactsAt = hv.getUint32(48, true), frictionAt = hv.getUint32(60, true);
+    assert.equal(flags & 10, 10, "the frame carries contacts and friction");
+    for (const [at, v] of [[0, 0x32464853], [4, 2 | (64 << 16)], [12, 100000], [12, 0xffffffff], [24, 1e6], [28, 31], [36, 68], [36, 64], [40, 0], [56, bin.byteLength - 8],
+      [28, flags & ~8], [28, flags & ~2], [60, 0], [60, frictionAt + 4], [60, contactsAt], [60, bin.byteLength]]) {
       assert.ok(lie(at, v), `u32 at ${at} = ${v} accepted`);
     }
+    // A frame without the friction block (bit 3 clear, word 60 zero) reads NaN friction vectors.
+    const old = bin.slice(0);
+    new DataView(old).setUint32(28, flags & ~8, true);
+    new DataView(old).setUint32(60, 0, true);
+    const r = packBinary(old);
+    assert.ok(r.packed, r.error);
+    assert.ok(r.packed.frictionVector.length > 0 && r.packed.frictionVector.every(Number.isNaN));
   });
 
   it("coalesces binary frames like text ones and times their decoding", () => {

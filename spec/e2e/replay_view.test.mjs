@@ -49,6 +49,19 @@ const drawnAndFrame = (id) => evalPage((i) => {
 // The view applies the frame on screen at its next animation frame.
 const untilApplied = () => until(() => window.simhost.appliedFrame === window.simhost.shownFrame && !window.simhost.timeline.busy, null, 10000);
 
+// The inspector's contact rows once they show what `want` expects: the text panels refresh at 10 Hz
+// (app.js PANEL_INTERVAL_MS), so right after a seek they may still hold the previous frame's rows.
+// Gives up after 10 s (as untilApplied) and returns the rows as they are, for the caller's assertions to report.
+async function inspectorRows(want) {
+  const read = () => page.$$eval("#insp-contact-list tbody tr", (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+  for (let i = 0; i < 100; i++) {
+    const rows = await read();
+    if (want(rows)) return rows;
+    await page.waitForTimeout(100);
+  }
+  return read();
+}
+
 function assertDrawnAtFrame(r) {
   for (const k of ["x", "y", "z"]) assert.ok(Math.abs(r.drawn[k] - r.frame[k]) < 1e-6, `drawn ${k} ${r.drawn[k]} vs frame ${r.frame[k]} (frame ${r.id})`);
 }
@@ -189,7 +202,7 @@ describe("timeline and why-it-moves", { timeout: 600000 }, () => {
     assert.ok(arrows.friction >= 3, `friction arrows ${arrows.friction}`);
     assert.equal(arrows.gravity, 1);
     assert.match(await page.textContent("#force-legend"), /1 m = 100 N/);
-    const rows = await page.$$eval("#insp-contact-list tbody tr", (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+    const rows = await inspectorRows((r) => r.length >= 3 && r.every((c) => c[4].startsWith("sliding")));
     assert.ok(rows.length >= 3, `contact rows ${rows.length}`);
     for (const r of rows) {
       assert.match(r[4], /^sliding \d+\.\d\d m\/s$/, `a point of a sliding box: ${r}`);
@@ -201,7 +214,7 @@ describe("timeline and why-it-moves", { timeout: 600000 }, () => {
     await evalPage(() => window.simhost.timeline.seek({ last: true }));
     await until(() => window.simhost.shownFrame.simulation_time > 2, null, 5000);
     await untilApplied();
-    const later = await page.$$eval("#insp-contact-list tbody tr", (trs) => trs.map((tr) => tr.cells[4].textContent));
+    const later = (await inspectorRows((r) => r.every((c) => c[4] === "sticking"))).map((c) => c[4]);
     assert.ok(later.every((s) => s === "sticking"), `resting contacts ${later}`);
   });
 

@@ -1,11 +1,11 @@
 -- A reader of the SHF1 binary frame written from the contract's table alone (frames.md, "The binary
--- frame"), with string.unpack: the specs' second decoder, sharing no code with the host's C codec.
+-- frame", and the friction block extension of docs/frames.md), with string.unpack: the specs' second decoder, sharing no code with the host's C codec.
 -- shf1.decode(bytes) returns the frame as plain tables, or nil and the reason it was refused.
 local shf1 = {}
 
 local HEADER = "<c4 I2 I2 I4 I4 d I4 I4 I4 I4 I4 I4 I4 I4 I4 I4"
-local BLOCKS = { "ids", "pose", "body_flags", "velocities", "contacts", "solver" }
-local FLAG_OF = { velocities = 1, contacts = 2, solver = 4 }
+local BLOCKS = { "ids", "pose", "body_flags", "velocities", "contacts", "solver", "friction" }
+local FLAG_OF = { velocities = 1, contacts = 2, solver = 4, friction = 8 }
 
 -- Byte size of each block for n bodies and c contact points.
 local function block_size(name, n, c)
@@ -14,6 +14,7 @@ local function block_size(name, n, c)
   if name == "body_flags" then return n end
   if name == "velocities" then return 24 * n end
   if name == "contacts" then return 48 * c end
+  if name == "friction" then return 12 * c end
   return 24
 end
 
@@ -22,8 +23,9 @@ local function check_layout(h, len)
   if h.version ~= 1 then return "unknown version " .. h.version end
   if h.header_bytes < 64 or h.header_bytes > len then return "bad header size " .. h.header_bytes end
   if h.total_bytes ~= len then return ("total %d but %d bytes"):format(h.total_bytes, len) end
-  if h.flags & ~7 ~= 0 then return "unknown flags" end
+  if h.flags & ~15 ~= 0 then return "unknown flags" end
   if h.flags & 2 == 0 and h.contact_count ~= 0 then return "contacts counted but absent" end
+  if h.flags & 8 ~= 0 and h.flags & 2 == 0 then return "friction block without contacts" end
   local spans = {}
   for _, name in ipairs(BLOCKS) do
     local off = h.offsets[name]
@@ -74,10 +76,12 @@ local function read_contacts(bytes, h, frame)
   for i = 0, h.contact_count - 1 do
     local at = h.offsets.contacts + 48 * i + 1
     local a, b, px, py, pz, nx, ny, nz, depth, ni, fi = string.unpack("<I4 I4 fff fff f f f", bytes, at)
-    frame.contacts[i + 1] = {
+    local contact = {
       body_a = a, body_b = b, point = { px, py, pz }, normal = { nx, ny, nz },
       depth = depth, normal_impulse = ni, friction_impulse = fi,
     }
+    if h.flags & 8 ~= 0 then contact.friction = floats(bytes, h.offsets.friction + 12 * i, 3) end
+    frame.contacts[i + 1] = contact
   end
 end
 
@@ -89,12 +93,14 @@ function shf1.decode(bytes)
     magic = v[1], version = v[2], header_bytes = v[3], frame_id = v[4], body_count = v[5],
     simulation_time = v[6], contact_count = v[7], flags = v[8], offsets = {}, total_bytes = v[15],
   }
-  for i, name in ipairs(BLOCKS) do h.offsets[name] = v[8 + i] end
+  for i = 1, 6 do h.offsets[BLOCKS[i]] = v[8 + i] end
+  h.offsets.friction = v[16] -- the word after the total, reserved (0) before flag bit 3
   local err = check_layout(h, len)
   if err then return nil, err end
   local frame = {
     frame_id = h.frame_id, simulation_time = h.simulation_time, flags = h.flags, bodies = {}, contacts = {},
-    has_velocities = h.flags & 1 ~= 0, has_contacts = h.flags & 2 ~= 0, offsets = h.offsets,
+    has_velocities = h.flags & 1 ~= 0, has_contacts = h.flags & 2 ~= 0, has_friction = h.flags & 8 ~= 0,
+    offsets = h.offsets,
   }
   read_bodies(bytes, h, frame)
   read_contacts(bytes, h, frame)

@@ -8,17 +8,19 @@
 #include "simhost/base.h"
 #include "simhost/physics.h"
 
-#define SH_FRAME_MAGIC         "SHF1"
-#define SH_FRAME_VERSION       1
-#define SH_FRAME_HEADER_BYTES  64
-#define SH_FRAME_CONTACT_BYTES 48
-#define SH_FRAME_SOLVER_BYTES  24
+#define SH_FRAME_MAGIC          "SHF1"
+#define SH_FRAME_VERSION        1
+#define SH_FRAME_HEADER_BYTES   64
+#define SH_FRAME_CONTACT_BYTES  48
+#define SH_FRAME_SOLVER_BYTES   24
+#define SH_FRAME_FRICTION_BYTES 12 // f32[3] per contact point
 
 enum
 {
     SH_FRAME_HAS_VELOCITIES = 1u << 0,
     SH_FRAME_HAS_CONTACTS = 1u << 1,
     SH_FRAME_HAS_SOLVER = 1u << 2,
+    SH_FRAME_HAS_FRICTION = 1u << 3, // an extension within version 1: its offset is the header's word at 60
 };
 
 enum
@@ -58,6 +60,7 @@ typedef struct sh_frame_view
     uint32_t frame_id, body_count, contact_count, flags, total_bytes;
     double simulation_time;
     const uint8_t *ids, *pose, *body_flags, *velocities, *contacts, *solver;
+    const uint8_t* friction; // f32[3] per contact point; NULL in frames without bit 3
 } sh_frame_view;
 
 // Checks magic, version, header size, every offset and size against len; never reads past len.
@@ -77,6 +80,7 @@ typedef struct sh_frame_contact
     uint32_t body_a, body_b;
     float point[3], normal[3];
     float depth, normal_impulse, friction_impulse;
+    float friction[3]; // the tangent impulse on B, world, N·s; zero when the frame has no friction block
 } sh_frame_contact;
 
 typedef struct sh_frame_solver
