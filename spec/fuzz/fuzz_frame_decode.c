@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         return 0;
     }
     require(v.total_bytes <= size, "total_bytes past the input");
-    const uint8_t* blocks[] = {v.ids, v.pose, v.body_flags, v.velocities, v.contacts, v.solver};
+    const uint8_t* blocks[] = {v.ids, v.pose, v.body_flags, v.velocities, v.contacts, v.solver, v.friction};
     for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++)
         inside(blocks[i], data, size);
     float sum = 0;
@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     {
         sh_frame_contact c;
         sh_frame_contact_at(&v, i, &c);
-        sum += c.depth;
+        sum += c.depth + c.friction[0];
     }
     sh_frame_solver s;
     if (sh_frame_solver_get(&v, &s))
