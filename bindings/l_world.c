@@ -593,7 +593,8 @@ static void put_num(lworld* lw, double v, bool is_float)
     put(lw, tmp, (size_t)n);
 }
 
-static void put_int(lworld* lw, long long v)
+// A decimal integer at p (at most 20 bytes); returns the end.
+static char* cur_int(char* p, long long v)
 {
     char tmp[24];
     int n = sizeof tmp;
@@ -605,7 +606,14 @@ static void put_int(lworld* lw, long long v)
     } while (u != 0);
     if (v < 0)
         tmp[--n] = '-';
-    put(lw, tmp + n, sizeof tmp - (size_t)n);
+    memcpy(p, tmp + n, sizeof tmp - (size_t)n);
+    return p + (sizeof tmp - (size_t)n);
+}
+
+static void put_int(lworld* lw, long long v)
+{
+    char tmp[24];
+    put(lw, tmp, (size_t)(cur_int(tmp, v) - tmp));
 }
 
 static void put_bytes(void* lw, const char* bytes, size_t n)
@@ -638,22 +646,6 @@ static void put_body_head(lworld* lw, int i, sh_body_state* s)
 static char* cur_f32(char* p, float v)
 {
     return p + sh_f32_text(isfinite(v) ? v : 0.0f, p);
-}
-
-static char* cur_int(char* p, long long v)
-{
-    char tmp[24];
-    int n = sizeof tmp;
-    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-    do
-    {
-        tmp[--n] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0)
-        tmp[--n] = '-';
-    memcpy(p, tmp + n, sizeof tmp - (size_t)n);
-    return p + (sizeof tmp - (size_t)n);
 }
 
 // {"x":..,"y":..,"z":..}: at most 5 + 3·16 + 8 bytes.

@@ -37,3 +37,7 @@ bool sh_cli_int(const char* option, const char* text, int lo, int hi, int* out, 
 // and the line says so: "OPTION must be a number in 0 … 1000, above 0, got 'TEXT'".
 bool sh_cli_number(const char* option, const char* text, double lo, double hi, bool above_lo, double* out,
                    sh_error* err);
+
+// free_port.c — a TCP port on 127.0.0.1 nobody listens on right now (bind to port 0, read what the kernel
+// picked, release it), for the hosts bench-live, cluster and soak start; -1 when none can be had.
+int sh_free_port(void);

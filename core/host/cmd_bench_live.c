@@ -257,20 +257,6 @@ static int compare_double(const void* a, const void* b)
     return (x > y) - (x < y);
 }
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr*)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr*)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
 static bool port_open(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -452,7 +438,7 @@ static bool parse_url(const char* url, live_target* t)
 // Our own host on a free loopback port, its log silenced, allowed `max_sessions` at once.
 static bool start_host(live_target* t, int max_sessions)
 {
-    t->port = free_port();
+    t->port = sh_free_port();
     char port_s[16], max_s[16];
     snprintf(port_s, sizeof port_s, "%d", t->port);
     snprintf(max_s, sizeof max_s, "%d", max_sessions);

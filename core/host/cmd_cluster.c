@@ -145,20 +145,6 @@ static int parse_options(int argc, char** argv, cluster* c)
     return 0;
 }
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr*)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr*)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
 static bool port_open(const char* host, int port)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -310,8 +296,8 @@ static bool start_all(cluster* c)
 {
     for (int i = 0; i < c->hosts; i++)
     {
-        c->host[i].port = free_port();
-        c->host[i].agent_port = free_port();
+        c->host[i].port = sh_free_port();
+        c->host[i].agent_port = sh_free_port();
         if (c->host[i].port < 0 || c->host[i].agent_port < 0 || c->host[i].port == c->host[i].agent_port)
         {
             fputs("simhost cluster: cannot find free ports\n", stderr);

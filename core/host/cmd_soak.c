@@ -90,13 +90,6 @@ typedef struct client
 
 static const double IO_TIMEOUT_S = 10;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void count_fault(soak* s, fault f)
 {
     pthread_mutex_lock(&s->lock);
@@ -304,8 +297,8 @@ static void run_behaviour(client* c, behaviour b)
                 "GET /api/v1/live/assets HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
             soak_ws_send_raw(&w, get, sizeof get - 1, IO_TIMEOUT_S);
             char buf[4096];
-            double deadline = now_s() + IO_TIMEOUT_S;
-            while (now_s() < deadline && recv(w.fd, buf, sizeof buf, 0) > 0)
+            double deadline = sh_now() + IO_TIMEOUT_S;
+            while (sh_now() < deadline && recv(w.fd, buf, sizeof buf, 0) > 0)
             {
             }
             soak_ws_close(&w);
@@ -319,7 +312,7 @@ static void run_behaviour(client* c, behaviour b)
 static void* client_main(void* arg)
 {
     client* c = arg;
-    for (int i = 0; now_s() < c->s->deadline; i++)
+    for (int i = 0; sh_now() < c->s->deadline; i++)
     {
         behaviour b = (behaviour)((c->index + i) % B_COUNT);
         run_behaviour(c, b);
@@ -331,21 +324,6 @@ static void* client_main(void* arg)
 }
 
 // --- the host ------------------------------------------------------------------------------------
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    int port = 0;
-    if (fd >= 0 && bind(fd, (struct sockaddr*)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr*)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
 
 static pid_t start_host(int port, int max_sessions)
 {
@@ -412,9 +390,9 @@ static int host_sessions(int port)
     size_t len = 0;
     if (soak_ws_send_raw(&w, get, sizeof get - 1, 2))
     {
-        double deadline = now_s() + 2;
+        double deadline = sh_now() + 2;
         ssize_t r;
-        while (now_s() < deadline && len + 1 < sizeof buf &&
+        while (sh_now() < deadline && len + 1 < sizeof buf &&
                (r = recv(w.fd, buf + len, sizeof buf - 1 - len, 0)) > 0)
             len += (size_t)r;
     }
@@ -491,11 +469,11 @@ int sh_cmd_soak(int argc, char** argv)
         fputs(soak_usage, stderr);
         return SH_EXIT_USAGE;
     }
-    soak s = {.port = free_port()};
+    soak s = {.port = sh_free_port()};
     pthread_mutex_init(&s.lock, NULL);
     pid_t host = start_host(s.port, 2 * clients + 8);
-    double up = now_s() + 30;
-    while (host > 0 && !port_open(s.port) && now_s() < up && host_alive(host))
+    double up = sh_now() + 30;
+    while (host > 0 && !port_open(s.port) && sh_now() < up && host_alive(host))
         usleep(20000);
     if (host <= 0 || !port_open(s.port))
     {
@@ -506,7 +484,7 @@ int sh_cmd_soak(int argc, char** argv)
     }
     long rss0 = rss_kb(host);
     int fds0 = fd_count(host);
-    double t0 = now_s();
+    double t0 = sh_now();
     s.deadline = t0 + seconds;
     client* cs = calloc((size_t)clients, sizeof *cs);
     pthread_t* th = calloc((size_t)clients, sizeof *th);
@@ -518,18 +496,18 @@ int sh_cmd_soak(int argc, char** argv)
     // Warm-up: the allocator's arenas and the workers' first worlds grow RSS once; what counts is after.
     long rss_warm = -1;
     int fds_warm = -1;
-    while (now_s() < s.deadline && host_alive(host))
+    while (sh_now() < s.deadline && host_alive(host))
     {
         usleep(100000);
-        if (rss_warm < 0 && now_s() - t0 >= seconds / 4)
+        if (rss_warm < 0 && sh_now() - t0 >= seconds / 4)
             rss_warm = rss_kb(host), fds_warm = fd_count(host);
     }
     for (int i = 0; cs != NULL && th != NULL && i < clients; i++)
         pthread_join(th[i], NULL);
-    double elapsed = now_s() - t0;
+    double elapsed = sh_now() - t0;
     bool alive = host_alive(host);
-    double settle = now_s() + 15;
-    while (alive && host_sessions(s.port) != 0 && now_s() < settle)
+    double settle = sh_now() + 15;
+    while (alive && host_sessions(s.port) != 0 && sh_now() < settle)
         usleep(100000);
     long rss1 = alive ? rss_kb(host) : -1;
     int fds1 = alive ? fd_count(host) : -1;

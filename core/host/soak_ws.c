@@ -3,6 +3,8 @@
 // library would not let it do. Loopback only; every wait is bounded by a deadline.
 #include "soak_ws.h"
 
+#include "simhost/base.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -20,19 +22,12 @@ enum
     MAX_MESSAGE = 64 << 20, // a frame JSON of 100 000 bodies is ~10 MB; anything past this is a fault
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 // Waits until fd is readable (or writable) or the deadline passes.
 static bool wait_fd(int fd, short events, double deadline)
 {
     for (;;)
     {
-        double left = deadline - now_s();
+        double left = deadline - sh_now();
         if (left <= 0)
             return false;
         struct pollfd p = {.fd = fd, .events = events};
@@ -65,7 +60,7 @@ bool soak_ws_tcp(soak_ws* c, int port)
 
 bool soak_ws_send_raw(soak_ws* c, const void* p, size_t n, double timeout_s)
 {
-    double deadline = now_s() + timeout_s;
+    double deadline = sh_now() + timeout_s;
     const char* b = p;
     while (n > 0)
     {
@@ -120,7 +115,7 @@ int soak_ws_upgrade(soak_ws* c, const char* path, double timeout_s)
                      path);
     if (!soak_ws_send_raw(c, req, (size_t)n, timeout_s))
         return -1;
-    double deadline = now_s() + timeout_s;
+    double deadline = sh_now() + timeout_s;
     size_t len = 0;
     // The response head, byte by byte up to the blank line (it is short; frames may follow it).
     while (len < 4 || memcmp(c->buf + len - 4, "\r\n\r\n", 4) != 0)
@@ -166,12 +161,12 @@ bool soak_ws_send_text(soak_ws* c, const char* s, size_t n, double timeout_s)
 
 int soak_ws_receive(soak_ws* c, double timeout_s, const char** out, size_t* out_len)
 {
-    double deadline = now_s() + timeout_s;
+    double deadline = sh_now() + timeout_s;
     size_t len = 0;
     for (;;)
     {
         if (!read_exact(c, len, 2, deadline))
-            return now_s() >= deadline ? -1 : 0;
+            return sh_now() >= deadline ? -1 : 0;
         unsigned char b0 = (unsigned char)c->buf[len], b1 = (unsigned char)c->buf[len + 1];
         uint64_t n = b1 & 0x7f;
         size_t ext = n == 126 ? 2 : n == 127 ? 8 : 0;
@@ -186,7 +181,7 @@ int soak_ws_receive(soak_ws* c, double timeout_s, const char** out, size_t* out_
         if ((b1 & 0x80) != 0 || n > MAX_MESSAGE || len + n > MAX_MESSAGE)
             return -2; // the server never masks and never sends this much: a protocol fault
         if (!read_exact(c, len, (size_t)n, deadline))
-            return now_s() >= deadline ? -1 : 0;
+            return sh_now() >= deadline ? -1 : 0;
         int op = b0 & 0x0f;
         if (op == 8)
             return 0;
