@@ -2,6 +2,8 @@
 // diagnostics and reporting.
 #include "contact_solver.h"
 
+#include "simhost/world_snapshot.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -320,27 +322,14 @@ void sh_world_get_stats(const sh_world* w, sh_world_stats* out)
     out->bodies = w->order.count;
 }
 
+// The split sum (world_snapshot.c) is the one loop over the bodies: ½ m v² + ½ ωᵀ I_w ω + m·|g|·z.
 void sh_world_energy(const sh_world* w, sh_energy* out)
 {
-    double g = glm_vec3_norm((float*)w->def.gravity);
-    double ke = 0.0, pe = 0.0;
-    for (int i = 1; i < w->bodies.count; i++)
-    {
-        const sh_body* b = &w->bodies.data[i];
-        if (!b->in_use || b->is_static)
-            continue;
-        // ½ m v² + ½ ωᵀ I_w ω, with I_w ω = R I (Rᵀ ω).
-        versor qc;
-        vec3 wb, iw;
-        glm_quat_conjugate((float*)b->xf.q, qc);
-        glm_quat_rotatev(qc, (float*)b->w, wb);
-        glm_mat3_mulv((vec3*)b->inertia_local, wb, iw);
-        ke += 0.5 * b->mass * glm_vec3_norm2((float*)b->v) + 0.5 * (double)glm_vec3_dot(wb, iw);
-        pe += b->mass * g * b->xf.p[2];
-    }
-    out->kinetic = ke;
-    out->potential = pe;
-    out->total = ke + pe;
+    sh_energy_parts e;
+    sh_world_energy_parts(w, &e);
+    out->kinetic = e.linear + e.rotational;
+    out->potential = e.potential;
+    out->total = out->kinetic + out->potential;
 }
 
 int sh_world_contact_count(const sh_world* w)

@@ -29,6 +29,7 @@ void sh_world_energy_parts(const sh_world* w, sh_energy_parts* out)
         const sh_body* b = &w->bodies.data[i];
         if (!b->in_use || b->is_static)
             continue;
+        // ½ ωᵀ I_w ω with I_w ω = R I (Rᵀ ω).
         versor qc;
         vec3 wb, iw;
         glm_quat_conjugate((float*)b->xf.q, qc);

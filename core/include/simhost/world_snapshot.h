@@ -14,5 +14,5 @@ typedef struct sh_energy_parts
     double linear, rotational, potential; // J; potential = m·|g|·z of the centre of mass
 } sh_energy_parts;
 
-// Sum over dynamic bodies (the same terms as sh_world_energy, kept apart).
+// Sum over dynamic bodies; sh_world_energy is this sum with the kinetic parts added.
 void sh_world_energy_parts(const sh_world* world, sh_energy_parts* out);
