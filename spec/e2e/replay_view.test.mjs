@@ -21,7 +21,7 @@ async function fill(id, value) {
 }
 
 // One cube on the ground's top face, pushed along +x so it slides and then rests.
-async function slidingCube({ vx = 4, duration = 20, speed = 1, friction = 0.5 } = {}) {
+async function slidingCube({ vx = 4, duration = 20, speed = 1, friction = 0.5, record = false } = {}) {
   if (await page.isEnabled("#stop")) {
     await page.click("#stop");
     await until(() => ["stopped", "complete", "error", "closed"].includes(window.simhost.state));
@@ -34,6 +34,7 @@ async function slidingCube({ vx = 4, duration = 20, speed = 1, friction = 0.5 } 
   await page.selectOption("#timestep", "16");
   await fill("duration", duration);
   await fill("speed", speed);
+  await page.setChecked("#record", record);
   await page.click("#start");
   await until(() => window.simhost.state === "running");
   return evalPage(() => window.simhost.metadata.bodies.find((b) => !b.is_environment).body_id);
@@ -398,6 +399,54 @@ describe("recordings", { timeout: 600000 }, () => {
       for (const c of ["x", "y", "z"]) assert.ok(Math.abs(got.p[c] - s.position[c]) < 1e-5, `body ${s.body_id} ${c}: live ${got.p[c]}, recorded ${s.position[c]}`);
     }
     await until(() => window.simhost.lastFrame && window.simhost.lastFrame.frame_id > 61, null, 30000);
+  });
+
+  it("resumes from the history of a recorded live run: the first live frame is the recorded frame, and the run goes on as it did", async () => {
+    const cube = await slidingCube({ duration: 2, record: true });
+    // The host names the recording in `complete`; the run's history outlives it.
+    await until(() => window.simhost.state === "complete", null, 60000);
+    await evalPage(() => window.simhost.timeline.seek({ id: 40 }));
+    await until(() => window.simhost.shownFrame?.frame_id >= 40 && !window.simhost.timeline.busy, null, 10000);
+    await until(() => !document.querySelector("#tl-resume").hidden, null, 10000);
+    // The frame on screen and the five after it, as the live run streamed them (binary float32).
+    const poses = (from) => evalPage(async (f0) => {
+      const out = [];
+      for (let k = 0; k < 6; k++) {
+        const f = await window.simhost.source.get({ id: f0 + k });
+        if (f && f.frame_id === f0 + k) out.push({ id: f.frame_id, states: f.states.map((st) => ({ id: st.body_id, p: st.position, q: st.orientation })) });
+      }
+      return out;
+    }, from);
+    const at = await evalPage(() => window.simhost.shownFrame.frame_id);
+    const before = await poses(at);
+    assert.equal(before[0].id, at);
+    const runs = await evalPage(() => window.simhost.runs);
+    await page.click("#tl-resume");
+    await until((r) => window.simhost.runs === r + 1 && ["running", "complete"].includes(window.simhost.state), runs, 60000);
+    const sent = await evalPage(() => window.simhost.sent.filter((m) => m.type === "configure").at(-1));
+    const recording = sent.resume?.recording;
+    assert.deepEqual(sent.resume, { recording, frame: at }, "configure asks to resume the live run's recording at the frame on screen");
+    assert.ok((await api("")).some((r) => r.id === recording), `the host lists the live run's recording ${recording}`);
+    await until(() => window.simhost.source.kind === "live" && window.simhost.source.range().count >= 6, null, 30000);
+    const after = await poses(at);
+    assert.equal(after[0]?.id, at, "the resumed run's first frame is the frame it resumed from");
+    // The recording's own frame (read by the test from the replay API), as float32 like the wire.
+    const want = await api(`/${recording}/frames/${at}/state`);
+    const f32 = Math.fround;
+    for (const s of want.states) {
+      const got = after[0].states.find((x) => x.id === s.body_id);
+      for (const c of ["x", "y", "z"]) assert.equal(got.p[c], f32(s.position[c]), `body ${s.body_id} ${c} at frame ${at}: live ${got.p[c]}, recorded ${s.position[c]}`);
+    }
+    // Deterministic: the frames after it are the ones the recorded run streamed, bit for bit.
+    let compared = 0;
+    for (const b of before) {
+      const a = after.find((x) => x.id === b.id);
+      if (!a) continue;
+      assert.deepEqual(a.states, b.states, `frame ${b.id}: the resumed run against the recorded run`);
+      compared++;
+    }
+    assert.ok(compared >= 2, `compared ${compared} frames`);
+    assert.ok(after.at(-1).states.find((x) => x.id === cube).p.x > after[0].states.find((x) => x.id === cube).p.x, "the cube slides on");
   });
 
   it("scrubs a 1000-body recording end to end, frame by frame (prints the main-thread ms per frame)", async () => {
