@@ -728,6 +728,7 @@ function showTimeline() {
   const el = $("timeline");
   const src = timeline.source;
   el.dataset.mode = !src ? "none" : timeline.following ? "live" : "review";
+  el.dataset.source = src?.kind ?? "none"; // a recording has no "back to live"
   el.dataset.playing = String(timeline.playing);
   $("tl-play").textContent = timeline.playing || timeline.following ? "||" : "▶";
   $("tl-play").title = timeline.following ? "pause the view (the run goes on; Space)" : "play / pause the view (Space)";

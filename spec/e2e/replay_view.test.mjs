@@ -274,16 +274,6 @@ describe("timeline and why-it-moves", { timeout: 600000 }, () => {
       return { mean: samples.reduce((a, b) => a + b, 0) / samples.length, max: Math.max(...samples), count };
     }, n);
     console.log(`# scrubbing a ${n}-frame history: main-thread ms per drawn frame mean ${cost.mean.toFixed(2)}, max ${cost.max.toFixed(2)}`);
-    // The README's picture of the replay view.
-    const shot = process.env.SIMHOST_REPLAY_SCREENSHOT || join(BUILD, "replay-view.png");
-    mkdirSync(dirname(shot), { recursive: true });
-    await page.selectOption("#plot-kind", "velocity");
-    await page.uncheck("#auto-quality"); // the picture at full resolution
-    await evalPage(() => window.simhost.timeline.seekTime(0.15));
-    await untilApplied();
-    await evalPage(() => window.simhost.view.resetCamera());
-    await page.waitForTimeout(300); // the panels refresh at 10 Hz
-    await page.screenshot({ path: shot });
     assert.deepEqual(pageErrors, []);
   });
 });
@@ -359,8 +349,8 @@ describe("recordings", { timeout: 600000 }, () => {
     await page.click("#tl-play");
     await until(() => window.simhost.timeline.playing, null, 5000);
     await until((f) => window.simhost.shownFrame.frame_id > f + 10, mid, 20000);
-    // No loop: it stops at the last frame.
-    await until(() => !window.simhost.timeline.playing, null, 60000);
+    // No loop: it stops at the last frame (the stop asks for it; the answer comes from the worker).
+    await until(() => !window.simhost.timeline.playing && !window.simhost.timeline.busy, null, 60000);
     const total = (await api(`/${recId}/metadata`)).total_frames;
     assert.equal(await evalPage(() => window.simhost.shownFrame.frame_id), total - 1);
     await page.check("#tl-loop");
@@ -374,6 +364,33 @@ describe("recordings", { timeout: 600000 }, () => {
     await untilApplied();
     await assertDrawnAsRecorded(await evalPage(() => window.simhost.shownFrame.frame_id));
     await page.uncheck("#tl-loop");
+  });
+
+  it("takes the README's picture: the ramp recording, its fastest box selected, forces and its velocity on the cursor", async () => {
+    // Lane 1 has the least friction (0.1 on a 30° incline): its box slides fastest.
+    const box = (await api(`/${recId}/metadata`)).bodies.find((b) => !b.is_environment).body_id;
+    await evalPage((i) => window.simhost.select(i), box);
+    await page.check("#ov-forces");
+    await page.check("#ov-gravity");
+    await page.selectOption("#plot-kind", "velocity");
+    await until(() => window.simhost.plotSeries.n > 50, null, 10000);
+    await evalPage(() => window.simhost.timeline.seekTime(1.2));
+    await until(() => Math.abs(window.simhost.shownFrame.simulation_time - 1.2) < 0.02 && !window.simhost.timeline.busy, null, 10000);
+    await page.uncheck("#auto-quality"); // the picture at full resolution
+    await evalPage(() => window.simhost.view.resetCamera());
+    await untilApplied();
+    await evalPage(() => {
+      document.getElementById("left").scrollTo(0, 0);
+      document.getElementById("right").scrollTo(0, 1e6); // the contact rows and the whole plot
+    });
+    assert.equal(await page.isVisible("#tl-live"), false, "a recording has no live head to go back to");
+    await until(() => window.simhost.plot.cursor === window.simhost.shownFrame.simulation_time, null, 5000);
+    await inspectorRows((r) => r.length > 0 && r.every((c) => c[4].startsWith("sliding")));
+    // Into the build tree by default; `make screenshot` points it at docs/replay-view.png.
+    const shot = process.env.SIMHOST_REPLAY_SCREENSHOT || join(BUILD, "replay-view.png");
+    mkdirSync(dirname(shot), { recursive: true });
+    await page.screenshot({ path: shot });
+    await page.check("#auto-quality");
   });
 
   it("resumes a live run from the recorded frame on screen: the first live frame is that frame", async () => {
@@ -450,6 +467,10 @@ describe("recordings", { timeout: 600000 }, () => {
   });
 
   it("scrubs a 1000-body recording end to end, frame by frame (prints the main-thread ms per frame)", async () => {
+    // The page's default overlays (contacts on, arrows off) whatever the tests before left.
+    await page.uncheck("#ov-forces");
+    await page.uncheck("#ov-gravity");
+    await page.check("#ov-contacts");
     await evalPage(() => window.simhost.openRecording("avalanche1000"));
     // Generous deadlines: 1000 bodies through software GL on a loaded machine draw slowly.
     await until(() => window.simhost.source?.id === "avalanche1000" && window.simhost.shownFrame?.frame_id === 0, null, 180000);
@@ -464,6 +485,13 @@ describe("recordings", { timeout: 600000 }, () => {
       const ms = (name) => m.find((x) => x.name === name).value * 1000;
       return { task: ms("TaskDuration"), script: ms("ScriptDuration") };
     };
+    // And the main thread's CPU time (thread time, which a loaded machine does not stretch as it
+    // does the wall clock), from a DevTools trace of the scrub: every task on the renderer's main
+    // thread, and the animation-frame callbacks (the page's apply and draw) among them.
+    const trace = [];
+    cdp.on("Tracing.dataCollected", ({ value }) => trace.push(...value));
+    const traced = new Promise((r) => cdp.once("Tracing.tracingComplete", r));
+    await cdp.send("Tracing.start", { categories: "toplevel,devtools.timeline,disabled-by-default-devtools.timeline", transferMode: "ReportEvents" });
     const busy0 = await busy();
     const cost = await evalPage(async () => {
       const s = window.simhost;
@@ -495,13 +523,20 @@ describe("recordings", { timeout: 600000 }, () => {
       };
     });
     const busy1 = await busy();
+    await cdp.send("Tracing.end");
+    let timer;
+    await Promise.race([traced, new Promise((_, no) => (timer = setTimeout(() => no(new Error("the trace did not end within 60 s")), 60000)))]);
+    clearTimeout(timer);
+    const main = trace.find((e) => e.name === "thread_name" && e.args?.name === "CrRendererMain" && trace.some((x) => x.pid === e.pid && x.name === "FireAnimationFrame"));
+    const cpu = (name) => trace.filter((e) => e.pid === main?.pid && e.tid === main?.tid && e.name === name && e.ph === "X").reduce((a, e) => a + (e.tdur ?? 0), 0) / 1000 / (cost.frames - 1);
+    const tasks = cpu("RunTask"), raf = cpu("FireAnimationFrame");
     const per = (k) => ((busy1[k] - busy0[k]) / (cost.frames - 1)).toFixed(2);
     await cdp.detach();
     const p = cost.parts;
     console.log(`# scrubbing a ${cost.bodies}-body recording end to end (${cost.frames} of ${n} frames, one step each, drawn at ${cost.q.scale * 100} %${cost.q.shadows ? "" : " without shadows"}): ` +
       `the page's main-thread ms per frame mean ${cost.mean.toFixed(2)}, p95 ${cost.p95.toFixed(2)}, max ${cost.max.toFixed(2)} = taking it ${cost.receive.toFixed(2)} + applying it ${p.apply} ` +
       `(overlays ${p.overlays}) + CPU batch ${p.sync} + GL submission ${p.gl}; Chromium's main thread per frame: scripts ${per("script")} ms, all tasks ${per("task")} ms ` +
-      `(the software rasteriser's waits included); wall ${(cost.wall / (cost.frames - 1)).toFixed(1)} ms per frame`);
+      `(the software rasteriser's waits included); main-thread CPU time per frame ${tasks.toFixed(2)} ms, animation frames ${raf.toFixed(2)} ms; wall ${(cost.wall / (cost.frames - 1)).toFixed(1)} ms per frame`);
     assert.equal(cost.frames, n, "every frame was shown");
     await assertDrawnAsRecordedOf("avalanche1000", n - 1);
   });
