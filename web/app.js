@@ -98,6 +98,7 @@ const timeline = new Timeline({
   onFrame: () => {},
   onChange: () => showTimeline(),
   liveFrame: () => page.lastFrame,
+  onError: (text) => message(text ? `This frame cannot be shown: ${text}` : "", !!text),
 });
 const shownFrame = () => (timeline.following ? page.lastFrame : timeline.frame);
 

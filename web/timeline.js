@@ -50,9 +50,11 @@ export class LiveSource {
 
 export class Timeline {
   // onFrame(frame) shows a frame the timeline fetched; onChange() redraws the controls;
-  // liveFrame() is the newest frame the page drew (where a pause of a live run stops).
-  constructor({ onFrame, onChange, liveFrame }) {
+  // liveFrame() is the newest frame the page drew (where a pause of a live run stops);
+  // onError(text) says why a frame could not be fetched ("" once one could again).
+  constructor({ onFrame, onChange, liveFrame, onError }) {
     this.onFrame = onFrame;
+    this.onError = onError ?? (() => {});
     this.liveFrame = liveFrame ?? (() => null);
     this.onChange = () => {};
     this.setSource(null);
@@ -70,6 +72,7 @@ export class Timeline {
     this.wanted = null; // the newest query not sent yet
     this.busy = false;
     this.requests = 0;
+    this.error = "";
     this.receiveMs = 0; // main-thread ms of the last frame taken
     this.onChange();
   }
@@ -215,15 +218,20 @@ export class Timeline {
     this.busy = true;
     const source = this.source;
     let frame = null;
+    let error = "";
     try {
       frame = await source.get(q);
     } catch (e) {
-      this.error = e.message;
+      error = e.message;
     }
     const t0 = performance.now();
     this.busy = false;
     this.requests++;
     if (source !== this.source || this.following) return;
+    if (error !== this.error) {
+      this.error = error;
+      this.onError(error);
+    }
     if (frame) {
       this.frame = frame;
       if (q.time === undefined) this.time = frame.simulation_time;

@@ -595,7 +595,14 @@ describe("recordings", { timeout: 600000 }, () => {
   });
 
   it("says so when the host goes away", async () => {
+    // A recording whose frames come in several ranges: the first is read, the last is not yet.
+    await evalPage(() => window.simhost.openRecording("avalanche1000"));
+    await until(() => window.simhost.source?.id === "avalanche1000" && window.simhost.shownFrame?.frame_id === 0, null, 180000);
     await host.stop();
+    await evalPage(() => window.simhost.timeline.seek({ last: true }));
+    await until(() => /This frame cannot be shown/.test(document.querySelector("#view-message").textContent), null, 15000);
+    assert.match(await page.textContent("#view-message"), /This frame cannot be shown: the host does not answer/);
+    assert.equal(await evalPage(() => window.simhost.shownFrame.frame_id), 0, "the frame on screen stays");
     await page.click("#lib-refresh");
     await until(() => /the host does not answer/.test(document.querySelector("#lib-status").textContent), null, 15000);
     assert.deepEqual(pageErrors, []);

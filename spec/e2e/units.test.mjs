@@ -351,6 +351,30 @@ describe("Timeline", () => {
     assert.equal(tl.following, true);
     assert.equal(tl.frame, null);
   });
+
+  it("says why a frame cannot be fetched, once, and clears it when one can again", async () => {
+    const src = historySource(10);
+    const get = src.get;
+    let down = true;
+    src.get = async (q) => {
+      if (down) throw new Error("the host does not answer (is simhost serve still running?)");
+      return get(q);
+    };
+    const errors = [];
+    const tl = new Timeline({ onFrame: () => {}, onError: (t) => errors.push(t) });
+    tl.setSource(src);
+    tl.home();
+    await settle();
+    tl.step(1);
+    await settle();
+    assert.deepEqual(errors, ["the host does not answer (is simhost serve still running?)"], "said once");
+    assert.equal(tl.frame, null);
+    down = false;
+    tl.step(1);
+    await settle();
+    assert.deepEqual(errors.slice(1), [""], "cleared by the next frame shown");
+    assert.equal(tl.frame.frame_id, 9);
+  });
 });
 
 describe("QualityGovernor", () => {
