@@ -3,8 +3,8 @@
 // that eval, pause, resume, step and kill a live session (docs/repl.md).
 //
 // Everything here runs on the REPL's own thread. It never touches a session's Lua state or world: each
-// session request goes to the session's actor as a message and waits for its answer (core/net/control.c),
-// so it is safe while the session runs.
+// session request goes to the session's actor as a message and waits for its answer
+// (core/net/session_control.c), so it is safe while the session runs.
 #include "repl_host.h"
 
 #include "repl.h"
