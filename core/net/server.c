@@ -224,7 +224,7 @@ bool sh_server_create(const sh_server_config* config, sh_server** out, sh_error*
         sh_error_set(err, "out of memory");
         goto fail;
     }
-    if (!sh_workers_create(server, config->workers, &server->workers, err))
+    if (!sh_workers_create(config->workers, &server->workers, err))
         goto fail;
 
     lws_set_log_level(LLL_ERR, lws_log_line);

@@ -23,7 +23,6 @@ typedef struct sh_job
 
 struct sh_workers
 {
-    sh_server* server;
     pthread_mutex_t lock;
     pthread_cond_t cond; // sh_cond_init: waits on sh_now()'s clock
     sh_actor *ready_head, *ready_tail;
@@ -155,7 +154,7 @@ static void* worker_main(void* arg)
     return NULL;
 }
 
-bool sh_workers_create(sh_server* server, int count, sh_workers** out, sh_error* err)
+bool sh_workers_create(int count, sh_workers** out, sh_error* err)
 {
     if (count <= 0)
     {
@@ -167,7 +166,6 @@ bool sh_workers_create(sh_server* server, int count, sh_workers** out, sh_error*
     sh_workers* w = sh_alloc_zeroed(sizeof *w + (size_t)count * sizeof(pthread_t));
     if (w == NULL)
         return sh_error_set(err, "out of memory");
-    w->server = server;
     pthread_mutex_init(&w->lock, NULL);
     sh_cond_init(&w->cond);
 

@@ -39,9 +39,9 @@ struct sh_actor
 };
 
 typedef struct sh_workers sh_workers;
-typedef struct sh_server sh_server;
 
-bool sh_workers_create(sh_server* server, int count, sh_workers** out, sh_error* err);
+// count threads (<= 0: one per core; at most 256).
+bool sh_workers_create(int count, sh_workers** out, sh_error* err);
 // Runs until every registered actor is done, then joins the threads and frees the pool.
 void sh_workers_destroy(sh_workers* w);
 void sh_workers_register(sh_workers* w, sh_actor* a); // takes a reference; the timer starts disarmed
