@@ -161,12 +161,13 @@ typedef enum sh_call_end
     SH_CALL_ERROR,  // the script raised; the error object is on top of the stack
 } sh_call_end;
 
-// For session_control.c (worker): calls the function below the nargs arguments on top of s->L's stack,
-// protected, under the session's memory cap and a fresh CPU budget, as every script callback is
-// called; the script's module table and its `session` object; ending the session with an error for
-// the client.
+// For session_control.c, on the worker running the session:
+// calls the function below the nargs arguments on top of s->L's stack, protected, under the session's
+// memory cap and a fresh CPU budget, the way every script callback is called;
 sh_call_end sh_session_call(sh_session* s, int nargs, int nresults);
+// pushes the script's module table and its `session` object;
 void sh_session_push_script(sh_session* s);
+// sends the client {"type":"error","message":message} and ends the session.
 void sh_session_fail(sh_session* s, const char* message);
 
 // session_control.c — the session's other inbox: requests from the REPL (sh_server_control in

@@ -388,8 +388,9 @@ static int init_state(lua_State* L)
     return 0;
 }
 
-// A fresh state: the sandbox's curated library (bindings/l_sandbox.c), `simhost` and `cjson` preloaded,
-// package.path on the scripts dir only (plus the system's Lua dirs; never the working directory).
+// A fresh state: the sandbox's curated library (the Lua module's l_sandbox.c), `simhost` and `cjson`
+// preloaded, package.path on the scripts dir only (plus the system's Lua dirs; never the working
+// directory).
 static lua_State* new_state(sh_server* server, sh_lua_budget* budget)
 {
     lua_State* L = lua_newstate(budget_alloc, budget);
