@@ -173,6 +173,41 @@ static void euler_to_quat(double pitch, double roll, double yaw, versor q)
     glm_quat_mul(t, qx, q);
 }
 
+// A body scalar (mass, restitution, friction) from the spawn table, checked against the core's one set of
+// bounds (sh_body_scalar_check): "field 'mass' must be a finite number > 0". Not a number reads as NaN.
+static float body_scalar(lua_State* L, sh_body_scalar which, double fallback)
+{
+    const char* name = sh_body_scalar_name(which);
+    double v = fallback;
+    int type = lua_getfield(L, 2, name);
+    if (type != LUA_TNIL)
+        v = type == LUA_TNUMBER ? lua_tonumber(L, -1) : NAN;
+    lua_pop(L, 1);
+    const char* what = sh_body_scalar_check(which, v);
+    if (what != NULL)
+        luaL_argerror(L, 2, lua_pushfstring(L, "field '%s' must be %s", name, what));
+    return (float)v;
+}
+
+// simhost.spawn_check(field, value) → nil, or what the value must be ("a finite number > 0"), for the
+// protocol's configure validation (scripts/lib/validate.lua): the same bounds a spawn enforces.
+static int spawn_check(lua_State* L)
+{
+    const char* field = luaL_checkstring(L, 1);
+    for (int i = 0; i < SH_BODY_SCALAR_COUNT; i++)
+        if (strcmp(field, sh_body_scalar_name((sh_body_scalar)i)) == 0)
+        {
+            double v = lua_type(L, 2) == LUA_TNUMBER ? lua_tonumber(L, 2) : NAN;
+            const char* what = sh_body_scalar_check((sh_body_scalar)i, v);
+            if (what == NULL)
+                lua_pushnil(L);
+            else
+                lua_pushstring(L, what);
+            return 1;
+        }
+    return luaL_argerror(L, 1, lua_pushfstring(L, "unknown body field '%s'", field));
+}
+
 // Common fields of spawn and spawn_box; `hull`/`asset_id` chosen by the caller.
 static int spawn_with(lua_State* L, lworld* lw, const sh_hull* hull, int asset_id)
 {
@@ -197,10 +232,9 @@ static int spawn_with(lua_State* L, lworld* lw, const sh_hull* hull, int asset_i
     }
     else if (sh_l_numbers_field(L, 2, "orientation", 3, prY, e))
         euler_to_quat(e[0], e[1], e[2], def.orientation);
-    def.mass = (float)sh_l_number_field_gt(L, 2, "mass", 10.0, 0.0, 1e9, "a finite number > 0");
-    def.restitution =
-        (float)sh_l_number_field(L, 2, "restitution", env ? 0.5 : 0.8, 0.0, 1.0, "a finite number in [0, 1]");
-    def.friction = (float)sh_l_number_field(L, 2, "friction", 0.5, 0.0, 1e6, "a finite number >= 0");
+    def.mass = body_scalar(L, SH_BODY_MASS, 10.0);
+    def.restitution = body_scalar(L, SH_BODY_RESTITUTION, env ? 0.5 : 0.8);
+    def.friction = body_scalar(L, SH_BODY_FRICTION, 0.5);
     def.start_asleep = sh_l_bool_field(L, 2, "asleep", false);
     sh_l_vec3_field(L, 2, "velocity", def.velocity);
     sh_l_vec3_field(L, 2, "angular_velocity", def.angular_velocity);
@@ -969,4 +1003,6 @@ void sh_l_world_register(lua_State* L)
     lua_pop(L, 1);
     lua_pushcfunction(L, world_new);
     lua_setfield(L, -2, "world");
+    lua_pushcfunction(L, spawn_check);
+    lua_setfield(L, -2, "spawn_check");
 }
