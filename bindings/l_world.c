@@ -109,11 +109,11 @@ static int world_new(lua_State* L)
     luaL_checktype(L, 1, LUA_TTABLE);
     sh_world_def def = sh_world_def_default();
     sh_l_vec3_field(L, 1, "gravity", def.gravity);
-    def.substeps = (int)sh_l_number_field(L, 1, "substeps", 4, 1, 64, "an integer in 1 .. 64");
+    def.substeps = (int)sh_l_number_field(L, 1, "substeps", 4, 1, 64, "an integer in 1 … 64");
     def.enable_sleep = sh_l_bool_field(L, 1, "sleeping", true);
     // The one solver knob a scenario may want: softer contacts sag more and ring slower (docs/physics.md).
     def.contact_hertz = (float)sh_l_number_field_gt(L, 1, "contact_hertz", def.contact_hertz, 0, 1000,
-                                                    "a number in (0, 1000] (Hz)");
+                                                    "a number in 0 … 1000, above 0 (Hz)");
     sh_asset_db* db = NULL;
     if (lua_getfield(L, 1, "assets") != LUA_TNIL)
         db = sh_l_check_assets(L, lua_gettop(L));
@@ -267,7 +267,7 @@ static int world_spawn(lua_State* L)
             luaL_argerror(L, 2, "field 'hull_points' must be a flat array {x0, y0, z0, ...}");
         int n = (int)lua_rawlen(L, -1);
         if (n < 12 || n % 3 != 0 || n > 3 * 4096)
-            luaL_argerror(L, 2, "field 'hull_points' must hold 4 to 4096 points as {x0, y0, z0, ...}");
+            luaL_argerror(L, 2, "field 'hull_points' must hold 4 … 4096 points as {x0, y0, z0, ...}");
         float* xyz = lua_newuserdatauv(L, (size_t)n * sizeof(float), 0); // freed by the GC, even on error
         for (int i = 0; i < n; i++)
         {
@@ -308,7 +308,8 @@ static int world_spawn_box(lua_State* L)
     float he[3];
     if (!sh_l_vec3_field(L, 2, "half_extents", he) || !(he[0] > 1e-4f && he[1] > 1e-4f && he[2] > 1e-4f) ||
         he[0] > 1e5f || he[1] > 1e5f || he[2] > 1e5f)
-        luaL_argerror(L, 2, "field 'half_extents' must be {hx, hy, hz} of numbers in (0.0001, 100000]");
+        luaL_argerror(
+            L, 2, "field 'half_extents' must be {hx, hy, hz} of numbers in 0.0001 … 100000, above 0.0001");
     float p[24];
     sh_box_corners(he[0], he[1], he[2], p);
     float key[4] = {he[0], he[1], he[2], 1.0f};
@@ -332,15 +333,75 @@ static float fin(float v)
     return isfinite(v) ? v : 0.0f; // the core never produces non-finite state; belt and braces at the edge
 }
 
+// Vectors come back in the shape they go in: arrays, {x, y, z} and quaternions {w, x, y, z} (as spawn's
+// `quaternion`). A metatable keeps the older .x/.y/.z (and .w) readable and writable on them.
+#define VEC3_META "simhost.vec3"
+#define QUAT_META "simhost.quat"
+
+// The array slot (1-based) of a one-letter key in `keys`, or 0.
+static int slot_of(lua_State* L, const char* keys)
+{
+    size_t n = 0;
+    const char* k = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &n) : NULL;
+    const char* at = k != NULL && n == 1 ? strchr(keys, k[0]) : NULL;
+    return at != NULL && *at != '\0' ? (int)(at - keys) + 1 : 0;
+}
+
+static int slot_get(lua_State* L, const char* keys)
+{
+    int i = slot_of(L, keys);
+    if (i == 0)
+        lua_pushnil(L);
+    else
+        lua_rawgeti(L, 1, i);
+    return 1;
+}
+
+static int slot_set(lua_State* L, const char* keys)
+{
+    int i = slot_of(L, keys);
+    lua_settop(L, 3);
+    if (i == 0)
+        lua_rawset(L, 1);
+    else
+        lua_rawseti(L, 1, i);
+    return 0;
+}
+
+static int vec3_index(lua_State* L)
+{
+    return slot_get(L, "xyz");
+}
+
+static int vec3_newindex(lua_State* L)
+{
+    return slot_set(L, "xyz");
+}
+
+static int quat_index(lua_State* L)
+{
+    return slot_get(L, "wxyz");
+}
+
+static int quat_newindex(lua_State* L)
+{
+    return slot_set(L, "wxyz");
+}
+
+static void push_numbers(lua_State* L, const float* v, int n, const char* meta)
+{
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++)
+    {
+        lua_pushnumber(L, fin(v[i]));
+        lua_rawseti(L, -2, i + 1);
+    }
+    luaL_setmetatable(L, meta);
+}
+
 static void push_xyz(lua_State* L, const float* v)
 {
-    lua_createtable(L, 0, 3);
-    lua_pushnumber(L, fin(v[0]));
-    lua_setfield(L, -2, "x");
-    lua_pushnumber(L, fin(v[1]));
-    lua_setfield(L, -2, "y");
-    lua_pushnumber(L, fin(v[2]));
-    lua_setfield(L, -2, "z");
+    push_numbers(L, v, 3, VEC3_META);
 }
 
 static const char* asset_name(lworld* lw, int asset_id)
@@ -369,15 +430,8 @@ static int world_body(lua_State* L)
     lua_setfield(L, -2, "center_of_mass");
     push_xyz(L, s.velocity);
     lua_setfield(L, -2, "velocity");
-    lua_createtable(L, 0, 4);
-    lua_pushnumber(L, fin(s.orientation[3]));
-    lua_setfield(L, -2, "w");
-    lua_pushnumber(L, fin(s.orientation[0]));
-    lua_setfield(L, -2, "x");
-    lua_pushnumber(L, fin(s.orientation[1]));
-    lua_setfield(L, -2, "y");
-    lua_pushnumber(L, fin(s.orientation[2]));
-    lua_setfield(L, -2, "z");
+    const float wxyz[4] = {s.orientation[3], s.orientation[0], s.orientation[1], s.orientation[2]};
+    push_numbers(L, wxyz, 4, QUAT_META);
     lua_setfield(L, -2, "orientation");
     push_xyz(L, s.angular_velocity);
     lua_setfield(L, -2, "angular_velocity");
@@ -395,6 +449,17 @@ static int world_body(lua_State* L)
     lua_setfield(L, -2, "asset_id");
     lua_pushstring(L, asset_name(lw, s.asset_id));
     lua_setfield(L, -2, "asset_name");
+    return 1;
+}
+
+// w:is_valid(id) → whether id names a body of this world (any value: a non-integer is no body).
+static int world_is_valid(lua_State* L)
+{
+    lworld* lw = check_world(L);
+    int is_int = 0;
+    lua_Integer v = lua_tointegerx(L, 2, &is_int);
+    lua_pushboolean(L, is_int && lua_type(L, 2) == LUA_TNUMBER &&
+                           sh_body_is_valid(lw->world, sh_body_id_from_int((int64_t)v)));
     return 1;
 }
 
@@ -416,7 +481,7 @@ static int world_step(lua_State* L)
     lworld* lw = check_world(L);
     lua_Number dt = luaL_checknumber(L, 2);
     if (!isfinite(dt) || dt <= 0 || dt > 1)
-        luaL_argerror(L, 2, "dt must be a finite number in (0, 1] seconds");
+        luaL_argerror(L, 2, "dt must be a finite number in 0 … 1, above 0 (seconds)");
     sh_error err;
     if (!sh_world_step(lw->world, (float)dt, &err))
         return luaL_error(L, "step: %s", err.message);
@@ -836,7 +901,7 @@ static int world_frame_bin(lua_State* L)
 {
     lworld* lw = check_world(L);
     lua_Integer frame_id = luaL_checkinteger(L, 2);
-    luaL_argcheck(L, frame_id >= 0 && frame_id <= UINT32_MAX, 2, "must be an integer 0 ... 2^32-1");
+    luaL_argcheck(L, frame_id >= 0 && frame_id <= UINT32_MAX, 2, "must be an integer in 0 … 4294967295");
     sh_frame_opts opts = sh_frame_opts_default();
     double sim_time = round(sh_world_time(lw->world) * 1e6) / 1e6; // as frame_json
     if (!lua_isnoneornil(L, 3))
@@ -978,6 +1043,7 @@ static const luaL_Reg world_methods[] = {{"spawn", world_spawn},
                                          {"time", world_time},
                                          {"body", world_body},
                                          {"bodies", world_bodies},
+                                         {"is_valid", world_is_valid},
                                          {"contacts", world_contacts},
                                          {"solver", world_solver},
                                          {"stats", world_stats},
@@ -994,8 +1060,20 @@ static const luaL_Reg world_methods[] = {{"spawn", world_spawn},
 static const luaL_Reg world_meta[] = {
     {"__gc", world_close}, {"__close", world_close}, {"__tostring", world_tostring}, {NULL, NULL}};
 
+static void register_vector_meta(lua_State* L, const char* name, lua_CFunction index, lua_CFunction newindex)
+{
+    luaL_newmetatable(L, name);
+    lua_pushcfunction(L, index);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pop(L, 1);
+}
+
 void sh_l_world_register(lua_State* L)
 {
+    register_vector_meta(L, VEC3_META, vec3_index, vec3_newindex);
+    register_vector_meta(L, QUAT_META, quat_index, quat_newindex);
     luaL_newmetatable(L, SH_L_WORLD_META);
     luaL_setfuncs(L, world_meta, 0);
     luaL_newlib(L, world_methods);

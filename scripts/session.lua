@@ -167,7 +167,7 @@ function streaming.step(session, msg)
   if not run.paused then return "'step' is only allowed while paused" end
   local n = msg.frames
   if n == nil then n = 1 end
-  if not ensure_integer(n, 1, 100000) then return "'frames' must be an integer 1 ... 100000" end
+  if not ensure_integer(n, 1, 100000) then return "'frames' must be an integer in 1 … 100000" end
   for _ = 1, n do
     if not advance(session) then return end
   end
@@ -185,13 +185,9 @@ end
 function streaming.apply_impulse(session, msg)
   local run = session.run
   local id = msg.body_id
-  local known = false
-  if ensure_integer(id, 0, math.maxinteger) then
-    for _, b in ipairs(run.world:bodies()) do
-      if b == id then known = true break end
-    end
+  if not (ensure_integer(id, 0, math.maxinteger) and run.world:is_valid(math.tointeger(id))) then
+    return "'body_id' must name a body of this world"
   end
-  if not known then return "'body_id' must name a body of this world" end
   if not validate.vec(msg.impulse, 3) then return "'impulse' must be an array of 3 finite numbers" end
   if msg.point ~= nil and not validate.vec(msg.point, 3) then
     return "'point' must be an array of 3 finite numbers"

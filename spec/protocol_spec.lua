@@ -445,7 +445,7 @@ describe("live protocol", function()
     end
     assert.is_nil((c:receive(0.2)))
     c:send('{"type":"step","frames":0}')
-    assert.same({ type = "error", message = "'frames' must be an integer 1 ... 100000" }, recv_json(c))
+    assert.same({ type = "error", message = "'frames' must be an integer in 1 … 100000" }, recv_json(c))
     c:send('{"type":"resume"}')
     assert.equal(last_id + 4, recv_json(c).data.frame_id)
     c:send('{"type":"stop"}')

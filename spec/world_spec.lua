@@ -69,6 +69,38 @@ describe("simhost.world", function()
     assert.is_near(1, math.abs(q.x), 1e-6)
   end)
 
+  it("gives vectors back in the shape they go in: arrays, with .x/.y/.z (.w) still readable", function()
+    local w = world()
+    local id = w:spawn{ asset = "unit_cube", position = { 1, 2, 3 }, quaternion = { 1, 0, 0, 0 } }
+    local b = w:body(id)
+    assert.same({ 1, 2, 3 }, { table.unpack(b.position) })
+    assert.equal(3, #b.position)
+    assert.equal(3, b.position.z)
+    assert.same({ 1, 0, 0, 0 }, { table.unpack(b.orientation) }) -- {w, x, y, z}, as spawn's quaternion
+    assert.equal(1, b.orientation.w)
+    assert.same({ 1, 2, 3 }, cjson.decode(cjson.encode(b.position))) -- JSON sees an array
+    b.position.z = 9 -- writes the array slot
+    assert.equal(9, b.position[3])
+    local copy = w:body(w:spawn{ asset = "unit_cube", position = b.position, quaternion = b.orientation })
+    assert.equal(9, copy.position.z)
+    w:spawn_box{ half_extents = { 5, 5, 0.5 }, position = { 1, 2, 2 }, environment = true } -- the first rests on it
+    w:step(1 / 60)
+    local c = assert(w:contacts()[1])
+    assert.equal(3, #c.normal)
+    assert.equal(c.normal[3], c.normal.z)
+    assert.equal(c.contacts[1].point_a[1], c.contacts[1].point_a.x)
+  end)
+
+  it("tells whether an id names a body of this world: w:is_valid", function()
+    local w = world()
+    local id = w:spawn{ asset = "unit_cube" }
+    assert.is_true(w:is_valid(id))
+    for _, v in ipairs{ id + 1, -1, 1 + (1 << 32), 1.5, "1", true } do
+      assert.is_false(w:is_valid(v), tostring(v))
+    end
+    assert.is_false(w:is_valid(nil))
+  end)
+
   it("applies impulses and velocities, and wakes sleeping bodies", function()
     local w = world()
     ground(w)

@@ -85,7 +85,7 @@ end
 function M.rebuild(db, scripts_dir, rec, f, on_frame)
   local info = rec:info()
   if math.type(f) ~= "integer" or f < 0 or f > info.last_frame then
-    return nil, ("'frame' must be an integer 0 ... %d"):format(info.last_frame)
+    return nil, ("'frame' must be an integer in 0 … %d"):format(info.last_frame)
   end
   local msg = configure_of(info)
   if type(msg) ~= "table" then return nil, "the recording's configure message is damaged" end
