@@ -48,10 +48,10 @@ typedef struct name_ctx
     int world;
 } name_ctx;
 
-static const char* name_of(void* ud, int asset_id)
+static int asset_of(void* ud, int64_t body_id, const char** name)
 {
     name_ctx* c = ud;
-    return sh_l_world_asset_name(c->L, c->world, asset_id);
+    return sh_l_world_body_asset(c->L, c->world, body_id, name);
 }
 
 // simhost.recorder.start{path=, id=, world=, timestep=, substeps=, source=, scenario=, params=, configure=,
@@ -76,8 +76,8 @@ static int recorder_start(lua_State* L)
         .substeps = (int)sh_l_number_field(L, 1, "substeps", 4, 1, 64, "an integer in 1 … 64"),
         .queue_frames = (int)sh_l_number_field(L, 1, "queue_frames", 256, 1, 1 << 20, "an integer >= 1"),
         .wait_when_full = sh_l_bool_field(L, 1, "wait_when_full", false),
-        .asset_name = name_of,
-        .asset_name_ud = &names,
+        .body_asset = asset_of,
+        .body_asset_ud = &names,
         .retention_dir = opt_string(L, 1, "retention_dir"),
         .retention_bytes =
             (size_t)(sh_l_number_field(L, 1, "retention_mb", 0, 0, 1 << 30, "a number of MB >= 0") *

@@ -22,12 +22,22 @@ typedef struct custom_hull
     float key[4]; // spawn_box half extents (key[3] = 1), so equal boxes share one hull
 } custom_hull;
 
+// Which asset a body was spawned from: a bindings concept, so it lives here, not in the physics. One
+// entry per body slot (bodies are never removed), the full id kept so a stale id is never matched.
+typedef struct body_asset
+{
+    int64_t body_id;
+    int asset_id; // > 0: the DB's; < 0: a custom hull of this world
+} body_asset;
+
 typedef struct lworld
 {
     sh_world* world;
     sh_asset_db* db; // may be NULL (custom hulls only)
     custom_hull* customs;
     int custom_count, custom_capacity;
+    body_asset* assets; // by body slot index - 1
+    int asset_capacity;
     char* buf; // JSON output, reused
     size_t len, cap;
     sh_frame_buf frame; // SHF1 output (w:frame_bin), reused
@@ -65,7 +75,8 @@ static void report_memory(lua_State* L, lworld* lw, size_t now)
 static void charge(lua_State* L, lworld* lw)
 {
     size_t n = sh_world_memory_bytes(lw->world) + lw->cap + lw->frame.cap +
-               (size_t)lw->custom_capacity * sizeof *lw->customs;
+               (size_t)lw->custom_capacity * sizeof *lw->customs +
+               (size_t)lw->asset_capacity * sizeof *lw->assets;
     report_memory(L, lw, n);
 }
 
@@ -80,6 +91,9 @@ static int world_close(lua_State* L)
     sh_free(lw->customs, (size_t)lw->custom_capacity * sizeof *lw->customs);
     lw->customs = NULL;
     lw->custom_count = lw->custom_capacity = 0;
+    sh_free(lw->assets, (size_t)lw->asset_capacity * sizeof *lw->assets);
+    lw->assets = NULL;
+    lw->asset_capacity = 0;
     sh_free(lw->buf, lw->cap);
     lw->buf = NULL;
     lw->len = lw->cap = 0;
@@ -162,6 +176,30 @@ static custom_hull* add_custom(lua_State* L, lworld* lw, const float* xyz, int n
     return c;
 }
 
+// Room in the body→asset table for slot `index` (1-based); false when out of memory.
+static bool reserve_assets(lworld* lw, int index)
+{
+    if (index <= lw->asset_capacity)
+        return true;
+    int cap = lw->asset_capacity ? lw->asset_capacity : 16;
+    while (cap < index)
+        cap *= 2;
+    body_asset* a = sh_realloc(lw->assets, (size_t)lw->asset_capacity * sizeof *a, (size_t)cap * sizeof *a);
+    if (a == NULL)
+        return false;
+    memset(a + lw->asset_capacity, 0, (size_t)(cap - lw->asset_capacity) * sizeof *a);
+    lw->assets = a;
+    lw->asset_capacity = cap;
+    return true;
+}
+
+// The asset body `id` was spawned from; 0 when the world does not know it.
+static int asset_of(const lworld* lw, sh_body_id id)
+{
+    const body_asset* a = id.index >= 1 && id.index <= lw->asset_capacity ? &lw->assets[id.index - 1] : NULL;
+    return a != NULL && a->body_id == sh_body_id_to_int(id) ? a->asset_id : 0;
+}
+
 static void euler_to_quat(double pitch, double roll, double yaw, versor q)
 {
     // R = Rz(yaw)·Ry(pitch)·Rx(roll) (protocol.md), so q = qz ⊗ qy ⊗ qx.
@@ -213,7 +251,6 @@ static int spawn_with(lua_State* L, lworld* lw, const sh_hull* hull, int asset_i
 {
     sh_body_def def = sh_body_def_default();
     def.hull = hull;
-    def.asset_id = asset_id;
     bool env = sh_l_bool_field(L, 2, "environment", false);
     def.type = env ? SH_BODY_STATIC : SH_BODY_DYNAMIC;
     sh_l_vec3_field(L, 2, "position", def.position);
@@ -238,10 +275,17 @@ static int spawn_with(lua_State* L, lworld* lw, const sh_hull* hull, int asset_i
     def.start_asleep = sh_l_bool_field(L, 2, "asleep", false);
     sh_l_vec3_field(L, 2, "velocity", def.velocity);
     sh_l_vec3_field(L, 2, "angular_velocity", def.angular_velocity);
+    // Bodies are never removed, so the next slot is the next index: the room is made before the body, and
+    // an out-of-memory leaves no body without its asset.
+    if (!reserve_assets(lw, sh_world_body_count(lw->world) + 1))
+        return luaL_error(L, "out of memory");
     sh_body_id id;
     sh_error err;
     if (!sh_body_create(lw->world, &def, &id, &err))
         return luaL_error(L, "spawn: %s", err.message);
+    if (!reserve_assets(lw, id.index)) // a slot past the count (not made today): grow, or stay unknown
+        return luaL_error(L, "out of memory");
+    lw->assets[id.index - 1] = (body_asset){sh_body_id_to_int(id), asset_id};
     charge(L, lw);
     lua_pushinteger(L, (lua_Integer)sh_body_id_to_int(id));
     return 1;
@@ -445,9 +489,10 @@ static int world_body(lua_State* L)
     lua_setfield(L, -2, "is_environment");
     lua_pushboolean(L, s.sleeping);
     lua_setfield(L, -2, "sleeping");
-    lua_pushinteger(L, s.asset_id);
+    int aid = asset_of(lw, id);
+    lua_pushinteger(L, aid);
     lua_setfield(L, -2, "asset_id");
-    lua_pushstring(L, asset_name(lw, s.asset_id));
+    lua_pushstring(L, asset_name(lw, aid));
     lua_setfield(L, -2, "asset_name");
     return 1;
 }
@@ -726,15 +771,17 @@ static void put_str(lworld* lw, const char* s)
 }
 
 // Opens the i-th body's object with the fields frames and metadata share ({"body_id":..,"asset_id":..)
-// and returns its state in s for the rest of the object.
-static void put_body_head(lworld* lw, int i, sh_body_state* s)
+// and returns its state in s for the rest of the object, and its asset id.
+static int put_body_head(lworld* lw, int i, sh_body_state* s)
 {
     sh_body_id id = sh_world_body_at(lw->world, i);
     sh_body_get_state(lw->world, id, s);
+    int aid = asset_of(lw, id);
     puts_(lw, i ? ",{\"body_id\":" : "{\"body_id\":");
     put_int(lw, (long long)sh_body_id_to_int(id));
     puts_(lw, ",\"asset_id\":");
-    put_int(lw, s->asset_id);
+    put_int(lw, aid);
+    return aid;
 }
 
 // Frames are written one body (or one collision) at a time into a stack buffer through a cursor: the
@@ -760,12 +807,12 @@ static char* cur_xyz(char* p, const float* v)
 }
 
 // One frame state object; under 700 bytes (13 floats of at most 16, two ids of at most 20, ~230 of keys).
-static char* cur_state(char* p, bool first, sh_body_id id, const sh_body_state* s)
+static char* cur_state(char* p, bool first, sh_body_id id, int asset_id, const sh_body_state* s)
 {
     p = first ? LIT(p, "{\"body_id\":") : LIT(p, ",{\"body_id\":");
     p = cur_int(p, (long long)sh_body_id_to_int(id));
     p = LIT(p, ",\"asset_id\":");
-    p = cur_int(p, s->asset_id);
+    p = cur_int(p, asset_id);
     p = LIT(p, ",\"position\":");
     p = cur_xyz(p, s->position);
     p = LIT(p, ",\"velocity\":");
@@ -859,7 +906,7 @@ static int world_frame_json(lua_State* L)
         sh_body_state s;
         sh_body_id id = sh_world_body_at(w, i);
         sh_body_get_state(w, id, &s);
-        put(lw, tmp, (size_t)(cur_state(tmp, i == 0, id, &s) - tmp));
+        put(lw, tmp, (size_t)(cur_state(tmp, i == 0, id, asset_of(lw, id), &s) - tmp));
     }
     puts_(lw, "],\"collisions\":[");
     if (contacts)
@@ -938,9 +985,9 @@ static int world_metadata_json(lua_State* L)
     for (int i = 0; i < n; i++)
     {
         sh_body_state s;
-        put_body_head(lw, i, &s);
+        int aid = put_body_head(lw, i, &s);
         puts_(lw, ",\"asset_name\":");
-        put_str(lw, asset_name(lw, s.asset_id));
+        put_str(lw, asset_name(lw, aid));
         puts_(lw, ",\"mass\":");
         put_num(lw, s.mass, true);
         puts_(lw, ",\"restitution\":");
@@ -961,27 +1008,22 @@ static int world_metadata_json(lua_State* L)
     int written = 0;
     for (int i = 0; i < n; i++)
     {
-        sh_body_state s;
-        sh_body_get_state(w, sh_world_body_at(w, i), &s);
+        int aid = asset_of(lw, sh_world_body_at(w, i));
         bool seen = false;
         for (int k = 0; k < i && !seen; k++)
-        {
-            sh_body_state t;
-            sh_body_get_state(w, sh_world_body_at(w, k), &t);
-            seen = t.asset_id == s.asset_id;
-        }
+            seen = asset_of(lw, sh_world_body_at(w, k)) == aid;
         if (seen)
             continue;
         puts_(lw, written++ ? ",{\"asset_id\":" : "{\"asset_id\":");
-        put_int(lw, s.asset_id);
+        put_int(lw, aid);
         puts_(lw, ",\"name\":");
-        put_str(lw, asset_name(lw, s.asset_id));
+        put_str(lw, asset_name(lw, aid));
         puts_(lw, ",\"positions\":[");
         int count = 0;
-        if (s.asset_id > 0 && lw->db != NULL)
+        if (aid > 0 && lw->db != NULL)
         {
             sh_error err;
-            const float* xyz = sh_assets_triangles(lw->db, s.asset_id, &count, &err);
+            const float* xyz = sh_assets_triangles(lw->db, aid, &count, &err);
             if (xyz == NULL)
                 count = 0;
             for (int v = 0; v < 3 * count; v++)
@@ -991,10 +1033,10 @@ static int world_metadata_json(lua_State* L)
                 put_num(lw, xyz[v], true);
             }
         }
-        else if (s.asset_id < 0)
+        else if (aid < 0)
         {
             // A custom hull has no render mesh: its faces, fan-triangulated (CCW from outside).
-            const sh_hull* h = custom_by_id(lw, s.asset_id);
+            const sh_hull* h = custom_by_id(lw, aid);
             for (int f = 0; h != NULL && f < h->face_count; f++)
             {
                 const sh_hull_face* face = &h->faces[f];
@@ -1032,9 +1074,12 @@ sh_world* sh_l_check_world(lua_State* L, int arg)
     return lw->world;
 }
 
-const char* sh_l_world_asset_name(lua_State* L, int arg, int asset_id)
+int sh_l_world_body_asset(lua_State* L, int arg, int64_t body_id, const char** name)
 {
-    return asset_name(luaL_checkudata(L, arg, SH_L_WORLD_META), asset_id);
+    lworld* lw = luaL_checkudata(L, arg, SH_L_WORLD_META);
+    int aid = asset_of(lw, sh_body_id_from_int(body_id));
+    *name = asset_name(lw, aid);
+    return aid;
 }
 
 static const luaL_Reg world_methods[] = {{"spawn", world_spawn},

@@ -48,6 +48,29 @@ describe("simhost.world", function()
     assert.are.equal(0, w:body(g).mass)
   end)
 
+  it("keeps each body's asset (the bindings' side table; physics knows none) for w:body, frames and metadata", function()
+    local w = world()
+    local c = w:spawn{ asset = "unit_cube", position = { 0, 0, 2 } }
+    local p = w:spawn{ asset = "pyramid", position = { 3, 0, 2 } }
+    local h = w:spawn{ hull_points = { 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1 }, position = { 6, 0, 1 } }
+    local want = {
+      [c] = { db:find("unit_cube").asset_id, "unit_cube" },
+      [p] = { db:find("pyramid").asset_id, "pyramid" },
+      [h] = { -1, "custom_1" },
+    }
+    for id, a in pairs(want) do
+      assert.same(a, { w:body(id).asset_id, w:body(id).asset_name })
+    end
+    for _, s in ipairs(cjson.decode(w:frame_json(0)).states) do
+      assert.equal(want[s.body_id][1], s.asset_id)
+    end
+    local m = cjson.decode(w:metadata_json())
+    for _, b in ipairs(m.bodies) do
+      assert.same(want[b.body_id], { b.asset_id, b.asset_name })
+    end
+    assert.same({ want[c][1], want[p][1], -1 }, { m.assets[1].asset_id, m.assets[2].asset_id, m.assets[3].asset_id })
+  end)
+
   it("reports the asset origin, not the centre of mass, as position (pyramid: centroid at z = h/4)", function()
     local w = world{ gravity = { 0, 0, 0 } }
     local id = w:spawn{ asset = "pyramid", position = { 1, 2, 3 } }

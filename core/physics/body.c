@@ -144,7 +144,6 @@ bool sh_body_create(sh_world* w, const sh_body_def* def, sh_body_id* out, sh_err
     b->in_use = true;
     b->hull = hull;
     b->is_static = def->type == SH_BODY_STATIC;
-    b->asset_id = def->asset_id;
     b->restitution = def->restitution;
     b->friction = def->friction;
     glm_quat_normalize_to((float*)def->orientation, b->xf.q);
@@ -272,7 +271,6 @@ bool sh_body_get_state(const sh_world* w, sh_body_id id, sh_body_state* out)
     out->friction = b->friction;
     out->is_static = b->is_static;
     out->sleeping = b->sleeping;
-    out->asset_id = b->asset_id;
     return true;
 }
 

@@ -70,7 +70,6 @@ typedef struct sh_body_def
     float restitution;     // [0, 1]
     float friction;        // >= 0
     bool start_asleep;     // dynamic only: spawn asleep (alone in its island) until touched or pushed
-    int asset_id;          // carried for reporting; 0 for custom hulls
     int cookie;            // written by sh_body_def_default(); never by hand
 } sh_body_def;
 
@@ -151,7 +150,6 @@ typedef struct sh_body_state
     mat3 inertia;          // about the centre of mass, body frame (kg·m², symmetric)
     float restitution, friction;
     bool is_static, sleeping;
-    int asset_id;
 } sh_body_state;
 
 bool sh_body_get_state(const sh_world* world, sh_body_id id, sh_body_state* out);
