@@ -48,10 +48,10 @@ typedef struct name_ctx
     int world;
 } name_ctx;
 
-static const char* name_of(void* ud, int asset_id)
+static int asset_of(void* ud, int64_t body_id, const char** name)
 {
     name_ctx* c = ud;
-    return sh_l_world_asset_name(c->L, c->world, asset_id);
+    return sh_l_world_body_asset(c->L, c->world, body_id, name);
 }
 
 // simhost.recorder.start{path=, id=, world=, timestep=, substeps=, source=, scenario=, params=, configure=,
@@ -71,12 +71,13 @@ static int recorder_start(lua_State* L)
         .params_json = opt_string(L, 1, "params"),
         .configure_json = opt_string(L, 1, "configure"),
         .metadata_json = opt_string(L, 1, "metadata"),
-        .timestep = sh_l_number_field_gt(L, 1, "timestep", 0.01, 0, 1, "a number of seconds in (0, 1]"),
-        .substeps = (int)sh_l_number_field(L, 1, "substeps", 4, 1, 64, "an integer in 1 .. 64"),
+        .timestep =
+            sh_l_number_field_gt(L, 1, "timestep", 0.01, 0, 1, "a number of seconds in 0 … 1, above 0"),
+        .substeps = (int)sh_l_number_field(L, 1, "substeps", 4, 1, 64, "an integer in 1 … 64"),
         .queue_frames = (int)sh_l_number_field(L, 1, "queue_frames", 256, 1, 1 << 20, "an integer >= 1"),
         .wait_when_full = sh_l_bool_field(L, 1, "wait_when_full", false),
-        .asset_name = name_of,
-        .asset_name_ud = &names,
+        .body_asset = asset_of,
+        .body_asset_ud = &names,
         .retention_dir = opt_string(L, 1, "retention_dir"),
         .retention_bytes =
             (size_t)(sh_l_number_field(L, 1, "retention_mb", 0, 0, 1 << 30, "a number of MB >= 0") *
@@ -104,7 +105,7 @@ static int recorder_frame(lua_State* L)
     sh_world* w = sh_l_check_world(L, 2);
     lua_Integer id = luaL_checkinteger(L, 3);
     double t = luaL_checknumber(L, 4);
-    luaL_argcheck(L, id >= 0 && id <= UINT32_MAX, 3, "frame id must be 0 .. 2^32-1");
+    luaL_argcheck(L, id >= 0 && id <= UINT32_MAX, 3, "frame id must be an integer in 0 … 4294967295");
     luaL_argcheck(L, isfinite(t) && t >= 0, 4, "simulation time must be a finite number >= 0");
     lua_pushboolean(L, sh_recorder_frame(lr->r, w, (uint32_t)id, t));
     return 1;
@@ -117,7 +118,7 @@ static int recorder_input(lua_State* L)
     lua_Integer id = luaL_checkinteger(L, 2);
     size_t len;
     const char* s = luaL_checklstring(L, 3, &len);
-    luaL_argcheck(L, id >= 0 && id <= UINT32_MAX, 2, "frame id must be 0 .. 2^32-1");
+    luaL_argcheck(L, id >= 0 && id <= UINT32_MAX, 2, "frame id must be an integer in 0 … 4294967295");
     lua_pushboolean(L, sh_recorder_input(lr->r, (uint32_t)id, s, len));
     return 1;
 }
@@ -589,7 +590,7 @@ static int recording_encode(lua_State* L)
     sh_world* w = sh_l_check_world(L, 1);
     lua_Integer id = luaL_checkinteger(L, 2);
     double t = luaL_checknumber(L, 3);
-    luaL_argcheck(L, id >= 0 && id <= UINT32_MAX, 2, "frame id must be 0 .. 2^32-1");
+    luaL_argcheck(L, id >= 0 && id <= UINT32_MAX, 2, "frame id must be an integer in 0 … 4294967295");
     sh_frame_opts opts = sh_frame_opts_default();
     sh_frame_buf buf = {0};
     sh_error err;

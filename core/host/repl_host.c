@@ -155,7 +155,7 @@ static int handle_eval(lua_State* L)
     const char* code = luaL_checklstring(L, 2, &n);
     lua_Number timeout = luaL_optnumber(L, 3, 0);
     luaL_argcheck(L, lua_isnoneornil(L, 3) || (timeout > 0 && timeout <= 86400), 3,
-                  "must be a number of seconds in (0, 86400]");
+                  "must be a number of seconds in 0 … 86400, above 0");
     sh_control req = {
         .kind = SH_CONTROL_EVAL, .code = code, .code_len = n, .render = sh_repl_pretty, .timeout_s = timeout};
     control(L, h, &req, NULL);

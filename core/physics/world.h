@@ -54,7 +54,6 @@ typedef struct sh_body
     int island_next;  // next body of the same sleeping island, -1 ends
     int sleep_island; // index in world->islands while asleep, -1 awake
     int solver_index; // index in the step's solver bodies, -1 when not simulated this step
-    int asset_id;
     uint32_t generation;
     bool in_use, is_static, sleeping;
     bool isotropic; // inertia ∝ identity (within 1e-6): no gyroscopic torque

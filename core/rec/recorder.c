@@ -454,8 +454,8 @@ static bool take_bodies(sh_recorder* r, const sh_world* w, const sh_rec_config* 
         sh_body_get_state(w, id, &s);
         sh_rec_body* b = &r->bodies[i];
         b->body_id = sh_body_id_to_int(id);
-        b->asset_id = s.asset_id;
-        const char* name = cfg->asset_name ? cfg->asset_name(cfg->asset_name_ud, s.asset_id) : NULL;
+        const char* name = NULL;
+        b->asset_id = cfg->body_asset ? cfg->body_asset(cfg->body_asset_ud, b->body_id, &name) : 0;
         snprintf(b->asset_name, sizeof b->asset_name, "%s", name ? name : "");
         b->mass = s.mass;
         b->restitution = s.restitution;

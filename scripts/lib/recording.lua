@@ -40,13 +40,12 @@ function M.start(session, run)
   session:log("recording " .. id)
 end
 
--- After a frame went out: queue it for the recorder. A failure is logged once; the run goes on.
-function M.frame(session, run, t)
-  if not run.recorder:frame(run.world, run.frames, t) and not run.recording_failed then
-    run.recording_failed = true
-    local st = run.recorder:status()
-    session:log("recording " .. run.recording_id .. " stopped: " .. tostring(st.reason))
-  end
+-- The recorder refused a frame (lib/loop.lua hands it every frame made): logged once; the run goes on.
+function M.failed(session, run)
+  if run.recording_failed then return end
+  run.recording_failed = true
+  local st = run.recorder:status()
+  session:log("recording " .. run.recording_id .. " stopped: " .. tostring(st.reason))
 end
 
 -- A message that changed the world after the last frame sent (applied before the next step).

@@ -6,6 +6,7 @@
 local simhost = require "simhost"
 local json = require "lib.json"
 local scenarios = require "lib.scenarios"
+local loop = require "lib.loop"
 
 local M = {}
 
@@ -72,12 +73,9 @@ function M.apply_input(run, msg)
   end
 end
 
--- One step to the next frame, as session.lua's advance and run.lua's frame make it.
+-- One step to the next frame: lib/loop.lua's step, the one live sessions and `simhost run` take.
 function M.advance(run)
-  run.world:step(run.timestep)
-  if run.scenario and run.scenario.on_step then
-    run.scenario.on_step(run.world, run.frames * run.timestep_ms / 1000, run.timestep)
-  end
+  loop.step(run)
   run.frames = run.frames + 1
 end
 
@@ -87,7 +85,7 @@ end
 function M.rebuild(db, scripts_dir, rec, f, on_frame)
   local info = rec:info()
   if math.type(f) ~= "integer" or f < 0 or f > info.last_frame then
-    return nil, ("'frame' must be an integer 0 ... %d"):format(info.last_frame)
+    return nil, ("'frame' must be an integer in 0 … %d"):format(info.last_frame)
   end
   local msg = configure_of(info)
   if type(msg) ~= "table" then return nil, "the recording's configure message is damaged" end

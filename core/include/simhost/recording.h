@@ -34,9 +34,10 @@ typedef struct sh_rec_config
     int queue_frames;           // frames queued for the writer before the recording fails (default 256)
     size_t queue_bytes;         // ... or bytes of them (default 64 MiB)
     bool wait_when_full;        // headless runs: wait for the writer instead of failing the recording
-    // The asset name of a body's asset id, stored with the bodies (NULL: none).
-    const char* (*asset_name)(void* ud, int asset_id);
-    void* asset_name_ud;
+    // The asset a body was made from, stored with the bodies (NULL: none). Physics does not know assets:
+    // the caller that spawned the body does (the Lua world). Returns its id and sets *name.
+    int (*body_asset)(void* ud, int64_t body_id, const char** name);
+    void* body_asset_ud;
     const char* retention_dir; // after closing, trim this directory ... (NULL: no retention)
     size_t retention_bytes;    // ... to this many bytes of finished recordings (0: no cap)
 } sh_rec_config;
