@@ -616,6 +616,7 @@ function closeRecording() {
   clearInterval(page.refreshTimer);
   page.refreshTimer = 0;
   if (page.source?.kind === "recording") {
+    page.source.close(); // its worker and the ranges it holds
     page.source = null;
     timeline.setSource(null);
   }
@@ -649,7 +650,7 @@ async function openRecording(id) {
     if (ticket === opening) message(`This recording cannot be opened: ${e.message}`, true);
     return;
   }
-  if (ticket !== opening) return;
+  if (ticket !== opening) return src.close();
   if (page.run && !FINAL_STATES.has(page.run.state)) page.run.stop();
   page.run?.close();
   page.run = null;
@@ -727,6 +728,7 @@ function showTimeline() {
   const el = $("timeline");
   const src = timeline.source;
   el.dataset.mode = !src ? "none" : timeline.following ? "live" : "review";
+  el.dataset.source = src?.kind ?? "none"; // a recording has no "back to live"
   el.dataset.playing = String(timeline.playing);
   $("tl-play").textContent = timeline.playing || timeline.following ? "||" : "▶";
   $("tl-play").title = timeline.following ? "pause the view (the run goes on; Space)" : "play / pause the view (Space)";

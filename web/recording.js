@@ -1,20 +1,17 @@
 // Recordings as the page sees them: the list (GET /api/v1/simulations, newest first) and one
 // recording as a frame source for the timeline (timeline.js), read through the replay API:
 //   /metadata (bodies, run), /assets (render geometry), /frames (ids and times of every frame),
-//   /frames/range?start=&count= (frames as JSON, 100 per request at most), /energy (the system's
-//   energy per frame), /velocity/{body} (one body's velocity series).
-// Frames are fetched in chunks (up to CHUNK) around the cursor and kept (the newest MAX_CHUNKS chunks),
-// so scrubbing back and forth over a stretch costs one request per chunk. A recording that is still
-// being written is re-read every REFRESH_MS: the timeline grows while the user watches.
+//   /frames.bin?start=&count= (the frames themselves, binary SHF1, read in a worker: frame-range.js),
+//   /energy (the system's energy per frame), /velocity/{body} (one body's velocity series).
+// Frames are read in ranges (rangeCount frames each) around the cursor, kept raw in the worker and
+// decoded one at a time when shown, so scrubbing back and forth over a stretch costs one request per
+// range and the main thread only wraps the arrays it is handed. A recording that is still being
+// written is re-read every REFRESH_MS: the timeline grows while the user watches.
 
-import { Frame, packFrame } from "./frames.js";
+import { Frame } from "./frames.js";
+import { RangeReader, rangeCount } from "./frame-range.js";
 import { findIndex } from "./history.js";
 
-export const CHUNK = 100; // the host's cap for a JSON range
-// A JSON frame is ~200 bytes a body: chunks of at most ~20 000 body-frames (4 MB of JSON, a fifth
-// of a second to parse) keep the first frame of a big recording quick to show.
-const CHUNK_BODY_FRAMES = 20000;
-const MAX_CHUNKS = 40; // 4000 frames of a small scene, 800 of 1000 bodies (~100 KB each unpacked)
 const REFRESH_MS = 2000;
 
 const API = "/api/v1/simulations";
@@ -74,8 +71,8 @@ export class RecordingSource {
     this.meta = meta;
     // The view takes the live protocol's metadata message: bodies plus render geometry.
     this.metadata = { type: "metadata", bodies: meta.bodies, assets };
-    this.chunks = new Map(); // chunk index -> Promise of Map(frame_id -> Frame)
-    this.chunkSize = Math.max(1, Math.min(CHUNK, Math.floor(CHUNK_BODY_FRAMES / Math.max(1, meta.bodies.length))));
+    this.chunkSize = rangeCount(meta.bodies.length);
+    this.frames = openFrames(base, this.metadata);
     this.energyRows = null;
   }
 
@@ -86,9 +83,6 @@ export class RecordingSource {
   setRows(rows) {
     this.ids = Float64Array.from(rows, (r) => r.frame_id);
     this.times = Float64Array.from(rows, (r) => r.simulation_time);
-    // The last chunk may have been fetched while shorter: fetch it again.
-    const last = Math.floor(Math.max(0, this.ids.length - 1) / this.chunkSize);
-    for (const k of this.chunks.keys()) if (k >= last - 1) this.chunks.delete(k);
   }
 
   // A recording still being written: re-read its run and frame list. Returns whether it grew.
@@ -111,30 +105,23 @@ export class RecordingSource {
     return findIndex(this.ids.length, (i) => this.ids[i], (i) => this.times[i], q);
   }
 
+  // The frame of a query, read from its range (frame-range.js); the range the cursor is nearer to
+  // on either side is fetched ahead, so stepping or playing across a range's end does not wait.
   async get(q) {
     const i = this.find(q);
     if (i < 0) return null;
-    const frames = await this.chunk(Math.floor(i / this.chunkSize));
-    return frames.get(this.ids[i]) ?? null;
+    const n = this.ids.length, size = this.chunkSize;
+    const k = Math.floor(i / size);
+    const ahead = i - k * size >= size / 2 ? k + 1 : k - 1;
+    const packed = await this.frames.get({
+      start: this.ids[k * size], count: size, id: this.ids[i],
+      next: ahead >= 0 && ahead * size < n ? this.ids[ahead * size] : undefined,
+    });
+    return packed ? new Frame(packed) : null;
   }
 
-  chunk(k) {
-    let p = this.chunks.get(k);
-    if (p) {
-      this.chunks.delete(k); // most recently used goes last
-      this.chunks.set(k, p);
-      return p;
-    }
-    const start = this.ids[k * this.chunkSize];
-    p = getJSON(`${this.base}/frames/range?start=${start}&count=${this.chunkSize}`).then((list) => {
-      const out = new Map();
-      for (const d of list) out.set(d.frame_id, new Frame(packFrame(d).packed));
-      return out;
-    });
-    p.catch(() => this.chunks.delete(k)); // a failed chunk is fetched again next time
-    this.chunks.set(k, p);
-    while (this.chunks.size > MAX_CHUNKS) this.chunks.delete(this.chunks.keys().next().value);
-    return p;
+  close() {
+    this.frames.close();
   }
 
   // The system's energy per frame (the recording stored it): { t, values: {linear, rotational,
@@ -169,3 +156,68 @@ export class RecordingSource {
 }
 
 export const REFRESH_INTERVAL_MS = REFRESH_MS;
+
+// Where a recording's frames are read: a worker (recording-worker.js), or the main thread if no
+// worker starts. get(req) answers RangeReader.frame's request with the packed frame or null.
+function openFrames(base, metadata) {
+  try {
+    return new WorkerFrames(base, metadata);
+  } catch {
+    return new MainFrames(base, metadata);
+  }
+}
+
+class WorkerFrames {
+  constructor(base, metadata) {
+    this.req = 0;
+    this.waiting = new Map(); // req -> { resolve, reject }
+    this.where = "worker";
+    this.worker = new Worker(new URL("./recording-worker.js", import.meta.url), { type: "module" });
+    this.worker.onmessage = ({ data }) => {
+      const w = this.waiting.get(data.req);
+      this.waiting.delete(data.req);
+      if (data.error !== undefined) w?.reject(new Error(data.error));
+      else w?.resolve(data.packed);
+    };
+    this.worker.onerror = (ev) => {
+      ev.preventDefault?.();
+      // The worker did not load (or died): the same reader on the main thread, asked again.
+      this.worker.terminate();
+      this.fallback = new MainFrames(base, metadata);
+      this.where = "main thread";
+      for (const w of this.waiting.values()) this.fallback.get(w.q).then(w.resolve, w.reject);
+      this.waiting.clear();
+    };
+    this.worker.postMessage({ open: base, metadata });
+  }
+
+  get(q) {
+    if (this.fallback) return this.fallback.get(q);
+    const req = ++this.req;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(req, { resolve, reject, q });
+      this.worker.postMessage({ get: q, req });
+    });
+  }
+
+  close() {
+    this.worker.terminate();
+    for (const w of this.waiting.values()) w.resolve(null);
+    this.waiting.clear();
+  }
+}
+
+class MainFrames {
+  constructor(base, metadata) {
+    this.reader = new RangeReader(base);
+    this.reader.setMetadata(metadata);
+    this.where = "main thread";
+  }
+
+  async get(q) {
+    const r = await this.reader.frame(q);
+    return r ? r.packed : null;
+  }
+
+  close() {}
+}

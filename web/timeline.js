@@ -70,6 +70,7 @@ export class Timeline {
     this.wanted = null; // the newest query not sent yet
     this.busy = false;
     this.requests = 0;
+    this.receiveMs = 0; // main-thread ms of the last frame taken
     this.onChange();
   }
 
@@ -219,6 +220,7 @@ export class Timeline {
     } catch (e) {
       this.error = e.message;
     }
+    const t0 = performance.now();
     this.busy = false;
     this.requests++;
     if (source !== this.source || this.following) return;
@@ -227,6 +229,9 @@ export class Timeline {
       if (q.time === undefined) this.time = frame.simulation_time;
       this.onFrame(frame);
       this.onChange();
+      // Main-thread time taking the frame (the controls redrawn); applying and drawing it is the
+      // animation loop's (app.js workMs).
+      this.receiveMs = performance.now() - t0;
     }
     this.next();
   }

@@ -1,7 +1,9 @@
 // The page's SHF1 reader (web/frames.js packBinary, docs/frames.md) on the host's own bytes: a world
 // built through the simhost Lua module writes the same state as w:frame_json and w:frame_bin, and the
 // page's two decoders must give the same packed frame, float for float (a JSON number rounded to float32
-// against the binary float). Truncated and lying frames come back as one error line.
+// against the binary float). Truncated and lying frames come back as one error line. Then the same
+// reader on the ranges a real host serves from a real recording (frames.bin, web/frame-range.js),
+// against the host's JSON range of the same frames.
 // Run: node --test spec/e2e/binary_frames.test.mjs   (ctest: e2e.binary_frames)
 
 import { describe, it } from "node:test";
@@ -10,8 +12,9 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUILD, DB } from "./harness.mjs";
-import { BodyTable, decode, Frame, FrameOutbox, packBinary } from "../../web/frames.js";
+import { BIN, BUILD, DB, Host } from "./harness.mjs";
+import { BodyTable, decode, Frame, FrameOutbox, packBinary, packFrame } from "../../web/frames.js";
+import { decodeRange, RangeReader, splitRange } from "../../web/frame-range.js";
 
 // Steps a pile of cubes with the real module and writes metadata, then each of `frames` frames as JSON
 // text and as SHF1 bytes.
@@ -138,5 +141,100 @@ describe("binary frames in the page", () => {
     box.ack();
     assert.deepEqual(got.slice(1).map((p) => p.frame_id), [0, 1, 3], "the newest waiting frame goes");
     assert.ok(got.slice(1).every((p) => p.decodeMs >= 0 && p.assets[1] === meta.bodies[1].asset_id));
+  });
+});
+
+describe("frames.bin ranges in the page", () => {
+  let host, dir, id, meta;
+  const api = async (path, binary = false) => {
+    const res = await fetch(`${host.url}/api/v1/simulations${path}`);
+    assert.equal(res.status, 200, `GET ${path}`);
+    return binary ? res.arrayBuffer() : res.json();
+  };
+
+  it("reads the ranges a host serves from a recording as its JSON frames of the same ids", async () => {
+    dir = mkdtempSync(join(tmpdir(), "simhost-range-"));
+    const made = spawnSync(BIN, ["run", "ramp", "--duration", "1", "--record", "--recordings", dir, "--assets", DB], { encoding: "utf8", timeout: 120000 });
+    assert.equal(made.status, 0, `simhost run --record: ${made.stderr}`);
+    host = await Host.start(["--recordings", dir]);
+    id = (await api(""))[0].id;
+    meta = await api(`/${id}/metadata`);
+    const bodies = new BodyTable();
+    bodies.setMetadata(meta);
+    let compared = 0, contacts = 0;
+    for (const [start, count] of [[0, 1000], [37, 50], [meta.total_frames - 3, 10]]) {
+      const buf = await api(`/${id}/frames.bin?start=${start}&count=${count}`, true);
+      const r = decodeRange(buf, bodies);
+      assert.ok(r.frames, r.error);
+      const want = Math.min(count, meta.total_frames - start);
+      assert.deepEqual(r.frames.map((f) => f.frame_id), Array.from({ length: want }, (_, k) => start + k), `ids of start=${start} count=${count}`);
+      for (let k = 0; k < r.frames.length; k += 10) {
+        const j = packFrame(await api(`/${id}/frames/${r.frames[k].frame_id}/state`)).packed;
+        const b = r.frames[k];
+        assert.equal(b.simulation_time, j.simulation_time);
+        sameArray(j.ids, b.ids, "ids", (x) => x);
+        // The replay API's states carry no asset_id: the binary frame's come from the metadata.
+        sameArray(Int32Array.from(meta.bodies, (x) => x.asset_id), b.assets, "assets", (x) => x);
+        for (const key of ["pos", "quat", "vel", "angvel", "colNormal", "normalImpulse", "frictionImpulse"]) sameArray(j[key], b[key], `${key} of frame ${b.frame_id}`);
+        sameArray(j.colBodies, b.colBodies, "colBodies", (x) => x);
+        contacts += b.ncol;
+        compared++;
+      }
+    }
+    assert.ok(compared >= 10 && contacts > 0, `compared ${compared} frames, ${contacts} collisions`);
+  });
+
+  it("rejects a range cut anywhere but between frames, and lying lengths, with one line", async () => {
+    const buf = await api(`/${id}/frames.bin?start=0&count=2`, true);
+    const split = splitRange(buf);
+    assert.equal(split.frames.length, 2);
+    const ends = new Set(split.frames.map((f) => f.end));
+    for (let n = 1; n < buf.byteLength; n++) {
+      const r = splitRange(buf.slice(0, n));
+      if (ends.has(n)) assert.equal(r.frames?.length, 1, `cut after the first frame (${n} bytes)`);
+      else assert.match(r.error ?? "", /^frame \d of the range/, `${n} bytes: ${JSON.stringify(r)}`);
+    }
+    const lie = (at, v) => {
+      const b = buf.slice(0);
+      new DataView(b).setUint32(at, v, true);
+      return b;
+    };
+    assert.match(splitRange(lie(0, 0xffffffff)).error, /its length says 4294967295 bytes/);
+    assert.match(splitRange(lie(0, 12)).error, /its length says 12 bytes/);
+    assert.match(splitRange(lie(4, 0)).error, /is not an SHF1 frame/);
+    // A frame whose own header lies is caught by the frame reader, named by its id.
+    assert.match(decodeRange(lie(4 + 12, 1e6)).error, /^frame 0 of the range: the server sent a binary frame the page cannot read/);
+    assert.equal(splitRange("not bytes").error, "a frame range is not binary");
+  });
+
+  it("keeps each range once, fetches the next ahead, and refetches a range that was short", async () => {
+    const urls = [];
+    let total = 5; // the recording is still being written: the first answer holds 5 frames
+    const full = await api(`/${id}/frames.bin?start=0&count=10`, true);
+    const { frames } = splitRange(full);
+    const upTo = (n) => full.slice(0, frames[n - 1].end);
+    const reader = new RangeReader("/x", async (url) => {
+      urls.push(url);
+      const q = new URL(url, "http://h");
+      const start = Number(q.searchParams.get("start"));
+      if (start !== 0) return new ArrayBuffer(0);
+      return upTo(total);
+    });
+    reader.setMetadata(meta);
+    const a = await reader.frame({ start: 0, count: 10, id: 3, next: 10 });
+    assert.equal(a.packed.frame_id, 3);
+    assert.ok(a.packed.decodeMs >= 0 && a.transfer.length > 0);
+    const b = await reader.frame({ start: 0, count: 10, id: 4 });
+    assert.equal(b.packed.frame_id, 4);
+    assert.deepEqual(urls, ["/x/frames.bin?start=0&count=10", "/x/frames.bin?start=10&count=10"], "one fetch per range, the next one ahead");
+    total = 10;
+    const c = await reader.frame({ start: 0, count: 10, id: 8 });
+    assert.equal(c.packed.frame_id, 8, "the short range was fetched again");
+    assert.equal(urls.length, 3);
+    // Each answer owns its arrays: handing one over leaves the kept range whole.
+    structuredClone(a.packed, { transfer: a.transfer });
+    assert.equal((await reader.frame({ start: 0, count: 10, id: 3 })).packed.pos.length, 3 * meta.bodies.length);
+    await host.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -21,7 +21,7 @@ async function fill(id, value) {
 }
 
 // One cube on the ground's top face, pushed along +x so it slides and then rests.
-async function slidingCube({ vx = 4, duration = 20, speed = 1, friction = 0.5 } = {}) {
+async function slidingCube({ vx = 4, duration = 20, speed = 1, friction = 0.5, record = false } = {}) {
   if (await page.isEnabled("#stop")) {
     await page.click("#stop");
     await until(() => ["stopped", "complete", "error", "closed"].includes(window.simhost.state));
@@ -34,6 +34,7 @@ async function slidingCube({ vx = 4, duration = 20, speed = 1, friction = 0.5 } 
   await page.selectOption("#timestep", "16");
   await fill("duration", duration);
   await fill("speed", speed);
+  await page.setChecked("#record", record);
   await page.click("#start");
   await until(() => window.simhost.state === "running");
   return evalPage(() => window.simhost.metadata.bodies.find((b) => !b.is_environment).body_id);
@@ -74,7 +75,7 @@ before(async () => {
   assert.equal(made.status, 0, `simhost run --record: ${made.stderr}`);
   writeFileSync(join(recDir, "broken.db"), "this is not an SQLite file\n");
   // 1000 bodies for the scrubbing benchmark (printed, not asserted).
-  const big = spawnSync(BIN, ["run", "avalanche", "--param", "count=1000", "--duration", "0.5", "--record", join(recDir, "avalanche1000.db"), "--assets", DB], { encoding: "utf8", timeout: 300000 });
+  const big = spawnSync(BIN, ["run", "avalanche", "--param", "count=1000", "--duration", "2", "--record", join(recDir, "avalanche1000.db"), "--assets", DB], { encoding: "utf8", timeout: 300000 });
   assert.equal(big.status, 0, `simhost run avalanche --record: ${big.stderr}`);
   host = await Host.start(["--recordings", recDir]);
   browser = await launchBrowser();
@@ -273,16 +274,6 @@ describe("timeline and why-it-moves", { timeout: 600000 }, () => {
       return { mean: samples.reduce((a, b) => a + b, 0) / samples.length, max: Math.max(...samples), count };
     }, n);
     console.log(`# scrubbing a ${n}-frame history: main-thread ms per drawn frame mean ${cost.mean.toFixed(2)}, max ${cost.max.toFixed(2)}`);
-    // The README's picture of the replay view.
-    const shot = process.env.SIMHOST_REPLAY_SCREENSHOT || join(BUILD, "replay-view.png");
-    mkdirSync(dirname(shot), { recursive: true });
-    await page.selectOption("#plot-kind", "velocity");
-    await page.uncheck("#auto-quality"); // the picture at full resolution
-    await evalPage(() => window.simhost.timeline.seekTime(0.15));
-    await untilApplied();
-    await evalPage(() => window.simhost.view.resetCamera());
-    await page.waitForTimeout(300); // the panels refresh at 10 Hz
-    await page.screenshot({ path: shot });
     assert.deepEqual(pageErrors, []);
   });
 });
@@ -358,8 +349,8 @@ describe("recordings", { timeout: 600000 }, () => {
     await page.click("#tl-play");
     await until(() => window.simhost.timeline.playing, null, 5000);
     await until((f) => window.simhost.shownFrame.frame_id > f + 10, mid, 20000);
-    // No loop: it stops at the last frame.
-    await until(() => !window.simhost.timeline.playing, null, 60000);
+    // No loop: it stops at the last frame (the stop asks for it; the answer comes from the worker).
+    await until(() => !window.simhost.timeline.playing && !window.simhost.timeline.busy, null, 60000);
     const total = (await api(`/${recId}/metadata`)).total_frames;
     assert.equal(await evalPage(() => window.simhost.shownFrame.frame_id), total - 1);
     await page.check("#tl-loop");
@@ -373,6 +364,33 @@ describe("recordings", { timeout: 600000 }, () => {
     await untilApplied();
     await assertDrawnAsRecorded(await evalPage(() => window.simhost.shownFrame.frame_id));
     await page.uncheck("#tl-loop");
+  });
+
+  it("takes the README's picture: the ramp recording, its fastest box selected, forces and its velocity on the cursor", async () => {
+    // Lane 1 has the least friction (0.1 on a 30° incline): its box slides fastest.
+    const box = (await api(`/${recId}/metadata`)).bodies.find((b) => !b.is_environment).body_id;
+    await evalPage((i) => window.simhost.select(i), box);
+    await page.check("#ov-forces");
+    await page.check("#ov-gravity");
+    await page.selectOption("#plot-kind", "velocity");
+    await until(() => window.simhost.plotSeries.n > 50, null, 10000);
+    await evalPage(() => window.simhost.timeline.seekTime(1.2));
+    await until(() => Math.abs(window.simhost.shownFrame.simulation_time - 1.2) < 0.02 && !window.simhost.timeline.busy, null, 10000);
+    await page.uncheck("#auto-quality"); // the picture at full resolution
+    await evalPage(() => window.simhost.view.resetCamera());
+    await untilApplied();
+    await evalPage(() => {
+      document.getElementById("left").scrollTo(0, 0);
+      document.getElementById("right").scrollTo(0, 1e6); // the contact rows and the whole plot
+    });
+    assert.equal(await page.isVisible("#tl-live"), false, "a recording has no live head to go back to");
+    await until(() => window.simhost.plot.cursor === window.simhost.shownFrame.simulation_time, null, 5000);
+    await inspectorRows((r) => r.length > 0 && r.every((c) => c[4].startsWith("sliding")));
+    // Into the build tree by default; `make screenshot` points it at docs/replay-view.png.
+    const shot = process.env.SIMHOST_REPLAY_SCREENSHOT || join(BUILD, "replay-view.png");
+    mkdirSync(dirname(shot), { recursive: true });
+    await page.screenshot({ path: shot });
+    await page.check("#auto-quality");
   });
 
   it("resumes a live run from the recorded frame on screen: the first live frame is that frame", async () => {
@@ -400,26 +418,125 @@ describe("recordings", { timeout: 600000 }, () => {
     await until(() => window.simhost.lastFrame && window.simhost.lastFrame.frame_id > 61, null, 30000);
   });
 
+  it("resumes from the history of a recorded live run: the first live frame is the recorded frame, and the run goes on as it did", async () => {
+    const cube = await slidingCube({ duration: 2, record: true });
+    // The host names the recording in `complete`; the run's history outlives it.
+    await until(() => window.simhost.state === "complete", null, 60000);
+    await evalPage(() => window.simhost.timeline.seek({ id: 40 }));
+    await until(() => window.simhost.shownFrame?.frame_id >= 40 && !window.simhost.timeline.busy, null, 10000);
+    await until(() => !document.querySelector("#tl-resume").hidden, null, 10000);
+    // The frame on screen and the five after it, as the live run streamed them (binary float32).
+    const poses = (from) => evalPage(async (f0) => {
+      const out = [];
+      for (let k = 0; k < 6; k++) {
+        const f = await window.simhost.source.get({ id: f0 + k });
+        if (f && f.frame_id === f0 + k) out.push({ id: f.frame_id, states: f.states.map((st) => ({ id: st.body_id, p: st.position, q: st.orientation })) });
+      }
+      return out;
+    }, from);
+    const at = await evalPage(() => window.simhost.shownFrame.frame_id);
+    const before = await poses(at);
+    assert.equal(before[0].id, at);
+    const runs = await evalPage(() => window.simhost.runs);
+    await page.click("#tl-resume");
+    await until((r) => window.simhost.runs === r + 1 && ["running", "complete"].includes(window.simhost.state), runs, 60000);
+    const sent = await evalPage(() => window.simhost.sent.filter((m) => m.type === "configure").at(-1));
+    const recording = sent.resume?.recording;
+    assert.deepEqual(sent.resume, { recording, frame: at }, "configure asks to resume the live run's recording at the frame on screen");
+    assert.ok((await api("")).some((r) => r.id === recording), `the host lists the live run's recording ${recording}`);
+    await until(() => window.simhost.source.kind === "live" && window.simhost.source.range().count >= 6, null, 30000);
+    const after = await poses(at);
+    assert.equal(after[0]?.id, at, "the resumed run's first frame is the frame it resumed from");
+    // The recording's own frame (read by the test from the replay API), as float32 like the wire.
+    const want = await api(`/${recording}/frames/${at}/state`);
+    const f32 = Math.fround;
+    for (const s of want.states) {
+      const got = after[0].states.find((x) => x.id === s.body_id);
+      for (const c of ["x", "y", "z"]) assert.equal(got.p[c], f32(s.position[c]), `body ${s.body_id} ${c} at frame ${at}: live ${got.p[c]}, recorded ${s.position[c]}`);
+    }
+    // Deterministic: the frames after it are the ones the recorded run streamed, bit for bit.
+    let compared = 0;
+    for (const b of before) {
+      const a = after.find((x) => x.id === b.id);
+      if (!a) continue;
+      assert.deepEqual(a.states, b.states, `frame ${b.id}: the resumed run against the recorded run`);
+      compared++;
+    }
+    assert.ok(compared >= 2, `compared ${compared} frames`);
+    assert.ok(after.at(-1).states.find((x) => x.id === cube).p.x > after[0].states.find((x) => x.id === cube).p.x, "the cube slides on");
+  });
+
   it("scrubs a 1000-body recording end to end, frame by frame (prints the main-thread ms per frame)", async () => {
+    // The page's default overlays (contacts on, arrows off) whatever the tests before left.
+    await page.uncheck("#ov-forces");
+    await page.uncheck("#ov-gravity");
+    await page.check("#ov-contacts");
     await evalPage(() => window.simhost.openRecording("avalanche1000"));
     // Generous deadlines: 1000 bodies through software GL on a loaded machine draw slowly.
     await until(() => window.simhost.source?.id === "avalanche1000" && window.simhost.shownFrame?.frame_id === 0, null, 180000);
+    await untilApplied();
     const n = await evalPage(() => window.simhost.source.range().count);
+    // The renderer's main-thread time as Chromium counts it (every task: scripts, layout, the
+    // panels, parsing), beside the page's own measure of each frame.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Performance.enable");
+    const busy = async () => {
+      const m = (await cdp.send("Performance.getMetrics")).metrics;
+      const ms = (name) => m.find((x) => x.name === name).value * 1000;
+      return { task: ms("TaskDuration"), script: ms("ScriptDuration") };
+    };
+    // And the main thread's CPU time (thread time, which a loaded machine does not stretch as it
+    // does the wall clock), from a DevTools trace of the scrub: every task on the renderer's main
+    // thread, and the animation-frame callbacks (the page's apply and draw) among them.
+    const trace = [];
+    cdp.on("Tracing.dataCollected", ({ value }) => trace.push(...value));
+    const traced = new Promise((r) => cdp.once("Tracing.tracingComplete", r));
+    await cdp.send("Tracing.start", { categories: "toplevel,devtools.timeline,disabled-by-default-devtools.timeline", transferMode: "ReportEvents" });
+    const busy0 = await busy();
     const cost = await evalPage(async () => {
       const s = window.simhost;
-      const ms = [];
+      const ms = [], rx = [];
+      // Where the page's time goes: applying the frame (overlays included), the CPU batch, the GL submission.
+      const parts = { apply: 0, overlays: 0, sync: 0, gl: 0 };
+      const wrap = (obj, name, key) => {
+        const f = obj[name].bind(obj);
+        obj[name] = (...a) => { const t = performance.now(); const r = f(...a); parts[key] += performance.now() - t; return r; };
+      };
+      wrap(s.view, "applyFrame", "apply");
+      wrap(s.view, "updateOverlays", "overlays");
+      for (const b of s.view.batches) wrap(b, "sync", "sync");
+      wrap(s.view.renderer, "render", "gl");
+      const t0 = performance.now();
       const deadline = Date.now() + 240000;
       for (;;) {
         const before = s.shownFrame.frame_id;
         s.timeline.step(1);
         while ((s.timeline.busy || s.appliedFrame !== s.shownFrame) && Date.now() < deadline) await new Promise((r) => requestAnimationFrame(r));
         if (s.shownFrame.frame_id === before || Date.now() > deadline) break;
-        ms.push(s.workMs(1)); // the animation frame that applied it: the frame, the CPU batch, the draw
+        rx.push(s.timeline.receiveMs); // taking the frame from the worker
+        ms.push(s.workMs(1) + s.timeline.receiveMs); // + the animation frame that applied it: the frame, the CPU batch, the draw
       }
-      ms.sort((a, b) => a - b);
-      return { frames: ms.length + 1, mean: ms.reduce((a, b) => a + b, 0) / ms.length, p95: ms[Math.floor(ms.length * 0.95)], max: ms.at(-1), bodies: s.shownFrame.n };
+      const sorted = [...ms].sort((a, b) => a - b);
+      return {
+        frames: ms.length + 1, mean: ms.reduce((a, b) => a + b, 0) / ms.length, p95: sorted[Math.floor(ms.length * 0.95)], max: sorted.at(-1),
+        receive: rx.reduce((a, b) => a + b, 0) / rx.length, parts: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, +(v / ms.length).toFixed(3)])), q: s.quality, wall: performance.now() - t0, bodies: s.shownFrame.n,
+      };
     });
-    console.log(`# scrubbing a ${cost.bodies}-body recording end to end (${cost.frames} of ${n} frames, one step each): main-thread ms per frame applied and drawn: mean ${cost.mean.toFixed(2)}, p95 ${cost.p95.toFixed(2)}, max ${cost.max.toFixed(2)}`);
+    const busy1 = await busy();
+    await cdp.send("Tracing.end");
+    let timer;
+    await Promise.race([traced, new Promise((_, no) => (timer = setTimeout(() => no(new Error("the trace did not end within 60 s")), 60000)))]);
+    clearTimeout(timer);
+    const main = trace.find((e) => e.name === "thread_name" && e.args?.name === "CrRendererMain" && trace.some((x) => x.pid === e.pid && x.name === "FireAnimationFrame"));
+    const cpu = (name) => trace.filter((e) => e.pid === main?.pid && e.tid === main?.tid && e.name === name && e.ph === "X").reduce((a, e) => a + (e.tdur ?? 0), 0) / 1000 / (cost.frames - 1);
+    const tasks = cpu("RunTask"), raf = cpu("FireAnimationFrame");
+    const per = (k) => ((busy1[k] - busy0[k]) / (cost.frames - 1)).toFixed(2);
+    await cdp.detach();
+    const p = cost.parts;
+    console.log(`# scrubbing a ${cost.bodies}-body recording end to end (${cost.frames} of ${n} frames, one step each, drawn at ${cost.q.scale * 100} %${cost.q.shadows ? "" : " without shadows"}): ` +
+      `the page's main-thread ms per frame mean ${cost.mean.toFixed(2)}, p95 ${cost.p95.toFixed(2)}, max ${cost.max.toFixed(2)} = taking it ${cost.receive.toFixed(2)} + applying it ${p.apply} ` +
+      `(overlays ${p.overlays}) + CPU batch ${p.sync} + GL submission ${p.gl}; Chromium's main thread per frame: scripts ${per("script")} ms, all tasks ${per("task")} ms ` +
+      `(the software rasteriser's waits included); main-thread CPU time per frame ${tasks.toFixed(2)} ms, animation frames ${raf.toFixed(2)} ms; wall ${(cost.wall / (cost.frames - 1)).toFixed(1)} ms per frame`);
     assert.equal(cost.frames, n, "every frame was shown");
     await assertDrawnAsRecordedOf("avalanche1000", n - 1);
   });
