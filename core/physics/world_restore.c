@@ -209,7 +209,7 @@ static void get_contact(reader* r, sh_contact* c)
     c->manifold.point_count = get_i32(r);
     in_range(r, c->manifold.point_count, 0, SH_MAX_MANIFOLD_POINTS + 1,
              "snapshot's contact has too many points");
-    for (int i = 0; i < SH_MAX_MANIFOLD_POINTS; i++)
+    for (int i = 0; i < c->manifold.point_count && r->bad == NULL; i++)
     {
         sh_manifold_point* p = &c->manifold.points[i];
         get_floats(r, p->point_a, 3);
