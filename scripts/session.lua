@@ -129,7 +129,7 @@ local function start(session, settings)
   run.clock = pacing.new(run.timestep, settings.speed, run.started)
   if run.frames > 0 then run.clock:resume(run.frames, run.started) end -- resumed at frame f: f is due now
   session.phase = "streaming"
-  if settings.record then recording.start(session, run) end
+  if settings.record then recording.start(session, run, settings.snapshots) end
   -- frame 0 (or the resumed frame f): the current state
   if advance(session) then schedule_next(session) end
 end
@@ -239,11 +239,8 @@ function M.on_message(session, raw)
     end
     local err, settings = validate.start(msg, session.limits)
     if err then return fail(session, err) end
-    if msg.record ~= nil and type(msg.record) ~= "boolean" then
-      return fail(session, "'record' must be true or false")
-    end
-    local rs = session.recording
-    settings.record = msg.record == true or (msg.record == nil and rs ~= nil and rs.all == true)
+    local rerr = recording.settings(session, msg, settings)
+    if rerr then return fail(session, rerr) end
     return start(session, settings)
   elseif phase == "streaming" then
     return on_streaming_message(session, msg)

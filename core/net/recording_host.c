@@ -54,6 +54,8 @@ void sh_session_push_recording(lua_State* L, sh_server* server)
     lua_setfield(L, -2, "all");
     lua_pushnumber(L, server->cfg.max_recordings_mb);
     lua_setfield(L, -2, "max_mb");
+    lua_pushinteger(L, server->cfg.snapshot_every);
+    lua_setfield(L, -2, "snapshot_every");
     lua_setfield(L, -2, "recording");
     lua_pop(L, 1);
 }

@@ -68,6 +68,7 @@ function run.start_recording(job, opts)
     params = json.encode(job.params), metadata = job.world:metadata_json(), timestep = job.timestep,
     -- a headless run has no client to keep up with: it waits for the disk rather than lose frames
     wait_when_full = true,
+    snapshots = rec.snapshots,
   }
   return r, id
 end
