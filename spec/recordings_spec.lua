@@ -290,6 +290,22 @@ describe("recordings", function()
     os.remove(dir .. "/rec/foreign.db")
   end)
 
+  it("answers every route of a damaged file with its status and a JSON line, and keeps serving", function()
+    -- Found by fuzz_recording: a real recording whose frames table is out of order (its row index lists
+    -- frames the table cannot find; some rows read back empty).
+    local src = env.source_dir .. "/spec/fuzz/corpus/fuzz_recording/damaged_table_order.db"
+    assert(os.execute(("cp %s %s"):format(env.q(src), env.q(dir .. "/rec/damaged.db"))))
+    local routes = { "/metadata", "/frames", "/frames/0/state", "/frames/32/state", "/frames.bin?start=0&count=100",
+      "/frames/range?start=0&count=100", "/energy", "/energy/2", "/velocity/2", "/assets" }
+    for _, p in ipairs(routes) do
+      local status, _, body = server.get(srv.port, "/api/v1/simulations/damaged" .. p)
+      assert.is_number(status, p)
+      if status ~= 200 then assert.is_string(cjson.decode(body).error, p) end
+    end
+    assert.equal(200, (server.get(srv.port, "/api/v1/health")))
+    os.remove(dir .. "/rec/damaged.db")
+  end)
+
   it("resumes a live run from a recorded frame: frame f and 200 after are bit-identical", function()
     -- The original: 313 frames, paused right after start, stepped, nudged (recorded as an input), resumed;
     -- a world snapshot every 8 frames, so the resume restores the latest one at or before f.
