@@ -189,7 +189,6 @@ static void get_body(reader* r, sh_world* w, sh_body* b)
     b->island_next = get_i32(r);
     b->sleep_island = get_i32(r);
     b->solver_index = get_i32(r);
-    b->asset_id = get_i32(r);
     b->generation = get_u32(r);
     uint8_t flags = get_u8(r);
     if (flags > 15)

@@ -175,7 +175,6 @@ static void put_body(writer* o, const sh_world* w, const sh_body* b)
     put_i32(o, b->island_next);
     put_i32(o, b->sleep_island);
     put_i32(o, b->solver_index);
-    put_i32(o, b->asset_id);
     put_u32(o, b->generation);
     put_u8(o, (uint8_t)(b->in_use | b->is_static << 1 | b->sleeping << 2 | b->isotropic << 3));
 }

@@ -63,7 +63,6 @@ static void spawn(sh_world* w, const sh_hull* hull, sh_body_type type, float x, 
     d.orientation[0] = 0.1f * x, d.orientation[2] = 0.05f * y, d.orientation[3] = 1.0f;
     d.mass = 2.0f + x;
     d.start_asleep = asleep;
-    d.asset_id = type == SH_BODY_STATIC ? 1 : 2;
     sh_body_id id;
     sh_error err;
     CHECK(sh_body_create(w, &d, &id, &err));
