@@ -349,6 +349,20 @@ describe("simhost bench", function()
     assert.is_truthy(err:match("^step=10 shift_m=[%d.]+ sag_m=[%d.-]+\nstep=20 shift_m=[%d.]+ sag_m=[%d.-]+\n$"), err)
     -- Before step 100 nothing counts as sway yet.
     assert.are.equal("0.0000", out:match("max_shift_m=([%d.]+)"))
+    -- --probe K: the tower row by row every K steps, to stderr, the result line unchanged. A settled base-4
+    -- pyramid's contacts under each row carry the weight above it (load = 1).
+    out, err, rc = env.run(env.q(env.bin) .. " bench large_pyramid --base 4 --steps 60 --probe 30")
+    assert.are.equal(0, rc)
+    assert.is_truthy(out:match("^scene=large_pyramid bodies=11 steps=60 .* stands=yes\n$"), out)
+    local rows = 0
+    for row, cubes, load in err:gmatch("probe step=60 row=(%d+) cubes=(%d+) [^\n]* load=([%d.]+) ") do
+      rows = rows + 1
+      assert.are.equal(rows - 1, tonumber(row))
+      assert.are.equal(4 - tonumber(row), tonumber(cubes))
+      assert(math.abs(tonumber(load) - 1) < 0.01, err)
+    end
+    assert.are.equal(4, rows, err)
+    assert.is_truthy(err:match("probe step=30 tower points=%d+ side_points=%d+ churn=%d+\n"), err)
     -- Half-hertz contacts cannot hold a base-10 pyramid up: the top sinks well over 0.75 m.
     out, _, rc = env.run(env.q(env.bin) .. " bench large_pyramid --base 10 --hertz 0.5 --steps 120")
     assert.are.equal(0, rc)
