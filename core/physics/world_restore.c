@@ -491,7 +491,8 @@ static void read_islands(reader* r, sh_world* w)
     for (int i = 0; i < islands && r->bad == NULL; i++)
     {
         const sh_island* is = &w->islands.data[i];
-        if (is->head < 0)
+        if (!in_range(r, is->head, -1, bodies, "snapshot's island starts at a body out of range") ||
+            is->head < 0)
             continue;
         int n = 0;
         for (int b = is->head; b >= 0 && n <= bodies; b = w->bodies.data[b].island_next)
