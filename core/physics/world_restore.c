@@ -28,7 +28,8 @@ static bool take(reader* r, void* out, size_t n)
         memset(out, 0, n);
         return fail(r, "snapshot is truncated");
     }
-    memcpy(out, r->p, n);
+    if (n > 0)
+        memcpy(out, r->p, n);
     r->p += n;
     return true;
 }
