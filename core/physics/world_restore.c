@@ -28,7 +28,8 @@ static bool take(reader* r, void* out, size_t n)
         memset(out, 0, n);
         return fail(r, "snapshot is truncated");
     }
-    memcpy(out, r->p, n);
+    if (n > 0)
+        memcpy(out, r->p, n);
     r->p += n;
     return true;
 }
@@ -425,7 +426,9 @@ static void read_contacts_pairs(reader* r, sh_world* w)
         {
             const sh_hull *a = w->bodies.data[c->body_a].hull, *b = w->bodies.data[c->body_b].hull;
             // The SAT cache's indices are faces or edges of the pair's hulls.
-            if (a == NULL || b == NULL ||
+            // The pair key is the one contact.c derives from the pair (a < b), so the pair set finds it.
+            const uint64_t key = (((uint64_t)c->body_a << 32) | (uint32_t)c->body_b) + 1;
+            if (a == NULL || b == NULL || c->body_a >= c->body_b || c->key != key ||
                 c->cache.index_a >= (a->face_count > a->edge_count ? a->face_count : a->edge_count) ||
                 c->cache.index_b >= (b->face_count > b->edge_count ? b->face_count : b->edge_count))
                 fail(r, "snapshot's contact does not fit its bodies");
@@ -488,7 +491,8 @@ static void read_islands(reader* r, sh_world* w)
     for (int i = 0; i < islands && r->bad == NULL; i++)
     {
         const sh_island* is = &w->islands.data[i];
-        if (is->head < 0)
+        if (!in_range(r, is->head, -1, bodies, "snapshot's island starts at a body out of range") ||
+            is->head < 0)
             continue;
         int n = 0;
         for (int b = is->head; b >= 0 && n <= bodies; b = w->bodies.data[b].island_next)
@@ -513,7 +517,8 @@ static void read_broad_phase(reader* r, sh_world* w)
     {
         const sh_body* b = &w->bodies.data[i];
         const sh_tree* t = b->is_static ? &w->bp.static_tree : &w->bp.dynamic_tree;
-        if (b->proxy != -1 &&
+        // Every body in use has its leaf (asleep too: the step removes and reinserts it by this index).
+        if ((b->in_use || b->proxy != -1) &&
             (!in_range(r, b->proxy, 0, t->capacity, "snapshot's body proxy is out of range") ||
              t->nodes[b->proxy].height != 0 || t->nodes[b->proxy].user != i))
             fail(r, "snapshot's body proxy is not its leaf");

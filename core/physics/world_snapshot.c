@@ -57,7 +57,7 @@ typedef struct writer
 
 static void put(writer* o, const void* p, size_t n)
 {
-    if (o->failed)
+    if (o->failed || n == 0) // n == 0: p may be NULL (an empty free list), which memcpy must not see
         return;
     if (o->used + n > o->capacity)
     {
