@@ -290,6 +290,33 @@ describe("recordings", function()
     os.remove(dir .. "/rec/foreign.db")
   end)
 
+  it("serves a recording replaced under the same name afresh (the host keeps finished ones open)", function()
+    local runs = {}
+    for i, duration in ipairs { 0.2, 0.5 } do
+      runs[i] = dir .. "/swap" .. i .. ".db"
+      local _, err, rc = env.run(("%s run drop --duration %s --record %s"):format(env.q(env.bin), duration,
+        env.q(runs[i])))
+      assert.equal(0, rc, err)
+    end
+    local target = dir .. "/rec/swap.db"
+    local function frames_now()
+      local status, m = get_json(srv.port, "/api/v1/simulations/swap/metadata")
+      assert.equal(200, status)
+      return m.total_frames
+    end
+    -- cp rewrites the same inode (its size and mtime change); rm + cp makes a new one.
+    assert(os.execute(("cp %s %s"):format(env.q(runs[1]), env.q(target))))
+    assert.equal(13, frames_now())
+    assert.equal(13, frames_now())
+    assert(os.execute(("cp %s %s"):format(env.q(runs[2]), env.q(target))))
+    assert.equal(32, frames_now())
+    os.remove(target)
+    assert.equal(404, (get_json(srv.port, "/api/v1/simulations/swap/metadata")))
+    assert(os.execute(("cp %s %s"):format(env.q(runs[1]), env.q(target))))
+    assert.equal(13, frames_now())
+    os.remove(target)
+  end)
+
   it("answers every route of a damaged file with its status and a JSON line, and keeps serving", function()
     -- Found by fuzz_recording: a real recording whose frames table is out of order (its row index lists
     -- frames the table cannot find; some rows read back empty).

@@ -224,6 +224,8 @@ struct sh_server
     sh_asset_db* db;      // opened once, read-only, lent to every session (reads are thread-safe)
     char* assets_json;
     size_t assets_json_len, assets_json_cap;
+    // Recordings kept open between replay requests (replay_cache.h); owned.
+    struct sh_replay_cache* replay_cache;
     pthread_mutex_t ctx_lock; // guards ctx against destruction while a worker pokes it
     double started;
     int bound_port;

@@ -3,6 +3,7 @@
 // reading (SQLite, inflate, JSON) runs on a worker. An id is only ever matched against the directory's
 // listing; every bad id, number or range is a 404/400 with {"error": ...} naming what was wrong.
 #include "net_internal.h"
+#include "replay_cache.h"
 #include "replay_query.h"
 
 #include "simhost/recording.h"
@@ -50,9 +51,28 @@ static int fail(sh_buf* body, int status, const char* fmt, ...)
 
 // --- JSON pieces -----------------------------------------------------------------------------------------
 
+// The per-body pieces of a frame go through puts and these, not printf: a 1000-body state has ~16 000
+// of them, and vsnprintf (called twice per sh_buf_printf) was the largest cost after the floats.
+static void put_uint(sh_buf* b, uint32_t v)
+{
+    char t[10];
+    int n = 0;
+    do
+        t[sizeof t - 1 - n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    sh_buf_append(b, t + sizeof t - n, (size_t)n);
+}
+
+static void put_bool(sh_buf* b, bool v)
+{
+    sh_buf_puts(b, v ? "true" : "false");
+}
+
 static void put_xyz(sh_buf* b, const char* key, double x, double y, double z)
 {
-    sh_buf_printf(b, "\"%s\":{\"x\":", key);
+    sh_buf_puts(b, "\"");
+    sh_buf_puts(b, key);
+    sh_buf_puts(b, "\":{\"x\":");
     sh_buf_json_number(b, x);
     sh_buf_puts(b, ",\"y\":");
     sh_buf_json_number(b, y);
@@ -64,7 +84,9 @@ static void put_xyz(sh_buf* b, const char* key, double x, double y, double z)
 // A float32 value of a frame (its shortest text).
 static void put_num(sh_buf* b, const char* key, double v)
 {
-    sh_buf_printf(b, ",\"%s\":", key);
+    sh_buf_puts(b, ",\"");
+    sh_buf_puts(b, key);
+    sh_buf_puts(b, "\":");
     sh_buf_json_number(b, v);
 }
 
@@ -92,7 +114,9 @@ bool sh_replay_frame_json(sh_buf* b, const uint8_t* bytes, size_t len,
         sh_frame_body_at(&v, i, &s);
         if (keep != NULL && !keep(ud, s.id))
             continue;
-        sh_buf_printf(b, "%s{\"body_id\":%u,", b->len > 0 && b->data[b->len - 1] == '[' ? "" : ",", s.id);
+        sh_buf_puts(b, b->len > 0 && b->data[b->len - 1] == '[' ? "{\"body_id\":" : ",{\"body_id\":");
+        put_uint(b, s.id);
+        sh_buf_puts(b, ",");
         put_xyz(b, "position", s.position[0], s.position[1], s.position[2]);
         sh_buf_puts(b, ",");
         put_xyz(b, "velocity", s.velocity[0], s.velocity[1], s.velocity[2]);
@@ -103,8 +127,11 @@ bool sh_replay_frame_json(sh_buf* b, const uint8_t* bytes, size_t len,
         put_num(b, "z", s.orientation[2]);
         sh_buf_puts(b, "},");
         put_xyz(b, "angular_velocity", s.angular_velocity[0], s.angular_velocity[1], s.angular_velocity[2]);
-        sh_buf_printf(b, ",\"is_environment\":%s,\"sleeping\":%s}", s.environment ? "true" : "false",
-                      s.sleeping ? "true" : "false");
+        sh_buf_puts(b, ",\"is_environment\":");
+        put_bool(b, s.environment);
+        sh_buf_puts(b, ",\"sleeping\":");
+        put_bool(b, s.sleeping);
+        sh_buf_puts(b, "}");
     }
     sh_buf_puts(b, "],\"collisions\":[");
     for (uint32_t i = 0; i < v.contact_count;)
@@ -121,7 +148,11 @@ bool sh_replay_frame_json(sh_buf* b, const uint8_t* bytes, size_t len,
                 break;
             deepest = d.depth > deepest ? d.depth : deepest;
         }
-        sh_buf_printf(b, "%s{\"body_a_id\":%u,\"body_b_id\":%u,", i ? "," : "", c.body_a, c.body_b);
+        sh_buf_puts(b, i ? ",{\"body_a_id\":" : "{\"body_a_id\":");
+        put_uint(b, c.body_a);
+        sh_buf_puts(b, ",\"body_b_id\":");
+        put_uint(b, c.body_b);
+        sh_buf_puts(b, ",");
         put_xyz(b, "normal", c.normal[0], c.normal[1], c.normal[2]);
         put_num(b, "penetration_depth", deepest);
         sh_buf_puts(b, ",\"contacts\":[");
@@ -444,6 +475,7 @@ static int delete_route(replay_req* q, const char* id, const char* path, sh_buf*
         if (!finished)
             return fail(body, 409, "recording '%s' is still being written", id);
     }
+    sh_replay_cache_forget(q->server->replay_cache, path); // no kept descriptor outlives the file
     static const char* const tails[] = {"", "-wal", "-shm"};
     for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++)
     {
@@ -470,10 +502,11 @@ static int recording_route(replay_req* q, const sh_replay_query* p, const char**
                                          : fail(body, 405, "DELETE is only for /simulations/{id}");
     if (p->kind == SH_REPLAY_BARE)
         return fail(body, 404, "not found (try /api/v1/simulations/%s/metadata)", id);
-    sh_rec_reader* r = NULL;
+    sh_replay_lease lease;
     sh_error err = {{0}};
-    if (!sh_rec_open(path, &r, &err))
+    if (!sh_replay_cache_take(q->server->replay_cache, path, &lease, &err))
         return fail(body, 404, "recording '%s' is unreadable: %s", id, err.message);
+    sh_rec_reader* r = lease.r;
     int status;
     if (p->status != 0)
         status = fail(body, p->status, "%s", p->error);
@@ -510,7 +543,7 @@ static int recording_route(replay_req* q, const sh_replay_query* p, const char**
                 status = fail(body, 404, "not found");
                 break;
         }
-    sh_rec_close(r);
+    sh_replay_cache_give(q->server->replay_cache, path, &lease);
     return status;
 }
 
