@@ -23,19 +23,17 @@
 
 static const char soak_usage[] =
     "usage: simhost soak [--seconds S | --minutes M] [--clients N] [--restarts R]\n"
-    "  Starts a host on a free loopback port and runs N clients against it for the given time (default\n"
-    "  60 s, 8 clients). Each client loops over: a complete run, a recorded run, a slow reader, vanishing\n"
-    "  mid-frame, vanishing mid-stream, garbage WebSocket frames, garbage TCP, bad JSON, and plain HTTP,\n"
-    "  reconnecting each time. Complete runs, recorded runs and vanishing clients record (\"record\": "
-    "true).\n"
-    "  In the first half the host is killed with SIGKILL and restarted R times (default 3, evenly spaced);\n"
-    "  at the end every recording is read back to its last committed frame. Prints sessions served, errors\n"
-    "  by kind, the recordings check, and the host's RSS and open fds at the start, after warm-up (a "
-    "quarter\n"
-    "  of the last host's time) and at the end. Exit status 1 if the host crashed or did not exit cleanly "
-    "on\n"
-    "  SIGTERM, RSS grew more than 16 MiB + 25% after warm-up, open fds at the end exceed those at the\n"
-    "  start, a recording is unreadable, or a committed frame was lost.\n";
+    "  Starts a host on a free loopback port and runs N clients against it for the given time\n"
+    "  (default 60 s, 8 clients). Each client loops over: a complete run, a recorded run, a slow\n"
+    "  reader, vanishing mid-frame, vanishing mid-stream, garbage WebSocket frames, garbage TCP, bad\n"
+    "  JSON, and plain HTTP, reconnecting each time; complete runs, recorded runs and vanishing\n"
+    "  clients record. In the first half the host is killed with SIGKILL and restarted R times\n"
+    "  (default 3, evenly spaced); at the end every recording is read back to its last committed\n"
+    "  frame. Prints sessions served, errors by kind, the recordings check, and the host's RSS and\n"
+    "  open fds at the start, after warm-up (a quarter of the last host's time) and at the end.\n"
+    "  Exit status 1 if the host crashed or did not exit cleanly on SIGTERM, RSS grew more than\n"
+    "  16 MiB + 25% after warm-up, open fds at the end exceed those at the start, a recording is\n"
+    "  unreadable, or a committed frame was lost.\n";
 
 typedef enum behaviour
 {
@@ -444,6 +442,27 @@ static bool drive(soak* s, soak_host* h, const soak_opts* o, double t0, marks* m
     return true;
 }
 
+// The clients run until the deadline while drive() kills and restarts the host; false when it crashed.
+static bool run_clients(soak* s, soak_host* h, const soak_opts* o, marks* m)
+{
+    client* cs = calloc((size_t)o->clients, sizeof *cs);
+    pthread_t* th = calloc((size_t)o->clients, sizeof *th);
+    int started = 0;
+    for (; cs != NULL && th != NULL && started < o->clients; started++)
+    {
+        cs[started] = (client){.s = s, .index = started, .seed = 12345u + (unsigned)started};
+        if (pthread_create(&th[started], NULL, client_main, &cs[started]) != 0)
+            break;
+    }
+    bool alive = drive(s, h, o, s->deadline - o->seconds, m);
+    atomic_store(&s->stop, true);
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    free(cs);
+    free(th);
+    return alive;
+}
+
 // After the clients: wait (at most 15 s) for the host to close every session and the sockets and
 // recording files they held, sample it idle, SIGTERM. What is still open then is listed.
 static void finish_host(soak_host* h, bool alive, marks* m)
@@ -565,25 +584,15 @@ int sh_cmd_soak(int argc, char** argv)
     if (s.port <= 0 || !soak_host_start(&h))
     {
         fprintf(stderr, "simhost soak: the host did not come up: %s (its log: %s)\n", h.died, log);
+        soak_claims_free(&s.claims);
+        pthread_mutex_destroy(&s.lock);
         return SH_EXIT_FAIL;
     }
     m.rss0 = soak_host_rss_kb(&h);
     m.fds0 = soak_host_fds(&h);
     double t0 = sh_now();
     s.deadline = t0 + o.seconds;
-    client* cs = calloc((size_t)o.clients, sizeof *cs);
-    pthread_t* th = calloc((size_t)o.clients, sizeof *th);
-    int started = 0;
-    for (; cs != NULL && th != NULL && started < o.clients; started++)
-    {
-        cs[started] = (client){.s = &s, .index = started, .seed = 12345u + (unsigned)started};
-        if (pthread_create(&th[started], NULL, client_main, &cs[started]) != 0)
-            break;
-    }
-    bool alive = drive(&s, &h, &o, t0, &m);
-    atomic_store(&s.stop, true);
-    for (int i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
+    bool alive = run_clients(&s, &h, &o, &m);
     double elapsed = sh_now() - t0;
     finish_host(&h, alive, &m);
     soak_rec_check rc;
@@ -595,8 +604,6 @@ int sh_cmd_soak(int argc, char** argv)
         soak_recordings_remove(recs), soak_recordings_remove(dir);
     else
         printf("kept for a look: %s (recordings/, host.log)\n", dir);
-    free(cs);
-    free(th);
     soak_claims_free(&s.claims);
     pthread_mutex_destroy(&s.lock);
     return pass ? SH_EXIT_OK : SH_EXIT_FAIL;
