@@ -40,6 +40,14 @@ bool soak_host_start(soak_host* h)
     snprintf(port_s, sizeof port_s, "%d", h->port);
     snprintf(max_s, sizeof max_s, "%d", h->max_sessions);
     h->died[0] = '\0';
+    // The program's own path, read in the parent: under `valgrind --trace-children=yes` readlink answers
+    // the client's path, while exec of /proc/self/exe would start Valgrind's tool binary as the client.
+    char exe[4096] = "/proc/self/exe";
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0)
+        exe[n] = '\0';
+    else
+        snprintf(exe, sizeof exe, "/proc/self/exe");
     h->pid = fork();
     if (h->pid == 0)
     {
@@ -49,7 +57,7 @@ bool soak_host_start(soak_host* h)
             dup2(log, 1), dup2(log, 2), close(log);
         if (null >= 0)
             dup2(null, 0), close(null);
-        execl("/proc/self/exe", "simhost", "serve", "--port", port_s, "--max-sessions", max_s, "--recordings",
+        execl(exe, "simhost", "serve", "--port", port_s, "--max-sessions", max_s, "--recordings",
               h->recordings, (char*)NULL);
         _exit(127);
     }
