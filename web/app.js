@@ -19,6 +19,18 @@ import { LiveSource, Timeline } from "./timeline.js";
 import { fetchRecordings, describeRecording, RecordingSource, REFRESH_INTERVAL_MS } from "./recording.js";
 
 const $ = (id) => document.getElementById(id);
+// Text and attributes are written only when they change: a write of the same text still replaces
+// the node and costs a layout (the 1000-body scrub measured two layouts and paints per frame).
+const setTextOf = (el, text) => {
+  if (el.textContent !== text) el.textContent = text;
+};
+const setText = (id, text) => setTextOf($(id), text);
+const setProp = (el, key, value) => {
+  if (el[key] !== value) el[key] = value;
+};
+const setData = (el, key, value) => {
+  if (el.dataset[key] !== value) el.dataset[key] = value;
+};
 const PANEL_INTERVAL_MS = 100; // text panels refresh at 10 Hz: enough to read, cheap on layout
 
 const editor = new Editor();
@@ -148,7 +160,7 @@ function showQuality(reason) {
   let text = `${Math.round(q.scale * 100)}%`;
   if (!view.shadows) text += " · no shadows";
   if (!$("auto-quality").checked) text += " (fixed)";
-  $("st-render").textContent = text;
+  setText("st-render", text);
   $("st-render-box").title = `drawing-buffer resolution; last change: ${reason}`;
 }
 
@@ -156,7 +168,7 @@ function showQuality(reason) {
 
 function setState(state) {
   page.state = state;
-  $("st-state").textContent = state;
+  setText("st-state", state);
   const final = state === "idle" || state === "replay" || FINAL_STATES.has(state);
   $("start").disabled = !final;
   $("stop").disabled = final;
@@ -170,7 +182,7 @@ function setState(state) {
 
 function showError(text) {
   page.error = text;
-  $("st-error").textContent = text;
+  setText("st-error", text);
 }
 
 // Starts a run from the editor, or (resume) from a recorded frame: configure {resume}.
@@ -181,7 +193,7 @@ function start(resume = null) {
   if (configure.errors) errors.push(...configure.errors);
   const startMsg = editor.buildStart(errors);
   if ($("record").checked) startMsg.record = true;
-  $("run-errors").textContent = errors.join("; ");
+  setText("run-errors", errors.join("; "));
   if (errors.length) return;
   closeRecording();
   page.recordingId = null;
@@ -204,7 +216,7 @@ function start(resume = null) {
   page.timestep = startMsg.timestep_ms / 1000;
   view.clear();
   selectBody(-1);
-  $("st-bodies").textContent = "0";
+  setText("st-bodies", "0");
 
   const run = new LiveRun({
     configure: configure.message,
@@ -222,7 +234,7 @@ function start(resume = null) {
         page.metadata = msg;
         setBodies(msg);
         view.setMetadata(msg);
-        $("st-bodies").textContent = String(msg.bodies.length);
+        setText("st-bodies", String(msg.bodies.length));
       },
       onRange: (r) => {
         if (page.run === run) page.source?.setRange(r);
@@ -265,7 +277,7 @@ $("resume").addEventListener("click", () => page.run?.resume());
 $("step").addEventListener("click", () => {
   const errors = [];
   const n = editor.stepFrames(errors);
-  $("run-errors").textContent = errors.join("; ");
+  setText("run-errors", errors.join("; "));
   if (!errors.length) page.run?.step(n);
 });
 
@@ -323,7 +335,7 @@ $("impulse-form").addEventListener("submit", (ev) => {
     if (v === null) errors.push(`impulse ${id.slice(-1)}: "${$(id).value}" is not a number`);
     return v;
   });
-  $("impulse-errors").textContent = errors.join("; ");
+  setText("impulse-errors", errors.join("; "));
   if (errors.length || page.state !== "paused" || view.selected < 0) return;
   page.run?.applyImpulse(view.selected, impulse);
 });
@@ -335,46 +347,46 @@ function updateInspector(frame) {
   const id = view.selected;
   if (id < 0) return;
   const info = page.bodyInfo.get(id);
-  $("insp-id").textContent = String(id);
-  $("insp-asset").textContent = info ? `${info.asset_name} (#${info.asset_id})` : "–";
-  $("insp-type").textContent = info ? (info.is_environment ? "environment" : "inertial") : "–";
-  $("insp-mass").textContent = info ? `${+info.mass.toPrecision(6)} kg` : "–";
+  setText("insp-id", String(id));
+  setText("insp-asset", info ? `${info.asset_name} (#${info.asset_id})` : "–");
+  setText("insp-type", info ? (info.is_environment ? "environment" : "inertial") : "–");
+  setText("insp-mass", info ? `${+info.mass.toPrecision(6)} kg` : "–");
   // Materials travel as float32 on the host: 0.2 comes back as 0.200000003, so show 6 digits.
-  $("insp-material").textContent = info ? `restitution ${+info.restitution.toPrecision(6)}, friction ${+info.friction.toPrecision(6)}` : "–";
+  setText("insp-material", info ? `restitution ${+info.restitution.toPrecision(6)}, friction ${+info.friction.toPrecision(6)}` : "–");
   const s = view.stateOf(id);
   if (!s) return;
-  $("insp-position").textContent = vec(s.position);
-  $("insp-velocity").textContent = vec(s.velocity);
-  $("insp-angvel").textContent = vec(s.angular_velocity);
+  setText("insp-position", vec(s.position));
+  setText("insp-velocity", vec(s.velocity));
+  setText("insp-angvel", vec(s.angular_velocity));
   const q = s.orientation;
-  $("insp-quat").textContent = `w ${f3(q.w)}, x ${f3(q.x)}, y ${f3(q.y)}, z ${f3(q.z)}`;
+  setText("insp-quat", `w ${f3(q.w)}, x ${f3(q.x)}, y ${f3(q.y)}, z ${f3(q.z)}`);
   const e = quatToPitchRollYaw(q);
-  $("insp-euler").textContent = `pitch ${e[0].toFixed(1)}°, roll ${e[1].toFixed(1)}°, yaw ${e[2].toFixed(1)}°`;
-  $("insp-contacts").textContent = String(frame.contactsOf(id));
+  setText("insp-euler", `pitch ${e[0].toFixed(1)}°, roll ${e[1].toFixed(1)}°, yaw ${e[2].toFixed(1)}°`);
+  setText("insp-contacts", String(frame.contactsOf(id)));
   showContacts(frame, id, info);
-  $("insp-sleeping").textContent = s.sleeping === undefined ? "–" : String(s.sleeping);
+  setText("insp-sleeping", s.sleeping === undefined ? "–" : String(s.sleeping));
 }
 
 // --- panels and status -----------------------------------------------------------------------
 
 function updatePanels() {
   const f = shownFrame();
-  $("st-frame").textContent = f ? String(f.frame_id) : "–";
-  $("st-time").textContent = f ? f.simulation_time.toFixed(3) : "0.000";
-  $("st-dropped").textContent = String(page.dropped);
+  setText("st-frame", f ? String(f.frame_id) : "–");
+  setText("st-time", f ? f.simulation_time.toFixed(3) : "0.000");
+  setText("st-dropped", String(page.dropped));
   const r = page.rtfSamples;
   if (page.state === "running" && r.length >= 4) {
     const wall = (r[r.length - 2] - r[0]) / 1000, sim = r[r.length - 1] - r[1];
-    $("st-rtf").textContent = wall > 0 ? (sim / wall).toFixed(2) : "–";
+    setText("st-rtf", wall > 0 ? (sim / wall).toFixed(2) : "–");
   } else if (page.state !== "running") {
-    $("st-rtf").textContent = page.state === "paused" ? "paused" : "–";
+    setText("st-rtf", page.state === "paused" ? "paused" : "–");
   }
   const sv = f?.solver;
-  $("sv-iterations").textContent = sv ? String(sv.iterations) : "–";
-  $("sv-residual").textContent = sv ? Number(sv.residual).toExponential(2) : "–";
-  $("sv-converged").textContent = sv ? (sv.converged ? "yes" : "no") : "–";
-  $("sv-constraints").textContent = sv ? String(sv.num_constraints) : "–";
-  $("sv-contacts").textContent = sv ? String(sv.num_contacts) : "–";
+  setText("sv-iterations", sv ? String(sv.iterations) : "–");
+  setText("sv-residual", sv ? Number(sv.residual).toExponential(2) : "–");
+  setText("sv-converged", sv ? (sv.converged ? "yes" : "no") : "–");
+  setText("sv-constraints", sv ? String(sv.num_constraints) : "–");
+  setText("sv-contacts", sv ? String(sv.num_contacts) : "–");
   if (f) updateInspector(f);
 }
 
@@ -408,7 +420,7 @@ function animate(now) {
   }
   if (now - lastFpsText >= 1000) {
     // Frames drawn per second (the view draws on demand, so a still view shows 0).
-    $("fps").textContent = `${(((page.draws - lastDraws) * 1000) / (now - lastFpsText)).toFixed(0)} fps`;
+    setText("fps", `${(((page.draws - lastDraws) * 1000) / (now - lastFpsText)).toFixed(0)} fps`);
     lastFpsText = now;
     lastDraws = page.draws;
   }
@@ -430,7 +442,7 @@ function setBodies(meta) {
   // weight rounded up to 1, 2 or 5 × 10^k newtons is one metre of arrow.
   const scale = niceCeil(heaviest || 10);
   view.setForceScale(scale, page.timestep);
-  $("force-legend").textContent = `arrows: 1 m = ${scale} N · normal pink, friction yellow, weight violet`;
+  setText("force-legend", `arrows: 1 m = ${scale} N · normal pink, friction yellow, weight violet`);
 }
 
 
@@ -541,7 +553,7 @@ function slipSpeed(frame, id, c) {
 function showContacts(frame, id, info) {
   const list = frame.contactsFor(id);
   const table = $("insp-contact-list");
-  table.hidden = list.length === 0;
+  setProp(table, "hidden", list.length === 0);
   const body = table.tBodies[0];
   const rows = list.map((c) => {
     const other = page.bodyInfo.get(c.other);
@@ -563,11 +575,11 @@ function showContacts(frame, id, info) {
   }
   rows.forEach((r, i) => {
     const tr = body.rows[i];
-    tr.className = r.cls;
-    r.cells.forEach((text, k) => (tr.cells[k].textContent = text));
+    setProp(tr, "className", r.cls);
+    r.cells.forEach((text, k) => setTextOf(tr.cells[k], text));
   });
   const m = info?.mass ?? 0;
-  $("insp-weight").textContent = info?.is_environment ? "–" : `weight m·g = ${fmt(m * 9.81)} N (timestep ${(page.timestep * 1000).toFixed(0)} ms: force = impulse / timestep)`;
+  setText("insp-weight", info?.is_environment ? "–" : `weight m·g = ${fmt(m * 9.81)} N (timestep ${(page.timestep * 1000).toFixed(0)} ms: force = impulse / timestep)`);
 }
 
 // --- recordings --------------------------------------------------------------------------------
@@ -580,16 +592,16 @@ function message(text, isError = false) {
 }
 
 async function loadLibrary() {
-  $("lib-status").textContent = "loading…";
+  setText("lib-status", "loading…");
   try {
     page.recordings = await fetchRecordings();
   } catch (e) {
     page.recordings = [];
-    $("lib-status").textContent = e.message;
+    setText("lib-status", e.message);
     $("lib-list").replaceChildren();
     return;
   }
-  $("lib-status").textContent = page.recordings.length ? `${page.recordings.length} recordings, newest first` : "no recordings yet: tick “record” under Run, or run `simhost run --record`";
+  setText("lib-status", page.recordings.length ? `${page.recordings.length} recordings, newest first` : "no recordings yet: tick “record” under Run, or run `simhost run --record`");
   $("lib-list").replaceChildren(...page.recordings.map((r) => {
     const d = describeRecording(r);
     const li = document.createElement("li");
@@ -668,7 +680,7 @@ async function openRecording(id) {
   setBodies(src.metadata);
   view.setMetadata(src.metadata);
   selectBody(-1);
-  $("st-bodies").textContent = String(src.metadata.bodies.length);
+  setText("st-bodies", String(src.metadata.bodies.length));
   page.source = src;
   timeline.setSource(src);
   setState("replay");
@@ -727,26 +739,26 @@ let sliderHeld = false; // while the user drags, the slider is theirs
 function showTimeline() {
   const el = $("timeline");
   const src = timeline.source;
-  el.dataset.mode = !src ? "none" : timeline.following ? "live" : "review";
-  el.dataset.source = src?.kind ?? "none"; // a recording has no "back to live"
-  el.dataset.playing = String(timeline.playing);
-  $("tl-play").textContent = timeline.playing || timeline.following ? "||" : "▶";
-  $("tl-play").title = timeline.following ? "pause the view (the run goes on; Space)" : "play / pause the view (Space)";
-  $("tl-speed").value = String(timeline.speed);
-  $("tl-loop").checked = timeline.loop;
+  setData(el, "mode", !src ? "none" : timeline.following ? "live" : "review");
+  setData(el, "source", src?.kind ?? "none"); // a recording has no "back to live"
+  setData(el, "playing", String(timeline.playing));
+  setText("tl-play", timeline.playing || timeline.following ? "||" : "▶");
+  setProp($("tl-play"), "title", timeline.following ? "pause the view (the run goes on; Space)" : "play / pause the view (Space)");
+  setProp($("tl-speed"), "value", String(timeline.speed));
+  setProp($("tl-loop"), "checked", timeline.loop);
   const r = src?.range() ?? { count: 0 };
   const pos = timeline.position();
-  $("tl-frame").textContent = pos ? String(pos.id) : "–";
-  $("tl-time").textContent = pos ? pos.time.toFixed(3) : "–";
+  setText("tl-frame", pos ? String(pos.id) : "–");
+  setText("tl-time", pos ? pos.time.toFixed(3) : "–");
   if (!sliderHeld) {
     const share = !pos || !r.count || r.t1 <= r.t0 ? 1 : (pos.time - r.t0) / (r.t1 - r.t0);
-    $("tl-slider").value = String(Math.round(Math.max(0, Math.min(1, share)) * 1000));
+    setProp($("tl-slider"), "value", String(Math.round(Math.max(0, Math.min(1, share)) * 1000)));
   }
   const canResume = src && !timeline.following && timeline.frame && (src.kind === "recording" || page.recordingId);
-  $("tl-resume").hidden = !canResume;
-  $("tl-span").textContent = !r.count ? "" : src.kind === "live"
+  setProp($("tl-resume"), "hidden", !canResume);
+  setText("tl-span", !r.count ? "" : src.kind === "live"
     ? `history ${r.count} frames, ${(r.t1 - r.t0).toFixed(1)} s, ${(r.bytes / 1048576).toFixed(1)} MB${r.dropped ? " (oldest dropped)" : ""}`
-    : `${r.count} frames, ${(r.t1 - r.t0).toFixed(1)} s${src.growing ? " · still being written" : ""}`;
+    : `${r.count} frames, ${(r.t1 - r.t0).toFixed(1)} s${src.growing ? " · still being written" : ""}`);
 }
 
 $("tl-play").addEventListener("click", () => timeline.togglePlay());

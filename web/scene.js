@@ -30,6 +30,17 @@ const _c = new THREE.Color();
 const _v = new THREE.Vector3();
 const _delta = new THREE.Vector3();
 
+// Marks the first `vertices` of an overlay buffer for upload. Without a range three.js uploads the
+// whole buffer, sized for the most it may hold: the contact normals alone are 196 KB a frame
+// (MAX_CONTACTS segments) whatever the frame's contacts. Nothing is drawn past the draw range, so
+// nothing past it needs to be current.
+function uploadUsed(attr, vertices) {
+  if (vertices <= 0) return;
+  attr.clearUpdateRanges();
+  attr.addUpdateRange(0, vertices * attr.itemSize);
+  attr.needsUpdate = true;
+}
+
 function lineBuffer(maxSegments, withColors) {
   const geo = new THREE.BufferGeometry();
   const pos = new THREE.BufferAttribute(new Float32Array(maxSegments * 6), 3);
@@ -468,7 +479,8 @@ export class SceneView {
       this.skippedContacts = total - n;
       this.contactPoints.geometry.setDrawRange(0, n);
       this.contactNormals.geometry.setDrawRange(0, 2 * n);
-      pts.needsUpdate = nrm.needsUpdate = true;
+      uploadUsed(pts, n);
+      uploadUsed(nrm, 2 * n);
     }
     if (this.overlays.forces) this.updateForceArrows(frame);
     if (this.overlays.gravity) this.updateGravityArrows(frame);
@@ -501,7 +513,8 @@ export class SceneView {
       }
       this.velocityLines.geometry.setDrawRange(0, this.overlays.velocity ? 2 * nv : 0);
       this.axesLines.geometry.setDrawRange(0, 2 * na);
-      vel.needsUpdate = ax.needsUpdate = true;
+      if (this.overlays.velocity) uploadUsed(vel, 2 * nv);
+      uploadUsed(ax, 2 * na);
     }
   }
 
@@ -527,7 +540,8 @@ export class SceneView {
     }
     this.normalArrows.geometry.setDrawRange(0, nn * ARROW_SEGMENTS * 2);
     this.frictionArrows.geometry.setDrawRange(0, nf * ARROW_SEGMENTS * 2);
-    nrm.needsUpdate = fri.needsUpdate = true;
+    uploadUsed(nrm, nn * ARROW_SEGMENTS * 2);
+    uploadUsed(fri, nf * ARROW_SEGMENTS * 2);
     this.arrowCounts.normal = nn;
     this.arrowCounts.friction = nf;
   }
@@ -544,7 +558,7 @@ export class SceneView {
       writeArrow(attr, na++, pos[3 * i], pos[3 * i + 1], pos[3 * i + 2], 0, 0, (-mass * 9.81) / this.forceScale);
     }
     this.gravityArrows.geometry.setDrawRange(0, na * ARROW_SEGMENTS * 2);
-    attr.needsUpdate = true;
+    uploadUsed(attr, na * ARROW_SEGMENTS * 2);
     this.arrowCounts.gravity = na;
   }
 

@@ -328,6 +328,27 @@ describe("recordings", { timeout: 600000 }, () => {
     const mid = await evalPage(() => window.simhost.shownFrame.frame_id);
     assert.ok(Math.abs(mid - (total - 1) / 2) <= 1, `the middle of ${total} frames: ${mid}`);
     await assertDrawnAsRecorded(mid);
+    assert.equal(await evalPage(() => window.simhost.source.frames.where), "worker", "frames.bin ranges are read in the recording's worker");
+  });
+
+  it("reads a recording on the main thread when its worker cannot load", async () => {
+    await page.route("**/recording-worker.js", (route) => route.fulfill({ status: 404, body: "" }));
+    try {
+      await evalPage((id) => window.simhost.openRecording(id), recId);
+      await until(() => window.simhost.source?.frames?.where === "main thread" && window.simhost.shownFrame?.frame_id === 0, null, 15000);
+      await evalPage(() => window.simhost.timeline.seek({ id: 30 }));
+      await until(() => window.simhost.shownFrame.frame_id === 30, null, 10000);
+      await untilApplied();
+      await assertDrawnAsRecorded(30);
+    } finally {
+      await page.unroute("**/recording-worker.js");
+    }
+    // Reopened as a user would: in a worker again, at the middle.
+    await evalPage((id) => window.simhost.openRecording(id), recId);
+    await until(() => window.simhost.source?.frames?.where === "worker" && window.simhost.shownFrame?.frame_id === 0, null, 15000);
+    await evalPage(() => window.simhost.timeline.seek({ id: 62 }));
+    await until(() => window.simhost.shownFrame.frame_id === 62, null, 10000);
+    await untilApplied();
   });
 
   it("steps back, plays at 2× to the end, loops, and the plots follow", async () => {
