@@ -75,7 +75,7 @@ static int recorder_start(lua_State* L)
         .timestep =
             sh_l_number_field_gt(L, 1, "timestep", 0.01, 0, 1, "a number of seconds in 0 … 1, above 0"),
         .substeps = (int)sh_l_number_field(L, 1, "substeps", 4, 1, 64, "an integer in 1 … 64"),
-        .queue_frames = (int)sh_l_number_field(L, 1, "queue_frames", 256, 1, 1 << 20, "an integer >= 1"),
+        .queue_frames = (int)sh_l_number_field(L, 1, "queue_frames", 3600, 1, 1 << 20, "an integer >= 1"),
         .wait_when_full = sh_l_bool_field(L, 1, "wait_when_full", false),
         .snapshot_every = (int)sh_l_number_field(L, 1, "snapshots", 0, 0, 1 << 30, "an integer >= 0"),
         .body_asset = asset_of,

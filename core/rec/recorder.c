@@ -578,7 +578,10 @@ bool sh_recorder_start(const sh_rec_config* cfg, const sh_world* world, sh_recor
     r->retention_dir = dup_or_null(cfg->retention_dir);
     r->retention_bytes = cfg->retention_bytes;
     r->timestep = cfg->timestep;
-    r->queue_frames = cfg->queue_frames > 0 ? cfg->queue_frames : 256;
+    // 3600 frames (a minute at 60 Hz): the bytes bound below is what protects memory; the frame bound only
+    // says how long a disk may stall. 256 (4.3 s) ended a 313-frame spec recording whose writer sat behind
+    // a loaded machine's fsyncs (load average 15), so a stall no longer than a minute now costs nothing.
+    r->queue_frames = cfg->queue_frames > 0 ? cfg->queue_frames : 3600;
     r->queue_bytes = cfg->queue_bytes > 0 ? cfg->queue_bytes : (size_t)64 << 20;
     vec3 g;
     sh_world_get_gravity(world, g);

@@ -31,7 +31,7 @@ typedef struct sh_rec_config
     const char* metadata_json;  // w:metadata_json(): {"bodies":[...],"assets":[...]}
     double timestep;            // s per frame
     int substeps;               // the world's sub-steps per step
-    int queue_frames;           // frames queued for the writer before the recording fails (default 256)
+    int queue_frames;           // frames queued for the writer before the recording fails (default 3600)
     size_t queue_bytes;         // ... or bytes of them (default 64 MiB)
     bool wait_when_full;        // headless runs: wait for the writer instead of failing the recording
     int snapshot_every;         // a world snapshot every this many frames (frame K, 2K, ...; 0: none)
