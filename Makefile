@@ -11,7 +11,7 @@
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
-# Each fuzz target runs this long in fuzz-smoke: 6 targets x 30 s bounds the smoke to ~3 minutes.
+# Each fuzz target runs this long in fuzz-smoke: 9 targets x 30 s bound the smoke to ~4.5 minutes.
 FUZZ_SECONDS ?= 30
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

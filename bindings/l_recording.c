@@ -4,6 +4,7 @@
 #include "l_simhost.h"
 
 #include "simhost/recording.h"
+#include "simhost/world_snapshot.h"
 
 #include <errno.h>
 #include <math.h>
@@ -48,14 +49,14 @@ typedef struct name_ctx
     int world;
 } name_ctx;
 
-static const char* name_of(void* ud, int asset_id)
+static int asset_of(void* ud, int64_t body_id, const char** name)
 {
     name_ctx* c = ud;
-    return sh_l_world_asset_name(c->L, c->world, asset_id);
+    return sh_l_world_body_asset(c->L, c->world, body_id, name);
 }
 
 // simhost.recorder.start{path=, id=, world=, timestep=, substeps=, source=, scenario=, params=, configure=,
-// metadata=, queue_frames=, retention_dir=, retention_mb=}
+// metadata=, queue_frames=, retention_dir=, retention_mb=, snapshots= (a world snapshot every K frames)}
 static int recorder_start(lua_State* L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -71,12 +72,14 @@ static int recorder_start(lua_State* L)
         .params_json = opt_string(L, 1, "params"),
         .configure_json = opt_string(L, 1, "configure"),
         .metadata_json = opt_string(L, 1, "metadata"),
-        .timestep = sh_l_number_field_gt(L, 1, "timestep", 0.01, 0, 1, "a number of seconds in (0, 1]"),
-        .substeps = (int)sh_l_number_field(L, 1, "substeps", 4, 1, 64, "an integer in 1 .. 64"),
-        .queue_frames = (int)sh_l_number_field(L, 1, "queue_frames", 256, 1, 1 << 20, "an integer >= 1"),
+        .timestep =
+            sh_l_number_field_gt(L, 1, "timestep", 0.01, 0, 1, "a number of seconds in 0 … 1, above 0"),
+        .substeps = (int)sh_l_number_field(L, 1, "substeps", 4, 1, 64, "an integer in 1 … 64"),
+        .queue_frames = (int)sh_l_number_field(L, 1, "queue_frames", 3600, 1, 1 << 20, "an integer >= 1"),
         .wait_when_full = sh_l_bool_field(L, 1, "wait_when_full", false),
-        .asset_name = name_of,
-        .asset_name_ud = &names,
+        .snapshot_every = (int)sh_l_number_field(L, 1, "snapshots", 0, 0, 1 << 30, "an integer >= 0"),
+        .body_asset = asset_of,
+        .body_asset_ud = &names,
         .retention_dir = opt_string(L, 1, "retention_dir"),
         .retention_bytes =
             (size_t)(sh_l_number_field(L, 1, "retention_mb", 0, 0, 1 << 30, "a number of MB >= 0") *
@@ -104,7 +107,7 @@ static int recorder_frame(lua_State* L)
     sh_world* w = sh_l_check_world(L, 2);
     lua_Integer id = luaL_checkinteger(L, 3);
     double t = luaL_checknumber(L, 4);
-    luaL_argcheck(L, id >= 0 && id <= UINT32_MAX, 3, "frame id must be 0 .. 2^32-1");
+    luaL_argcheck(L, id >= 0 && id <= UINT32_MAX, 3, "frame id must be an integer in 0 … 4294967295");
     luaL_argcheck(L, isfinite(t) && t >= 0, 4, "simulation time must be a finite number >= 0");
     lua_pushboolean(L, sh_recorder_frame(lr->r, w, (uint32_t)id, t));
     return 1;
@@ -117,7 +120,7 @@ static int recorder_input(lua_State* L)
     lua_Integer id = luaL_checkinteger(L, 2);
     size_t len;
     const char* s = luaL_checklstring(L, 3, &len);
-    luaL_argcheck(L, id >= 0 && id <= UINT32_MAX, 2, "frame id must be 0 .. 2^32-1");
+    luaL_argcheck(L, id >= 0 && id <= UINT32_MAX, 2, "frame id must be an integer in 0 … 4294967295");
     lua_pushboolean(L, sh_recorder_input(lr->r, (uint32_t)id, s, len));
     return 1;
 }
@@ -429,6 +432,41 @@ static int recording_frame_bin(lua_State* L)
     return 1;
 }
 
+// rec:snapshot(f) → the latest world snapshot at or before frame f as a string and its frame, or nil
+static int recording_snapshot(lua_State* L)
+{
+    lrecording* lr = check_recording(L);
+    lua_Integer f = luaL_checkinteger(L, 2);
+    int64_t at = -1;
+    sh_error err;
+    if (!sh_rec_snapshot(lr->r, f, &lr->buf, &at, &err))
+        return luaL_error(L, "%s", err.message);
+    if (at < 0)
+        return lua_pushnil(L), 1;
+    lua_pushlstring(L, (const char*)lr->buf.data, lr->buf.len);
+    lua_pushinteger(L, at);
+    return 2;
+}
+
+static bool snapshot_frame(void* ud, int64_t frame_id)
+{
+    lua_State* L = ud;
+    lua_pushinteger(L, frame_id);
+    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    return true;
+}
+
+// rec:snapshot_frames() → {frame, ...}: the frames that hold a world snapshot
+static int recording_snapshot_frames(lua_State* L)
+{
+    lrecording* lr = check_recording(L);
+    lua_newtable(L);
+    sh_error err;
+    if (!sh_rec_snapshot_frames(lr->r, snapshot_frame, L, &err))
+        return luaL_error(L, "%s", err.message);
+    return 1;
+}
+
 typedef struct series_ctx
 {
     lua_State* L;
@@ -589,7 +627,7 @@ static int recording_encode(lua_State* L)
     sh_world* w = sh_l_check_world(L, 1);
     lua_Integer id = luaL_checkinteger(L, 2);
     double t = luaL_checknumber(L, 3);
-    luaL_argcheck(L, id >= 0 && id <= UINT32_MAX, 2, "frame id must be 0 .. 2^32-1");
+    luaL_argcheck(L, id >= 0 && id <= UINT32_MAX, 2, "frame id must be an integer in 0 … 4294967295");
     sh_frame_opts opts = sh_frame_opts_default();
     sh_frame_buf buf = {0};
     sh_error err;
@@ -600,6 +638,37 @@ static int recording_encode(lua_State* L)
     }
     lua_pushlstring(L, (const char*)buf.data, buf.len);
     sh_frame_buf_free(&buf);
+    return 1;
+}
+
+// simhost.recording.snapshot(world) → the world's snapshot (simhost/world_snapshot.h) as a string
+static int recording_world_snapshot(lua_State* L)
+{
+    sh_world* w = sh_l_check_world(L, 1);
+    void* blob = NULL;
+    size_t bytes = 0;
+    sh_error err;
+    if (!sh_world_snapshot(w, &blob, &bytes, &err))
+        return luaL_error(L, "%s", err.message);
+    lua_pushlstring(L, blob, bytes);
+    sh_free(blob, bytes);
+    return 1;
+}
+
+// simhost.recording.restore(world, snapshot) → true, or nil and why (the world is then unchanged)
+static int recording_world_restore(lua_State* L)
+{
+    sh_world* w = sh_l_check_world(L, 1);
+    size_t bytes = 0;
+    const char* blob = luaL_checklstring(L, 2, &bytes);
+    sh_error err;
+    if (!sh_world_restore(w, blob, bytes, &err))
+    {
+        lua_pushnil(L);
+        lua_pushstring(L, err.message);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
     return 1;
 }
 
@@ -640,6 +709,8 @@ static const luaL_Reg recording_methods[] = {{"info", recording_info},
                                              {"energy", recording_energy},
                                              {"inputs", recording_inputs},
                                              {"bodies", recording_bodies},
+                                             {"snapshot", recording_snapshot},
+                                             {"snapshot_frames", recording_snapshot_frames},
                                              {"close", recording_close},
                                              {NULL, NULL}};
 
@@ -677,5 +748,9 @@ void sh_l_recording_register(lua_State* L)
     lua_setfield(L, -2, "ensure_dir");
     lua_pushcfunction(L, recording_make_id);
     lua_setfield(L, -2, "make_id");
+    lua_pushcfunction(L, recording_world_snapshot);
+    lua_setfield(L, -2, "snapshot");
+    lua_pushcfunction(L, recording_world_restore);
+    lua_setfield(L, -2, "restore");
     lua_setfield(L, -2, "recording");
 }

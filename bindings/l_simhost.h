@@ -19,10 +19,10 @@ void sh_l_recording_register(lua_State* L); // simhost.recorder, simhost.recordi
 // world's user value so the DB outlives the world.
 #define SH_L_ASSETS_META "simhost.assets"
 #define SH_L_WORLD_META  "simhost.world"
-// The world of an open simhost.world at arg (argument error otherwise), and a body's asset name as
-// w:body gives it (valid until the next call on that world).
+// The world of an open simhost.world at arg (argument error otherwise), and the asset a body was spawned
+// from: its id (0 unknown), and *name as w:body gives it (valid until the next call on that world).
 typedef struct sh_world sh_world;
 sh_world* sh_l_check_world(lua_State* L, int arg);
-const char* sh_l_world_asset_name(lua_State* L, int arg, int asset_id);
+int sh_l_world_body_asset(lua_State* L, int arg, int64_t body_id, const char** name);
 // Raises a Lua argument error unless arg is an open asset DB; returns it.
 sh_asset_db* sh_l_check_assets(lua_State* L, int arg);

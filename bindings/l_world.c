@@ -22,12 +22,22 @@ typedef struct custom_hull
     float key[4]; // spawn_box half extents (key[3] = 1), so equal boxes share one hull
 } custom_hull;
 
+// Which asset a body was spawned from: a bindings concept, so it lives here, not in the physics. One
+// entry per body slot (bodies are never removed), the full id kept so a stale id is never matched.
+typedef struct body_asset
+{
+    int64_t body_id;
+    int asset_id; // > 0: the DB's; < 0: a custom hull of this world
+} body_asset;
+
 typedef struct lworld
 {
     sh_world* world;
     sh_asset_db* db; // may be NULL (custom hulls only)
     custom_hull* customs;
     int custom_count, custom_capacity;
+    body_asset* assets; // by body slot index - 1
+    int asset_capacity;
     char* buf; // JSON output, reused
     size_t len, cap;
     sh_frame_buf frame; // SHF1 output (w:frame_bin), reused
@@ -65,7 +75,8 @@ static void report_memory(lua_State* L, lworld* lw, size_t now)
 static void charge(lua_State* L, lworld* lw)
 {
     size_t n = sh_world_memory_bytes(lw->world) + lw->cap + lw->frame.cap +
-               (size_t)lw->custom_capacity * sizeof *lw->customs;
+               (size_t)lw->custom_capacity * sizeof *lw->customs +
+               (size_t)lw->asset_capacity * sizeof *lw->assets;
     report_memory(L, lw, n);
 }
 
@@ -80,6 +91,9 @@ static int world_close(lua_State* L)
     sh_free(lw->customs, (size_t)lw->custom_capacity * sizeof *lw->customs);
     lw->customs = NULL;
     lw->custom_count = lw->custom_capacity = 0;
+    sh_free(lw->assets, (size_t)lw->asset_capacity * sizeof *lw->assets);
+    lw->assets = NULL;
+    lw->asset_capacity = 0;
     sh_free(lw->buf, lw->cap);
     lw->buf = NULL;
     lw->len = lw->cap = 0;
@@ -109,11 +123,11 @@ static int world_new(lua_State* L)
     luaL_checktype(L, 1, LUA_TTABLE);
     sh_world_def def = sh_world_def_default();
     sh_l_vec3_field(L, 1, "gravity", def.gravity);
-    def.substeps = (int)sh_l_number_field(L, 1, "substeps", 4, 1, 64, "an integer in 1 .. 64");
+    def.substeps = (int)sh_l_number_field(L, 1, "substeps", 4, 1, 64, "an integer in 1 … 64");
     def.enable_sleep = sh_l_bool_field(L, 1, "sleeping", true);
     // The one solver knob a scenario may want: softer contacts sag more and ring slower (docs/physics.md).
     def.contact_hertz = (float)sh_l_number_field_gt(L, 1, "contact_hertz", def.contact_hertz, 0, 1000,
-                                                    "a number in (0, 1000] (Hz)");
+                                                    "a number in 0 … 1000, above 0 (Hz)");
     sh_asset_db* db = NULL;
     if (lua_getfield(L, 1, "assets") != LUA_TNIL)
         db = sh_l_check_assets(L, lua_gettop(L));
@@ -162,6 +176,30 @@ static custom_hull* add_custom(lua_State* L, lworld* lw, const float* xyz, int n
     return c;
 }
 
+// Room in the body→asset table for slot `index` (1-based); false when out of memory.
+static bool reserve_assets(lworld* lw, int index)
+{
+    if (index <= lw->asset_capacity)
+        return true;
+    int cap = lw->asset_capacity ? lw->asset_capacity : 16;
+    while (cap < index)
+        cap *= 2;
+    body_asset* a = sh_realloc(lw->assets, (size_t)lw->asset_capacity * sizeof *a, (size_t)cap * sizeof *a);
+    if (a == NULL)
+        return false;
+    memset(a + lw->asset_capacity, 0, (size_t)(cap - lw->asset_capacity) * sizeof *a);
+    lw->assets = a;
+    lw->asset_capacity = cap;
+    return true;
+}
+
+// The asset body `id` was spawned from; 0 when the world does not know it.
+static int asset_of(const lworld* lw, sh_body_id id)
+{
+    const body_asset* a = id.index >= 1 && id.index <= lw->asset_capacity ? &lw->assets[id.index - 1] : NULL;
+    return a != NULL && a->body_id == sh_body_id_to_int(id) ? a->asset_id : 0;
+}
+
 static void euler_to_quat(double pitch, double roll, double yaw, versor q)
 {
     // R = Rz(yaw)·Ry(pitch)·Rx(roll) (protocol.md), so q = qz ⊗ qy ⊗ qx.
@@ -173,12 +211,46 @@ static void euler_to_quat(double pitch, double roll, double yaw, versor q)
     glm_quat_mul(t, qx, q);
 }
 
+// A body scalar (mass, restitution, friction) from the spawn table, checked against the core's one set of
+// bounds (sh_body_scalar_check): "field 'mass' must be a finite number > 0". Not a number reads as NaN.
+static float body_scalar(lua_State* L, sh_body_scalar which, double fallback)
+{
+    const char* name = sh_body_scalar_name(which);
+    double v = fallback;
+    int type = lua_getfield(L, 2, name);
+    if (type != LUA_TNIL)
+        v = type == LUA_TNUMBER ? lua_tonumber(L, -1) : NAN;
+    lua_pop(L, 1);
+    const char* what = sh_body_scalar_check(which, v);
+    if (what != NULL)
+        luaL_argerror(L, 2, lua_pushfstring(L, "field '%s' must be %s", name, what));
+    return (float)v;
+}
+
+// simhost.spawn_check(field, value) → nil, or what the value must be ("a finite number > 0"), for the
+// protocol's configure validation (scripts/lib/validate.lua): the same bounds a spawn enforces.
+static int spawn_check(lua_State* L)
+{
+    const char* field = luaL_checkstring(L, 1);
+    for (int i = 0; i < SH_BODY_SCALAR_COUNT; i++)
+        if (strcmp(field, sh_body_scalar_name((sh_body_scalar)i)) == 0)
+        {
+            double v = lua_type(L, 2) == LUA_TNUMBER ? lua_tonumber(L, 2) : NAN;
+            const char* what = sh_body_scalar_check((sh_body_scalar)i, v);
+            if (what == NULL)
+                lua_pushnil(L);
+            else
+                lua_pushstring(L, what);
+            return 1;
+        }
+    return luaL_argerror(L, 1, lua_pushfstring(L, "unknown body field '%s'", field));
+}
+
 // Common fields of spawn and spawn_box; `hull`/`asset_id` chosen by the caller.
 static int spawn_with(lua_State* L, lworld* lw, const sh_hull* hull, int asset_id)
 {
     sh_body_def def = sh_body_def_default();
     def.hull = hull;
-    def.asset_id = asset_id;
     bool env = sh_l_bool_field(L, 2, "environment", false);
     def.type = env ? SH_BODY_STATIC : SH_BODY_DYNAMIC;
     sh_l_vec3_field(L, 2, "position", def.position);
@@ -197,17 +269,23 @@ static int spawn_with(lua_State* L, lworld* lw, const sh_hull* hull, int asset_i
     }
     else if (sh_l_numbers_field(L, 2, "orientation", 3, prY, e))
         euler_to_quat(e[0], e[1], e[2], def.orientation);
-    def.mass = (float)sh_l_number_field_gt(L, 2, "mass", 10.0, 0.0, 1e9, "a finite number > 0");
-    def.restitution =
-        (float)sh_l_number_field(L, 2, "restitution", env ? 0.5 : 0.8, 0.0, 1.0, "a finite number in [0, 1]");
-    def.friction = (float)sh_l_number_field(L, 2, "friction", 0.5, 0.0, 1e6, "a finite number >= 0");
+    def.mass = body_scalar(L, SH_BODY_MASS, 10.0);
+    def.restitution = body_scalar(L, SH_BODY_RESTITUTION, env ? 0.5 : 0.8);
+    def.friction = body_scalar(L, SH_BODY_FRICTION, 0.5);
     def.start_asleep = sh_l_bool_field(L, 2, "asleep", false);
     sh_l_vec3_field(L, 2, "velocity", def.velocity);
     sh_l_vec3_field(L, 2, "angular_velocity", def.angular_velocity);
+    // Bodies are never removed, so the next slot is the next index: the room is made before the body, and
+    // an out-of-memory leaves no body without its asset.
+    if (!reserve_assets(lw, sh_world_body_count(lw->world) + 1))
+        return luaL_error(L, "out of memory");
     sh_body_id id;
     sh_error err;
     if (!sh_body_create(lw->world, &def, &id, &err))
         return luaL_error(L, "spawn: %s", err.message);
+    if (!reserve_assets(lw, id.index)) // a slot past the count (not made today): grow, or stay unknown
+        return luaL_error(L, "out of memory");
+    lw->assets[id.index - 1] = (body_asset){sh_body_id_to_int(id), asset_id};
     charge(L, lw);
     lua_pushinteger(L, (lua_Integer)sh_body_id_to_int(id));
     return 1;
@@ -233,7 +311,7 @@ static int world_spawn(lua_State* L)
             luaL_argerror(L, 2, "field 'hull_points' must be a flat array {x0, y0, z0, ...}");
         int n = (int)lua_rawlen(L, -1);
         if (n < 12 || n % 3 != 0 || n > 3 * 4096)
-            luaL_argerror(L, 2, "field 'hull_points' must hold 4 to 4096 points as {x0, y0, z0, ...}");
+            luaL_argerror(L, 2, "field 'hull_points' must hold 4 … 4096 points as {x0, y0, z0, ...}");
         float* xyz = lua_newuserdatauv(L, (size_t)n * sizeof(float), 0); // freed by the GC, even on error
         for (int i = 0; i < n; i++)
         {
@@ -274,7 +352,8 @@ static int world_spawn_box(lua_State* L)
     float he[3];
     if (!sh_l_vec3_field(L, 2, "half_extents", he) || !(he[0] > 1e-4f && he[1] > 1e-4f && he[2] > 1e-4f) ||
         he[0] > 1e5f || he[1] > 1e5f || he[2] > 1e5f)
-        luaL_argerror(L, 2, "field 'half_extents' must be {hx, hy, hz} of numbers in (0.0001, 100000]");
+        luaL_argerror(
+            L, 2, "field 'half_extents' must be {hx, hy, hz} of numbers in 0.0001 … 100000, above 0.0001");
     float p[24];
     sh_box_corners(he[0], he[1], he[2], p);
     float key[4] = {he[0], he[1], he[2], 1.0f};
@@ -298,15 +377,75 @@ static float fin(float v)
     return isfinite(v) ? v : 0.0f; // the core never produces non-finite state; belt and braces at the edge
 }
 
+// Vectors come back in the shape they go in: arrays, {x, y, z} and quaternions {w, x, y, z} (as spawn's
+// `quaternion`). A metatable keeps the older .x/.y/.z (and .w) readable and writable on them.
+#define VEC3_META "simhost.vec3"
+#define QUAT_META "simhost.quat"
+
+// The array slot (1-based) of a one-letter key in `keys`, or 0.
+static int slot_of(lua_State* L, const char* keys)
+{
+    size_t n = 0;
+    const char* k = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &n) : NULL;
+    const char* at = k != NULL && n == 1 ? strchr(keys, k[0]) : NULL;
+    return at != NULL && *at != '\0' ? (int)(at - keys) + 1 : 0;
+}
+
+static int slot_get(lua_State* L, const char* keys)
+{
+    int i = slot_of(L, keys);
+    if (i == 0)
+        lua_pushnil(L);
+    else
+        lua_rawgeti(L, 1, i);
+    return 1;
+}
+
+static int slot_set(lua_State* L, const char* keys)
+{
+    int i = slot_of(L, keys);
+    lua_settop(L, 3);
+    if (i == 0)
+        lua_rawset(L, 1);
+    else
+        lua_rawseti(L, 1, i);
+    return 0;
+}
+
+static int vec3_index(lua_State* L)
+{
+    return slot_get(L, "xyz");
+}
+
+static int vec3_newindex(lua_State* L)
+{
+    return slot_set(L, "xyz");
+}
+
+static int quat_index(lua_State* L)
+{
+    return slot_get(L, "wxyz");
+}
+
+static int quat_newindex(lua_State* L)
+{
+    return slot_set(L, "wxyz");
+}
+
+static void push_numbers(lua_State* L, const float* v, int n, const char* meta)
+{
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++)
+    {
+        lua_pushnumber(L, fin(v[i]));
+        lua_rawseti(L, -2, i + 1);
+    }
+    luaL_setmetatable(L, meta);
+}
+
 static void push_xyz(lua_State* L, const float* v)
 {
-    lua_createtable(L, 0, 3);
-    lua_pushnumber(L, fin(v[0]));
-    lua_setfield(L, -2, "x");
-    lua_pushnumber(L, fin(v[1]));
-    lua_setfield(L, -2, "y");
-    lua_pushnumber(L, fin(v[2]));
-    lua_setfield(L, -2, "z");
+    push_numbers(L, v, 3, VEC3_META);
 }
 
 static const char* asset_name(lworld* lw, int asset_id)
@@ -335,15 +474,8 @@ static int world_body(lua_State* L)
     lua_setfield(L, -2, "center_of_mass");
     push_xyz(L, s.velocity);
     lua_setfield(L, -2, "velocity");
-    lua_createtable(L, 0, 4);
-    lua_pushnumber(L, fin(s.orientation[3]));
-    lua_setfield(L, -2, "w");
-    lua_pushnumber(L, fin(s.orientation[0]));
-    lua_setfield(L, -2, "x");
-    lua_pushnumber(L, fin(s.orientation[1]));
-    lua_setfield(L, -2, "y");
-    lua_pushnumber(L, fin(s.orientation[2]));
-    lua_setfield(L, -2, "z");
+    const float wxyz[4] = {s.orientation[3], s.orientation[0], s.orientation[1], s.orientation[2]};
+    push_numbers(L, wxyz, 4, QUAT_META);
     lua_setfield(L, -2, "orientation");
     push_xyz(L, s.angular_velocity);
     lua_setfield(L, -2, "angular_velocity");
@@ -357,10 +489,22 @@ static int world_body(lua_State* L)
     lua_setfield(L, -2, "is_environment");
     lua_pushboolean(L, s.sleeping);
     lua_setfield(L, -2, "sleeping");
-    lua_pushinteger(L, s.asset_id);
+    int aid = asset_of(lw, id);
+    lua_pushinteger(L, aid);
     lua_setfield(L, -2, "asset_id");
-    lua_pushstring(L, asset_name(lw, s.asset_id));
+    lua_pushstring(L, asset_name(lw, aid));
     lua_setfield(L, -2, "asset_name");
+    return 1;
+}
+
+// w:is_valid(id) → whether id names a body of this world (any value: a non-integer is no body).
+static int world_is_valid(lua_State* L)
+{
+    lworld* lw = check_world(L);
+    int is_int = 0;
+    lua_Integer v = lua_tointegerx(L, 2, &is_int);
+    lua_pushboolean(L, is_int && lua_type(L, 2) == LUA_TNUMBER &&
+                           sh_body_is_valid(lw->world, sh_body_id_from_int((int64_t)v)));
     return 1;
 }
 
@@ -382,7 +526,7 @@ static int world_step(lua_State* L)
     lworld* lw = check_world(L);
     lua_Number dt = luaL_checknumber(L, 2);
     if (!isfinite(dt) || dt <= 0 || dt > 1)
-        luaL_argerror(L, 2, "dt must be a finite number in (0, 1] seconds");
+        luaL_argerror(L, 2, "dt must be a finite number in 0 … 1, above 0 (seconds)");
     sh_error err;
     if (!sh_world_step(lw->world, (float)dt, &err))
         return luaL_error(L, "step: %s", err.message);
@@ -627,15 +771,17 @@ static void put_str(lworld* lw, const char* s)
 }
 
 // Opens the i-th body's object with the fields frames and metadata share ({"body_id":..,"asset_id":..)
-// and returns its state in s for the rest of the object.
-static void put_body_head(lworld* lw, int i, sh_body_state* s)
+// and returns its state in s for the rest of the object, and its asset id.
+static int put_body_head(lworld* lw, int i, sh_body_state* s)
 {
     sh_body_id id = sh_world_body_at(lw->world, i);
     sh_body_get_state(lw->world, id, s);
+    int aid = asset_of(lw, id);
     puts_(lw, i ? ",{\"body_id\":" : "{\"body_id\":");
     put_int(lw, (long long)sh_body_id_to_int(id));
     puts_(lw, ",\"asset_id\":");
-    put_int(lw, s->asset_id);
+    put_int(lw, aid);
+    return aid;
 }
 
 // Frames are written one body (or one collision) at a time into a stack buffer through a cursor: the
@@ -661,12 +807,12 @@ static char* cur_xyz(char* p, const float* v)
 }
 
 // One frame state object; under 700 bytes (13 floats of at most 16, two ids of at most 20, ~230 of keys).
-static char* cur_state(char* p, bool first, sh_body_id id, const sh_body_state* s)
+static char* cur_state(char* p, bool first, sh_body_id id, int asset_id, const sh_body_state* s)
 {
     p = first ? LIT(p, "{\"body_id\":") : LIT(p, ",{\"body_id\":");
     p = cur_int(p, (long long)sh_body_id_to_int(id));
     p = LIT(p, ",\"asset_id\":");
-    p = cur_int(p, s->asset_id);
+    p = cur_int(p, asset_id);
     p = LIT(p, ",\"position\":");
     p = cur_xyz(p, s->position);
     p = LIT(p, ",\"velocity\":");
@@ -760,7 +906,7 @@ static int world_frame_json(lua_State* L)
         sh_body_state s;
         sh_body_id id = sh_world_body_at(w, i);
         sh_body_get_state(w, id, &s);
-        put(lw, tmp, (size_t)(cur_state(tmp, i == 0, id, &s) - tmp));
+        put(lw, tmp, (size_t)(cur_state(tmp, i == 0, id, asset_of(lw, id), &s) - tmp));
     }
     puts_(lw, "],\"collisions\":[");
     if (contacts)
@@ -802,7 +948,7 @@ static int world_frame_bin(lua_State* L)
 {
     lworld* lw = check_world(L);
     lua_Integer frame_id = luaL_checkinteger(L, 2);
-    luaL_argcheck(L, frame_id >= 0 && frame_id <= UINT32_MAX, 2, "must be an integer 0 ... 2^32-1");
+    luaL_argcheck(L, frame_id >= 0 && frame_id <= UINT32_MAX, 2, "must be an integer in 0 … 4294967295");
     sh_frame_opts opts = sh_frame_opts_default();
     double sim_time = round(sh_world_time(lw->world) * 1e6) / 1e6; // as frame_json
     if (!lua_isnoneornil(L, 3))
@@ -839,9 +985,9 @@ static int world_metadata_json(lua_State* L)
     for (int i = 0; i < n; i++)
     {
         sh_body_state s;
-        put_body_head(lw, i, &s);
+        int aid = put_body_head(lw, i, &s);
         puts_(lw, ",\"asset_name\":");
-        put_str(lw, asset_name(lw, s.asset_id));
+        put_str(lw, asset_name(lw, aid));
         puts_(lw, ",\"mass\":");
         put_num(lw, s.mass, true);
         puts_(lw, ",\"restitution\":");
@@ -862,27 +1008,22 @@ static int world_metadata_json(lua_State* L)
     int written = 0;
     for (int i = 0; i < n; i++)
     {
-        sh_body_state s;
-        sh_body_get_state(w, sh_world_body_at(w, i), &s);
+        int aid = asset_of(lw, sh_world_body_at(w, i));
         bool seen = false;
         for (int k = 0; k < i && !seen; k++)
-        {
-            sh_body_state t;
-            sh_body_get_state(w, sh_world_body_at(w, k), &t);
-            seen = t.asset_id == s.asset_id;
-        }
+            seen = asset_of(lw, sh_world_body_at(w, k)) == aid;
         if (seen)
             continue;
         puts_(lw, written++ ? ",{\"asset_id\":" : "{\"asset_id\":");
-        put_int(lw, s.asset_id);
+        put_int(lw, aid);
         puts_(lw, ",\"name\":");
-        put_str(lw, asset_name(lw, s.asset_id));
+        put_str(lw, asset_name(lw, aid));
         puts_(lw, ",\"positions\":[");
         int count = 0;
-        if (s.asset_id > 0 && lw->db != NULL)
+        if (aid > 0 && lw->db != NULL)
         {
             sh_error err;
-            const float* xyz = sh_assets_triangles(lw->db, s.asset_id, &count, &err);
+            const float* xyz = sh_assets_triangles(lw->db, aid, &count, &err);
             if (xyz == NULL)
                 count = 0;
             for (int v = 0; v < 3 * count; v++)
@@ -892,10 +1033,10 @@ static int world_metadata_json(lua_State* L)
                 put_num(lw, xyz[v], true);
             }
         }
-        else if (s.asset_id < 0)
+        else if (aid < 0)
         {
             // A custom hull has no render mesh: its faces, fan-triangulated (CCW from outside).
-            const sh_hull* h = custom_by_id(lw, s.asset_id);
+            const sh_hull* h = custom_by_id(lw, aid);
             for (int f = 0; h != NULL && f < h->face_count; f++)
             {
                 const sh_hull_face* face = &h->faces[f];
@@ -933,9 +1074,12 @@ sh_world* sh_l_check_world(lua_State* L, int arg)
     return lw->world;
 }
 
-const char* sh_l_world_asset_name(lua_State* L, int arg, int asset_id)
+int sh_l_world_body_asset(lua_State* L, int arg, int64_t body_id, const char** name)
 {
-    return asset_name(luaL_checkudata(L, arg, SH_L_WORLD_META), asset_id);
+    lworld* lw = luaL_checkudata(L, arg, SH_L_WORLD_META);
+    int aid = asset_of(lw, sh_body_id_from_int(body_id));
+    *name = asset_name(lw, aid);
+    return aid;
 }
 
 static const luaL_Reg world_methods[] = {{"spawn", world_spawn},
@@ -944,6 +1088,7 @@ static const luaL_Reg world_methods[] = {{"spawn", world_spawn},
                                          {"time", world_time},
                                          {"body", world_body},
                                          {"bodies", world_bodies},
+                                         {"is_valid", world_is_valid},
                                          {"contacts", world_contacts},
                                          {"solver", world_solver},
                                          {"stats", world_stats},
@@ -960,8 +1105,20 @@ static const luaL_Reg world_methods[] = {{"spawn", world_spawn},
 static const luaL_Reg world_meta[] = {
     {"__gc", world_close}, {"__close", world_close}, {"__tostring", world_tostring}, {NULL, NULL}};
 
+static void register_vector_meta(lua_State* L, const char* name, lua_CFunction index, lua_CFunction newindex)
+{
+    luaL_newmetatable(L, name);
+    lua_pushcfunction(L, index);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pop(L, 1);
+}
+
 void sh_l_world_register(lua_State* L)
 {
+    register_vector_meta(L, VEC3_META, vec3_index, vec3_newindex);
+    register_vector_meta(L, QUAT_META, quat_index, quat_newindex);
     luaL_newmetatable(L, SH_L_WORLD_META);
     luaL_setfuncs(L, world_meta, 0);
     luaL_newlib(L, world_methods);
@@ -969,4 +1126,6 @@ void sh_l_world_register(lua_State* L)
     lua_pop(L, 1);
     lua_pushcfunction(L, world_new);
     lua_setfield(L, -2, "world");
+    lua_pushcfunction(L, spawn_check);
+    lua_setfield(L, -2, "spawn_check");
 }

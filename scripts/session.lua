@@ -8,6 +8,7 @@ local pacing = require "lib.pacing"
 local scenarios = require "lib.scenarios"
 local resume = require "lib.resume"
 local recording = require "lib.recording"
+local loop = require "lib.loop"
 
 local M = {}
 
@@ -48,7 +49,7 @@ local function complete(session)
   local dropped = session:dropped()
   local elapsed = run and run.started and (session:now() - run.started) or 0
   local sent = run and (run.frames - dropped) or 0
-  local simulated = run and run.frames > 0 and (run.frames - 1) * run.timestep_ms / 1000 or 0
+  local simulated = run and run.timestep_ms and loop.simulated_s(run) or 0
   -- (ext) the scenario's on_complete summary rides along as `summary`.
   local summary, serr
   if run and run.scenario then summary, serr = scenarios.summary_json(run.scenario, run.world) end
@@ -87,29 +88,18 @@ end
 -- ---------------------------------------------------------------------------------------------
 -- streaming
 
-local function send_frame(session)
-  local run = session.run
-  -- simulation_time is n·T exactly (protocol.md), not the world's running float sum of steps.
-  local t = run.frames * run.timestep_ms / 1000
-  local opts = { contacts = run.contacts, simulation_time = t }
-  if run.binary then
-    session:send_frame_bin(run.world:frame_bin(run.frames, opts))
-  else
-    session:send_frame(run.world:frame_json(run.frames, opts))
-  end
-  if run.recorder then recording.frame(session, run, t) end
-  run.frames = run.frames + 1
-end
-
--- Steps the world and sends the next frame; completes after the last one.
+-- Makes the next frame (lib/loop.lua: the first is the current state, every later one follows a step)
+-- and sends it; completes after the last one. Returns whether the run goes on.
 local function advance(session)
   local run = session.run
-  run.world:step(run.timestep)
-  if run.scenario and run.scenario.on_step then
-    run.scenario.on_step(run.world, run.frames * run.timestep_ms / 1000, run.timestep)
+  local data, _, _, recorded = loop.frame(run, true)
+  if run.binary then
+    session:send_frame_bin(data)
+  else
+    session:send_frame(data)
   end
-  send_frame(session)
-  if run.frames >= run.total then
+  if not recorded then recording.failed(session, run) end
+  if loop.done(run) then
     complete(session)
     return false
   end
@@ -130,22 +120,18 @@ end
 
 local function start(session, settings)
   local run = session.run
-  run.timestep_ms = settings.timestep_ms
-  run.timestep = settings.timestep_ms / 1000
   run.contacts = settings.contacts
   run.binary = settings.encoding == "binary" -- SHF1 frames as binary messages (docs/frames.md)
-  -- ⌊duration_ms / timestep_ms⌋ + 1 frames; the epsilon keeps 0.3 s / 100 ms from rounding down.
   -- A resumed run starts at its frame f (run.frames), and its duration counts from there.
-  run.total = run.frames + math.floor(settings.duration_s * 1000 / settings.timestep_ms + 1e-9) + 1
+  loop.start(run, settings.timestep_ms, settings.duration_s)
   run.started = session:now()
   run.paused_s = 0 -- wall seconds spent paused, left out of the real-time factor
   run.clock = pacing.new(run.timestep, settings.speed, run.started)
   if run.frames > 0 then run.clock:resume(run.frames, run.started) end -- resumed at frame f: f is due now
   session.phase = "streaming"
-  if settings.record then recording.start(session, run) end
-  send_frame(session) -- frame 0 (or the resumed frame f): the current state
-  if run.frames >= run.total then return complete(session) end
-  schedule_next(session)
+  if settings.record then recording.start(session, run, settings.snapshots) end
+  -- frame 0 (or the resumed frame f): the current state
+  if advance(session) then schedule_next(session) end
 end
 
 local function ensure_integer(v, lo, hi)
@@ -181,7 +167,7 @@ function streaming.step(session, msg)
   if not run.paused then return "'step' is only allowed while paused" end
   local n = msg.frames
   if n == nil then n = 1 end
-  if not ensure_integer(n, 1, 100000) then return "'frames' must be an integer 1 ... 100000" end
+  if not ensure_integer(n, 1, 100000) then return "'frames' must be an integer in 1 … 100000" end
   for _ = 1, n do
     if not advance(session) then return end
   end
@@ -199,13 +185,9 @@ end
 function streaming.apply_impulse(session, msg)
   local run = session.run
   local id = msg.body_id
-  local known = false
-  if ensure_integer(id, 0, math.maxinteger) then
-    for _, b in ipairs(run.world:bodies()) do
-      if b == id then known = true break end
-    end
+  if not (ensure_integer(id, 0, math.maxinteger) and run.world:is_valid(math.tointeger(id))) then
+    return "'body_id' must name a body of this world"
   end
-  if not known then return "'body_id' must name a body of this world" end
   if not validate.vec(msg.impulse, 3) then return "'impulse' must be an array of 3 finite numbers" end
   if msg.point ~= nil and not validate.vec(msg.point, 3) then
     return "'point' must be an array of 3 finite numbers"
@@ -257,11 +239,8 @@ function M.on_message(session, raw)
     end
     local err, settings = validate.start(msg, session.limits)
     if err then return fail(session, err) end
-    if msg.record ~= nil and type(msg.record) ~= "boolean" then
-      return fail(session, "'record' must be true or false")
-    end
-    local rs = session.recording
-    settings.record = msg.record == true or (msg.record == nil and rs ~= nil and rs.all == true)
+    local rerr = recording.settings(session, msg, settings)
+    if rerr then return fail(session, rerr) end
     return start(session, settings)
   elseif phase == "streaming" then
     return on_streaming_message(session, msg)
@@ -284,7 +263,7 @@ function M.status(session)
       if run.paused then st.state = "paused" end
       local now = session:now()
       local wall = now - run.started - run.paused_s - (run.paused and (now - run.paused_at) or 0)
-      local simulated = run.frames > 0 and (run.frames - 1) * run.timestep or 0
+      local simulated = loop.simulated_s(run)
       st.rtf = wall > 0 and simulated / wall or 0
     end
   end

@@ -96,9 +96,12 @@ local configure_rows = {
   { configure_with(with_field("mass", "-1")), "objects[0].mass must be a finite number > 0" },
   { configure_with(with_field("mass", '"10"')), "objects[0].mass must be a finite number > 0" },
   { configure_with(with_field("mass", "1e400")), "objects[0].mass must be a finite number > 0" },
-  { configure_with(with_field("restitution", "1.5")), "objects[0].restitution must be a finite number in [0, 1]" },
-  { configure_with(with_field("restitution", "-0.1")), "objects[0].restitution must be a finite number in [0, 1]" },
+  { configure_with(with_field("restitution", "1.5")), "objects[0].restitution must be a finite number in 0 … 1" },
+  { configure_with(with_field("restitution", "-0.1")), "objects[0].restitution must be a finite number in 0 … 1" },
   { configure_with(with_field("friction", "-1")), "objects[0].friction must be a finite number >= 0" },
+  -- the core's caps (sh_body_scalar_check), the same a w:spawn enforces
+  { configure_with(with_field("mass", "2e9")), "objects[0].mass must be at most 1000000000" },
+  { configure_with(with_field("friction", "1e7")), "objects[0].friction must be at most 1000000" },
   { configure_with(with_field("velocity", "[1,2]")), "objects[0].velocity must be an array of 3 finite numbers" },
   { configure_with(with_field("angular_velocity", '"fast"')), "objects[0].angular_velocity must be an array of 3 finite numbers" },
   { configure_with(GOOD .. "," .. GOOD .. "," .. with_field("position", "[0,0]")),
@@ -442,7 +445,7 @@ describe("live protocol", function()
     end
     assert.is_nil((c:receive(0.2)))
     c:send('{"type":"step","frames":0}')
-    assert.same({ type = "error", message = "'frames' must be an integer 1 ... 100000" }, recv_json(c))
+    assert.same({ type = "error", message = "'frames' must be an integer in 1 … 100000" }, recv_json(c))
     c:send('{"type":"resume"}')
     assert.equal(last_id + 4, recv_json(c).data.frame_id)
     c:send('{"type":"stop"}')

@@ -290,9 +290,53 @@ describe("recordings", function()
     os.remove(dir .. "/rec/foreign.db")
   end)
 
+  it("serves a recording replaced under the same name afresh (the host keeps finished ones open)", function()
+    local runs = {}
+    for i, duration in ipairs { 0.2, 0.5 } do
+      runs[i] = dir .. "/swap" .. i .. ".db"
+      local _, err, rc = env.run(("%s run drop --duration %s --record %s"):format(env.q(env.bin), duration,
+        env.q(runs[i])))
+      assert.equal(0, rc, err)
+    end
+    local target = dir .. "/rec/swap.db"
+    local function frames_now()
+      local status, m = get_json(srv.port, "/api/v1/simulations/swap/metadata")
+      assert.equal(200, status)
+      return m.total_frames
+    end
+    -- cp rewrites the same inode (its size and mtime change); rm + cp makes a new one.
+    assert(os.execute(("cp %s %s"):format(env.q(runs[1]), env.q(target))))
+    assert.equal(13, frames_now())
+    assert.equal(13, frames_now())
+    assert(os.execute(("cp %s %s"):format(env.q(runs[2]), env.q(target))))
+    assert.equal(32, frames_now())
+    os.remove(target)
+    assert.equal(404, (get_json(srv.port, "/api/v1/simulations/swap/metadata")))
+    assert(os.execute(("cp %s %s"):format(env.q(runs[1]), env.q(target))))
+    assert.equal(13, frames_now())
+    os.remove(target)
+  end)
+
+  it("answers every route of a damaged file with its status and a JSON line, and keeps serving", function()
+    -- Found by fuzz_recording: a real recording whose frames table is out of order (its row index lists
+    -- frames the table cannot find; some rows read back empty).
+    local src = env.source_dir .. "/spec/fuzz/corpus/fuzz_recording/damaged_table_order.db"
+    assert(os.execute(("cp %s %s"):format(env.q(src), env.q(dir .. "/rec/damaged.db"))))
+    local routes = { "/metadata", "/frames", "/frames/0/state", "/frames/32/state", "/frames.bin?start=0&count=100",
+      "/frames/range?start=0&count=100", "/energy", "/energy/2", "/velocity/2", "/assets" }
+    for _, p in ipairs(routes) do
+      local status, _, body = server.get(srv.port, "/api/v1/simulations/damaged" .. p)
+      assert.is_number(status, p)
+      if status ~= 200 then assert.is_string(cjson.decode(body).error, p) end
+    end
+    assert.equal(200, (server.get(srv.port, "/api/v1/health")))
+    os.remove(dir .. "/rec/damaged.db")
+  end)
+
   it("resumes a live run from a recorded frame: frame f and 200 after are bit-identical", function()
-    -- The original: 313 frames, paused right after start, stepped, nudged (recorded as an input), resumed.
-    local _, frames, done = live_run(srv.port, drop, { record = true, duration_s = 5 }, function(c)
+    -- The original: 313 frames, paused right after start, stepped, nudged (recorded as an input), resumed;
+    -- a world snapshot every 8 frames, so the resume restores the latest one at or before f.
+    local _, frames, done = live_run(srv.port, drop, { record = true, duration_s = 5, snapshots = 8 }, function(c)
       c:send(cjson.encode { type = "pause" })
       c:send(cjson.encode { type = "step", frames = 10 })
       c:send(cjson.encode { type = "apply_impulse", body_id = 2, impulse = { 0, 0, 40 } })
@@ -309,7 +353,8 @@ describe("recordings", function()
     local meta, resumed, done2 = live_run(srv.port,
       { type = "configure", resume = { recording = original, frame = f } }, { record = true, duration_s = 3.2 })
     assert.equal(201, #resumed)
-    assert.same({ recording = original, frame = f }, meta.resumed)
+    assert.is_true(f >= 8)
+    assert.same({ recording = original, frame = f, from_snapshot = f - f % 8 }, meta.resumed)
     assert.equal(f, resumed[1].frame_id)
     local b = simhost.recording.open(dir .. "/rec/" .. done2.recording.id .. ".db")
     for n = f, f + 200 do
@@ -323,6 +368,8 @@ describe("recordings", function()
       env.q(dir .. "/rec")))
     assert.equal(0, rc, err)
     assert.truthy(out:find("bit-identical", 1, true), out)
+    -- verify ran one segment from frame 0 and one from each of the 39 snapshots (8, 16, ... 312).
+    assert.truthy(out:find("313 frames re-simulated (40 segments)", 1, true), out)
     -- The fork's own recording starts at f: resuming it points back to the original.
     local c = assert(ws.connect("ws://127.0.0.1:" .. srv.port .. "/api/v1/live"))
     c:send(cjson.encode { type = "configure", resume = { recording = done2.recording.id, frame = f + 1 } })
@@ -331,6 +378,19 @@ describe("recordings", function()
     assert.equal(("Recording '%s' continues '%s' from frame %d: resume from that one"):format(done2.recording.id,
       original, f), m.message)
     c:close()
+  end)
+
+  it("rejects a start whose \"snapshots\" is not an integer >= 0", function()
+    for _, k in ipairs { -1, 1.5, "8" } do
+      local c = assert(ws.connect("ws://127.0.0.1:" .. srv.port .. "/api/v1/live"))
+      c:send(cjson.encode(drop))
+      assert.equal("metadata", recv_json(c).type)
+      c:send(cjson.encode { type = "start", record = true, snapshots = k })
+      local m = recv_json(c)
+      assert.equal("error", m.type)
+      assert.equal("'snapshots' must be an integer >= 0 (frames between world snapshots; 0: none)", m.message)
+      c:close()
+    end
   end)
 
   it("rejects a resume of an unknown recording or frame with one error line", function()
@@ -467,6 +527,7 @@ describe("recordings without a server", function()
     local rec = simhost.recording.open(dir .. "/h.db")
     local f = 100
     local run = assert(resume.rebuild(db, scripts_dir, rec, f))
+    assert.is_nil(run.from_snapshot) -- no snapshots: re-simulated from frame 0
     for n = f, f + 200 do
       if n > f then resume.advance(run) end
       local got = simhost.recording.encode(run.world, n, n * run.timestep_ms / 1000)
@@ -474,6 +535,71 @@ describe("recordings without a server", function()
     end
     rec:close()
   end)
+
+  it("stores a world snapshot every K frames with --snapshot-every K", function()
+    local _, err, rc = env.run(("%s run drop --duration 1 --record %s --snapshot-every 20"):format(env.q(env.bin),
+      env.q(dir .. "/k.db")))
+    assert.equal(0, rc, err)
+    local rec = simhost.recording.open(dir .. "/k.db")
+    assert.same({ 20, 40, 60 }, rec:snapshot_frames())
+    local blob, at = rec:snapshot(59)
+    assert.equal(40, at)
+    assert.equal("SHWS", blob:sub(1, 4))
+    assert.is_nil(rec:snapshot(19))
+    rec:close()
+    _, err, rc = env.run(("%s run drop --record %s --snapshot-every 0"):format(env.q(env.bin), env.q(dir .. "/k0.db")))
+    assert.equal(2, rc)
+    assert.truthy(err:find("--snapshot-every", 1, true), err)
+  end)
+
+  -- A recording made here, frame by frame, whose run description is a lie: it says 5 cubes where the
+  -- world had 3. Rebuilding from frame 0 cannot match it; a resume that restored a snapshot does.
+  it("resumes from the nearest snapshot: only the frames after it are re-simulated, inputs after it replayed",
+    function()
+      local db = simhost.assets.open(env.db)
+      local run = assert(resume.build(db, scripts_dir, drop))
+      run.timestep_ms, run.timestep = 16, 0.016
+      local lie = cjson.encode { type = "configure", scenario = "drop", params = { count = 5 } }
+      local r = simhost.recorder.start { path = dir .. "/lie.db", id = "lie", world = run.world, timestep = 0.016,
+        source = "live", configure = lie, metadata = run.world:metadata_json(), snapshots = 25,
+        wait_when_full = true }
+      local nudges = { [40] = 2, [55] = 3 } -- after frame 40 (before snapshot 50) and 55 (after it)
+      assert.is_true(r:frame(run.world, 0, 0))
+      run.frames = 1
+      for n = 1, 120 do
+        local body = nudges[n - 1]
+        if body then
+          local msg = { type = "apply_impulse", body_id = body, impulse = { 3, 0, 30 } }
+          r:input(n - 1, cjson.encode(msg))
+          resume.apply_input(run, msg)
+        end
+        resume.advance(run)
+        assert.is_true(r:frame(run.world, n, n * 0.016))
+      end
+      assert.equal("finished", r:finish(true).state)
+      run.world:close()
+      local rec = simhost.recording.open(dir .. "/lie.db")
+      for _, case in ipairs { { 60, 50 }, { 75, 75 }, { 99, 75 } } do
+        local f, from = case[1], case[2]
+        local again = assert(resume.rebuild(db, scripts_dir, rec, f))
+        assert.equal(from, again.from_snapshot)
+        for n = f, 120 do
+          if n > f then resume.advance(again) end
+          assert.is_true(simhost.recording.encode(again.world, n, n * 0.016) == rec:frame_bin(n), "frame " .. n)
+        end
+        again.world:close()
+      end
+      -- Before the first snapshot the rebuild starts from the (lying) description, and differs.
+      local early = assert(resume.rebuild(db, scripts_dir, rec, 10))
+      assert.is_nil(early.from_snapshot)
+      assert.is_false(simhost.recording.encode(early.world, 10, 0.16) == rec:frame_bin(10))
+      early.world:close()
+      rec:close()
+      -- verify names the first frame that differs (frame 0: segment 0 starts from the description).
+      local out, err, rc = env.run(("%s recordings verify lie --dir %s"):format(env.q(env.bin), env.q(dir)))
+      assert.equal(1, rc, err)
+      assert.truthy(out:find("frame 0 differs", 1, true), out)
+    end)
 
   it("trims the oldest finished recordings past the retention cap, never the newest", function()
     local db = simhost.assets.open(env.db)

@@ -236,7 +236,7 @@ describe("host.* in an attached REPL", function()
     out = ask(sock, h .. "print(pcall(h.step, h, 2))")
     assert.equal("false\t'step' is only allowed while paused\n", out)
     out = ask(sock, h .. "h:pause() print(pcall(h.step, h, 0))")
-    assert.equal("false\t'frames' must be an integer 1 ... 100000\n", out)
+    assert.equal("false\t'frames' must be an integer in 1 … 100000\n", out)
     -- none of this reached the client as an error, and the session still runs
     assert.equal("streaming\n", ask(sock, h .. "print(h:resume().state)"))
     local m

@@ -270,9 +270,13 @@ describe("scenario params", function()
     { { height = 0 }, "param 'height' must be a number in 0.5 … 50" },
     { { height = 0 / 0 }, "param 'height' must be a number in 0.5 … 50" },
     { { height = math.huge }, "param 'height' must be a number in 0.5 … 50" },
-    { { assets = 7 }, "param 'assets' must be a comma-separated list of asset names" },
-    { { assets = "unit_cube,,pyramid" }, "param 'assets' must be a comma-separated list of asset names" },
+    { { assets = 7 }, "param 'assets' must be a list of asset names (an array, or one string of names separated by commas)" },
+    { { assets = "unit_cube,,pyramid" }, "param 'assets' must be a list of asset names (an array, or one string of names separated by commas)" },
+    { { assets = {} }, "param 'assets' must be a list of asset names (an array, or one string of names separated by commas)" },
+    { { assets = { "unit_cube", 3 } }, "param 'assets' must be a list of asset names (an array, or one string of names separated by commas)" },
+    { { assets = { "unit_cube", "" } }, "param 'assets' must be a list of asset names (an array, or one string of names separated by commas)" },
     { { assets = "unit_cube,no_such_asset" }, "param 'assets': Asset 'no_such_asset' not found" },
+    { { assets = { "pyramid", "no_such_asset" } }, "param 'assets': Asset 'no_such_asset' not found" },
   }
   for _, row in ipairs(rows) do
     local k, v = next(row[1])
@@ -298,7 +302,17 @@ describe("scenario params", function()
 
   it("fills every default", function()
     local p = assert(scenarios.resolve_params(drop, {}))
-    assert.same({ count = 3, height = 2.0, spacing = 2.5, assets = "unit_cube", restitution = 0.5 }, p)
+    assert.same({ count = 3, height = 2.0, spacing = 2.5, assets = { "unit_cube" }, restitution = 0.5 }, p)
+  end)
+
+  it("hands `assets` to the scenario as a list, whether it came as a comma string or an array", function()
+    local from_cli = assert(scenarios.resolve_params(drop, { assets = " unit_cube, pyramid" }, { from_strings = true, assets = db }))
+    assert.same({ "unit_cube", "pyramid" }, from_cli.assets)
+    local from_json = assert(scenarios.resolve_params(drop, { assets = { "unit_cube", "pyramid" } }, { assets = db }))
+    assert.same({ "unit_cube", "pyramid" }, from_json.assets)
+    local avalanche = scenarios.load(SCRIPTS, "avalanche")
+    assert.same({ "tiny_cube", "small_sphere", "pyramid", "cylinder", "capsule", "tetrahedron", "unit_cube" },
+      assert(scenarios.resolve_params(avalanche, {})).assets)
   end)
 
   it("are listed with their defaults and (ext) their types and ranges", function()

@@ -48,6 +48,29 @@ describe("simhost.world", function()
     assert.are.equal(0, w:body(g).mass)
   end)
 
+  it("keeps each body's asset (the bindings' side table; physics knows none) for w:body, frames and metadata", function()
+    local w = world()
+    local c = w:spawn{ asset = "unit_cube", position = { 0, 0, 2 } }
+    local p = w:spawn{ asset = "pyramid", position = { 3, 0, 2 } }
+    local h = w:spawn{ hull_points = { 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1 }, position = { 6, 0, 1 } }
+    local want = {
+      [c] = { db:find("unit_cube").asset_id, "unit_cube" },
+      [p] = { db:find("pyramid").asset_id, "pyramid" },
+      [h] = { -1, "custom_1" },
+    }
+    for id, a in pairs(want) do
+      assert.same(a, { w:body(id).asset_id, w:body(id).asset_name })
+    end
+    for _, s in ipairs(cjson.decode(w:frame_json(0)).states) do
+      assert.equal(want[s.body_id][1], s.asset_id)
+    end
+    local m = cjson.decode(w:metadata_json())
+    for _, b in ipairs(m.bodies) do
+      assert.same(want[b.body_id], { b.asset_id, b.asset_name })
+    end
+    assert.same({ want[c][1], want[p][1], -1 }, { m.assets[1].asset_id, m.assets[2].asset_id, m.assets[3].asset_id })
+  end)
+
   it("reports the asset origin, not the centre of mass, as position (pyramid: centroid at z = h/4)", function()
     local w = world{ gravity = { 0, 0, 0 } }
     local id = w:spawn{ asset = "pyramid", position = { 1, 2, 3 } }
@@ -67,6 +90,38 @@ describe("simhost.world", function()
     local b = w:spawn{ asset = "unit_cube", quaternion = { 0, 1, 0, 0 } }
     q = w:body(b).orientation
     assert.is_near(1, math.abs(q.x), 1e-6)
+  end)
+
+  it("gives vectors back in the shape they go in: arrays, with .x/.y/.z (.w) still readable", function()
+    local w = world()
+    local id = w:spawn{ asset = "unit_cube", position = { 1, 2, 3 }, quaternion = { 1, 0, 0, 0 } }
+    local b = w:body(id)
+    assert.same({ 1, 2, 3 }, { table.unpack(b.position) })
+    assert.equal(3, #b.position)
+    assert.equal(3, b.position.z)
+    assert.same({ 1, 0, 0, 0 }, { table.unpack(b.orientation) }) -- {w, x, y, z}, as spawn's quaternion
+    assert.equal(1, b.orientation.w)
+    assert.same({ 1, 2, 3 }, cjson.decode(cjson.encode(b.position))) -- JSON sees an array
+    b.position.z = 9 -- writes the array slot
+    assert.equal(9, b.position[3])
+    local copy = w:body(w:spawn{ asset = "unit_cube", position = b.position, quaternion = b.orientation })
+    assert.equal(9, copy.position.z)
+    w:spawn_box{ half_extents = { 5, 5, 0.5 }, position = { 1, 2, 2 }, environment = true } -- the first rests on it
+    w:step(1 / 60)
+    local c = assert(w:contacts()[1])
+    assert.equal(3, #c.normal)
+    assert.equal(c.normal[3], c.normal.z)
+    assert.equal(c.contacts[1].point_a[1], c.contacts[1].point_a.x)
+  end)
+
+  it("tells whether an id names a body of this world: w:is_valid", function()
+    local w = world()
+    local id = w:spawn{ asset = "unit_cube" }
+    assert.is_true(w:is_valid(id))
+    for _, v in ipairs{ id + 1, -1, 1 + (1 << 32), 1.5, "1", true } do
+      assert.is_false(w:is_valid(v), tostring(v))
+    end
+    assert.is_false(w:is_valid(nil))
   end)
 
   it("applies impulses and velocities, and wakes sleeping bodies", function()
@@ -235,6 +290,9 @@ describe("simhost.world", function()
       { "unknown asset", function() w:spawn{ asset = "nope" } end, "unknown asset 'nope'" },
       { "mass <= 0", function() w:spawn{ asset = "unit_cube", mass = 0 } end, "field 'mass' must be a finite number > 0" },
       { "NaN mass", function() w:spawn{ asset = "unit_cube", mass = 0 / 0 } end, "field 'mass'" },
+      { "mass past the core's cap", function() w:spawn{ asset = "unit_cube", mass = 2e9 } end,
+        "field 'mass' must be at most 1000000000" },
+      { "string mass", function() w:spawn{ asset = "unit_cube", mass = "10" } end, "field 'mass' must be a finite number > 0" },
       { "restitution > 1", function() w:spawn{ asset = "unit_cube", restitution = 1.5 } end, "field 'restitution'" },
       { "negative friction", function() w:spawn{ asset = "unit_cube", friction = -1 } end, "field 'friction'" },
       { "infinite position", function() w:spawn{ asset = "unit_cube", position = { 0, 1 / 0, 0 } } end, "field 'position'" },
@@ -291,6 +349,20 @@ describe("simhost bench", function()
     assert.is_truthy(err:match("^step=10 shift_m=[%d.]+ sag_m=[%d.-]+\nstep=20 shift_m=[%d.]+ sag_m=[%d.-]+\n$"), err)
     -- Before step 100 nothing counts as sway yet.
     assert.are.equal("0.0000", out:match("max_shift_m=([%d.]+)"))
+    -- --probe K: the tower row by row every K steps, to stderr, the result line unchanged. A settled base-4
+    -- pyramid's contacts under each row carry the weight above it (load = 1).
+    out, err, rc = env.run(env.q(env.bin) .. " bench large_pyramid --base 4 --steps 60 --probe 30")
+    assert.are.equal(0, rc)
+    assert.is_truthy(out:match("^scene=large_pyramid bodies=11 steps=60 .* stands=yes\n$"), out)
+    local rows = 0
+    for row, cubes, load in err:gmatch("probe step=60 row=(%d+) cubes=(%d+) [^\n]* load=([%d.]+) ") do
+      rows = rows + 1
+      assert.are.equal(rows - 1, tonumber(row))
+      assert.are.equal(4 - tonumber(row), tonumber(cubes))
+      assert(math.abs(tonumber(load) - 1) < 0.01, err)
+    end
+    assert.are.equal(4, rows, err)
+    assert.is_truthy(err:match("probe step=30 tower points=%d+ side_points=%d+ churn=%d+\n"), err)
     -- Half-hertz contacts cannot hold a base-10 pyramid up: the top sinks well over 0.75 m.
     out, _, rc = env.run(env.q(env.bin) .. " bench large_pyramid --base 10 --hertz 0.5 --steps 120")
     assert.are.equal(0, rc)

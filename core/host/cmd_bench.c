@@ -5,11 +5,13 @@
 // steps 101..S), max_sag_m (largest drop over the run) and stands=yes|no, physics.md's rule judged over
 // the whole run: the top's sag never over 0.75 m nor, after step 300, over its step-300 value by more than
 // 1 cm; no bottom-row cube moved more than 5 cm; no cube on the ground that did not start there. A failed
-// rule is named in why=. --trace K prints the top's shift and sag every K steps (to stderr).
+// rule is named in why=. --trace K prints the top's shift and sag every K steps (to stderr); --probe K
+// prints, every K steps, the tower row by row (bench_probe.h: motion, lean, contact load, churn).
 // With --hash the line ends in hash=H: FNV-1a 64 over the raw bits of every body's position,
 // orientation, velocity and angular velocity after the run, so a speed change that claims to keep the
 // simulation bit for bit can be checked by comparing one number before and after.
 // Hulls are built here with sh_hull_build, so no asset DB is needed.
+#include "bench_probe.h"
 #include "cli.h"
 
 #include "simhost/physics.h"
@@ -314,8 +316,18 @@ static uint64_t world_hash(const sh_world* world)
     return h;
 }
 
-static int run_scene(const char* scene, int base, float hertz, int steps_override, int trace, bool with_hash)
+typedef struct bench_opts
 {
+    int base, steps, trace, probe;
+    float hertz;
+    bool with_hash;
+} bench_opts;
+
+static int run_scene(const char* scene, const bench_opts* o)
+{
+    int base = o->base, steps_override = o->steps, trace = o->trace;
+    float hertz = o->hertz;
+    bool with_hash = o->with_hash;
     bench b;
     memset(&b, 0, sizeof b);
     int steps = 0;
@@ -324,8 +336,16 @@ static int run_scene(const char* scene, int base, float hertz, int steps_overrid
     if (steps_override > 0)
         steps = steps_override;
     tower_watch watch;
+    sh_bench_probe* probe = NULL;
     if (b.has_marked)
         watch_start(&watch, &b);
+    if (b.has_marked && o->probe > 0 &&
+        (probe = sh_bench_probe_start(b.world, watch.ids, (const float(*)[3])watch.start, watch.count)) ==
+            NULL)
+    {
+        fprintf(stderr, "simhost bench: out of memory\n");
+        exit(SH_EXIT_FAIL);
+    }
     double total = 0.0, shift = 0.0, sag = 0.0;
     for (int i = 0; i < steps; i++)
     {
@@ -338,7 +358,14 @@ static int run_scene(const char* scene, int base, float hertz, int steps_overrid
         watch_step(&watch, &b, i + 1, &shift, &sag);
         if (trace > 0 && (i + 1) % trace == 0)
             fprintf(stderr, "step=%d shift_m=%.4f sag_m=%.4f\n", i + 1, shift, sag);
+        if (probe != NULL)
+        {
+            sh_bench_probe_step(probe, b.world);
+            if ((i + 1) % o->probe == 0)
+                sh_bench_probe_print(probe, b.world, i + 1, stderr);
+        }
     }
+    sh_bench_probe_free(probe);
     printf("scene=%s bodies=%d steps=%d ms_per_step=%.3f shift_m=%.4f sag_m=%.4f", scene, b.bodies, steps,
            steps > 1 ? total / (steps - 1) : 0.0, shift, sag);
     if (b.has_marked)
@@ -359,13 +386,17 @@ static int run_scene(const char* scene, int base, float hertz, int steps_overrid
 }
 
 static const char help[] =
-    "usage: simhost bench [SCENE ...] [--steps N] [--base N] [--hertz HZ] [--trace K] [--hash]\n"
+    "usage: simhost bench [SCENE ...] [--steps N] [--base N] [--hertz HZ] [--trace K] [--probe K] [--hash]\n"
     "scenes: large_pyramid convex_pile many_pyramids cluster_drop sparse (default: all)\n"
     "  --steps N   override each scene's step count\n"
     "  --base N    base of large_pyramid (default 100)\n"
     "  --hertz HZ  contact stiffness in 0 … 1000 Hz, above 0, capped at a quarter of the sub-step rate\n"
     "              (default: the world's, 60 Hz); softer contacts sag more\n"
     "  --trace K   print the marked body's shift_m and sag_m every K steps, to stderr\n"
+    "  --probe K   print the tower row by row every K steps, to stderr: mean dx/dy (m), lean about x\n"
+    "              and twist about z (rad), load (stored normal impulse under the row / weight above),\n"
+    "              cop_y (where across the wall that impulse is centred, m), fy (friction across the\n"
+    "              wall / load), and churn (bodies whose touching-point count changed since the last)\n"
     "  --hash      add hash= to each line: FNV-1a 64 of every body's position, orientation,\n"
     "              velocity and angular velocity bits after the run (same bits, same hash)\n"
     "prints one line per scene: scene= bodies= steps= ms_per_step= shift_m= sag_m=\n"
@@ -376,9 +407,8 @@ static const char help[] =
 int sh_cmd_bench(int argc, char** argv)
 {
     const char* chosen[16];
-    int n = 0, steps = 0, base = 100, trace = 0;
-    float hertz = sh_world_def_default().contact_hertz;
-    bool with_hash = false;
+    int n = 0;
+    bench_opts o = {.base = 100, .hertz = sh_world_def_default().contact_hertz};
     sh_error bad;
     for (int i = 0; i < argc; i++)
     {
@@ -389,23 +419,23 @@ int sh_cmd_bench(int argc, char** argv)
         }
         if (strcmp(argv[i], "--hash") == 0)
         {
-            with_hash = true;
+            o.with_hash = true;
             continue;
         }
         if (strcmp(argv[i], "--steps") == 0 || strcmp(argv[i], "--base") == 0 ||
-            strcmp(argv[i], "--trace") == 0)
+            strcmp(argv[i], "--trace") == 0 || strcmp(argv[i], "--probe") == 0)
         {
-            bool is_steps = argv[i][2] == 's', is_trace = argv[i][2] == 't';
+            bool is_base = argv[i][2] == 'b';
             int v;
             if (i + 1 >= argc)
                 sh_error_set(&bad, "%s needs a value", argv[i]);
-            if (i + 1 >= argc ||
-                !sh_cli_int(argv[i], argv[i + 1], 1, is_steps || is_trace ? 1000000 : 1000, &v, &bad))
+            if (i + 1 >= argc || !sh_cli_int(argv[i], argv[i + 1], 1, is_base ? 1000 : 1000000, &v, &bad))
             {
                 fprintf(stderr, "simhost bench: %s\n", bad.message);
                 return SH_EXIT_USAGE;
             }
-            *(is_steps ? &steps : is_trace ? &trace : &base) = v;
+            char k = argv[i][2];
+            *(k == 's' ? &o.steps : k == 't' ? &o.trace : k == 'p' ? &o.probe : &o.base) = v;
             i++;
             continue;
         }
@@ -419,7 +449,7 @@ int sh_cmd_bench(int argc, char** argv)
                 fprintf(stderr, "simhost bench: %s\n", bad.message);
                 return SH_EXIT_USAGE;
             }
-            hertz = (float)v;
+            o.hertz = (float)v;
             i++;
             continue;
         }
@@ -439,7 +469,7 @@ int sh_cmd_bench(int argc, char** argv)
             chosen[n++] = scenes[k];
     for (int i = 0; i < n; i++)
     {
-        int rc = run_scene(chosen[i], base, hertz, steps, trace, with_hash);
+        int rc = run_scene(chosen[i], &o);
         if (rc != SH_EXIT_OK)
             return rc;
     }

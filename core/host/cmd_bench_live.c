@@ -2,6 +2,7 @@
 // spawned on a free loopback port, or --url). Prints per-session frame-interval p50/p99/max as the
 // client sees them, frames dropped, the host's CPU, and the JSON frame size and encode time for
 // 1000 bodies (measured in-process through the Lua module, as a session does it).
+#include "bench_ws.h"
 #include "cli.h"
 
 #include "simhost/base.h"
@@ -11,10 +12,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libwebsockets.h>
 #include <lualib.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,8 @@ static const char bench_usage[] =
     "                          [--timestep-ms T] [--find-max] [--p99-ms B] [--aligned] [--encoding "
     "json|binary]\n"
     "  Runs K sessions of M bodies at once and prints each one's frame-interval p50/p99/max as the\n"
-    "  client sees it, frames dropped, and the host's CPU.\n"
+    "  client sees it, frames dropped, and the host's CPU (and its own: the client is a minimal\n"
+    "  WebSocket reader that skips frame payloads, so the host is what is measured).\n"
     "  Through HAProxy (docs/haproxy.cfg, simhost cluster) it also prints the sessions per host, from\n"
     "  the X-Simhost-Server header HAProxy adds to each handshake.\n"
     "  Without --url it starts its own host (simhost serve) on a free loopback port.\n"
@@ -42,32 +44,32 @@ static const char bench_usage[] =
     "              binary (SHF1 binary messages, docs/frames.md).\n"
     "  Defaults: 4 sessions of 100 bodies for 5 s at 16 ms steps.\n";
 
+typedef struct bench bench;
+
 typedef struct bench_session
 {
     int index;
-    struct lws* wsi;
-    char* configure; // the configure message (LWS_PRE headroom before it)
-    size_t configure_len;
-    int stage; // 0 connecting, 1 configure sent, 2 start sent, 3 complete, 4 failed/closed
-    bool want_start, want_configure;
-    char head[160]; // first bytes of the message being received
-    size_t head_len;
-    double* stamps; // arrival time of each frame
+    bench* bench;
+    bench_ws ws;
+    int stage;        // 0 connecting, 1 configure sent, 2 start sent, 3 complete, 4 failed/closed
+    double start_due; // when the start message goes out (staggered), 0 when none is waiting
+    double* stamps;   // arrival time of each frame
     int frames, stamps_cap;
     long total_frames, dropped;
     char error[200];
-    char server[32]; // behind HAProxy: the host that took the session (X-Simhost-Server), else ""
 } bench_session;
 
-typedef struct bench
+struct bench
 {
     bench_session* sessions;
     int count, finished;
     int timestep_ms;
     double seconds;
-    bool aligned; // every session starts at once (else session i starts i·T/K later)
-    bool binary;  // the sessions ask for SHF1 frames
-} bench;
+    bool aligned;          // every session starts at once (else session i starts i·T/K later)
+    bool binary;           // the sessions ask for SHF1 frames
+    const char* configure; // the configure message every session sends
+    size_t configure_len;
+};
 
 static void finish(bench* b, bench_session* s, int stage)
 {
@@ -76,22 +78,12 @@ static void finish(bench* b, bench_session* s, int stage)
     s->stage = stage;
 }
 
-static int write_text(struct lws* wsi, const char* text, size_t len)
+static void on_message(void* user, const char* h, size_t head_len)
 {
-    unsigned char* buf = malloc(LWS_PRE + len);
-    if (buf == NULL)
-        return -1;
-    memcpy(buf + LWS_PRE, text, len);
-    int n = lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_TEXT);
-    free(buf);
-    return n == (int)len ? 0 : -1;
-}
-
-static void on_message(bench* b, bench_session* s)
-{
-    const char* h = s->head;
+    bench_session* s = user;
+    bench* b = s->bench;
     if (strncmp(h, "{\"type\":\"frame\"", 15) == 0 ||
-        (b->binary && s->head_len >= 4 && memcmp(h, SH_FRAME_MAGIC, 4) == 0))
+        (b->binary && head_len >= 4 && memcmp(h, SH_FRAME_MAGIC, 4) == 0))
     {
         if (s->frames == s->stamps_cap)
         {
@@ -106,14 +98,10 @@ static void on_message(bench* b, bench_session* s)
     }
     else if (strstr(h, "\"metadata\"") != NULL && s->stage == 1)
     {
-        s->want_start = true;
         // Independent clients start at unrelated moments, so their frames are due at phases spread over
         // the period; K sessions started at once are all due together, every tick (--aligned).
-        long delay_us = b->aligned ? 0 : (long)s->index * b->timestep_ms * 1000 / b->count;
-        if (delay_us > 0)
-            lws_set_timer_usecs(s->wsi, delay_us);
-        else
-            lws_callback_on_writable(s->wsi);
+        double delay_s = b->aligned ? 0 : (double)s->index * b->timestep_ms / 1000.0 / b->count;
+        s->start_due = sh_now() + delay_s;
     }
     else if (strstr(h, "\"complete\"") != NULL)
     {
@@ -130,16 +118,6 @@ static void on_message(bench* b, bench_session* s)
     }
 }
 
-// docs/haproxy.cfg names the host on every response; a host reached directly sends no such header.
-static void record_server(struct lws* wsi, bench_session* s)
-{
-    static const char name[] = "x-simhost-server:";
-    int n = lws_hdr_custom_length(wsi, name, (int)sizeof name - 1);
-    if (n <= 0 || n >= (int)sizeof s->server ||
-        lws_hdr_custom_copy(wsi, s->server, (int)sizeof s->server, name, (int)sizeof name - 1) < 0)
-        s->server[0] = '\0';
-}
-
 // "host1=4 host2=4 host3=4": sessions per host, in order of first appearance; "" without the header.
 static void server_spread(const bench* b, char* out, size_t size)
 {
@@ -147,15 +125,15 @@ static void server_spread(const bench* b, char* out, size_t size)
     out[0] = '\0';
     for (int i = 0; i < b->count; i++)
     {
-        const char* name = b->sessions[i].server;
+        const char* name = b->sessions[i].ws.server;
         bool seen = name[0] == '\0';
         for (int j = 0; j < i && !seen; j++)
-            seen = strcmp(b->sessions[j].server, name) == 0;
+            seen = strcmp(b->sessions[j].ws.server, name) == 0;
         if (seen)
             continue;
         int count = 0;
         for (int j = i; j < b->count; j++)
-            count += strcmp(b->sessions[j].server, name) == 0;
+            count += strcmp(b->sessions[j].ws.server, name) == 0;
         int n = snprintf(out + used, size - used, "%s%s=%d", used ? " " : "", name, count);
         if (n < 0 || (size_t)n >= size - used)
             return;
@@ -163,71 +141,62 @@ static void server_spread(const bench* b, char* out, size_t size)
     }
 }
 
-static int callback(struct lws* wsi, enum lws_callback_reasons reason, void* user, void* in, size_t len)
+static void send_start(bench* b, bench_session* s)
 {
-    bench* b = lws_context_user(lws_get_context(wsi));
-    bench_session* s = user;
-    switch (reason)
+    char start[160];
+    int n = snprintf(start, sizeof start, "{\"type\":\"start\",\"timestep_ms\":%d,\"duration_s\":%.3f%s}",
+                     b->timestep_ms, b->seconds, b->binary ? ",\"encoding\":\"binary\"" : "");
+    s->start_due = 0;
+    s->stage = 2;
+    bench_ws_send_text(&s->ws, start, (size_t)n);
+}
+
+// One session's I/O: the configure once the handshake is done, messages, and its end.
+static void service_session(bench* b, bench_session* s, short revents)
+{
+    bool established;
+    bench_ws_service(&s->ws, revents, &established, on_message, s);
+    if (established && s->stage == 0)
     {
-        case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-            snprintf(s->error, sizeof s->error, "connect: %s", in ? (const char*)in : "failed");
-            finish(b, s, 4);
-            return 0;
-        case LWS_CALLBACK_TIMER: // a staggered start is due
-            lws_callback_on_writable(wsi);
-            return 0;
-        case LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH: // the handshake's headers are readable here only
-            record_server(wsi, s);
-            return 0;
-        case LWS_CALLBACK_CLIENT_ESTABLISHED:
-            s->want_configure = true;
-            lws_callback_on_writable(wsi);
-            return 0;
-        case LWS_CALLBACK_CLIENT_WRITEABLE:
-            if (s->want_configure)
-            {
-                s->want_configure = false;
-                s->stage = 1;
-                return write_text(wsi, s->configure, s->configure_len);
-            }
-            if (s->want_start)
-            {
-                char start[160];
-                int n = snprintf(start, sizeof start,
-                                 "{\"type\":\"start\",\"timestep_ms\":%d,\"duration_s\":%.3f%s}",
-                                 b->timestep_ms, b->seconds, b->binary ? ",\"encoding\":\"binary\"" : "");
-                s->want_start = false;
-                s->stage = 2;
-                return write_text(wsi, start, (size_t)n);
-            }
-            return 0;
-        case LWS_CALLBACK_CLIENT_RECEIVE: {
-            size_t room = sizeof s->head - 1 - s->head_len;
-            size_t n = len < room ? len : room;
-            memcpy(s->head + s->head_len, in, n);
-            s->head_len += n;
-            s->head[s->head_len] = 0;
-            if (lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0)
-            {
-                on_message(b, s);
-                s->head_len = 0;
-            }
-            return 0;
-        }
-        case LWS_CALLBACK_CLIENT_CLOSED:
-            if (s->stage < 3)
-                snprintf(s->error, sizeof s->error, "closed before complete");
-            finish(b, s, s->stage == 3 ? 3 : 4);
-            return 0;
-        default:
-            return 0;
+        s->stage = 1;
+        bench_ws_send_text(&s->ws, b->configure, b->configure_len);
+    }
+    if (s->ws.state == BENCH_WS_CLOSED && s->stage < 3)
+    {
+        snprintf(s->error, sizeof s->error, "%s", s->ws.error[0] ? s->ws.error : "closed before complete");
+        finish(b, s, 4);
     }
 }
 
-static const struct lws_protocols protocols[] = {
-    {.name = "simhost-bench", .callback = callback, .per_session_data_size = 0, .rx_buffer_size = 65536},
-    {NULL, NULL, 0, 0, 0, NULL, 0},
-};
+// Polls every open session until all are done or the deadline passes; a staggered start that falls due
+// goes out on time (poll's timeout is the next one).
+static void run_sessions(bench* b, struct pollfd* fds, int* index, double deadline)
+{
+    while (b->finished < b->count && sh_now() < deadline)
+    {
+        double now = sh_now(), next = deadline;
+        int n = 0;
+        for (int i = 0; i < b->count; i++)
+        {
+            bench_session* s = &b->sessions[i];
+            if (s->start_due > 0 && s->start_due <= now)
+                send_start(b, s);
+            if (s->start_due > 0 && s->start_due < next)
+                next = s->start_due;
+            short ev = s->stage < 3 ? bench_ws_events(&s->ws) : 0;
+            if (ev == 0)
+                continue;
+            fds[n] = (struct pollfd){.fd = s->ws.fd, .events = ev};
+            index[n++] = i;
+        }
+        int timeout_ms = (int)ceil((next - now) * 1000);
+        if (poll(fds, (nfds_t)n, timeout_ms < 0 ? 0 : timeout_ms) < 0 && errno != EINTR)
+            return;
+        for (int k = 0; k < n; k++)
+            if (fds[k].revents)
+                service_session(b, &b->sessions[index[k]], fds[k].revents);
+    }
+}
 
 // M unit cubes on a grid, stacked in layers of 400, above the default ground.
 static char* configure_message(int bodies, size_t* out_len)
@@ -487,28 +456,16 @@ static void interval_stats(const bench_session* s, double* p50, double* p99, dou
     free(iv);
 }
 
-static void connect_sessions(struct lws_context* ctx, bench* b, const live_target* t, char* configure,
-                             size_t configure_len)
+static void connect_sessions(bench* b, const live_target* t)
 {
     for (int i = 0; i < b->count; i++)
     {
         bench_session* s = &b->sessions[i];
         s->index = i;
-        s->configure = configure;
-        s->configure_len = configure_len;
-        struct lws_client_connect_info ci;
-        memset(&ci, 0, sizeof ci);
-        ci.context = ctx;
-        ci.address = t->host;
-        ci.port = t->port;
-        ci.path = t->path;
-        ci.host = t->host;
-        ci.origin = t->host;
-        ci.userdata = s;
-        ci.pwsi = &s->wsi;
-        if (lws_client_connect_via_info(&ci) == NULL && s->stage < 3)
+        s->bench = b;
+        if (!bench_ws_connect(&s->ws, t->host, t->port, t->path))
         {
-            snprintf(s->error, sizeof s->error, "cannot connect");
+            snprintf(s->error, sizeof s->error, "%s", s->ws.error);
             finish(b, s, 4);
         }
     }
@@ -568,7 +525,7 @@ static void summarize(const bench* b, round_result* r, bool table)
 }
 
 // One round: `sessions` sessions of `o->bodies` bodies at once, streamed to completion. false when the
-// round could not run at all (out of memory, no lws context).
+// round could not run at all (out of memory).
 static bool run_round(const live_options* o, const live_target* t, int sessions, bool table, round_result* r)
 {
     memset(r, 0, sizeof *r);
@@ -579,42 +536,34 @@ static bool run_round(const live_options* o, const live_target* t, int sessions,
                .timestep_ms = o->timestep_ms,
                .seconds = o->seconds,
                .aligned = o->aligned,
-               .binary = o->binary};
+               .binary = o->binary,
+               .configure = configure,
+               .configure_len = configure_len};
     b.sessions = calloc((size_t)sessions, sizeof *b.sessions);
-    struct lws_context* ctx = NULL;
-    bool ok = false;
-    if (configure != NULL && b.sessions != NULL)
-    {
-        lws_set_log_level(LLL_ERR, NULL);
-        struct lws_context_creation_info info;
-        memset(&info, 0, sizeof info);
-        info.port = CONTEXT_PORT_NO_LISTEN;
-        info.protocols = protocols;
-        info.user = &b;
-        info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
-        info.fd_limit_per_thread = (unsigned)sessions + 16;
-        ctx = lws_create_context(&info);
-    }
-    if (ctx != NULL)
+    struct pollfd* fds = calloc((size_t)sessions, sizeof *fds);
+    int* index = calloc((size_t)sessions, sizeof *index);
+    bool ok = configure != NULL && b.sessions != NULL && fds != NULL && index != NULL;
+    if (ok)
     {
         double cpu0 = t->child ? process_cpu_s(t->child) : -1, self0 = self_cpu_s();
         double t0 = sh_now();
-        connect_sessions(ctx, &b, t, configure, configure_len);
-        double deadline = t0 + o->seconds + 30;
-        while (b.finished < sessions && sh_now() < deadline)
-            lws_service(ctx, 0);
+        connect_sessions(&b, t);
+        run_sessions(&b, fds, index, t0 + o->seconds + 30);
         double wall = sh_now() - t0;
         if (t->child)
             r->cpu_share = (process_cpu_s(t->child) - cpu0) / wall;
         r->self_share = (self_cpu_s() - self0) / wall;
         summarize(&b, r, table);
-        lws_context_destroy(ctx);
-        ok = true;
     }
     if (b.sessions != NULL)
         for (int i = 0; i < sessions; i++)
+        {
+            bench_ws_close(&b.sessions[i].ws);
             free(b.sessions[i].stamps);
+        }
     free(b.sessions);
+    free(fds);
+    free(index);
     free(configure);
     return ok;
 }

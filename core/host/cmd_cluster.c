@@ -16,7 +16,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 extern char** environ;
@@ -157,12 +156,6 @@ static bool port_open(const char* host, int port)
     return ok;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 // The child starts with default signal handling and nothing blocked (we block them to sigwait).
 static pid_t spawn(const char* path, char* const* args, bool search)
 {
@@ -223,7 +216,7 @@ static bool wait_listening(const char* what, pid_t pid, const char* host, int po
             fprintf(stderr, "simhost cluster: %s exited before listening on port %d\n", what, port);
             return false;
         }
-        sleep_ms(20);
+        sh_sleep(0.02);
     }
     fprintf(stderr, "simhost cluster: %s did not listen on port %d within %d s\n", what, port, START_WAIT_S);
     return false;
@@ -263,7 +256,7 @@ static void stop_all(cluster* c)
             continue;
         bool gone = false;
         while (!(gone = exited(c->host_pid[i])) && sh_now() < deadline)
-            sleep_ms(20);
+            sh_sleep(0.02);
         if (!gone)
         {
             fprintf(stderr, "simhost cluster: host%d (pid %d) did not stop; killing it\n", i + 1,

@@ -24,7 +24,8 @@
 
 static const char usage[] =
     "usage: simhost run SCENARIO [--param k=v ...] [--duration S] [--timestep-ms T] [--out FILE]\n"
-    "                            [--record [FILE.db]] [--recordings DIR] [--scripts DIR] [--assets FILE]\n"
+    "                            [--record [FILE.db]] [--snapshot-every K] [--recordings DIR]\n"
+    "                            [--scripts DIR] [--assets FILE]\n"
     "\n"
     "Runs scripts/scenarios/SCENARIO.lua headless, as fast as possible, and prints a summary.\n"
     "  --param k=v       set a scenario parameter (repeatable; checked against its type and range)\n"
@@ -33,6 +34,8 @@ static const char usage[] =
     "  --out FILE        write every frame as JSON Lines: {\"type\":\"frame\",\"data\":...}\n"
     "  --record [FILE]   record the run (docs/recordings.md) into FILE (must end in .db), or into the\n"
     "                    recordings directory under a fresh id\n"
+    "  --snapshot-every K  with --record: store the whole world state every K frames, so a resume or\n"
+    "                    verify starts from the nearest one instead of frame 0 (default: none)\n"
     "  --recordings DIR  the recordings directory (default: recordings/ beside the asset DB)\n"
     "  --scripts DIR     scripts directory (default: the installed or source tree's scripts/)\n"
     "  --assets FILE     asset DB (default: the default asset DB)\n"
@@ -149,6 +152,7 @@ typedef struct run_args
     const char* out;
     bool record;
     const char* record_file; // NULL: a fresh id in the recordings directory
+    int snapshot_every;      // 0: no snapshots
     const char* recordings;
     const char* scripts;
     const char* assets;
@@ -209,6 +213,11 @@ static int parse_args(int argc, char** argv, run_args* a)
         }
         else if (strcmp(arg, "--out") == 0)
             a->out = v;
+        else if (strcmp(arg, "--snapshot-every") == 0)
+        {
+            if (!sh_cli_int(arg, v, 1, 1 << 30, &a->snapshot_every, &bad))
+                return bad_usage("%s", bad.message);
+        }
         else if (strcmp(arg, "--scripts") == 0)
             a->scripts = v;
         else if (strcmp(arg, "--recordings") == 0)
@@ -323,6 +332,8 @@ int sh_cmd_run(int argc, char** argv)
         }
         lua_pushinteger(L, (lua_Integer)getpid());
         lua_setfield(L, -2, "tag");
+        lua_pushinteger(L, a.snapshot_every);
+        lua_setfield(L, -2, "snapshots");
         lua_setfield(L, -2, "record");
     }
     g_running = L;

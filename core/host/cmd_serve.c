@@ -37,6 +37,8 @@ static const char serve_usage[] =
     "  --recordings DIR         recordings directory (default: recordings/ beside the asset DB)\n"
     "  --record-all             record every run (else only those whose start says \"record\": true)\n"
     "  --max-recordings-mb N    remove the oldest finished recordings past N MB (default: no cap)\n"
+    "  --snapshot-every K       recordings store the whole world state every K frames (resume starts\n"
+    "                           there; a start's \"snapshots\" overrides it; default: none)\n"
     "  --allow-delete           allow DELETE /api/v1/simulations/{id}\n"
     "  --repl                   a Lua prompt on this terminal while serving; end of input stops the host\n"
     "  --repl-socket PATH       serve a REPL on a Unix socket for `simhost attach PATH`\n"
@@ -197,6 +199,12 @@ int sh_cmd_serve(int argc, char** argv)
         }
         else if (strcmp(a, "--recordings") == 0)
             cfg.recordings_dir = v;
+        else if (strcmp(a, "--snapshot-every") == 0)
+        {
+            if (!sh_cli_int(a, v, 1, 1 << 30, &n, &bad))
+                return usage_error("%s%s", bad.message, "");
+            cfg.snapshot_every = n;
+        }
         else if (strcmp(a, "--max-recordings-mb") == 0)
         {
             if (!sh_cli_number(a, v, 0, 1e9, false, &d, &bad))

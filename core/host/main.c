@@ -5,6 +5,9 @@
 
 #include <stdio.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 static const char usage[] =
     "simhost " SH_VERSION " — a Lua-scriptable rigid-body simulation host\n"
@@ -50,8 +53,21 @@ static const command commands[] = {
     {"soak", sh_cmd_soak},
 };
 
+// A frame is a fresh Lua string every tick (a 1000-body JSON frame is 520 KB). glibc serves blocks that
+// size with mmap, or trims them off the heap top when freed, so every frame faulted its pages in anew:
+// half of bench-frames' 1000-body JSON encode (1.67 → 0.90 ms with these two settings). Blocks up to
+// 8 MiB come from the heap and up to 32 MiB of free heap stays mapped.
+static void keep_frame_memory_mapped(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, 8 << 20);
+    mallopt(M_TRIM_THRESHOLD, 32 << 20);
+#endif
+}
+
 int main(int argc, char** argv)
 {
+    keep_frame_memory_mapped();
     if (argc < 2)
     {
         fputs(usage, stderr);

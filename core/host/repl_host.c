@@ -3,8 +3,8 @@
 // that eval, pause, resume, step and kill a live session (docs/repl.md).
 //
 // Everything here runs on the REPL's own thread. It never touches a session's Lua state or world: each
-// session request goes to the session's actor as a message and waits for its answer (core/net/control.c),
-// so it is safe while the session runs.
+// session request goes to the session's actor as a message and waits for its answer
+// (core/net/session_control.c), so it is safe while the session runs.
 #include "repl_host.h"
 
 #include "repl.h"
@@ -155,7 +155,7 @@ static int handle_eval(lua_State* L)
     const char* code = luaL_checklstring(L, 2, &n);
     lua_Number timeout = luaL_optnumber(L, 3, 0);
     luaL_argcheck(L, lua_isnoneornil(L, 3) || (timeout > 0 && timeout <= 86400), 3,
-                  "must be a number of seconds in (0, 86400]");
+                  "must be a number of seconds in 0 … 86400, above 0");
     sh_control req = {
         .kind = SH_CONTROL_EVAL, .code = code, .code_len = n, .render = sh_repl_pretty, .timeout_s = timeout};
     control(L, h, &req, NULL);

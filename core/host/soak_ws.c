@@ -113,15 +113,17 @@ int soak_ws_upgrade(soak_ws* c, const char* path, double timeout_s)
                      "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                      "Sec-WebSocket-Key: c2ltaG9zdC1zb2FrLWtleQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
                      path);
-    if (!soak_ws_send_raw(c, req, (size_t)n, timeout_s))
-        return -1;
     double deadline = sh_now() + timeout_s;
+    if (!soak_ws_send_raw(c, req, (size_t)n, timeout_s))
+        return sh_now() >= deadline ? -1 : -2;
     size_t len = 0;
     // The response head, byte by byte up to the blank line (it is short; frames may follow it).
     while (len < 4 || memcmp(c->buf + len - 4, "\r\n\r\n", 4) != 0)
     {
-        if (len >= 8192 || !read_exact(c, len, 1, deadline))
-            return -1;
+        if (len >= 8192)
+            return 0;
+        if (!read_exact(c, len, 1, deadline))
+            return sh_now() >= deadline ? -1 : -2; // a killed host resets the connection: not a timeout
         len++;
     }
     return strncmp(c->buf, "HTTP/1.1 101", 12) == 0 ? 1 : 0;

@@ -13,7 +13,8 @@ typedef struct soak_ws
 
 // A TCP connection to 127.0.0.1:port (no HTTP yet). False when refused.
 bool soak_ws_tcp(soak_ws* c, int port);
-// The HTTP upgrade to `path`: 1 switched, 0 refused with another status, -1 no answer in time.
+// The HTTP upgrade to `path`: 1 switched, 0 refused with another status, -1 no answer in time, -2 the
+// connection closed or reset before the answer.
 int soak_ws_upgrade(soak_ws* c, const char* path, double timeout_s);
 bool soak_ws_send_raw(soak_ws* c, const void* p, size_t n, double timeout_s);
 bool soak_ws_send_text(soak_ws* c, const char* s, size_t n, double timeout_s);

@@ -3,10 +3,8 @@
 // wake-up of the service loop; the loop does the rest between lws_service calls.
 //
 // Shutdown tells each running session "host shutting down" through its actor (the REPL's kill,
-// control.c), which runs on another thread because sh_server_control blocks: the stopper below.
+// session_control.c), which runs on another thread because sh_server_control blocks: the stopper below.
 #include "net_internal.h"
-
-#include <time.h>
 
 enum
 {
@@ -16,8 +14,8 @@ enum
     // outbox), and a shutdown must stay well inside the 5 s that init systems and the tests give it.
     STOP_GRACE_MS = 2000,
     // The kill is posted to each actor and waited for this long only: one inside a long callback
-    // answers later (its request outlives the wait, control.c), so 30 sessions cost no more than the
-    // slowest one, not the sum.
+    // answers later (its request outlives the wait, session_control.c), so 30 sessions cost no more
+    // than the slowest one, not the sum.
     KILL_WAIT_MS = 20,
     POLL_MS = 20,
 };
@@ -65,20 +63,14 @@ const char* sh_server_state_name(sh_server_state state)
     }
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static void kill_all(sh_server* server)
 {
     int n = 0;
-    sh_session** sessions = sh_workers_sessions(server->workers, &n);
+    sh_actor** sessions = sh_workers_actors(server->workers, &n);
     for (int i = 0; i < n; i++)
     {
         unsigned id = sessions[i]->id;
-        sh_session_unref(sessions[i]);
+        sh_session_unref(sh_session_of(sessions[i]));
         sh_control req = {
             .kind = SH_CONTROL_KILL, .reason = shutdown_reason, .timeout_s = KILL_WAIT_MS / 1000.0};
         sh_control_reply reply = {0};
@@ -95,7 +87,7 @@ static void* stopper(void* arg)
     kill_all(server);
     double deadline = sh_now() + STOP_GRACE_MS / 1000.0;
     while (atomic_load(&server->session_count) > 0 && !atomic_load(&server->stop) && sh_now() < deadline)
-        sleep_ms(POLL_MS);
+        sh_sleep(POLL_MS / 1000.0);
     if (atomic_load(&server->session_count) > 0)
         sh_log("shutdown: %d sessions still open after %d ms; closing them",
                atomic_load(&server->session_count), STOP_GRACE_MS);

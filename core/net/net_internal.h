@@ -77,24 +77,8 @@ sh_msg* sh_outbox_pop(sh_outbox* o);
 void sh_outbox_clear(sh_outbox* o);
 
 // ---------------------------------------------------------------------------------------------
-// workers.c — a pool of threads running session actors. A session is queued when it has work
-// (a message, a due timer, or its client left) and runs on one worker at a time.
-typedef struct sh_workers sh_workers;
-typedef struct sh_server sh_server;
-
-bool sh_workers_create(sh_server* server, int count, sh_workers** out, sh_error* err);
-// Runs until every registered session has ended, then joins the threads and frees the pool.
-void sh_workers_destroy(sh_workers* w);
-void sh_workers_register(sh_workers* w, sh_session* s); // takes a reference
-void sh_workers_wake(sh_workers* w, sh_session* s);     // s has new work
-void sh_workers_set_timer(sh_workers* w, sh_session* s, double due);
-// Runs fn(arg) on a worker (used for requests that must run Lua, e.g. the scenario list).
-bool sh_workers_submit(sh_workers* w, void (*fn)(void* arg), void* arg);
-// Any thread: the registered session with this id (referenced; the caller unrefs), or NULL.
-sh_session* sh_workers_find(sh_workers* w, unsigned id);
-// Any thread: every registered session, referenced, in an array of *count (sh_alloc'd, count
-// elements); NULL with *count 0 when there are none or memory ran out.
-sh_session** sh_workers_sessions(sh_workers* w, int* count);
+// workers.c — the pool of threads that runs actors (workers.h); a session is one.
+#include "workers.h"
 
 // ---------------------------------------------------------------------------------------------
 // session.c — one WebSocket connection's actor. Shared by the service thread (connection side)
@@ -109,14 +93,6 @@ typedef struct sh_lua_budget
     double cpu_budget;  // seconds
     atomic_bool* abort; // set by another thread: unwind now (NULL: never)
 } sh_lua_budget;
-
-typedef enum sh_sched_state
-{
-    SH_SCHED_NONE = 0, // not registered with the workers (rejected, or ended)
-    SH_SCHED_IDLE,
-    SH_SCHED_QUEUED,
-    SH_SCHED_RUNNING,
-} sh_sched_state;
 
 struct sh_session
 {
@@ -136,19 +112,17 @@ struct sh_session
     // Read by the Lua hook on the worker, set by the service thread: stop this session's Lua now.
     atomic_bool abort;
 
-    // Guarded by the workers' lock.
-    sh_sched_state sched;
-    bool pending; // work arrived while queued/running
-    double due;   // timer, sh_now() clock; < 0 when disarmed
-    struct sh_session *sched_next, *all_next, *all_prev;
+    // The session as the worker pool sees it (workers.h): queued when it has work, run on one worker at a
+    // time. Its scheduling fields belong to the pool.
+    sh_actor actor;
 
     // Only the worker currently running the actor touches these.
     lua_State* L;
     bool started, ended;
     sh_lua_budget budget;
 
-    // control.c. Guarded by `lock`: requests from another thread (the REPL) waiting for the actor, and
-    // ctl_closed once the actor is done with them (later ones fail at once instead of waiting).
+    // session_control.c. Guarded by `lock`: requests from another thread (the REPL) waiting for the actor,
+    // and ctl_closed once the actor is done with them (later ones fail at once instead of waiting).
     struct sh_control_req *ctl_head, *ctl_tail;
     int ctl_count;
     bool ctl_closed;
@@ -157,6 +131,11 @@ struct sh_session
 };
 
 sh_session* sh_session_new(sh_server* server, unsigned id);
+// The session an actor of the pool belongs to (every actor the net layer registers is a session).
+static inline sh_session* sh_session_of(sh_actor* a)
+{
+    return (sh_session*)(void*)((char*)a - offsetof(sh_session, actor));
+}
 void sh_session_ref(sh_session* s);
 void sh_session_unref(sh_session* s);
 // Service thread: a complete client text message (takes ownership of m).
@@ -167,17 +146,37 @@ void sh_session_client_gone(sh_session* s);
 // Any thread: queue a message for the client and poke the service thread.
 bool sh_session_send(sh_session* s, const char* data, size_t len, sh_send_kind kind);
 void sh_session_request_close(sh_session* s);
-// Worker: run whatever is pending (messages, a due timer). `tick` says the timer fired.
-void sh_session_run(sh_session* s, bool tick);
 // Worker: the scenario list as JSON (runs the scripts in a fresh Lua state); returns the HTTP status.
 int sh_scenarios_json(sh_server* server, sh_buf* out);
-// Worker: the session is done with the workers (ended or client gone); frees the Lua state.
-bool sh_session_finished(sh_session* s);
-// For control.c (worker): arms the CPU budget for one call into s->L, as every script entry does; the
-// script's module table and its `session` object; ending the session with an error for the client.
-void sh_session_arm_budget(sh_session* s);
+// Service thread, before the session is registered: records the client's address ("ip:port").
+void sh_session_set_peer(sh_session* s, struct lws* wsi);
+
+// How a call into a session's Lua state ended. Several limits at once: closed, then memory, then CPU.
+typedef enum sh_call_end
+{
+    SH_CALL_OK = 0,
+    SH_CALL_CLOSED, // the service thread set `abort` (the client left): the hook unwound the call
+    SH_CALL_MEMORY, // over the state's memory cap
+    SH_CALL_CPU,    // over the CPU budget of one callback
+    SH_CALL_ERROR,  // the script raised; the error object is on top of the stack
+} sh_call_end;
+
+// For session_control.c, on the worker running the session:
+// calls the function below the nargs arguments on top of s->L's stack, protected, under the session's
+// memory cap and a fresh CPU budget, the way every script callback is called;
+sh_call_end sh_session_call(sh_session* s, int nargs, int nresults);
+// pushes the script's module table and its `session` object;
 void sh_session_push_script(sh_session* s);
+// sends the client {"type":"error","message":message} and ends the session.
 void sh_session_fail(sh_session* s, const char* message);
+
+// session_control.c — the session's other inbox: requests from the REPL (sh_server_control in
+// server.h), queued like client messages and run by the actor before them.
+// Worker, from the session's run: runs the queued requests.
+void sh_session_control_run(sh_session* s);
+// Worker (session finished) or last unref: answers whatever is still queued with "ended", and refuses
+// requests from then on.
+void sh_session_control_close(sh_session* s);
 
 // ---------------------------------------------------------------------------------------------
 struct sh_conn;
@@ -190,15 +189,6 @@ bool sh_replay_setup(sh_server* server, sh_error* err);
 // Worker, while a session starts: sets session.recording = {dir, all, max_mb} on the session object on
 // top of the stack (docs/recordings.md).
 void sh_session_push_recording(lua_State* L, sh_server* server);
-
-// ---------------------------------------------------------------------------------------------
-// control.c — requests from the REPL (sh_server_control in server.h) to session actors.
-// Worker, from sh_session_run: runs the queued requests.
-void sh_control_run_pending(sh_session* s);
-// Worker (session finished) or last unref: answers whatever is still queued with "ended".
-void sh_control_close(sh_session* s);
-// Service thread, before the session is registered: records the client's address.
-void sh_control_set_peer(sh_session* s, struct lws* wsi);
 
 // ---------------------------------------------------------------------------------------------
 // server.c / http.c / ws_session.c — the service thread.
@@ -234,6 +224,8 @@ struct sh_server
     sh_asset_db* db;      // opened once, read-only, lent to every session (reads are thread-safe)
     char* assets_json;
     size_t assets_json_len, assets_json_cap;
+    // Recordings kept open between replay requests (replay_cache.h); owned.
+    struct sh_replay_cache* replay_cache;
     pthread_mutex_t ctx_lock; // guards ctx against destruction while a worker pokes it
     double started;
     int bound_port;

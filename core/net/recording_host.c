@@ -1,6 +1,7 @@
 // The host's recordings settings (docs/recordings.md): where recordings go, and what a session's
 // script learns of it (session.recording = {dir, all, max_mb}).
 #include "net_internal.h"
+#include "replay_cache.h"
 
 #include <errno.h>
 #include <lauxlib.h>
@@ -41,6 +42,9 @@ bool sh_replay_setup(sh_server* server, sh_error* err)
     if (server->recordings_dir == NULL)
         return sh_error_set(err, "out of memory");
     server->cfg.recordings_dir = server->recordings_dir;
+    server->replay_cache = sh_replay_cache_create();
+    if (server->replay_cache == NULL)
+        return sh_error_set(err, "out of memory");
     return true;
 }
 
@@ -54,6 +58,8 @@ void sh_session_push_recording(lua_State* L, sh_server* server)
     lua_setfield(L, -2, "all");
     lua_pushnumber(L, server->cfg.max_recordings_mb);
     lua_setfield(L, -2, "max_mb");
+    lua_pushinteger(L, server->cfg.snapshot_every);
+    lua_setfield(L, -2, "snapshot_every");
     lua_setfield(L, -2, "recording");
     lua_pop(L, 1);
 }

@@ -3,6 +3,8 @@
 // reading (SQLite, inflate, JSON) runs on a worker. An id is only ever matched against the directory's
 // listing; every bad id, number or range is a 404/400 with {"error": ...} naming what was wrong.
 #include "net_internal.h"
+#include "replay_cache.h"
+#include "replay_query.h"
 
 #include "simhost/recording.h"
 
@@ -14,11 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-// A JSON range answers at most 100 frames (a 1000-body FrameData is ~150 kB); frames.bin at most 1000
-// (a 1000-body SHF1 frame with velocities is ~57 kB, so ≤ ~60 MB). Larger counts are clamped.
-#define RANGE_CAP     100
-#define RANGE_BIN_CAP 1000
 
 typedef struct replay_req
 {
@@ -52,69 +49,30 @@ static int fail(sh_buf* body, int status, const char* fmt, ...)
     return status;
 }
 
-// --- query and path parsing ----------------------------------------------------------------------------
-
-// The value of `name` in the query (decoded only as far as digits and '-' need), or NULL.
-static const char* query_arg(const char* query, const char* name, char* out, size_t size)
-{
-    size_t n = strlen(name);
-    for (const char* p = query; p && *p;)
-    {
-        const char* amp = strchr(p, '&');
-        size_t len = amp ? (size_t)(amp - p) : strlen(p);
-        if (len > n && strncmp(p, name, n) == 0 && p[n] == '=')
-        {
-            size_t v = len - n - 1;
-            if (v >= size)
-                v = size - 1;
-            memcpy(out, p + n + 1, v);
-            out[v] = '\0';
-            return out;
-        }
-        p = amp ? amp + 1 : NULL;
-    }
-    return NULL;
-}
-
-static bool parse_int(const char* s, int64_t lo, int64_t hi, int64_t* out)
-{
-    if (s == NULL || *s == '\0')
-        return false;
-    char* end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
-}
-
-// Splits "/api/v1/simulations/ID/a/b/c" after the prefix into at most 5 segments (in place).
-static int split(char* rest, char** seg, int max)
-{
-    int n = 0;
-    char* p = rest;
-    while (*p == '/')
-        p++;
-    while (*p && n < max)
-    {
-        seg[n++] = p;
-        char* slash = strchr(p, '/');
-        if (slash == NULL)
-            break;
-        *slash = '\0';
-        p = slash + 1;
-    }
-    if (*p && n == max && strchr(p, '/') != NULL)
-        return max + 1;
-    return n;
-}
-
 // --- JSON pieces -----------------------------------------------------------------------------------------
+
+// The per-body pieces of a frame go through puts and these, not printf: a 1000-body state has ~16 000
+// of them, and vsnprintf (called twice per sh_buf_printf) was the largest cost after the floats.
+static void put_uint(sh_buf* b, uint32_t v)
+{
+    char t[10];
+    int n = 0;
+    do
+        t[sizeof t - 1 - n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    sh_buf_append(b, t + sizeof t - n, (size_t)n);
+}
+
+static void put_bool(sh_buf* b, bool v)
+{
+    sh_buf_puts(b, v ? "true" : "false");
+}
 
 static void put_xyz(sh_buf* b, const char* key, double x, double y, double z)
 {
-    sh_buf_printf(b, "\"%s\":{\"x\":", key);
+    sh_buf_puts(b, "\"");
+    sh_buf_puts(b, key);
+    sh_buf_puts(b, "\":{\"x\":");
     sh_buf_json_number(b, x);
     sh_buf_puts(b, ",\"y\":");
     sh_buf_json_number(b, y);
@@ -126,7 +84,9 @@ static void put_xyz(sh_buf* b, const char* key, double x, double y, double z)
 // A float32 value of a frame (its shortest text).
 static void put_num(sh_buf* b, const char* key, double v)
 {
-    sh_buf_printf(b, ",\"%s\":", key);
+    sh_buf_puts(b, ",\"");
+    sh_buf_puts(b, key);
+    sh_buf_puts(b, "\":");
     sh_buf_json_number(b, v);
 }
 
@@ -154,7 +114,9 @@ bool sh_replay_frame_json(sh_buf* b, const uint8_t* bytes, size_t len,
         sh_frame_body_at(&v, i, &s);
         if (keep != NULL && !keep(ud, s.id))
             continue;
-        sh_buf_printf(b, "%s{\"body_id\":%u,", b->len > 0 && b->data[b->len - 1] == '[' ? "" : ",", s.id);
+        sh_buf_puts(b, b->len > 0 && b->data[b->len - 1] == '[' ? "{\"body_id\":" : ",{\"body_id\":");
+        put_uint(b, s.id);
+        sh_buf_puts(b, ",");
         put_xyz(b, "position", s.position[0], s.position[1], s.position[2]);
         sh_buf_puts(b, ",");
         put_xyz(b, "velocity", s.velocity[0], s.velocity[1], s.velocity[2]);
@@ -165,8 +127,11 @@ bool sh_replay_frame_json(sh_buf* b, const uint8_t* bytes, size_t len,
         put_num(b, "z", s.orientation[2]);
         sh_buf_puts(b, "},");
         put_xyz(b, "angular_velocity", s.angular_velocity[0], s.angular_velocity[1], s.angular_velocity[2]);
-        sh_buf_printf(b, ",\"is_environment\":%s,\"sleeping\":%s}", s.environment ? "true" : "false",
-                      s.sleeping ? "true" : "false");
+        sh_buf_puts(b, ",\"is_environment\":");
+        put_bool(b, s.environment);
+        sh_buf_puts(b, ",\"sleeping\":");
+        put_bool(b, s.sleeping);
+        sh_buf_puts(b, "}");
     }
     sh_buf_puts(b, "],\"collisions\":[");
     for (uint32_t i = 0; i < v.contact_count;)
@@ -183,7 +148,11 @@ bool sh_replay_frame_json(sh_buf* b, const uint8_t* bytes, size_t len,
                 break;
             deepest = d.depth > deepest ? d.depth : deepest;
         }
-        sh_buf_printf(b, "%s{\"body_a_id\":%u,\"body_b_id\":%u,", i ? "," : "", c.body_a, c.body_b);
+        sh_buf_puts(b, i ? ",{\"body_a_id\":" : "{\"body_a_id\":");
+        put_uint(b, c.body_a);
+        sh_buf_puts(b, ",\"body_b_id\":");
+        put_uint(b, c.body_b);
+        sh_buf_puts(b, ",");
         put_xyz(b, "normal", c.normal[0], c.normal[1], c.normal[2]);
         put_num(b, "penetration_depth", deepest);
         sh_buf_puts(b, ",\"contacts\":[");
@@ -352,11 +321,8 @@ static int rows_route(sh_rec_reader* r, sh_buf* body, bool energy)
     return 200;
 }
 
-static int state_route(sh_rec_reader* r, const char* id, const char* fid_s, sh_buf* body)
+static int state_route(sh_rec_reader* r, const char* id, int64_t fid, sh_buf* body)
 {
-    int64_t fid;
-    if (!parse_int(fid_s, 0, UINT32_MAX, &fid))
-        return fail(body, 400, "frame id must be an integer 0 ... 4294967295, got '%.40s'", fid_s);
     sh_frame_buf frame = {0};
     bool found = false;
     sh_error err = {{0}};
@@ -401,23 +367,8 @@ static bool put_range_frame(void* ud, const sh_rec_frame_row* row, const uint8_t
     return !c->failed && !c->body->failed;
 }
 
-static int range_route(sh_rec_reader* r, const char* id, const char* query, bool bin, sh_buf* body)
+static int range_route(sh_rec_reader* r, const char* id, int64_t start, int64_t count, bool bin, sh_buf* body)
 {
-    char sbuf[32], cbuf[32];
-    const char* s = query_arg(query, "start", sbuf, sizeof sbuf);
-    const char* n = query_arg(query, "count", cbuf, sizeof cbuf);
-    int64_t start, count;
-    if (s == NULL)
-        return fail(body, 400, "'start' is required");
-    if (n == NULL)
-        return fail(body, 400, "'count' is required");
-    if (!parse_int(s, 0, UINT32_MAX, &start))
-        return fail(body, 400, "'start' must be an integer 0 ... 4294967295, got '%s'", s);
-    if (!parse_int(n, 1, INT32_MAX, &count))
-        return fail(body, 400, "'count' must be an integer >= 1, got '%s'", n);
-    int cap = bin ? RANGE_BIN_CAP : RANGE_CAP;
-    if (count > cap)
-        count = cap;
     const sh_rec_run* u = sh_rec_run_info(r);
     if (u->frame_count == 0 || start > u->last_frame)
         return fail(body, 404, "recording '%s' has no frame at or after %lld (its last is %lld)", id,
@@ -493,11 +444,8 @@ static bool put_series(void* ud, const sh_rec_frame_row* row, const uint8_t* byt
     return !c->body->failed;
 }
 
-static int series_route(sh_rec_reader* r, const char* id, const char* bid_s, bool energy, sh_buf* body)
+static int series_route(sh_rec_reader* r, const char* id, int64_t bid, bool energy, sh_buf* body)
 {
-    int64_t bid;
-    if (!parse_int(bid_s, 0, INT64_MAX, &bid))
-        return fail(body, 400, "body id must be an integer >= 0, got '%.40s'", bid_s);
     const sh_rec_body* b = sh_rec_body_find(r, bid);
     if (b == NULL)
         return fail(body, 404, "recording '%s' has no body %lld", id, (long long)bid);
@@ -527,6 +475,7 @@ static int delete_route(replay_req* q, const char* id, const char* path, sh_buf*
         if (!finished)
             return fail(body, 409, "recording '%s' is still being written", id);
     }
+    sh_replay_cache_forget(q->server->replay_cache, path); // no kept descriptor outlives the file
     static const char* const tails[] = {"", "-wal", "-shm"};
     for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++)
     {
@@ -541,53 +490,60 @@ static int delete_route(replay_req* q, const char* id, const char* path, sh_buf*
     return 200;
 }
 
-// Routes below /{id}: seg[0] = id, seg[1...] the rest.
-static int recording_route(replay_req* q, char** seg, int n, const char** type, sh_buf* body)
+// Routes below /{id}, in the order their errors are checked: the id, the method, the file, the numbers.
+static int recording_route(replay_req* q, const sh_replay_query* p, const char** type, sh_buf* body)
 {
-    const char* id = seg[0];
+    const char* id = p->id;
     char path[PATH_MAX];
-    if (!sh_rec_path(q->server->recordings_dir, id, path, sizeof path))
+    if (p->id_too_long || !sh_rec_path(q->server->recordings_dir, id, path, sizeof path))
         return fail(body, 404, "no recording '%.128s'", id);
     if (q->is_delete)
-        return n == 1 ? delete_route(q, id, path, body)
-                      : fail(body, 405, "DELETE is only for /simulations/{id}");
-    if (n == 1)
+        return p->kind == SH_REPLAY_BARE ? delete_route(q, id, path, body)
+                                         : fail(body, 405, "DELETE is only for /simulations/{id}");
+    if (p->kind == SH_REPLAY_BARE)
         return fail(body, 404, "not found (try /api/v1/simulations/%s/metadata)", id);
-    sh_rec_reader* r = NULL;
+    sh_replay_lease lease;
     sh_error err = {{0}};
-    if (!sh_rec_open(path, &r, &err))
+    if (!sh_replay_cache_take(q->server->replay_cache, path, &lease, &err))
         return fail(body, 404, "recording '%s' is unreadable: %s", id, err.message);
-    const char* what = seg[1];
+    sh_rec_reader* r = lease.r;
     int status;
-    if (n == 2 && strcmp(what, "metadata") == 0)
-        status = metadata_route(r, body);
-    else if (n == 2 && strcmp(what, "frames") == 0)
-        status = rows_route(r, body, false);
-    else if (n == 2 && strcmp(what, "energy") == 0)
-        status = rows_route(r, body, true);
-    else if (n == 2 && strcmp(what, "assets") == 0)
-    {
-        const char* assets = sh_rec_text(r, "assets");
-        sh_buf_puts(body, assets[0] ? assets : "[]");
-        status = 200;
-    }
-    else if (n == 3 && strcmp(what, "frames") == 0 && strcmp(seg[2], "range") == 0)
-        status = range_route(r, id, q->query, false, body);
-    else if (n == 2 && strcmp(what, "frames.bin") == 0)
-    {
-        status = range_route(r, id, q->query, true, body);
-        if (status == 200)
-            *type = "application/octet-stream";
-    }
-    else if (n == 4 && strcmp(what, "frames") == 0 && strcmp(seg[3], "state") == 0)
-        status = state_route(r, id, seg[2], body);
-    else if (n == 3 && strcmp(what, "energy") == 0)
-        status = series_route(r, id, seg[2], true, body);
-    else if (n == 3 && strcmp(what, "velocity") == 0)
-        status = series_route(r, id, seg[2], false, body);
+    if (p->status != 0)
+        status = fail(body, p->status, "%s", p->error);
     else
-        status = fail(body, 404, "not found");
-    sh_rec_close(r);
+        switch (p->kind)
+        {
+            case SH_REPLAY_METADATA:
+                status = metadata_route(r, body);
+                break;
+            case SH_REPLAY_FRAMES:
+            case SH_REPLAY_ENERGY:
+                status = rows_route(r, body, p->kind == SH_REPLAY_ENERGY);
+                break;
+            case SH_REPLAY_ASSETS: {
+                const char* assets = sh_rec_text(r, "assets");
+                sh_buf_puts(body, assets[0] ? assets : "[]");
+                status = 200;
+                break;
+            }
+            case SH_REPLAY_RANGE:
+            case SH_REPLAY_BIN:
+                status = range_route(r, id, p->frame, p->count, p->kind == SH_REPLAY_BIN, body);
+                if (status == 200 && p->kind == SH_REPLAY_BIN)
+                    *type = "application/octet-stream";
+                break;
+            case SH_REPLAY_STATE:
+                status = state_route(r, id, p->frame, body);
+                break;
+            case SH_REPLAY_BODY_ENERGY:
+            case SH_REPLAY_VELOCITY:
+                status = series_route(r, id, p->body, p->kind == SH_REPLAY_BODY_ENERGY, body);
+                break;
+            default:
+                status = fail(body, 404, "not found");
+                break;
+        }
+    sh_replay_cache_give(q->server->replay_cache, path, &lease);
     return status;
 }
 
@@ -599,15 +555,15 @@ static int run_request(void* arg, const char** type, sh_buf* body)
         req_free(q);
         return 0;
     }
+    sh_replay_query p;
+    sh_replay_query_parse(q->uri + strlen("/api/v1/simulations"), q->query, &p);
     int status;
-    char* seg[6];
-    int n = split(q->uri + strlen("/api/v1/simulations"), seg, 5);
-    if (n == 0)
+    if (p.kind == SH_REPLAY_LIST)
         status = q->is_delete ? fail(body, 405, "DELETE needs a recording id") : list_route(q, body);
-    else if (n > 4)
+    else if (p.kind == SH_REPLAY_TOO_DEEP)
         status = fail(body, 404, "not found");
     else
-        status = recording_route(q, seg, n, type, body);
+        status = recording_route(q, &p, type, body);
     req_free(q);
     return status;
 }

@@ -1,6 +1,7 @@
 // The server: one lws context and vhost, the service loop (the one lws service thread), the worker
 // pool, and the protocol callback that splits HTTP from WebSocket events.
 #include "net_internal.h"
+#include "replay_cache.h"
 
 #include "simhost/assets.h"
 
@@ -224,7 +225,7 @@ bool sh_server_create(const sh_server_config* config, sh_server** out, sh_error*
         sh_error_set(err, "out of memory");
         goto fail;
     }
-    if (!sh_workers_create(server, config->workers, &server->workers, err))
+    if (!sh_workers_create(config->workers, &server->workers, err))
         goto fail;
 
     lws_set_log_level(LLL_ERR, lws_log_line);
@@ -335,6 +336,7 @@ void sh_server_destroy(sh_server* server)
     free_string(server->host);
     free_string(server->assets_path);
     free_string(server->scripts_dir);
+    sh_replay_cache_destroy(server->replay_cache); // after the workers: no request holds a reader
     free_string(server->recordings_dir);
     free_string(server->web_root);
     if (server->assets_json != NULL)

@@ -5,9 +5,11 @@
 
 #include "simhost/lua.h"
 
+#include <arpa/inet.h>
 #include <lualib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 // How many client messages one run handles before yielding the worker to other sessions.
@@ -24,6 +26,8 @@ enum
 // ---------------------------------------------------------------------------------------------
 // Lifetime
 
+static const sh_actor_ops actor_ops;
+
 sh_session* sh_session_new(sh_server* server, unsigned id)
 {
     sh_session* s = sh_alloc_zeroed(sizeof *s);
@@ -36,7 +40,7 @@ sh_session* sh_session_new(sh_server* server, unsigned id)
     pthread_mutex_init(&s->lock, NULL);
     s->out.frame_cap = server->cfg.outbox_frames > 0 ? server->cfg.outbox_frames : 64;
     s->out.byte_cap = server->cfg.outbox_bytes > 0 ? server->cfg.outbox_bytes : (size_t)16 << 20;
-    s->due = -1;
+    s->actor = (sh_actor){.ops = &actor_ops, .id = id, .due = -1};
     s->budget.cap = server->cfg.lua_memory_bytes;
     s->budget.cpu_budget = server->cfg.lua_cpu_ms / 1000.0;
     s->budget.abort = &s->abort;
@@ -66,7 +70,7 @@ void sh_session_unref(sh_session* s)
     if (atomic_fetch_sub(&s->refs, 1) != 1)
         return;
     SH_ASSERT(s->L == NULL);
-    sh_control_close(s); // normally already done when the actor finished
+    sh_session_control_close(s); // normally already done when the actor finished
     clear_inbox(s);
     sh_outbox_clear(&s->out);
     pthread_mutex_destroy(&s->lock);
@@ -100,7 +104,7 @@ bool sh_session_deliver(sh_session* s, sh_msg* m)
     s->in_count++;
     s->in_bytes += m->len;
     pthread_mutex_unlock(&s->lock);
-    sh_workers_wake(s->server->workers, s);
+    sh_workers_wake(s->server->workers, &s->actor);
     return true;
 }
 
@@ -113,7 +117,7 @@ void sh_session_client_gone(sh_session* s)
     pthread_mutex_unlock(&s->lock);
     // The hook sees this within HOOK_COUNT instructions and unwinds the running callback.
     atomic_store(&s->abort, true);
-    sh_workers_wake(s->server->workers, s);
+    sh_workers_wake(s->server->workers, &s->actor);
 }
 
 bool sh_session_send(sh_session* s, const char* data, size_t len, sh_send_kind kind)
@@ -160,6 +164,31 @@ void sh_session_request_close(sh_session* s)
     s->close_requested = true;
     pthread_mutex_unlock(&s->lock);
     sh_server_poke(s->server);
+}
+
+void sh_session_set_peer(sh_session* s, struct lws* wsi)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    int fd = lws_get_socket_fd(wsi);
+    if (fd >= 0 && getpeername(fd, (struct sockaddr*)&ss, &len) == 0)
+    {
+        if (ss.ss_family == AF_INET)
+        {
+            const struct sockaddr_in* a = (const struct sockaddr_in*)&ss;
+            inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+            port = ntohs(a->sin_port);
+        }
+        else if (ss.ss_family == AF_INET6)
+        {
+            const struct sockaddr_in6* a = (const struct sockaddr_in6*)&ss;
+            inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+            port = ntohs(a->sin6_port);
+        }
+    }
+    snprintf(s->peer, sizeof s->peer, "%s:%d", ip, port);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -256,68 +285,91 @@ static int traceback_handler(lua_State* L)
     return 1;
 }
 
-// Calls the function below the nargs arguments on top of the stack, with the CPU budget reset.
-// On error leaves a one-line message (location and traceback stripped) in `line`; the full
-// traceback is logged.
-static bool budget_call(lua_State* L, int nargs, int nresults, unsigned id, char* line, size_t line_size)
+// Calls the function below the nargs arguments on top of L's stack, protected (message handler at
+// stack index msgh, 0 for none), with the CPU budget started afresh; leaves what lua_pcall leaves and
+// its code in *rc. The one way into a budgeted state: script callbacks, the scenario list, the REPL's
+// requests (session_control.c).
+static sh_call_end budget_pcall(lua_State* L, int nargs, int nresults, int msgh, int* rc)
 {
     sh_lua_budget* b = budget_of(L);
     b->cpu_start = thread_cpu();
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, HOOK_COUNT);
+    *rc = lua_pcall(L, nargs, nresults, msgh);
+    if (*rc == LUA_OK && !b->mem_exceeded && !b->cpu_exceeded)
+        return SH_CALL_OK;
+    if (b->abort != NULL && atomic_load(b->abort))
+        return SH_CALL_CLOSED;
+    if (b->mem_exceeded || *rc == LUA_ERRMEM)
+        return SH_CALL_MEMORY;
+    return b->cpu_exceeded ? SH_CALL_CPU : SH_CALL_ERROR;
+}
+
+// "path/x.lua:12: message\nstack traceback: ..." -> "message" (at most 200 bytes) into line; a
+// non-string error object -> "script error".
+static void error_line(const char* full, char* line, size_t line_size)
+{
+    const char* msg = full != NULL ? full : "script error";
+    for (;;)
+    {
+        const char* p = strstr(msg, ".lua:");
+        const char* nl = strchr(msg, '\n');
+        if (p == NULL || (nl != NULL && p > nl))
+            break;
+        const char* q = p + 5;
+        while (*q >= '0' && *q <= '9')
+            q++;
+        if (q == p + 5 || q[0] != ':' || q[1] != ' ')
+            break;
+        msg = q + 2;
+    }
+    size_t n = strcspn(msg, "\n");
+    if (n > 200)
+        n = 200;
+    snprintf(line, line_size, "%.*s", (int)n, msg);
+    if (line[0] == '\0' || strncmp(line, "script error (a ", 16) == 0)
+        snprintf(line, line_size, "script error");
+}
+
+// The traceback on one log line: newlines become " | ", tabs go.
+static void log_traceback(unsigned id, const char* full)
+{
+    char flat[1024];
+    size_t j = 0;
+    for (const char* p = full; *p && j + 4 < sizeof flat; p++)
+    {
+        if (*p == '\n')
+            flat[j++] = ' ', flat[j++] = '|', flat[j++] = ' ';
+        else if (*p != '\t')
+            flat[j++] = *p;
+    }
+    flat[j] = '\0';
+    sh_log("session %u: script error: %s", id, flat);
+}
+
+// Calls the function below the nargs arguments on top of the stack under the budget, with a traceback.
+// On error leaves a one-line message (location and traceback stripped) in `line`; the full
+// traceback is logged.
+static bool budget_call(lua_State* L, int nargs, int nresults, unsigned id, char* line, size_t line_size)
+{
     int base = lua_gettop(L) - nargs;
     lua_pushcfunction(L, traceback_handler);
     lua_insert(L, base);
-    int rc = lua_pcall(L, nargs, nresults, base);
+    int rc;
+    sh_call_end end = budget_pcall(L, nargs, nresults, base, &rc);
     lua_remove(L, base);
-    if (rc == LUA_OK && !b->mem_exceeded && !b->cpu_exceeded)
+    if (end == SH_CALL_OK)
         return true;
     const char* full = rc != LUA_OK ? lua_tostring(L, -1) : NULL;
-    if (b->abort != NULL && atomic_load(b->abort))
+    if (end == SH_CALL_CLOSED)
         snprintf(line, line_size, "session closed");
-    else if (b->mem_exceeded || rc == LUA_ERRMEM)
+    else if (end == SH_CALL_MEMORY)
         snprintf(line, line_size, "session exceeded its memory limit");
-    else if (b->cpu_exceeded)
+    else if (end == SH_CALL_CPU)
         snprintf(line, line_size, "session exceeded its CPU limit");
     else
-    {
-        // "path/x.lua:12: message\nstack traceback: ..." -> "message"; a non-string error object
-        // -> "script error".
-        const char* msg = full != NULL ? full : "script error";
-        for (;;)
-        {
-            const char* p = strstr(msg, ".lua:");
-            const char* nl = strchr(msg, '\n');
-            if (p == NULL || (nl != NULL && p > nl))
-                break;
-            const char* q = p + 5;
-            while (*q >= '0' && *q <= '9')
-                q++;
-            if (q == p + 5 || q[0] != ':' || q[1] != ' ')
-                break;
-            msg = q + 2;
-        }
-        size_t n = strcspn(msg, "\n");
-        if (n > 200)
-            n = 200;
-        snprintf(line, line_size, "%.*s", (int)n, msg);
-        if (line[0] == '\0' || strncmp(line, "script error (a ", 16) == 0)
-            snprintf(line, line_size, "script error");
-    }
-    if (full != NULL && !(b->abort != NULL && atomic_load(b->abort)))
-    {
-        // The traceback on one log line: newlines become " | ", tabs go.
-        char flat[1024];
-        size_t j = 0;
-        for (const char* p = full; *p && j + 4 < sizeof flat; p++)
-        {
-            if (*p == '\n')
-                flat[j++] = ' ', flat[j++] = '|', flat[j++] = ' ';
-            else if (*p != '\t')
-                flat[j++] = *p;
-        }
-        flat[j] = '\0';
-        sh_log("session %u: script error: %s", id, flat);
-    }
+        error_line(full, line, line_size);
+    if (full != NULL && end != SH_CALL_CLOSED)
+        log_traceback(id, full);
     else if (full == NULL)
         sh_log("session %u: %s", id, line);
     if (rc != LUA_OK)
@@ -336,8 +388,9 @@ static int init_state(lua_State* L)
     return 0;
 }
 
-// A fresh state: the sandbox's curated library (bindings/l_sandbox.c), `simhost` and `cjson` preloaded,
-// package.path on the scripts dir only (plus the system's Lua dirs; never the working directory).
+// A fresh state: the sandbox's curated library (the Lua module's l_sandbox.c), `simhost` and `cjson`
+// preloaded, package.path on the scripts dir only (plus the system's Lua dirs; never the working
+// directory).
 static lua_State* new_state(sh_server* server, sh_lua_budget* budget)
 {
     lua_State* L = lua_newstate(budget_alloc, budget);
@@ -388,7 +441,7 @@ static void op_close(sh_session* s)
 
 static void op_set_timer(sh_session* s, double due)
 {
-    sh_workers_set_timer(s->server->workers, s, due);
+    sh_workers_set_timer(s->server->workers, &s->actor, due);
 }
 
 static uint64_t op_dropped(sh_session* s)
@@ -509,13 +562,14 @@ static void start(sh_session* s)
     call_handler(s, "on_open", NULL);
 }
 
-void sh_session_run(sh_session* s, bool tick)
+// Worker: runs whatever is pending (the REPL's requests, messages, a due timer); `tick` says the timer fired.
+static void run(sh_session* s, bool tick)
 {
     if (s->ended || atomic_load(&s->abort))
         return;
     if (!s->started)
         start(s);
-    sh_control_run_pending(s); // the REPL's requests (control.c) go before client messages
+    sh_session_control_run(s); // the REPL's requests (session_control.c) go before client messages
     for (int i = 0; i < RUN_BATCH && !s->ended && !atomic_load(&s->abort); i++)
     {
         pthread_mutex_lock(&s->lock);
@@ -535,13 +589,14 @@ void sh_session_run(sh_session* s, bool tick)
         call_handler(s, "on_message", m);
         sh_msg_free(m);
         if (more && i == RUN_BATCH - 1)
-            sh_workers_wake(s->server->workers, s); // let others run, then come back
+            sh_workers_wake(s->server->workers, &s->actor); // let others run, then come back
     }
     if (tick && !s->ended && !atomic_load(&s->abort))
         call_handler(s, "on_tick", NULL);
 }
 
-bool sh_session_finished(sh_session* s)
+// Worker: true when the session is done with the workers (ended or client gone); frees the Lua state.
+static bool finished(sh_session* s)
 {
     if (!s->ended && !atomic_load(&s->abort))
         return false;
@@ -551,14 +606,34 @@ bool sh_session_finished(sh_session* s)
         lua_close(s->L); // frees the world and everything the script built, on this worker
         s->L = NULL;
     }
-    sh_control_close(s);
+    sh_session_control_close(s);
     return true;
 }
 
-void sh_session_arm_budget(sh_session* s)
+// The session as an actor of the worker pool (workers.h).
+static bool actor_run(sh_actor* a, bool tick)
 {
-    s->budget.cpu_start = thread_cpu();
-    lua_sethook(s->L, budget_hook, LUA_MASKCOUNT, HOOK_COUNT);
+    sh_session* s = sh_session_of(a);
+    run(s, tick);
+    return finished(s);
+}
+
+static void actor_retain(sh_actor* a)
+{
+    sh_session_ref(sh_session_of(a));
+}
+
+static void actor_release(sh_actor* a)
+{
+    sh_session_unref(sh_session_of(a));
+}
+
+static const sh_actor_ops actor_ops = {.run = actor_run, .retain = actor_retain, .release = actor_release};
+
+sh_call_end sh_session_call(sh_session* s, int nargs, int nresults)
+{
+    int rc;
+    return budget_pcall(s->L, nargs, nresults, 0, &rc);
 }
 
 void sh_session_push_script(sh_session* s)

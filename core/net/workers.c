@@ -1,17 +1,17 @@
-// The worker pool that runs session actors. A session is in the ready queue at most once; one
-// worker at a time runs it, so its Lua state and world never need locks (docs/modules.md).
+// The worker pool that runs actors (workers.h). An actor is in the ready queue at most once; one
+// worker at a time runs it, so a session's Lua state and world never need locks (docs/modules.md).
 //
 // Timers live here rather than on the lws service thread: a tick only ever wakes a worker, and
 // routing it through the service thread would add a cross-thread hop (and its latency) to every
 // frame. Workers sleep on a condition variable until the earliest due timer; with at most
-// max_sessions (64) sessions a linear scan for due timers costs less than keeping a heap.
-#include "net_internal.h"
+// max_sessions (64) actors a linear scan for due timers costs less than keeping a heap.
+#include "workers.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 typedef struct sh_job
@@ -23,11 +23,10 @@ typedef struct sh_job
 
 struct sh_workers
 {
-    sh_server* server;
     pthread_mutex_t lock;
-    pthread_cond_t cond; // CLOCK_MONOTONIC
-    sh_session *ready_head, *ready_tail;
-    sh_session* all; // every registered session (timers are scanned here)
+    pthread_cond_t cond; // sh_cond_init: waits on sh_now()'s clock
+    sh_actor *ready_head, *ready_tail;
+    sh_actor* all; // every registered actor (timers are scanned here)
     int registered;
     sh_job *jobs_head, *jobs_tail;
     bool stopping;
@@ -35,58 +34,58 @@ struct sh_workers
     pthread_t threads[];
 };
 
-static void push_ready(sh_workers* w, sh_session* s)
+static void push_ready(sh_workers* w, sh_actor* a)
 {
-    s->sched = SH_SCHED_QUEUED;
-    s->sched_next = NULL;
+    a->state = SH_ACTOR_QUEUED;
+    a->ready_next = NULL;
     if (w->ready_tail == NULL)
-        w->ready_head = s;
+        w->ready_head = a;
     else
-        w->ready_tail->sched_next = s;
-    w->ready_tail = s;
+        w->ready_tail->ready_next = a;
+    w->ready_tail = a;
 }
 
-static sh_session* pop_ready(sh_workers* w)
+static sh_actor* pop_ready(sh_workers* w)
 {
-    sh_session* s = w->ready_head;
-    if (s != NULL)
+    sh_actor* a = w->ready_head;
+    if (a != NULL)
     {
-        w->ready_head = s->sched_next;
+        w->ready_head = a->ready_next;
         if (w->ready_head == NULL)
             w->ready_tail = NULL;
-        s->sched_next = NULL;
+        a->ready_next = NULL;
     }
-    return s;
+    return a;
 }
 
-static void unregister(sh_workers* w, sh_session* s)
+static void unregister(sh_workers* w, sh_actor* a)
 {
-    if (s->all_prev != NULL)
-        s->all_prev->all_next = s->all_next;
+    if (a->all_prev != NULL)
+        a->all_prev->all_next = a->all_next;
     else
-        w->all = s->all_next;
-    if (s->all_next != NULL)
-        s->all_next->all_prev = s->all_prev;
-    s->all_next = s->all_prev = NULL;
-    s->sched = SH_SCHED_NONE;
+        w->all = a->all_next;
+    if (a->all_next != NULL)
+        a->all_next->all_prev = a->all_prev;
+    a->all_next = a->all_prev = NULL;
+    a->state = SH_ACTOR_NONE;
     w->registered--;
 }
 
-// Queues idle sessions whose timer is due; returns the earliest future due time (or -1).
+// Queues idle actors whose timer is due; returns the earliest future due time (or -1).
 static double scan_timers(sh_workers* w, double now)
 {
     double next = -1;
-    for (sh_session* s = w->all; s != NULL; s = s->all_next)
+    for (sh_actor* a = w->all; a != NULL; a = a->all_next)
     {
-        if (s->due < 0)
+        if (a->due < 0)
             continue;
-        if (s->due <= now)
+        if (a->due <= now)
         {
-            if (s->sched == SH_SCHED_IDLE)
-                push_ready(w, s);
+            if (a->state == SH_ACTOR_IDLE)
+                push_ready(w, a);
         }
-        else if (next < 0 || s->due < next)
-            next = s->due;
+        else if (next < 0 || a->due < next)
+            next = a->due;
     }
     return next;
 }
@@ -111,59 +110,51 @@ static void* worker_main(void* arg)
         }
         double now = sh_now();
         double next = scan_timers(w, now);
-        sh_session* s = pop_ready(w);
-        if (s == NULL)
+        sh_actor* a = pop_ready(w);
+        if (a == NULL)
         {
             if (w->stopping && w->registered == 0)
                 break;
             if (next < 0)
                 pthread_cond_wait(&w->cond, &w->lock);
             else
-            {
-                struct timespec ts;
-                ts.tv_sec = (time_t)next;
-                ts.tv_nsec = (long)((next - (double)ts.tv_sec) * 1e9);
-                if (ts.tv_nsec >= 1000000000L)
-                    ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-                pthread_cond_timedwait(&w->cond, &w->lock, &ts);
-            }
+                sh_cond_wait_until(&w->cond, &w->lock, next);
             continue;
         }
-        s->sched = SH_SCHED_RUNNING;
-        s->pending = false;
-        bool tick = s->due >= 0 && s->due <= now;
+        a->state = SH_ACTOR_RUNNING;
+        a->pending = false;
+        bool tick = a->due >= 0 && a->due <= now;
         if (tick)
-            s->due = -1;
+            a->due = -1;
         pthread_mutex_unlock(&w->lock);
 
-        sh_session_run(s, tick);
-        bool finished = sh_session_finished(s);
+        bool finished = a->ops->run(a, tick);
 
         pthread_mutex_lock(&w->lock);
         if (finished)
         {
-            unregister(w, s);
+            unregister(w, a);
             pthread_mutex_unlock(&w->lock);
-            sh_session_unref(s); // the workers' reference
+            a->ops->release(a); // the workers' reference
             pthread_mutex_lock(&w->lock);
             if (w->stopping && w->registered == 0)
                 pthread_cond_broadcast(&w->cond);
             continue;
         }
-        if (s->pending || (s->due >= 0 && s->due <= sh_now()))
+        if (a->pending || (a->due >= 0 && a->due <= sh_now()))
         {
-            push_ready(w, s);
+            push_ready(w, a);
             // Another worker may be asleep; this one also loops, so one signal is enough.
             pthread_cond_signal(&w->cond);
         }
         else
-            s->sched = SH_SCHED_IDLE;
+            a->state = SH_ACTOR_IDLE;
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
 }
 
-bool sh_workers_create(sh_server* server, int count, sh_workers** out, sh_error* err)
+bool sh_workers_create(int count, sh_workers** out, sh_error* err)
 {
     if (count <= 0)
     {
@@ -175,13 +166,8 @@ bool sh_workers_create(sh_server* server, int count, sh_workers** out, sh_error*
     sh_workers* w = sh_alloc_zeroed(sizeof *w + (size_t)count * sizeof(pthread_t));
     if (w == NULL)
         return sh_error_set(err, "out of memory");
-    w->server = server;
     pthread_mutex_init(&w->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&w->cond, &attr);
-    pthread_condattr_destroy(&attr);
+    sh_cond_init(&w->cond);
 
     // Workers never take signals: SIGINT/SIGTERM go to the service thread, whose poll() they wake.
     sigset_t all, old;
@@ -225,38 +211,38 @@ void sh_workers_destroy(sh_workers* w)
     sh_free(w, sizeof *w + (size_t)w->count * sizeof(pthread_t));
 }
 
-void sh_workers_register(sh_workers* w, sh_session* s)
+void sh_workers_register(sh_workers* w, sh_actor* a)
 {
-    sh_session_ref(s);
+    a->ops->retain(a);
     pthread_mutex_lock(&w->lock);
-    s->sched = SH_SCHED_IDLE;
-    s->due = -1;
-    s->all_prev = NULL;
-    s->all_next = w->all;
+    a->state = SH_ACTOR_IDLE;
+    a->due = -1;
+    a->all_prev = NULL;
+    a->all_next = w->all;
     if (w->all != NULL)
-        w->all->all_prev = s;
-    w->all = s;
+        w->all->all_prev = a;
+    w->all = a;
     w->registered++;
     pthread_mutex_unlock(&w->lock);
 }
 
-void sh_workers_wake(sh_workers* w, sh_session* s)
+void sh_workers_wake(sh_workers* w, sh_actor* a)
 {
     pthread_mutex_lock(&w->lock);
-    if (s->sched == SH_SCHED_IDLE)
+    if (a->state == SH_ACTOR_IDLE)
     {
-        push_ready(w, s);
+        push_ready(w, a);
         pthread_cond_signal(&w->cond);
     }
-    else if (s->sched != SH_SCHED_NONE)
-        s->pending = true;
+    else if (a->state != SH_ACTOR_NONE)
+        a->pending = true;
     pthread_mutex_unlock(&w->lock);
 }
 
-void sh_workers_set_timer(sh_workers* w, sh_session* s, double due)
+void sh_workers_set_timer(sh_workers* w, sh_actor* a, double due)
 {
     pthread_mutex_lock(&w->lock);
-    s->due = due;
+    a->due = due;
     // Sleeping workers computed their wake-up from the old timers.
     pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->lock);
@@ -287,30 +273,30 @@ bool sh_workers_submit(sh_workers* w, void (*fn)(void* arg), void* arg)
     return true;
 }
 
-sh_session* sh_workers_find(sh_workers* w, unsigned id)
+sh_actor* sh_workers_find(sh_workers* w, unsigned id)
 {
     pthread_mutex_lock(&w->lock);
-    sh_session* s = w->all;
-    while (s != NULL && s->id != id)
-        s = s->all_next;
-    if (s != NULL)
-        sh_session_ref(s);
+    sh_actor* a = w->all;
+    while (a != NULL && a->id != id)
+        a = a->all_next;
+    if (a != NULL)
+        a->ops->retain(a);
     pthread_mutex_unlock(&w->lock);
-    return s;
+    return a;
 }
 
-sh_session** sh_workers_sessions(sh_workers* w, int* count)
+sh_actor** sh_workers_actors(sh_workers* w, int* count)
 {
     *count = 0;
     pthread_mutex_lock(&w->lock);
     int n = w->registered;
-    sh_session** out = n > 0 ? sh_alloc((size_t)n * sizeof *out) : NULL;
+    sh_actor** out = n > 0 ? sh_alloc((size_t)n * sizeof *out) : NULL;
     if (out != NULL)
     {
-        for (sh_session* s = w->all; s != NULL && *count < n; s = s->all_next)
+        for (sh_actor* a = w->all; a != NULL && *count < n; a = a->all_next)
         {
-            sh_session_ref(s);
-            out[(*count)++] = s;
+            a->ops->retain(a);
+            out[(*count)++] = a;
         }
     }
     pthread_mutex_unlock(&w->lock);

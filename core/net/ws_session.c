@@ -62,12 +62,12 @@ static int on_established(struct lws* wsi, sh_conn* c, sh_server* server)
         return 0;
     }
     c->accepted = true;
-    sh_control_set_peer(c->session, wsi); // for host.sessions() in the REPL
+    sh_session_set_peer(c->session, wsi); // for host.sessions() in the REPL
     server->session_count++;
     server->sessions_total++;
     sh_log("session %u opened (%d sessions)", c->session->id, server->session_count);
-    sh_workers_register(server->workers, c->session);
-    sh_workers_wake(server->workers, c->session); // loads the script now, not at the first message
+    sh_workers_register(server->workers, &c->session->actor);
+    sh_workers_wake(server->workers, &c->session->actor); // loads the script now, not at the first message
     return 0;
 }
 

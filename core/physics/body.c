@@ -63,6 +63,42 @@ void sh_body_compute_aabb(const sh_body* b, float dt, sh_aabb* out)
     }
 }
 
+// Bounds as in physics.h; the "at most" texts spell the caps out in the digits a user types.
+static const struct
+{
+    const char* name;
+    double lo, hi;
+    bool open_lo;
+    const char* what;    // non-finite or below lo
+    const char* too_big; // above hi
+} scalars[SH_BODY_SCALAR_COUNT] = {
+    [SH_BODY_MASS] = {"mass", 0.0, SH_BODY_MASS_MAX, true, "a finite number > 0", "at most 1000000000"},
+    [SH_BODY_RESTITUTION] = {"restitution", 0.0, 1.0, false, "a finite number in 0 … 1",
+                             "a finite number in 0 … 1"},
+    [SH_BODY_FRICTION] = {"friction", 0.0, SH_BODY_FRICTION_MAX, false, "a finite number >= 0",
+                          "at most 1000000"},
+};
+
+const char* sh_body_scalar_name(sh_body_scalar which)
+{
+    return (int)which >= 0 && which < SH_BODY_SCALAR_COUNT ? scalars[which].name : "?";
+}
+
+const char* sh_body_scalar_check(sh_body_scalar which, double v)
+{
+    if ((int)which < 0 || which >= SH_BODY_SCALAR_COUNT)
+        return "a known body field";
+    if (!isfinite(v) || (scalars[which].open_lo ? v <= scalars[which].lo : v < scalars[which].lo))
+        return scalars[which].what;
+    return v > scalars[which].hi ? scalars[which].too_big : NULL;
+}
+
+static bool check_scalar(sh_body_scalar which, double v, sh_error* err)
+{
+    const char* what = sh_body_scalar_check(which, v);
+    return what == NULL || sh_error_set(err, "%s must be %s", scalars[which].name, what);
+}
+
 static int max_i(int a, int b)
 {
     return a > b ? a : b;
@@ -80,12 +116,10 @@ bool sh_body_create(sh_world* w, const sh_body_def* def, sh_body_id* out, sh_err
     float qn = glm_quat_norm((float*)def->orientation);
     if (!isfinite(qn) || qn < 1e-6f)
         return sh_error_set(err, "orientation must be a finite non-zero quaternion");
-    if (def->type == SH_BODY_DYNAMIC && (!isfinite(def->mass) || def->mass <= 0.0f))
-        return sh_error_set(err, "mass must be a finite number > 0");
-    if (!isfinite(def->restitution) || def->restitution < 0.0f || def->restitution > 1.0f)
-        return sh_error_set(err, "restitution must be in [0, 1]");
-    if (!isfinite(def->friction) || def->friction < 0.0f)
-        return sh_error_set(err, "friction must be a finite number >= 0");
+    if ((def->type == SH_BODY_DYNAMIC && !check_scalar(SH_BODY_MASS, def->mass, err)) ||
+        !check_scalar(SH_BODY_RESTITUTION, def->restitution, err) ||
+        !check_scalar(SH_BODY_FRICTION, def->friction, err))
+        return false;
     if (!(def->hull->mass.volume > 0.0f) || !isfinite(def->hull->mass.volume))
         return sh_error_set(err, "hull has no volume");
     const sh_hull* hull = sh_shape_get(w, def->hull, err);
@@ -110,7 +144,6 @@ bool sh_body_create(sh_world* w, const sh_body_def* def, sh_body_id* out, sh_err
     b->in_use = true;
     b->hull = hull;
     b->is_static = def->type == SH_BODY_STATIC;
-    b->asset_id = def->asset_id;
     b->restitution = def->restitution;
     b->friction = def->friction;
     glm_quat_normalize_to((float*)def->orientation, b->xf.q);
@@ -238,7 +271,6 @@ bool sh_body_get_state(const sh_world* w, sh_body_id id, sh_body_state* out)
     out->friction = b->friction;
     out->is_static = b->is_static;
     out->sleeping = b->sleeping;
-    out->asset_id = b->asset_id;
     return true;
 }
 

@@ -197,30 +197,60 @@ SH_INLINE void scatter_scalar(sh_solver_body* bodies, const int* index, const sh
     }
 }
 
-// Columns: 0..2 v, 3..5 w, 6..7 padding.
-SH_INLINE void gather_velocity(const sh_solver_body* bodies, const int* index, sh_fw out[8], bool avx)
+// Eight bodies' velocity rows as the kernels read them: one vector of lanes per float of the row, `col` as
+// the rows are loaded and transposed, v and w by name.
+typedef union sh_wide_velocity {
+    sh_fw col[8];
+    struct
+    {
+        sh_fw3 v, w; // then 2 columns of padding
+    };
+} sh_wide_velocity;
+
+// Eight bodies' pose rows: dq (x, y, z, w), dp, inv_mass.
+typedef union sh_wide_pose {
+    sh_fw col[8];
+    struct
+    {
+        struct
+        {
+            sh_fw x, y, z, w;
+        } dq;
+        sh_fw3 dp;
+        sh_fw inv_mass;
+    };
+} sh_wide_pose;
+
+_Static_assert(sizeof(sh_wide_velocity) == 8 * sizeof(sh_fw) && sizeof(sh_wide_pose) == 8 * sizeof(sh_fw) &&
+                   offsetof(sh_wide_velocity, w) == 3 * sizeof(sh_fw) &&
+                   offsetof(sh_wide_pose, dp) == 4 * sizeof(sh_fw) &&
+                   offsetof(sh_wide_pose, inv_mass) == 7 * sizeof(sh_fw),
+               "the named columns are the rows' floats in order");
+
+SH_INLINE void gather_velocity(const sh_solver_body* bodies, const int* index, sh_wide_velocity* out,
+                               bool avx)
 {
     if (avx)
-        gather_velocity_avx(bodies, index, out);
+        gather_velocity_avx(bodies, index, out->col);
     else
-        gather_velocity_scalar(bodies, index, out);
+        gather_velocity_scalar(bodies, index, out->col);
 }
 
-// Columns: 0..3 dq (x, y, z, w), 4..6 dp, 7 inv_mass.
-SH_INLINE void gather_pose(const sh_solver_body* bodies, const int* index, sh_fw out[8], bool avx)
+SH_INLINE void gather_pose(const sh_solver_body* bodies, const int* index, sh_wide_pose* out, bool avx)
 {
     if (avx)
-        gather_pose_avx(bodies, index, out);
+        gather_pose_avx(bodies, index, out->col);
     else
-        gather_pose_scalar(bodies, index, out);
+        gather_pose_scalar(bodies, index, out->col);
 }
 
-SH_INLINE void scatter_velocity(sh_solver_body* bodies, const int* index, const sh_fw in[8], bool avx)
+SH_INLINE void scatter_velocity(sh_solver_body* bodies, const int* index, const sh_wide_velocity* in,
+                                bool avx)
 {
     if (avx)
-        scatter_avx(bodies, index, in);
+        scatter_avx(bodies, index, in->col);
     else
-        scatter_scalar(bodies, index, in);
+        scatter_scalar(bodies, index, in->col);
 }
 
 __attribute__((target("avx2,fma"))) static inline void sqrt_avx(const sh_fw* in, sh_fw* out)
@@ -247,99 +277,116 @@ SH_INLINE sh_fw sqrt8(sh_fw x, bool avx)
 
 // ---- the scalar solver's formulas, lane-wise (contact_solver.c: row_vel, row_apply, quat_rotate) ----
 
-SH_INLINE sh_fw row_vel8(const sh_fw* A, const sh_fw* B, const sh_fw* r, const sh_fw* d)
+SH_INLINE sh_fw row_vel8(const sh_wide_velocity* A, const sh_wide_velocity* B, const sh_wide_row* r,
+                         const sh_fw3* d)
 {
-    return (B[0] - A[0]) * d[0] + (B[1] - A[1]) * d[1] + (B[2] - A[2]) * d[2] +
-           (B[3] * r[3] + B[4] * r[4] + B[5] * r[5]) - (A[3] * r[0] + A[4] * r[1] + A[5] * r[2]);
+    return (B->v.x - A->v.x) * d->x + (B->v.y - A->v.y) * d->y + (B->v.z - A->v.z) * d->z +
+           (B->w.x * r->jb.x + B->w.y * r->jb.y + B->w.z * r->jb.z) -
+           (A->w.x * r->ja.x + A->w.y * r->ja.y + A->w.z * r->ja.z);
 }
 
-SH_INLINE void row_apply8(sh_fw* A, sh_fw* B, sh_fw ma, sh_fw mb, const sh_fw* r, const sh_fw* d, sh_fw p)
+SH_INLINE void row_apply8(sh_wide_velocity* A, sh_wide_velocity* B, sh_fw ma, sh_fw mb, const sh_wide_row* r,
+                          const sh_fw3* d, sh_fw p)
 {
     const sh_fw pa = ma * p, pb = mb * p;
-    for (int k = 0; k < 3; k++)
-    {
-        A[k] -= pa * d[k];
-        A[3 + k] -= p * r[6 + k];
-        B[k] += pb * d[k];
-        B[3 + k] += p * r[9 + k];
-    }
+    A->v.x -= pa * d->x;
+    A->w.x -= p * r->ka.x;
+    B->v.x += pb * d->x;
+    B->w.x += p * r->kb.x;
+    A->v.y -= pa * d->y;
+    A->w.y -= p * r->ka.y;
+    B->v.y += pb * d->y;
+    B->w.y += p * r->kb.y;
+    A->v.z -= pa * d->z;
+    A->w.z -= p * r->ka.z;
+    B->v.z += pb * d->z;
+    B->w.z += p * r->kb.z;
 }
 
-SH_INLINE void quat_rotate8(const sh_fw* q, const sh_fw* v, sh_fw* out)
+SH_INLINE sh_fw3 quat_rotate8(const sh_wide_pose* P, const sh_fw3* v)
 {
-    sh_fw tx = 2.0f * (q[1] * v[2] - q[2] * v[1]);
-    sh_fw ty = 2.0f * (q[2] * v[0] - q[0] * v[2]);
-    sh_fw tz = 2.0f * (q[0] * v[1] - q[1] * v[0]);
-    out[0] = v[0] + q[3] * tx + (q[1] * tz - q[2] * ty);
-    out[1] = v[1] + q[3] * ty + (q[2] * tx - q[0] * tz);
-    out[2] = v[2] + q[3] * tz + (q[0] * ty - q[1] * tx);
+    const sh_fw qx = P->dq.x, qy = P->dq.y, qz = P->dq.z, qw = P->dq.w;
+    sh_fw tx = 2.0f * (qy * v->z - qz * v->y);
+    sh_fw ty = 2.0f * (qz * v->x - qx * v->z);
+    sh_fw tz = 2.0f * (qx * v->y - qy * v->x);
+    return (sh_fw3){.x = v->x + qw * tx + (qy * tz - qz * ty),
+                    .y = v->y + qw * ty + (qz * tx - qx * tz),
+                    .z = v->z + qw * tz + (qx * ty - qy * tx)};
 }
 
-// make_row of contact_solver.c: ja = ra × d, jb = rb × d (glm_vec3_cross), ka = I_A⁻¹ ja, kb = I_B⁻¹ jb
-// (glm_mat3_mulv, column-major), the same operations in the same order, so the same bits.
-SH_INLINE void make_row8(const sh_wide_constraint* c, const sh_wide_point* p, const sh_fw* d, sh_fw* r)
+// a × d (glm_vec3_cross).
+SH_INLINE sh_fw3 cross8(const sh_fw3* a, const sh_fw3* d)
 {
-    const sh_fw *ra = p->ra, *rb = p->rb, *ia = c->inv_i_a, *ib = c->inv_i_b;
-    r[0] = ra[1] * d[2] - ra[2] * d[1];
-    r[1] = ra[2] * d[0] - ra[0] * d[2];
-    r[2] = ra[0] * d[1] - ra[1] * d[0];
-    r[3] = rb[1] * d[2] - rb[2] * d[1];
-    r[4] = rb[2] * d[0] - rb[0] * d[2];
-    r[5] = rb[0] * d[1] - rb[1] * d[0];
-    for (int i = 0; i < 3; i++)
-    {
-        r[6 + i] = ia[i] * r[0] + ia[3 + i] * r[1] + ia[6 + i] * r[2];
-        r[9 + i] = ib[i] * r[3] + ib[3 + i] * r[4] + ib[6 + i] * r[5];
-    }
+    return (sh_fw3){
+        .x = a->y * d->z - a->z * d->y, .y = a->z * d->x - a->x * d->z, .z = a->x * d->y - a->y * d->x};
+}
+
+// m j for m by its columns (glm_mat3_mulv).
+SH_INLINE sh_fw3 mat_mul8(const sh_fw3 m[3], const sh_fw3* j)
+{
+    return (sh_fw3){.x = m[0].x * j->x + m[1].x * j->y + m[2].x * j->z,
+                    .y = m[0].y * j->x + m[1].y * j->y + m[2].y * j->z,
+                    .z = m[0].z * j->x + m[1].z * j->y + m[2].z * j->z};
+}
+
+// make_row of contact_solver.c: ja = ra × d, jb = rb × d, ka = I_A⁻¹ ja, kb = I_B⁻¹ jb, the same
+// operations in the same order, so the same bits.
+SH_INLINE void make_row8(const sh_wide_constraint* c, const sh_wide_point* p, const sh_fw3* d, sh_wide_row* r)
+{
+    r->ja = cross8(&p->ra, d);
+    r->jb = cross8(&p->rb, d);
+    r->ka = mat_mul8(c->inv_i_a, &r->ja);
+    r->kb = mat_mul8(c->inv_i_b, &r->jb);
 }
 
 // Point j's row r (0 normal, 1 and 2 tangents): from the batch's row cache when the solver keeps one
 // (sh_wide_solver.rows), else built into tmp.
-#define ROWS_PER_BATCH (SH_MAX_MANIFOLD_POINTS * 3 * 12)
-SH_INLINE const sh_fw* get_row(const sh_wide_constraint* c, int j, int r, const sh_fw* cached, sh_fw* tmp)
+#define ROWS_PER_BATCH (SH_MAX_MANIFOLD_POINTS * 3)
+SH_INLINE const sh_wide_row* get_row(const sh_wide_constraint* c, int j, int r, const sh_wide_row* cached,
+                                     sh_wide_row* tmp)
 {
     if (cached != NULL)
-        return cached + (j * 3 + r) * 12;
-    make_row8(c, &c->points[j], r == 0 ? c->normal : r == 1 ? c->t1 : c->t2, tmp);
+        return cached + (j * 3 + r);
+    make_row8(c, &c->points[j], r == 0 ? &c->normal : r == 1 ? &c->t1 : &c->t2, tmp);
     return tmp;
 }
 
-SH_INLINE sh_fw separation8(const sh_fw* PA, const sh_fw* PB, const sh_wide_point* p, const sh_fw* n)
+SH_INLINE sh_fw separation8(const sh_wide_pose* PA, const sh_wide_pose* PB, const sh_wide_point* p,
+                            const sh_fw3* n)
 {
-    sh_fw pa[3], pb[3];
-    quat_rotate8(PA, p->ra, pa);
-    quat_rotate8(PB, p->rb, pb);
-    sh_fw d0 = PB[4] - PA[4] + pb[0] - pa[0];
-    sh_fw d1 = PB[5] - PA[5] + pb[1] - pa[1];
-    sh_fw d2 = PB[6] - PA[6] + pb[2] - pa[2];
-    return d0 * n[0] + d1 * n[1] + d2 * n[2] + p->base_separation;
+    sh_fw3 pa = quat_rotate8(PA, &p->ra), pb = quat_rotate8(PB, &p->rb);
+    sh_fw d0 = PB->dp.x - PA->dp.x + pb.x - pa.x;
+    sh_fw d1 = PB->dp.y - PA->dp.y + pb.y - pa.y;
+    sh_fw d2 = PB->dp.z - PA->dp.z + pb.z - pa.z;
+    return d0 * n->x + d1 * n->y + d2 * n->z + p->base_separation;
 }
 
-SH_INLINE void warm_start_batch(sh_wide_constraint* c, sh_solver_body* bodies, const sh_fw* cached, bool avx)
+SH_INLINE void warm_start_batch(sh_wide_constraint* c, sh_solver_body* bodies, const sh_wide_row* cached,
+                                bool avx)
 {
-    sh_fw A[8], B[8];
-    gather_velocity(bodies, c->a, A, avx);
-    gather_velocity(bodies, c->b, B, avx);
+    sh_wide_velocity A, B;
+    gather_velocity(bodies, c->a, &A, avx);
+    gather_velocity(bodies, c->b, &B, avx);
     for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
     {
         const sh_wide_point* p = &c->points[j];
-        sh_fw tmp[12];
-        const sh_fw* row = get_row(c, j, 0, cached, tmp);
-        row_apply8(A, B, c->inv_mass_a, c->inv_mass_b, row, c->normal, p->normal_impulse);
-        row = get_row(c, j, 1, cached, tmp);
-        row_apply8(A, B, c->inv_mass_a, c->inv_mass_b, row, c->t1, p->tangent_impulse[0]);
-        row = get_row(c, j, 2, cached, tmp);
-        row_apply8(A, B, c->inv_mass_a, c->inv_mass_b, row, c->t2, p->tangent_impulse[1]);
+        sh_wide_row tmp;
+        const sh_wide_row* row = get_row(c, j, 0, cached, &tmp);
+        row_apply8(&A, &B, c->inv_mass_a, c->inv_mass_b, row, &c->normal, p->normal_impulse);
+        row = get_row(c, j, 1, cached, &tmp);
+        row_apply8(&A, &B, c->inv_mass_a, c->inv_mass_b, row, &c->t1, p->tangent_impulse[0]);
+        row = get_row(c, j, 2, cached, &tmp);
+        row_apply8(&A, &B, c->inv_mass_a, c->inv_mass_b, row, &c->t2, p->tangent_impulse[1]);
     }
-    scatter_velocity(bodies, c->a, A, avx);
-    scatter_velocity(bodies, c->b, B, avx);
+    scatter_velocity(bodies, c->a, &A, avx);
+    scatter_velocity(bodies, c->b, &B, avx);
 }
 
 // contact_solver.c's closing_accel, lane-wise: gravity's normal acceleration closing the gap.
 SH_INLINE sh_fw closing_accel8(const sh_wide_constraint* c, const float* g, bool avx)
 {
     const sh_fw zero = splat(0.0f), one = splat(1.0f);
-    const sh_fw gn = g[0] * c->normal[0] + g[1] * c->normal[1] + g[2] * c->normal[2];
+    const sh_fw gn = g[0] * c->normal.x + g[1] * c->normal.y + g[2] * c->normal.z;
     const sh_fw ga = sel(c->inv_mass_a > zero, one, zero, avx),
                 gb = sel(c->inv_mass_b > zero, one, zero, avx);
     return -(gb - ga) * gn;
@@ -360,7 +407,7 @@ SH_INLINE sh_fw time_to_touch8(sh_fw vn, sh_fw sep, sh_fw accel, sh_iw valid, bo
 // sh_contact_solver_approach on eight constraints. The scalar one skips constraints that have pushed; here
 // a batch whose lanes all have is skipped, and the others record every lane (an active lane's value is
 // never read again: restitution takes it only when a constraint first pushes).
-SH_INLINE void approach_batch(sh_wide_constraint* c, const sh_solver_body* bodies, const sh_fw* cached,
+SH_INLINE void approach_batch(sh_wide_constraint* c, const sh_solver_body* bodies, const sh_wide_row* cached,
                               bool avx)
 {
     bool all_active = true;
@@ -368,14 +415,14 @@ SH_INLINE void approach_batch(sh_wide_constraint* c, const sh_solver_body* bodie
         all_active = all_active && c->active[k] != 0;
     if (all_active)
         return;
-    sh_fw A[8], B[8];
-    gather_velocity(bodies, c->a, A, avx);
-    gather_velocity(bodies, c->b, B, avx);
+    sh_wide_velocity A, B;
+    gather_velocity(bodies, c->a, &A, avx);
+    gather_velocity(bodies, c->b, &B, avx);
     for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
     {
-        sh_fw tmp[12];
-        const sh_fw* row = get_row(c, j, 0, cached, tmp);
-        c->points[j].approach_velocity = row_vel8(A, B, row, c->normal);
+        sh_wide_row tmp;
+        const sh_wide_row* row = get_row(c, j, 0, cached, &tmp);
+        c->points[j].approach_velocity = row_vel8(&A, &B, row, &c->normal);
     }
 }
 
@@ -389,23 +436,25 @@ SH_INLINE void approach_batch(sh_wide_constraint* c, const sh_solver_body* bodie
 // vector access (6304 __asan_loadN/storeN calls, memcheck 170 → 515 s).
 SH_INLINE void solve_batches(sh_wide_constraint* const* cs, int nb, sh_solver_body* bodies, float inv_h,
                              float push_max, sh_wide_pass pass, bool reuse, bool reverse,
-                             const sh_fw* const* cached, bool avx)
+                             const sh_wide_row* const* cached, bool avx)
 {
     enum
     {
         NP = SH_MAX_MANIFOLD_POINTS
     };
-    sh_fw A[2][8], B[2][8], PA[2][8], PB[2][8];
-    sh_fw bias[2][NP], mass_scale[2][NP], impulse_scale[2][NP], nrow_tmp[2][NP][12];
-    const sh_fw* nrow[2][NP];
+    sh_wide_velocity A[2], B[2];
+    sh_wide_pose PA[2], PB[2];
+    sh_fw bias[2][NP], mass_scale[2][NP], impulse_scale[2][NP];
+    sh_wide_row nrow_tmp[2][NP];
+    const sh_wide_row* nrow[2][NP];
     bool all_active[2];
     sh_iw pushed[2];
     const sh_fw zero = splat(0.0f), one = splat(1.0f);
     for (int q = 0; q < nb; q++)
     {
         sh_wide_constraint* c = cs[q];
-        gather_velocity(bodies, c->a, A[q], avx);
-        gather_velocity(bodies, c->b, B[q], avx);
+        gather_velocity(bodies, c->a, &A[q], avx);
+        gather_velocity(bodies, c->b, &B[q], avx);
         // Once every lane has pushed (a resting pile: from the first pass on) the impact speeds are settled.
         all_active[q] = true;
         for (int k = 0; k < SH_WIDE; k++)
@@ -413,13 +462,13 @@ SH_INLINE void solve_batches(sh_wide_constraint* const* cs, int nb, sh_solver_bo
         const bool again = reuse || pass == SH_WIDE_RELAX_AGAIN;
         if (!again)
         {
-            gather_pose(bodies, c->a, PA[q], avx);
-            gather_pose(bodies, c->b, PB[q], avx);
+            gather_pose(bodies, c->a, &PA[q], avx);
+            gather_pose(bodies, c->b, &PB[q], avx);
         }
         for (int j = 0; j < NP; j++)
         {
             const sh_wide_point* p = &c->points[j];
-            nrow[q][j] = get_row(c, j, 0, cached[q], nrow_tmp[q][j]);
+            nrow[q][j] = get_row(c, j, 0, cached[q], &nrow_tmp[q][j]);
             mass_scale[q][j] = one;
             impulse_scale[q][j] = zero;
             if (pass == SH_WIDE_RELAX_AGAIN)
@@ -427,7 +476,7 @@ SH_INLINE void solve_batches(sh_wide_constraint* const* cs, int nb, sh_solver_bo
                 bias[q][j] = c->same_pose[j];
                 continue;
             }
-            sh_fw sep = again ? c->same_pose[j] : separation8(PA[q], PB[q], p, c->normal);
+            sh_fw sep = again ? c->same_pose[j] : separation8(&PA[q], &PB[q], p, &c->normal);
             const sh_iw spec = sep > zero;
             bias[q][j] = sel(spec, sep * inv_h, zero, avx);
             if (pass == SH_WIDE_BIASED)
@@ -453,7 +502,7 @@ SH_INLINE void solve_batches(sh_wide_constraint* const* cs, int nb, sh_solver_bo
             {
                 sh_wide_constraint* c = cs[q];
                 sh_wide_point* p = &c->points[j];
-                sh_fw vn = row_vel8(A[q], B[q], nrow[q][j], c->normal);
+                sh_fw vn = row_vel8(&A[q], &B[q], nrow[q][j], &c->normal);
                 sh_fw imp = -p->normal_mass * mass_scale[q][j] * (vn + bias[q][j]) -
                             impulse_scale[q][j] * p->normal_impulse;
                 sh_fw next = max8(p->normal_impulse + imp, zero, avx);
@@ -461,7 +510,7 @@ SH_INLINE void solve_batches(sh_wide_constraint* const* cs, int nb, sh_solver_bo
                 pushed[q] |= imp > zero;
                 p->normal_impulse = next;
                 p->max_normal_impulse = max8(p->max_normal_impulse, imp, avx);
-                row_apply8(A[q], B[q], c->inv_mass_a, c->inv_mass_b, nrow[q][j], c->normal, imp);
+                row_apply8(&A[q], &B[q], c->inv_mass_a, c->inv_mass_b, nrow[q][j], &c->normal, imp);
             }
         }
     for (int q = 0; q < nb; q++)
@@ -486,10 +535,10 @@ SH_INLINE void solve_batches(sh_wide_constraint* const* cs, int nb, sh_solver_bo
         {
             sh_wide_constraint* c = cs[q];
             sh_wide_point* p = &c->points[j];
-            sh_fw t1_tmp[12], t2_tmp[12];
-            const sh_fw* r1 = get_row(c, j, 1, cached[q], t1_tmp);
-            const sh_fw* r2 = get_row(c, j, 2, cached[q], t2_tmp);
-            sh_fw v1 = row_vel8(A[q], B[q], r1, c->t1), v2 = row_vel8(A[q], B[q], r2, c->t2);
+            sh_wide_row t1_tmp, t2_tmp;
+            const sh_wide_row* r1 = get_row(c, j, 1, cached[q], &t1_tmp);
+            const sh_wide_row* r2 = get_row(c, j, 2, cached[q], &t2_tmp);
+            sh_fw v1 = row_vel8(&A[q], &B[q], r1, &c->t1), v2 = row_vel8(&A[q], &B[q], r2, &c->t2);
             sh_fw n1 = p->tangent_impulse[0] - p->tangent_mass[0] * v1;
             sh_fw n2 = p->tangent_impulse[1] - p->tangent_mass[1] * v2;
             sh_fw lim = c->friction * p->normal_impulse;
@@ -499,16 +548,16 @@ SH_INLINE void solve_batches(sh_wide_constraint* const* cs, int nb, sh_solver_bo
             sh_fw sc = sel(over, lim / sqrt8(sel(over, len2, one, avx), avx), one, avx);
             n1 = sel(over, n1 * sc, n1, avx);
             n2 = sel(over, n2 * sc, n2, avx);
-            row_apply8(A[q], B[q], c->inv_mass_a, c->inv_mass_b, r1, c->t1, n1 - p->tangent_impulse[0]);
-            row_apply8(A[q], B[q], c->inv_mass_a, c->inv_mass_b, r2, c->t2, n2 - p->tangent_impulse[1]);
+            row_apply8(&A[q], &B[q], c->inv_mass_a, c->inv_mass_b, r1, &c->t1, n1 - p->tangent_impulse[0]);
+            row_apply8(&A[q], &B[q], c->inv_mass_a, c->inv_mass_b, r2, &c->t2, n2 - p->tangent_impulse[1]);
             p->tangent_impulse[0] = n1;
             p->tangent_impulse[1] = n2;
         }
     }
     for (int q = 0; q < nb; q++)
     {
-        scatter_velocity(bodies, cs[q]->a, A[q], avx);
-        scatter_velocity(bodies, cs[q]->b, B[q], avx);
+        scatter_velocity(bodies, cs[q]->a, &A[q], avx);
+        scatter_velocity(bodies, cs[q]->b, &B[q], avx);
     }
 }
 
@@ -516,11 +565,12 @@ SH_INLINE void solve_batches(sh_wide_constraint* const* cs, int nb, sh_solver_bo
 SH_INLINE void residual_batch(const sh_wide_constraint* c, const sh_solver_body* bodies, const bool* skip,
                               float* worst, bool avx)
 {
-    sh_fw A[8], B[8], PA[8], PB[8];
-    gather_velocity(bodies, c->a, A, avx);
-    gather_velocity(bodies, c->b, B, avx);
-    gather_pose(bodies, c->a, PA, avx);
-    gather_pose(bodies, c->b, PB, avx);
+    sh_wide_velocity A, B;
+    sh_wide_pose PA, PB;
+    gather_velocity(bodies, c->a, &A, avx);
+    gather_velocity(bodies, c->b, &B, avx);
+    gather_pose(bodies, c->a, &PA, avx);
+    gather_pose(bodies, c->b, &PB, avx);
     const sh_fw zero = splat(0.0f);
     sh_iw abs_mask;
     for (int k = 0; k < SH_WIDE; k++)
@@ -528,10 +578,10 @@ SH_INLINE void residual_batch(const sh_wide_constraint* c, const sh_solver_body*
     for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
     {
         const sh_wide_point* p = &c->points[j];
-        sh_fw row[12];
-        make_row8(c, p, c->normal, row);
-        sh_fw vn = row_vel8(A, B, row, c->normal);
-        sh_fw sep = separation8(PA, PB, p, c->normal);
+        sh_wide_row row;
+        make_row8(c, p, &c->normal, &row);
+        sh_fw vn = row_vel8(&A, &B, &row, &c->normal);
+        sh_fw sep = separation8(&PA, &PB, p, &c->normal);
         sh_fw err = sel(p->normal_impulse > zero, (sh_fw)((sh_iw)vn & abs_mask),
                         sel(sep < zero, max8(-vn, zero, avx), zero, avx), avx);
         for (int k = 0; k < SH_WIDE; k++)
@@ -546,9 +596,9 @@ SH_INLINE void residual_batch(const sh_wide_constraint* c, const sh_solver_body*
 SH_INLINE void finish_batch(sh_wide_constraint* c, const sh_solver_body* bodies, const float* gravity,
                             float dt, bool avx)
 {
-    sh_fw A[8], B[8];
-    gather_velocity(bodies, c->a, A, avx);
-    gather_velocity(bodies, c->b, B, avx);
+    sh_wide_velocity A, B;
+    gather_velocity(bodies, c->a, &A, avx);
+    gather_velocity(bodies, c->b, &B, avx);
     const sh_fw zero = splat(0.0f), one = splat(1.0f);
     const sh_fw ma = c->inv_mass_a, mb = c->inv_mass_b;
     const sh_fw accel = closing_accel8(c, gravity, avx);
@@ -560,19 +610,20 @@ SH_INLINE void finish_batch(sh_wide_constraint* c, const sh_solver_body* bodies,
     {
         sh_wide_point* p = &c->points[j];
         const sh_iw valid = count > j;
-        sh_fw mass[3], nrow[12];
+        sh_fw mass[3];
+        sh_wide_row nrow;
         for (int r = 0; r < 3; r++)
         {
-            sh_fw tmp[12];
-            const sh_fw* row = get_row(c, j, r, NULL, r == 0 ? nrow : tmp);
-            sh_fw k = ma + mb + (row[0] * row[6] + row[1] * row[7] + row[2] * row[8]) +
-                      (row[3] * row[9] + row[4] * row[10] + row[5] * row[11]);
+            sh_wide_row tmp;
+            const sh_wide_row* row = get_row(c, j, r, NULL, r == 0 ? &nrow : &tmp);
+            sh_fw k = ma + mb + (row->ja.x * row->ka.x + row->ja.y * row->ka.y + row->ja.z * row->ka.z) +
+                      (row->jb.x * row->kb.x + row->jb.y * row->kb.y + row->jb.z * row->kb.z);
             mass[r] = sel(valid & (k > zero), one / sel(k > zero, k, one, avx), zero, avx);
         }
         p->normal_mass = mass[0];
         p->tangent_mass[0] = mass[1];
         p->tangent_mass[1] = mass[2];
-        rv[j] = row_vel8(A, B, nrow, c->normal);
+        rv[j] = row_vel8(&A, &B, &nrow, &c->normal);
         first = min8(first, time_to_touch8(rv[j], p->relative_velocity, accel, valid, avx), avx);
     }
     for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
@@ -592,8 +643,8 @@ SH_INLINE void finish_batch(sh_wide_constraint* c, const sh_solver_body* bodies,
     {                                                                                                        \
         const int nb = i + 1 < batch_count && pair_next[i] ? 2 : 1;                                          \
         sh_wide_constraint* const cs[2] = {&batches[i], nb == 2 ? &batches[i + 1] : NULL};                   \
-        const sh_fw* const cr[2] = {rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL,                         \
-                                    rows && nb == 2 ? rows + (size_t)(i + 1) * ROWS_PER_BATCH : NULL};       \
+        const sh_wide_row* const cr[2] = {rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL,                   \
+                                          rows && nb == 2 ? rows + (size_t)(i + 1) * ROWS_PER_BATCH : NULL}; \
         if (nb == 2)                                                                                         \
             CALL(2);                                                                                         \
         else                                                                                                 \
@@ -632,35 +683,35 @@ SH_INLINE void finish_batch(sh_wide_constraint* c, const sh_solver_body* bodies,
 // Warm start one batch at a time: interleaving two like the solve measured twice as slow (the two batches'
 // velocities and rows spill).
 static void warm_start_generic(sh_wide_constraint* batches, int count, sh_solver_body* bodies,
-                               const sh_fw* rows)
+                               const sh_wide_row* rows)
 {
     for (int i = 0; i < count; i++)
         warm_start_batch(&batches[i], bodies, rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, false);
 }
 
 SH_TARGET_AVX2 static void warm_start_avx2(sh_wide_constraint* batches, int count, sh_solver_body* bodies,
-                                           const sh_fw* rows)
+                                           const sh_wide_row* rows)
 {
     for (int i = 0; i < count; i++)
         warm_start_batch(&batches[i], bodies, rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, true);
 }
 
 SH_TARGET_AVX512 static void warm_start_avx512(sh_wide_constraint* batches, int count, sh_solver_body* bodies,
-                                               const sh_fw* rows)
+                                               const sh_wide_row* rows)
 {
     for (int i = 0; i < count; i++)
         warm_start_batch(&batches[i], bodies, rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, true);
 }
 
 static void approach_generic(sh_wide_constraint* batches, int count, const sh_solver_body* bodies,
-                             const sh_fw* rows)
+                             const sh_wide_row* rows)
 {
     for (int i = 0; i < count; i++)
         approach_batch(&batches[i], bodies, rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, false);
 }
 
 SH_TARGET_AVX2 static void approach_avx2(sh_wide_constraint* batches, int count, const sh_solver_body* bodies,
-                                         const sh_fw* rows)
+                                         const sh_wide_row* rows)
 {
     for (int i = 0; i < count; i++)
         approach_batch(&batches[i], bodies, rows ? rows + (size_t)i * ROWS_PER_BATCH : NULL, true);
@@ -668,11 +719,11 @@ SH_TARGET_AVX2 static void approach_avx2(sh_wide_constraint* batches, int count,
 
 static void solve_generic(sh_wide_constraint* batches, int batch_count, const bool* pair_next,
                           sh_solver_body* bodies, float inv_h, float push_max, sh_wide_pass pass,
-                          bool reverse, const sh_fw* rows){FOR_PAIRS(SOLVE_FALSE)}
+                          bool reverse, const sh_wide_row* rows){FOR_PAIRS(SOLVE_FALSE)}
 
 SH_TARGET_AVX2 static void solve_avx2(sh_wide_constraint* batches, int batch_count, const bool* pair_next,
                                       sh_solver_body* bodies, float inv_h, float push_max, sh_wide_pass pass,
-                                      bool reverse, const sh_fw* rows)
+                                      bool reverse, const sh_wide_row* rows)
 {
     FOR_PAIRS(SOLVE_TRUE)
 }
@@ -711,12 +762,20 @@ SH_TARGET_AVX2 static float residual_avx2(const sh_wide_constraint* batches, int
 
 SH_TARGET_AVX512 static void solve_avx512(sh_wide_constraint* batches, int batch_count, const bool* pair_next,
                                           sh_solver_body* bodies, float inv_h, float push_max,
-                                          sh_wide_pass pass, bool reverse, const sh_fw* rows)
+                                          sh_wide_pass pass, bool reverse, const sh_wide_row* rows)
 {
     FOR_PAIRS(SOLVE_TRUE)
 }
 
 // ---- setup and hand-back ----
+
+// Lane k of v from a 3-vector.
+static void put_lane3(sh_fw3* v, int k, const float* f)
+{
+    v->x[k] = f[0];
+    v->y[k] = f[1];
+    v->z[k] = f[2];
+}
 
 static void load_lane(sh_wide_constraint* w, int k, const sh_contact_solver* s, const sh_constraint* c,
                       int index, const float* separation)
@@ -726,21 +785,17 @@ static void load_lane(sh_wide_constraint* w, int k, const sh_contact_solver* s, 
     w->index[k] = index;
     w->contact[k] = c->contact;
     w->point_count[k] = c->point_count;
-    for (int d = 0; d < 3; d++)
-    {
-        w->normal[d][k] = c->normal[d];
-        w->t1[d][k] = c->t1[d];
-        w->t2[d][k] = c->t2[d];
-    }
+    put_lane3(&w->normal, k, c->normal);
+    put_lane3(&w->t1, k, c->t1);
+    put_lane3(&w->t2, k, c->t2);
     const sh_solver_body *ba = &s->bodies[c->a], *bb = &s->bodies[c->b];
     w->inv_mass_a[k] = ba->inv_mass;
     w->inv_mass_b[k] = bb->inv_mass;
     for (int col = 0; col < 3; col++)
-        for (int row = 0; row < 3; row++)
-        {
-            w->inv_i_a[3 * col + row][k] = ba->inv_i[col][row];
-            w->inv_i_b[3 * col + row][k] = bb->inv_i[col][row];
-        }
+    {
+        put_lane3(&w->inv_i_a[col], k, ba->inv_i[col]);
+        put_lane3(&w->inv_i_b[col], k, bb->inv_i[col]);
+    }
     w->friction[k] = c->friction;
     w->bias_rate[k] = c->soft.bias_rate;
     w->mass_scale[k] = c->soft.mass_scale;
@@ -750,11 +805,8 @@ static void load_lane(sh_wide_constraint* w, int k, const sh_contact_solver* s, 
     {
         const sh_constraint_point* cp = &c->points[j];
         sh_wide_point* p = &w->points[j];
-        for (int d = 0; d < 3; d++)
-        {
-            p->ra[d][k] = cp->ra[d];
-            p->rb[d][k] = cp->rb[d];
-        }
+        put_lane3(&p->ra, k, cp->ra);
+        put_lane3(&p->rb, k, cp->rb);
         p->base_separation[k] = cp->base_separation;
         p->normal_impulse[k] = cp->normal_impulse;
         p->tangent_impulse[0][k] = cp->tangent_impulse[0];
@@ -880,17 +932,17 @@ static void cache_rows(sh_wide_solver* ws, sh_arena* arena)
     if (ws->batch_count == 0 || ws->batch_count > SH_WIDE_ROW_CACHE_BATCHES)
         return;
     const uintptr_t align = sizeof(sh_fw);
-    size_t bytes = (size_t)ws->batch_count * ROWS_PER_BATCH * sizeof(sh_fw);
+    size_t bytes = (size_t)ws->batch_count * ROWS_PER_BATCH * sizeof(sh_wide_row);
     char* raw = sh_arena_alloc(arena, bytes + align);
     if (raw == NULL)
         return; // rebuilt every pass instead: the same result
-    sh_fw* rows = (sh_fw*)(void*)(((uintptr_t)raw + align - 1) & ~(align - 1));
+    sh_wide_row* rows = (sh_wide_row*)(void*)(((uintptr_t)raw + align - 1) & ~(align - 1));
     for (int i = 0; i < ws->batch_count; i++)
     {
         const sh_wide_constraint* c = &ws->batches[i];
         for (int j = 0; j < SH_MAX_MANIFOLD_POINTS; j++)
             for (int r = 0; r < 3; r++)
-                get_row(c, j, r, NULL, rows + (size_t)i * ROWS_PER_BATCH + (j * 3 + r) * 12);
+                get_row(c, j, r, NULL, rows + (size_t)i * ROWS_PER_BATCH + (j * 3 + r));
     }
     ws->rows = rows;
 }

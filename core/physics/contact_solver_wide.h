@@ -21,6 +21,17 @@
 
 typedef float sh_fw __attribute__((vector_size(4 * SH_WIDE)));
 typedef int sh_iw __attribute__((vector_size(4 * SH_WIDE)));
+// A 3-vector of eight constraints: each component a vector of lanes (ra.x[k] is lane k's ra[0]).
+typedef struct sh_fw3
+{
+    sh_fw x, y, z;
+} sh_fw3;
+// One Jacobian row of eight constraints (contact_solver.c's make_row): ja = ra × d, jb = rb × d,
+// ka = I_A⁻¹ ja, kb = I_B⁻¹ jb.
+typedef struct sh_wide_row
+{
+    sh_fw3 ja, jb, ka, kb;
+} sh_wide_row;
 
 // One manifold point of eight constraints, structure of arrays. Unlike the scalar sh_constraint_point the
 // Jacobian rows (ja = r × d, ka = I⁻¹ ja) are not stored but rebuilt in registers each pass from the
@@ -29,7 +40,7 @@ typedef int sh_iw __attribute__((vector_size(4 * SH_WIDE)));
 // Measured on the 5050 pyramid (2179 batches): the stored rows made the solve memory-bound.
 typedef struct sh_wide_point
 {
-    sh_fw ra[3], rb[3];
+    sh_fw3 ra, rb;
     sh_fw base_separation, normal_mass, tangent_mass[2];
     sh_fw normal_impulse, tangent_impulse[2], max_normal_impulse, relative_velocity;
     sh_fw approach_velocity; // sh_constraint_point's: normal velocity before the sub-step's warm start
@@ -43,8 +54,8 @@ typedef struct sh_wide_constraint
     int index[SH_WIDE];         // constraint index, -1 for an unused lane
     int contact[SH_WIDE];       // its contact (world->contacts index)
     int point_count[SH_WIDE];
-    sh_fw normal[3], t1[3], t2[3];
-    sh_fw inv_i_a[9], inv_i_b[9]; // world inverse inertia at step start, column-major as cglm's mat3
+    sh_fw3 normal, t1, t2;
+    sh_fw3 inv_i_a[3], inv_i_b[3]; // world inverse inertia at step start: its columns, as cglm's mat3
     sh_fw inv_mass_a, inv_mass_b, friction;
     sh_fw bias_rate, mass_scale, impulse_scale;
     sh_iw active; // all ones once the constraint has pushed this step
@@ -61,9 +72,9 @@ typedef struct sh_wide_solver
     int* lane_of;     // [constraint]: batch * SH_WIDE + lane
     int* level_first; // [level_count + 1]: a level's first batch
     int level_count;
-    bool* pair_next; // [batch_count + 1]: batch i and i + 1 share no simulated body
-    sh_fw* rows;     // NULL, or per batch each point's three Jacobian rows (small steps only)
-    int isa;         // SH_WIDE_GENERIC, SH_WIDE_AVX2 or SH_WIDE_AVX512
+    bool* pair_next;   // [batch_count + 1]: batch i and i + 1 share no simulated body
+    sh_wide_row* rows; // NULL, or per batch each point's three Jacobian rows (small steps only)
+    int isa;           // SH_WIDE_GENERIC, SH_WIDE_AVX2 or SH_WIDE_AVX512
 } sh_wide_solver;
 
 // Which path runs the contact solve. AUTO (the default) takes the widest the CPU has; the others exist so

@@ -54,7 +54,6 @@ typedef struct sh_body
     int island_next;  // next body of the same sleeping island, -1 ends
     int sleep_island; // index in world->islands while asleep, -1 awake
     int solver_index; // index in the step's solver bodies, -1 when not simulated this step
-    int asset_id;
     uint32_t generation;
     bool in_use, is_static, sleeping;
     bool isotropic; // inertia ∝ identity (within 1e-6): no gyroscopic torque
@@ -99,8 +98,10 @@ typedef struct sh_solver_body
     versor dq; // rotation change since step start
     vec3 dp;   // position change since step start
     float inv_mass;
-    bool free_flight; // nothing within the touch tolerance at step start: exact ballistic positions
-    mat3 inv_i;       // world inverse inertia at step start
+    bool free_flight;   // nothing within the touch tolerance at step start: exact ballistic positions
+    bool unconstrained; // no contact this step: turns by the gyroscopic midpoint (solver.c)
+    mat3 inv_i;         // world inverse inertia at step start
+    vec3 w_shift;       // the sub-step's rotation turns by w + w_shift (gyroscopic midpoint, solver.c)
 } sh_solver_body;
 
 // One Jacobian row of a point along a direction d: angular parts ja = ra × d, jb = rb × d and their

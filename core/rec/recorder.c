@@ -7,6 +7,7 @@
 
 #include "simhost/world_snapshot.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,10 +18,17 @@
 // did not move costs ~0 bytes, and reading any frame inflates at most two (docs/recordings.md).
 #define KEY_EVERY 32
 
+typedef enum rec_kind
+{
+    JOB_FRAME,
+    JOB_INPUT,
+    JOB_SNAPSHOT, // a world snapshot (simhost/world_snapshot.h) taken at frame_id
+} rec_kind;
+
 typedef struct rec_job
 {
     struct rec_job* next;
-    bool is_input;
+    rec_kind kind;
     uint32_t frame_id;
     double time;
     double energy[3];
@@ -33,7 +41,7 @@ struct sh_recorder
     // Set at start, read-only after.
     char *path, *id, *source, *scenario, *params, *configure, *metadata, *retention_dir;
     double timestep, gravity[3];
-    int substeps;
+    int substeps, snapshot_every;
     size_t retention_bytes;
     int queue_frames;
     size_t queue_bytes;
@@ -61,7 +69,7 @@ struct sh_recorder
 
     // Writer thread only.
     sqlite3* db;
-    sqlite3_stmt *put_frame, *put_input;
+    sqlite3_stmt *put_frame, *put_input, *put_snapshot;
     uint8_t* key;
     size_t key_len, key_cap;
     int64_t key_id;
@@ -126,7 +134,9 @@ static const char schema_sql[] =
     // The frame list, the energy series and COUNT(*) read this small index instead of walking the rows,
     // whose blobs put about one row per page (a 10 000-frame, 1000-body file: 10 000 pages per count).
     "CREATE INDEX frames_rows ON frames(frame_id, simulation_time, linear_ke, rotational_ke, potential_e);"
-    "CREATE TABLE inputs(seq INTEGER PRIMARY KEY, after_frame INTEGER NOT NULL, message TEXT NOT NULL);";
+    "CREATE TABLE inputs(seq INTEGER PRIMARY KEY, after_frame INTEGER NOT NULL, message TEXT NOT NULL);"
+    "CREATE TABLE snapshots(frame_id INTEGER PRIMARY KEY, codec INTEGER NOT NULL, raw_bytes INTEGER NOT NULL,"
+    " data BLOB NOT NULL);";
 
 static bool sql_ok(sh_recorder* r, int rc, const char* what)
 {
@@ -221,6 +231,42 @@ static bool write_bodies(sh_recorder* r)
     return ok;
 }
 
+// The file is built as PATH.part and renamed to PATH once its schema, run row and bodies are committed:
+// a host killed in between (the soak found 2 such 0-byte files in 88 recordings over 2 SIGKILLs) leaves a
+// .part nothing lists, never a PATH that lists as unreadable. Closing checkpoints the WAL into the file,
+// so nothing is left behind under the temporary name; WAL mode is kept in the file, synchronous is not.
+static bool move_into_place(sh_recorder* r, const char* part)
+{
+    sqlite3_close(r->db);
+    r->db = NULL;
+    char line[256];
+    if (rename(part, r->path) != 0)
+    {
+        snprintf(line, sizeof line, "cannot rename %s.part into place: %s", r->path, strerror(errno));
+        fail(r, line);
+        return false;
+    }
+    int rc = sqlite3_open_v2(r->path, &r->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(r->db, "PRAGMA synchronous=NORMAL;", NULL, NULL, NULL);
+    return sql_ok(r, rc, "cannot reopen the recording");
+}
+
+// A file whose schema never committed (disk full ...) is of no use to anyone: removed with its WAL.
+static bool drop_part(sh_recorder* r, const char* part)
+{
+    sqlite3_close(r->db);
+    r->db = NULL;
+    static const char* const tails[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++)
+    {
+        char p[4200];
+        snprintf(p, sizeof p, "%s%s", part, tails[i]);
+        unlink(p);
+    }
+    return false;
+}
+
 static bool open_file(sh_recorder* r)
 {
     if (access(r->path, F_OK) == 0)
@@ -228,8 +274,10 @@ static bool open_file(sh_recorder* r)
         fail(r, "the recording file already exists");
         return false;
     }
-    int rc = sqlite3_open_v2(r->path, &r->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    char part[4096];
+    snprintf(part, sizeof part, "%s.part", r->path);
+    int rc =
+        sqlite3_open_v2(part, &r->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK)
     {
         char line[256];
@@ -246,13 +294,15 @@ static bool open_file(sh_recorder* r)
         snprintf(line, sizeof line, "cannot write the schema: %s", msg ? msg : "?");
         sqlite3_free(msg);
         fail(r, line);
-        return false;
+        return drop_part(r, part);
     }
     char pragma[64];
     snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d;", SH_REC_SCHEMA_VERSION);
     if (!sql_ok(r, sqlite3_exec(r->db, pragma, NULL, NULL, NULL), "cannot write the schema") ||
         !write_run(r) || !write_bodies(r) ||
         !sql_ok(r, sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL), "cannot commit"))
+        return drop_part(r, part);
+    if (!move_into_place(r, part))
         return false;
     return sql_ok(r,
                   sqlite3_prepare_v2(r->db, "INSERT INTO frames VALUES(?,?,?,?,?,?,?,?,?)", -1, &r->put_frame,
@@ -261,7 +311,11 @@ static bool open_file(sh_recorder* r)
            sql_ok(r,
                   sqlite3_prepare_v2(r->db, "INSERT INTO inputs(after_frame, message) VALUES(?,?)", -1,
                                      &r->put_input, NULL),
-                  "cannot prepare");
+                  "cannot prepare") &&
+           sql_ok(
+               r,
+               sqlite3_prepare_v2(r->db, "INSERT INTO snapshots VALUES(?,?,?,?)", -1, &r->put_snapshot, NULL),
+               "cannot prepare");
 }
 
 static bool grow(uint8_t** p, size_t* cap, size_t need)
@@ -342,6 +396,24 @@ static bool write_input(sh_recorder* r, const rec_job* j)
     return sql_ok(r, sqlite3_step(st), "cannot write an input");
 }
 
+// A snapshot row: zlib (level 1) of the blob. Its own deflate call, not the frames' Z_RLE stream: the
+// blob's floats, ints and hull arrays are not XOR deltas, and it comes once every K frames.
+static bool write_snapshot(sh_recorder* r, const rec_job* j)
+{
+    uLongf zlen = compressBound((uLong)j->len);
+    if (!grow(&r->zout, &r->zout_cap, zlen))
+        return fail(r, "out of memory"), false;
+    if (compress2(r->zout, &zlen, j->data, (uLong)j->len, 1) != Z_OK)
+        return fail(r, "cannot compress a snapshot"), false;
+    sqlite3_stmt* st = r->put_snapshot;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, j->frame_id);
+    sqlite3_bind_int(st, 2, SH_REC_CODEC_ZLIB);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)j->len);
+    sqlite3_bind_blob(st, 4, r->zout, (int)zlen, SQLITE_STATIC);
+    return sql_ok(r, sqlite3_step(st), "cannot write a snapshot");
+}
+
 // One transaction for everything that was queued: a commit per batch, never per frame.
 static void write_batch(sh_recorder* r, rec_job* list)
 {
@@ -349,8 +421,10 @@ static void write_batch(sh_recorder* r, rec_job* list)
     uint64_t frames = 0;
     for (rec_job* j = list; j != NULL && ok; j = j->next)
     {
-        ok = j->is_input ? write_input(r, j) : write_frame(r, j);
-        frames += !j->is_input;
+        ok = j->kind == JOB_INPUT      ? write_input(r, j)
+             : j->kind == JOB_SNAPSHOT ? write_snapshot(r, j)
+                                       : write_frame(r, j);
+        frames += j->kind == JOB_FRAME;
     }
     if (ok)
         ok = sql_ok(r, sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL), "cannot commit");
@@ -380,7 +454,8 @@ static void finalize(sh_recorder* r)
         return;
     sqlite3_finalize(r->put_frame);
     sqlite3_finalize(r->put_input);
-    r->put_frame = r->put_input = NULL;
+    sqlite3_finalize(r->put_snapshot);
+    r->put_frame = r->put_input = r->put_snapshot = NULL;
     pthread_mutex_lock(&r->lock);
     bool failed = r->state == SH_REC_FAILED;
     bool complete = !failed && r->close_complete;
@@ -454,8 +529,8 @@ static bool take_bodies(sh_recorder* r, const sh_world* w, const sh_rec_config* 
         sh_body_get_state(w, id, &s);
         sh_rec_body* b = &r->bodies[i];
         b->body_id = sh_body_id_to_int(id);
-        b->asset_id = s.asset_id;
-        const char* name = cfg->asset_name ? cfg->asset_name(cfg->asset_name_ud, s.asset_id) : NULL;
+        const char* name = NULL;
+        b->asset_id = cfg->body_asset ? cfg->body_asset(cfg->body_asset_ud, b->body_id, &name) : 0;
         snprintf(b->asset_name, sizeof b->asset_name, "%s", name ? name : "");
         b->mass = s.mass;
         b->restitution = s.restitution;
@@ -503,13 +578,17 @@ bool sh_recorder_start(const sh_rec_config* cfg, const sh_world* world, sh_recor
     r->retention_dir = dup_or_null(cfg->retention_dir);
     r->retention_bytes = cfg->retention_bytes;
     r->timestep = cfg->timestep;
-    r->queue_frames = cfg->queue_frames > 0 ? cfg->queue_frames : 256;
+    // 3600 frames (a minute at 60 Hz): the bytes bound below is what protects memory; the frame bound only
+    // says how long a disk may stall. 256 (4.3 s) ended a 313-frame spec recording whose writer sat behind
+    // a loaded machine's fsyncs (load average 15), so a stall no longer than a minute now costs nothing.
+    r->queue_frames = cfg->queue_frames > 0 ? cfg->queue_frames : 3600;
     r->queue_bytes = cfg->queue_bytes > 0 ? cfg->queue_bytes : (size_t)64 << 20;
     vec3 g;
     sh_world_get_gravity(world, g);
     for (int k = 0; k < 3; k++)
         r->gravity[k] = g[k];
     r->substeps = cfg->substeps;
+    r->snapshot_every = cfg->snapshot_every > 0 ? cfg->snapshot_every : 0;
     if (r->path == NULL || r->id == NULL || r->source == NULL || !take_bodies(r, world, cfg))
     {
         destroy(r);
@@ -525,17 +604,20 @@ bool sh_recorder_start(const sh_rec_config* cfg, const sh_world* world, sh_recor
     return true;
 }
 
+// Frames and snapshots count against the queue's bounds (a snapshot by its bytes only); inputs are small and
+// never dropped.
 static bool enqueue(sh_recorder* r, rec_job* j)
 {
     pthread_mutex_lock(&r->lock);
     bool ok = r->state == SH_REC_RECORDING && !r->closing;
-    while (ok && r->wait_when_full && !j->is_input &&
+    const bool bounded = j->kind != JOB_INPUT, frame = j->kind == JOB_FRAME;
+    while (ok && r->wait_when_full && bounded &&
            (r->queued >= r->queue_frames || r->queued_bytes + j->len > r->queue_bytes))
     {
         pthread_cond_wait(&r->space, &r->lock);
         ok = r->state == SH_REC_RECORDING && !r->closing;
     }
-    if (ok && !j->is_input && (r->queued >= r->queue_frames || r->queued_bytes + j->len > r->queue_bytes))
+    if (ok && bounded && (r->queued >= r->queue_frames || r->queued_bytes + j->len > r->queue_bytes))
     {
         char line[128];
         snprintf(line, sizeof line, "the disk fell behind: %d frames (%zu bytes) were waiting to be written",
@@ -551,15 +633,43 @@ static bool enqueue(sh_recorder* r, rec_job* j)
         else
             r->tail->next = j;
         r->tail = j;
-        r->queued += !j->is_input;
+        r->queued += frame;
         r->queued_bytes += j->len;
-        r->frames_queued += !j->is_input;
+        r->frames_queued += frame;
         pthread_cond_signal(&r->cond);
     }
     pthread_mutex_unlock(&r->lock);
     if (!ok)
         sh_free(j, sizeof *j + j->len);
     return ok;
+}
+
+// Every snapshot_every frames (not frame 0: a resume rebuilds that from the run's description) the whole
+// world state, so a resume re-simulates at most K - 1 frames (docs/recordings.md "Resume").
+static bool queue_snapshot(sh_recorder* r, const sh_world* world, uint32_t frame_id)
+{
+    void* blob = NULL;
+    size_t bytes = 0;
+    sh_error err;
+    if (!sh_world_snapshot(world, &blob, &bytes, &err))
+    {
+        fail(r, err.message);
+        return false;
+    }
+    rec_job* j = sh_alloc(sizeof *j + bytes);
+    if (j == NULL)
+    {
+        sh_free(blob, bytes);
+        fail(r, "out of memory");
+        return false;
+    }
+    memset(j, 0, sizeof *j);
+    j->kind = JOB_SNAPSHOT;
+    j->frame_id = frame_id;
+    j->len = bytes;
+    memcpy(j->data, blob, bytes);
+    sh_free(blob, bytes);
+    return enqueue(r, j);
 }
 
 bool sh_recorder_frame(sh_recorder* r, const sh_world* world, uint32_t frame_id, double simulation_time)
@@ -592,7 +702,10 @@ bool sh_recorder_frame(sh_recorder* r, const sh_world* world, uint32_t frame_id,
     j->energy[0] = e.linear;
     j->energy[1] = e.rotational;
     j->energy[2] = e.potential;
-    return enqueue(r, j);
+    if (!enqueue(r, j))
+        return false;
+    return r->snapshot_every == 0 || frame_id == 0 || frame_id % (uint32_t)r->snapshot_every != 0 ||
+           queue_snapshot(r, world, frame_id);
 }
 
 bool sh_recorder_input(sh_recorder* r, uint32_t after_frame, const char* json, size_t len)
@@ -604,7 +717,7 @@ bool sh_recorder_input(sh_recorder* r, uint32_t after_frame, const char* json, s
         return false;
     }
     memset(j, 0, sizeof *j);
-    j->is_input = true;
+    j->kind = JOB_INPUT;
     j->frame_id = after_frame;
     j->len = len;
     memcpy(j->data, json, len);

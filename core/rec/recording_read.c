@@ -187,8 +187,8 @@ bool sh_rec_open(const char* path, sh_rec_reader** out, sh_error* err)
         int v = sqlite3_column_int(st, 0);
         if (v == 0)
             ok = sh_error_set(err, "not a simhost recording (no schema version)");
-        else if (v != SH_REC_SCHEMA_VERSION)
-            ok = sh_error_set(err, "schema version %d, this build reads %d", v, SH_REC_SCHEMA_VERSION);
+        else if (v != SH_REC_SCHEMA_VERSION && v != 1) // version 1: the same without the snapshots table
+            ok = sh_error_set(err, "schema version %d, this build reads 1 to %d", v, SH_REC_SCHEMA_VERSION);
     }
     sqlite3_finalize(st);
     ok = ok && read_run(r, err) && read_bodies(r, err) && read_counts(r, err);
@@ -464,6 +464,68 @@ bool sh_rec_inputs(sh_rec_reader* r, bool (*fn)(void* ud, int64_t after_frame, c
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return sh_error_set(err, "cannot read the inputs: %s", sqlite3_errstr(rc));
+    return true;
+}
+
+// --- snapshots --------------------------------------------------------------------------------------
+
+// A version 1 file has no snapshots table: that is "no snapshot", not an error.
+static bool prepare_snapshots(sh_rec_reader* r, const char* sql, sqlite3_stmt** st, bool* none, sh_error* err)
+{
+    *none = false;
+    if (sqlite3_prepare_v2(r->db, sql, -1, st, NULL) == SQLITE_OK)
+        return true;
+    const char* msg = sqlite3_errmsg(r->db);
+    if (strncmp(msg, "no such table", 13) == 0)
+        return *none = true, false;
+    return sh_error_set(err, "cannot read the snapshots: %s", msg);
+}
+
+bool sh_rec_snapshot(sh_rec_reader* r, int64_t frame_id, sh_frame_buf* out, int64_t* at, sh_error* err)
+{
+    *at = -1;
+    sqlite3_stmt* st = NULL;
+    bool none;
+    if (!prepare_snapshots(r,
+                           "SELECT frame_id, codec, raw_bytes, data FROM snapshots WHERE frame_id <= ?"
+                           " ORDER BY frame_id DESC LIMIT 1",
+                           &st, &none, err))
+        return none;
+    sqlite3_bind_int64(st, 1, frame_id);
+    int rc = sqlite3_step(st);
+    bool ok = true;
+    if (rc == SQLITE_ROW)
+    {
+        int64_t raw = sqlite3_column_int64(st, 2);
+        const void* data = sqlite3_column_blob(st, 3);
+        size_t len = (size_t)sqlite3_column_bytes(st, 3);
+        if (sqlite3_column_int(st, 1) != SH_REC_CODEC_ZLIB || raw <= 0 || data == NULL)
+            ok = sh_error_set(err, "damaged snapshot at frame %lld", (long long)sqlite3_column_int64(st, 0));
+        else if ((ok = inflate_into(data, len, (size_t)raw, out, err)))
+            *at = sqlite3_column_int64(st, 0);
+    }
+    else if (rc != SQLITE_DONE)
+        ok = sh_error_set(err, "cannot read the snapshots: %s", sqlite3_errstr(rc));
+    sqlite3_finalize(st);
+    return ok;
+}
+
+bool sh_rec_snapshot_frames(sh_rec_reader* r, bool (*fn)(void* ud, int64_t frame_id), void* ud, sh_error* err)
+{
+    sqlite3_stmt* st = NULL;
+    bool none;
+    if (!prepare_snapshots(r, "SELECT frame_id FROM snapshots ORDER BY frame_id", &st, &none, err))
+        return none;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (!fn(ud, sqlite3_column_int64(st, 0)))
+        {
+            rc = SQLITE_DONE;
+            break;
+        }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return sh_error_set(err, "cannot read the snapshots: %s", sqlite3_errstr(rc));
     return true;
 }
 

@@ -9,7 +9,22 @@ local resume = require "lib.resume"
 
 local M = {}
 
-function M.start(session, run)
+-- A start's recording fields: "record" (a boolean; default: the host's --record-all) and "snapshots" (a
+-- world snapshot every K frames, an integer >= 0; default: the host's --snapshot-every). Sets
+-- settings.record and settings.snapshots, or returns the error line for the client.
+function M.settings(session, msg, settings)
+  if msg.record ~= nil and type(msg.record) ~= "boolean" then return "'record' must be true or false" end
+  local k = msg.snapshots
+  if k ~= nil and (math.type(k) ~= "integer" and not (type(k) == "number" and k == math.floor(k)) or k < 0
+                   or k > 1 << 30) then
+    return "'snapshots' must be an integer >= 0 (frames between world snapshots; 0: none)"
+  end
+  local rs = session.recording
+  settings.record = msg.record == true or (msg.record == nil and rs ~= nil and rs.all == true)
+  settings.snapshots = k and math.tointeger(k) or (rs and rs.snapshot_every) or 0
+end
+
+function M.start(session, run, snapshots)
   local rs = session.recording
   if not rs or not rs.dir then
     session:log("recording: this host has no recordings directory")
@@ -30,6 +45,7 @@ function M.start(session, run)
     timestep = run.timestep,
     retention_dir = rs.max_mb and rs.max_mb > 0 and rs.dir or nil,
     retention_mb = rs.max_mb,
+    snapshots = snapshots,
   })
   if not ok then
     session:log("recording: " .. tostring(rec))
@@ -40,13 +56,12 @@ function M.start(session, run)
   session:log("recording " .. id)
 end
 
--- After a frame went out: queue it for the recorder. A failure is logged once; the run goes on.
-function M.frame(session, run, t)
-  if not run.recorder:frame(run.world, run.frames, t) and not run.recording_failed then
-    run.recording_failed = true
-    local st = run.recorder:status()
-    session:log("recording " .. run.recording_id .. " stopped: " .. tostring(st.reason))
-  end
+-- The recorder refused a frame (lib/loop.lua hands it every frame made): logged once; the run goes on.
+function M.failed(session, run)
+  if run.recording_failed then return end
+  run.recording_failed = true
+  local st = run.recorder:status()
+  session:log("recording " .. run.recording_id .. " stopped: " .. tostring(st.reason))
 end
 
 -- A message that changed the world after the last frame sent (applied before the next step).
@@ -88,8 +103,12 @@ function M.resume(session, msg, fail)
   run.configure_raw = json.encode { type = "configure", resume = { recording = r.recording, frame = run.frames } }
   session.run = run
   local meta = run.world:metadata_json()
-  session:send(('{"type":"metadata","resumed":{"recording":%s,"frame":%d},'):format(json.encode(r.recording),
-    run.frames) .. meta:sub(2))
+  -- "from_snapshot": the snapshot frame the world was restored from (absent: re-simulated from frame 0).
+  local from = run.from_snapshot and (',"from_snapshot":%d'):format(run.from_snapshot) or ""
+  session:log(("resumed %s at frame %d from %s"):format(r.recording, run.frames,
+    run.from_snapshot and ("the snapshot at frame " .. run.from_snapshot) or "frame 0"))
+  session:send(('{"type":"metadata","resumed":{"recording":%s,"frame":%d%s},'):format(json.encode(r.recording),
+    run.frames, from) .. meta:sub(2))
   session.phase = "configured"
   local idle = session.limits.idle_timeout_s
   if idle and idle > 0 then session:set_timer(idle) end

@@ -6,6 +6,7 @@
 local simhost = require "simhost"
 local json = require "lib.json"
 local scenarios = require "lib.scenarios"
+local loop = require "lib.loop"
 
 local M = {}
 
@@ -72,23 +73,14 @@ function M.apply_input(run, msg)
   end
 end
 
--- One step to the next frame, as session.lua's advance and run.lua's frame make it.
+-- One step to the next frame: lib/loop.lua's step, the one live sessions and `simhost run` take.
 function M.advance(run)
-  run.world:step(run.timestep)
-  if run.scenario and run.scenario.on_step then
-    run.scenario.on_step(run.world, run.frames * run.timestep_ms / 1000, run.timestep)
-  end
+  loop.step(run)
   run.frames = run.frames + 1
 end
 
--- Rebuilds recording `rec` (a simhost.recording) at frame f: returns the run with run.frames = f + 1
--- (the next frame to make is f + 1), or nil and why. on_frame(run, n), when given, sees every frame n
--- made on the way (0 ... f) and may return false to stop there.
-function M.rebuild(db, scripts_dir, rec, f, on_frame)
-  local info = rec:info()
-  if math.type(f) ~= "integer" or f < 0 or f > info.last_frame then
-    return nil, ("'frame' must be an integer 0 ... %d"):format(info.last_frame)
-  end
+-- The run at frame 0, rebuilt from what recording `rec` says built it, with its inputs; or nil and why.
+local function rebuild_start(db, scripts_dir, rec, info)
   local msg = configure_of(info)
   if type(msg) ~= "table" then return nil, "the recording's configure message is damaged" end
   if type(msg.resume) == "table" then
@@ -100,10 +92,26 @@ function M.rebuild(db, scripts_dir, rec, f, on_frame)
   run.timestep_ms = math.floor(info.timestep * 1000 + 0.5)
   run.timestep = run.timestep_ms / 1000
   run.configure = msg
-  local inputs = rec:inputs()
-  local k = 1
-  run.frames = 1 -- frame 0 is the state after setup
-  if on_frame and on_frame(run, 0) == false then return run end
+  run.inputs = rec:inputs()
+  run.frames = 1 -- frame 0 is the state after setup; run.frames is the next frame to make
+  return run
+end
+
+-- Puts the rebuilt run at snapshot frame s (the world restored from the recording's snapshot blob): the
+-- next frame to make is s + 1. The scenario's Lua state is not in a snapshot: a scenario's on_step and
+-- on_message see the time and the messages, so they carry on as they would have (docs/recordings.md).
+local function restore(run, blob, s)
+  local ok, err = simhost.recording.restore(run.world, blob)
+  if not ok then return nil, ("the snapshot at frame %d cannot be restored: %s"):format(s, err) end
+  run.frames = s + 1
+  run.from_snapshot = s
+  return run
+end
+
+-- Makes frames run.frames ... f with the recorded inputs (each applied after its frame, before the next
+-- step). on_frame(run, n), when given, sees every frame n made and may return false to stop there.
+local function play(run, f, on_frame)
+  local inputs, k = run.inputs, 1
   while run.frames <= f do
     while inputs[k] and inputs[k].after_frame < run.frames - 1 do k = k + 1 end
     while inputs[k] and inputs[k].after_frame == run.frames - 1 do
@@ -112,13 +120,39 @@ function M.rebuild(db, scripts_dir, rec, f, on_frame)
       k = k + 1
     end
     M.advance(run)
-    if on_frame and on_frame(run, run.frames - 1) == false then return run end
+    if on_frame and on_frame(run, run.frames - 1) == false then return false end
   end
+  return true
+end
+
+-- Rebuilds recording `rec` (a simhost.recording) at frame f: returns the run with run.frames = f + 1
+-- (the next frame to make is f + 1), or nil and why. A recording with snapshots starts from the latest
+-- one at or before f (run.from_snapshot says which frame; nil: re-simulated from frame 0), so at most
+-- K - 1 frames are re-simulated. on_frame(run, n), when given, sees every frame n made on the way
+-- (0 ... f, or s + 1 ... f from snapshot s) and may return false to stop there.
+function M.rebuild(db, scripts_dir, rec, f, on_frame)
+  local info = rec:info()
+  if math.type(f) ~= "integer" or f < 0 or f > info.last_frame then
+    return nil, ("'frame' must be an integer in 0 … %d"):format(info.last_frame)
+  end
+  local run, err = rebuild_start(db, scripts_dir, rec, info)
+  if not run then return nil, err end
+  local blob, s = rec:snapshot(f)
+  if blob then
+    run, err = restore(run, blob, s)
+    if not run then return nil, err end
+  elseif on_frame and on_frame(run, 0) == false then
+    return run
+  end
+  play(run, f, on_frame)
   return run
 end
 
--- `recordings verify`: re-simulates the whole recording and compares every frame's SHF1 bytes with the
--- recorded ones. Returns {ok, frames (compared), first_diff (frame id) or nil, message}.
+-- `recordings verify`: re-simulates the recording and compares every frame's SHF1 bytes with the
+-- recorded ones, segment by segment: frames 0 ... s1 from the run's description, then each snapshot's
+-- frames s ... the next snapshot from that snapshot (its own frame included, so a snapshot that does not
+-- hold the recorded state is caught too). Returns {ok, frames (compared), first_diff (frame id) or nil,
+-- segments, message}.
 function M.verify(assets_path, scripts_dir, path)
   local db = simhost.assets.open(assets_path)
   local rec = simhost.recording.open(path)
@@ -127,26 +161,42 @@ function M.verify(assets_path, scripts_dir, path)
     rec:close()
     return { ok = false, frames = 0, message = "the recording has no frames" }
   end
-  local compared, first_diff = 0, nil
-  local run, err = M.rebuild(db, scripts_dir, rec, info.last_frame, function(run, n)
+  local compared, first_diff, last = 0, nil, -1
+  local function check(run, n)
     local want = rec:frame_bin(n)
     if want == nil then return true end -- a frame the writer lost (a cut run): nothing to compare
     local got = simhost.recording.encode(run.world, n, n * run.timestep_ms / 1000)
-    compared = compared + 1
+    if n > last then compared, last = compared + 1, n end -- a snapshot's frame is compared twice
     if got ~= want then
       first_diff = n
       return false
     end
-  end)
+  end
+  local run, err = rebuild_start(db, scripts_dir, rec, info)
+  local snaps = run and rec:snapshot_frames() or {}
+  local segments = 0
+  -- Segment i runs from its start (frame 0, or snapshot snaps[i]) through the next snapshot's frame.
+  for i = 0, #snaps do
+    if not run or first_diff then break end
+    local s = i == 0 and 0 or snaps[i]
+    if s > info.last_frame then break end
+    if i > 0 then
+      run, err = restore(run, rec:snapshot(s), s)
+      if not run then break end
+    end
+    segments = segments + 1
+    if check(run, s) ~= false then play(run, math.min(snaps[i + 1] or info.last_frame, info.last_frame), check) end
+  end
   rec:close()
   if not run then return { ok = false, frames = compared, message = err } end
   run.world:close()
+  local from = ("%d segment%s"):format(segments, segments == 1 and "" or "s")
   if first_diff then
-    return { ok = false, frames = compared, first_diff = first_diff,
+    return { ok = false, frames = compared, first_diff = first_diff, segments = segments,
              message = ("frame %d differs from the recording"):format(first_diff) }
   end
-  return { ok = true, frames = compared,
-           message = ("%d frames re-simulated, all bit-identical to the recording"):format(compared) }
+  return { ok = true, frames = compared, segments = segments,
+           message = ("%d frames re-simulated (%s), all bit-identical to the recording"):format(compared, from) }
 end
 
 -- The recording `id` in dir, opened, or nil and the line for the client.

@@ -3,10 +3,12 @@
 --   job = run.prepare{...}       build the scenario's world (the same checks as a live configure)
 --   run.frame(job, want_json)    frame 0 is the initial state; every later call steps once first
 --   run.summary(job, wall_s, interrupted)  the summary lines printed on stdout
--- Frames are encoded in C (world:frame_json), so a run writes the live protocol's frames exactly.
+-- Frames are made by lib/loop.lua, the loop live sessions run too, so a run writes the live protocol's
+-- frames exactly.
 local simhost = require "simhost"
 local scenarios = require "lib.scenarios"
 local json = require "lib.json"
+local loop = require "lib.loop"
 
 local run = {}
 
@@ -38,14 +40,9 @@ function run.prepare(opts)
   s.setup(world, params, ctx)
 
   local duration = opts.duration or tonumber(s.duration) or 10
-  local job = {
-    name = opts.name, scenario = s, params = params, world = world, db = db, ctx = ctx,
-    timestep_ms = opts.timestep_ms, timestep = opts.timestep_ms / 1000,
-    duration = duration,
-    -- ⌊duration_ms / timestep_ms⌋ + 1 frames, as a live run (the epsilon keeps 0.3 / 0.1 whole).
-    total = math.floor(duration * 1000 / opts.timestep_ms + 1e-9) + 1,
-    frames = 0,
-  }
+  local job = { name = opts.name, scenario = s, params = params, world = world, db = db, ctx = ctx,
+                duration = duration, frames = 0 }
+  loop.start(job, opts.timestep_ms, duration) -- job.total: ⌊duration_ms / timestep_ms⌋ + 1, as a live run
   if opts.record then job.recorder, job.recording_id = run.start_recording(job, opts) end
   return job
 end
@@ -71,26 +68,15 @@ function run.start_recording(job, opts)
     params = json.encode(job.params), metadata = job.world:metadata_json(), timestep = job.timestep,
     -- a headless run has no client to keep up with: it waits for the disk rather than lose frames
     wait_when_full = true,
+    snapshots = rec.snapshots,
   }
   return r, id
 end
 
--- Makes the next frame: frame 0 is the state after setup; frame n follows n steps. Returns the
--- frame's `data` JSON when want_json, else nothing (no encoding cost without --out).
+-- Makes the next frame (lib/loop.lua): frame 0 is the state after setup; frame n follows n steps.
+-- Returns the frame's `data` JSON when want_json, else nothing (no encoding cost without --out).
 function run.frame(job, want_json)
-  local world = job.world
-  if job.frames > 0 then
-    world:step(job.timestep)
-    local on_step = job.scenario.on_step
-    if on_step then on_step(world, job.frames * job.timestep_ms / 1000, job.timestep) end
-  end
-  local n = job.frames
-  job.frames = n + 1
-  if job.recorder then job.recorder:frame(world, n, n * job.timestep_ms / 1000) end
-  if want_json then
-    -- simulation_time is n·T exactly (protocol.md), not the world's running float sum of steps.
-    return world:frame_json(n, { simulation_time = n * job.timestep_ms / 1000 })
-  end
+  return (loop.frame(job, want_json))
 end
 
 -- Summary tables print as JSON with 6 significant digits: a terminal line, not a data file.
@@ -113,7 +99,7 @@ function run.summary(job, wall_s, interrupted)
   local world = job.world
   local stats = world:stats()
   local frames = job.frames
-  local simulated = frames > 0 and (frames - 1) * job.timestep_ms / 1000 or 0
+  local simulated = loop.simulated_s(job)
   local pnames = {}
   for k, v in pairs(job.params) do pnames[#pnames + 1] = k .. "=" .. show(v) end
   table.sort(pnames)

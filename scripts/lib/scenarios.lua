@@ -78,7 +78,7 @@ local function expectation(spec)
   elseif t == "asset" then
     return "an asset name"
   elseif t == "assets" then
-    return "a comma-separated list of asset names"
+    return "a list of asset names (an array, or one string of names separated by commas)"
   elseif spec.values then
     local quoted = {}
     for i, v in ipairs(spec.values) do quoted[i] = "'" .. v .. "'" end
@@ -112,6 +112,50 @@ function scenarios.param_specs(s)
   return specs
 end
 
+local function not_found(param, asset)
+  return "param '" .. param .. "': Asset '" .. asset .. "' not found"
+end
+
+-- Returns true when every name is in the DB (or there is no DB to ask), else nil and the first missing.
+local function check_names(names, db)
+  if not db then return true end
+  for _, n in ipairs(names) do
+    if db:find(n) == nil then return nil, n end
+  end
+  return true
+end
+
+-- An `assets` value: a list of names (a JSON array, a Lua list) or one string of names separated by
+-- commas (the command line's form, and how a default may be written). The scenario always gets the list,
+-- so no scenario splits strings. Returns the list, or nil.
+local function assets_list(v)
+  local names = {}
+  if type(v) == "string" then
+    if #v > 4096 then return nil end
+    for part in (v .. ","):gmatch("([^,]*),") do names[#names + 1] = part:match("^%s*(.-)%s*$") end
+  elseif validate.array(v) and #v <= 1024 then
+    for i, n in ipairs(v) do
+      if type(n) ~= "string" then return nil end
+      names[i] = n
+    end
+  else
+    return nil
+  end
+  if #names == 0 then return nil end
+  for _, n in ipairs(names) do
+    if n == "" or #n > 4096 then return nil end
+  end
+  return names
+end
+
+local function check_assets(param, v, bad, db)
+  local names = assets_list(v)
+  if not names then return nil, bad end
+  local ok, missing = check_names(names, db)
+  if not ok then return nil, not_found(param, missing) end
+  return names
+end
+
 -- One value checked against its spec. `from_string`: the value came from the command line, so
 -- "3" may be the integer 3. Returns the value (integers as Lua integers), or nil, message.
 local function check_value(name, spec, v, from_string, db)
@@ -133,6 +177,7 @@ local function check_value(name, spec, v, from_string, db)
     if type(v) ~= "boolean" then return nil, bad end
     return v
   end
+  if t == "assets" then return check_assets(name, v, bad, db) end
   if type(v) ~= "string" or #v > 4096 then return nil, bad end
   if t == "string" then
     if spec.values then
@@ -143,23 +188,9 @@ local function check_value(name, spec, v, from_string, db)
     end
     return v
   end
-  -- asset / assets: names in the DB (when there is one to ask).
-  local names = {}
-  if t == "asset" then
-    names[1] = v
-  else
-    for part in (v .. ","):gmatch("([^,]*),") do
-      part = part:match("^%s*(.-)%s*$")
-      if part == "" then return nil, bad end
-      names[#names + 1] = part
-    end
-  end
-  if #names == 0 or (t == "asset" and v == "") then return nil, bad end
-  if db then
-    for _, n in ipairs(names) do
-      if db:find(n) == nil then return nil, "param '" .. name .. "': Asset '" .. n .. "' not found" end
-    end
-  end
+  -- asset: a name in the DB (when there is one to ask).
+  if v == "" then return nil, bad end
+  if not check_names({ v }, db) then return nil, not_found(name, v) end
   return v
 end
 
@@ -177,7 +208,13 @@ function scenarios.resolve_params(s, given, opts)
     if not specs[name] then return nil, "unknown param '" .. name .. "'" end
   end
   local params = {}
-  for name, spec in pairs(specs) do params[name] = spec.default end
+  for name, spec in pairs(specs) do
+    params[name] = spec.default
+    -- An `assets` default may be written as on the command line; the scenario gets the list.
+    if spec.type == "assets" then
+      params[name] = assets_list(spec.default) or error("scenario param '" .. name .. "': bad default", 0)
+    end
+  end
   for _, name in ipairs(names) do
     local v, err = check_value(name, specs[name], given[name], opts.from_strings, opts.assets)
     if err then return nil, err end

@@ -46,6 +46,8 @@ function validate.object(v)
 end
 
 local OBJECT_TYPES = { inertial = true, environment = true }
+local BODY_SCALARS = { "mass", "restitution", "friction" } -- protocol.md's order
+local spawn_check = require("simhost").spawn_check
 
 -- One SpawnObject; `i` is its 0-based index on the wire. Returns nil, or the error message.
 -- Field order is the order of protocol.md's table, so the first bad field is the one named.
@@ -58,12 +60,11 @@ local function check_object(o, i)
   if not validate.vec(o.position, 3) then return p .. ".position must be an array of 3 finite numbers" end
   if not validate.vec(o.orientation, 3) then return p .. ".orientation must be an array of 3 finite numbers" end
   if not OBJECT_TYPES[o.object_type] then return p .. ".object_type must be 'inertial' or 'environment'" end
-  if o.mass ~= nil and not (finite(o.mass) and o.mass > 0) then return p .. ".mass must be a finite number > 0" end
-  if o.restitution ~= nil and not (finite(o.restitution) and o.restitution >= 0 and o.restitution <= 1) then
-    return p .. ".restitution must be a finite number in [0, 1]"
-  end
-  if o.friction ~= nil and not (finite(o.friction) and o.friction >= 0) then
-    return p .. ".friction must be a finite number >= 0"
+  -- The bounds are the core's (simhost.spawn_check), the same ones w:spawn and sh_body_create enforce.
+  for _, field in ipairs(BODY_SCALARS) do
+    local v = o[field]
+    local what = v ~= nil and spawn_check(field, v)
+    if what then return p .. "." .. field .. " must be " .. what end
   end
   if o.velocity ~= nil and not validate.vec(o.velocity, 3) then
     return p .. ".velocity must be an array of 3 finite numbers"

@@ -29,8 +29,7 @@ return {
 
   setup = function(world, params)
     ids = {}
-    local names = {}
-    for name in (params.assets .. ","):gmatch("%s*([^,]-)%s*,") do names[#names + 1] = name end
+    local names = params.assets -- a list of names, checked against the asset DB
     local rand = rng(params.seed)
     -- The slope: a static slab 16 m long rising towards −X (pitch θ tilts +X down), its low end at x = 0.
     local th = math.rad(params.slope)

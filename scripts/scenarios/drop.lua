@@ -12,7 +12,8 @@ return {
                doc = "drop height of the lowest point, m" },
     spacing = { default = 2.5, type = "number", min = 0.5, max = 20,
                 doc = "distance between neighbours along X, m" },
-    -- "assets": comma-separated asset names, each checked against the asset DB; they repeat in order.
+    -- "assets": asset names, each checked against the asset DB; they repeat in order. The default is
+    -- written as on the command line (names separated by commas); setup gets a list, {"unit_cube"}.
     assets = { default = "unit_cube", type = "assets", doc = "asset names, used in turn" },
     restitution = { default = 0.5, type = "number", min = 0, max = 1, doc = "bounciness of each body" },
   },
@@ -22,8 +23,7 @@ return {
   -- setup(world, params): build the scene. params are already checked and hold every default.
   setup = function(world, params, ctx)
     local db = ctx.assets -- the asset DB: its bounds tell how far each asset reaches below its origin
-    local names = {}
-    for name in (params.assets .. ","):gmatch("%s*([^,]-)%s*,") do names[#names + 1] = name end
+    local names = params.assets
     for i = 1, params.count do
       local asset = names[(i - 1) % #names + 1]
       local x = (i - (params.count + 1) / 2) * params.spacing -- centred on the origin
@@ -46,8 +46,7 @@ return {
       ctx:reply { type = "error", message = "'height' must be a number in 0.5 … 100" }
       return true
     end
-    local first = ctx.params.assets:match("^%s*([^,]-)%s*,") or ctx.params.assets:match("^%s*(.-)%s*$")
-    local id = ctx.world:spawn { asset = first, position = { 0, 0, h }, orientation = { 0, 0, 0 }, mass = 10 }
+    local id = ctx.world:spawn { asset = ctx.params.assets[1], position = { 0, 0, h }, orientation = { 0, 0, 0 }, mass = 10 }
     ctx:reply { type = "dropped", body_id = id }
     return true
   end,

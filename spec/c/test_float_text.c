@@ -2,7 +2,7 @@
 // and every edge we could name (zeros, subnormals, powers of two and ten and their neighbours, FLT_MAX),
 // its text reads back as the same float — with strtof, and with strtod then a float conversion (how the
 // page's JSON.parse + Float32Array read it) — exactly as "%.9g" does; it is a JSON number; and it never
-// has more digits than the shortest "%.*g" that reads back.
+// has more digits than the shortest "%.*g" that reads back (and with as many, is the same number).
 #include "check.h"
 
 #include "simhost/float_text.h"
@@ -117,7 +117,10 @@ static void check_value(float v, bool check_shortest)
         int mine = significant_digits(out), g = shortest_g_digits(v);
         char gbuf[48];
         snprintf(gbuf, sizeof gbuf, "%.*g", g, (double)v);
-        ok = mine <= significant_digits(gbuf);
+        // Never longer than the shortest %.*g; as long, then the same number: %.*g is the nearest decimal
+        // of that length, and so is ours.
+        ok = mine < significant_digits(gbuf) ||
+             (mine == significant_digits(gbuf) && strtod(out, NULL) == strtod(gbuf, NULL));
     }
     CHECK(ok);
     if (!ok && failures_shown++ < 20)
@@ -180,6 +183,27 @@ static void test_edges(void)
             check_value(down = nextafterf(down, 0.0f), true);
         }
     }
+    // Around every power of ten, 200 floats each side: where the digit count and the exponent change.
+    for (int e = -37; e <= 38; e++)
+    {
+        char s[16];
+        snprintf(s, sizeof s, "1e%d", e);
+        float up = strtof(s, NULL), down = up;
+        for (int k = 0; k < 200; k++)
+        {
+            if (up < FLT_MAX)
+                check_value(up = nextafterf(up, INFINITY), (k & 7) == 0);
+            check_value(down = nextafterf(down, 0.0f), (k & 7) == 0);
+        }
+    }
+    // The first and last 64 significands of every binade: the lower end of a binade has the narrower
+    // rounding interval below it (a power of two), and odd significands have open intervals.
+    for (uint32_t e = 1; e < 255; e++)
+        for (uint32_t m = 0; m < 64; m++)
+        {
+            check_value(from_bits(e << 23 | m), (m & 3) == 0);
+            check_value(from_bits(e << 23 | (0x7fffffu - m)), (m & 3) == 0);
+        }
     // Every subnormal near the bottom, small integers and short decimals.
     for (uint32_t b = 1; b < 20000; b++)
         check_value(from_bits(b), b < 2000);

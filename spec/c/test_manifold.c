@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static int g_checks, g_failures;
 
@@ -1095,13 +1094,6 @@ static void test_big_faces(void)
 // ---------------------------------------------------------------------------------------------
 // Timing (printed only).
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int g_time_case = -1; // --time-only N: run only the N-th timing (profiling)
 
 static void time_pair(const char* name, const sh_hull* a, const sh_hull* b, sh_transform ta, sh_transform tb,
@@ -1117,13 +1109,13 @@ static void time_pair(const char* name, const sh_hull* a, const sh_hull* b, sh_t
     sh_manifold m;
     volatile int sink = 0;
     // Tiny motion each call so nothing is hoisted out of the loop.
-    double t0 = now_s();
+    double t0 = sh_now();
     for (int i = 0; i < iters; ++i)
     {
         tb.p[0] += (i & 1) ? 1e-6f : -1e-6f;
         sink += sh_collide_hulls(a, &ta, b, &tb, spec, use_cache ? &cache : NULL, &m);
     }
-    double t1 = now_s();
+    double t1 = sh_now();
     printf("time %-48s %8.1f ns/call (%d points)\n", name, 1e9 * (t1 - t0) / iters, sink / iters);
 }
 

@@ -186,11 +186,48 @@ static void test_world_guards(void)
     sh_hull_free(cube);
 }
 
+// Inertia at spawn against the analytic tensor of a box, (m/12)·(b² + c²) about x and so on, with three
+// different edges (1 × 2 × 4 m, 8 kg: 40/3, 34/3, 10/3 kg·m²), so a tensor scaled by one constant (the old
+// service's bug: mass passed where density belonged, off by the volume, 8 here) or taken about the mesh
+// origin instead of the centroid (the hull is built 3 m off its origin) fails on each diagonal.
+static void test_inertia_at_spawn(void)
+{
+    sh_error err;
+    sh_world* w = NULL;
+    sh_world_def def = sh_world_def_default();
+    CHECK(sh_world_create(&def, &w, &err));
+    float p[24];
+    sh_box_corners(0.5f, 1.0f, 2.0f, p);
+    for (int i = 0; i < 8; i++)
+    {
+        p[3 * i + 0] += 3.0f;
+        p[3 * i + 1] -= 2.0f;
+        p[3 * i + 2] += 1.0f;
+    }
+    sh_hull* box = NULL;
+    CHECK(sh_hull_build(p, 8, &box, &err));
+    sh_body_def d = sh_body_def_default();
+    d.hull = box;
+    d.mass = 8.0f;
+    sh_body_id id;
+    CHECK(box != NULL && sh_body_create(w, &d, &id, &err));
+    sh_body_state s;
+    CHECK(sh_body_get_state(w, id, &s));
+    const double want[3] = {8.0 / 12.0 * (4.0 + 16.0), 8.0 / 12.0 * (1.0 + 16.0), 8.0 / 12.0 * (1.0 + 4.0)};
+    for (int r = 0; r < 3; r++)
+        for (int c = 0; c < 3; c++)
+            CHECK_NEAR(r == c ? want[r] : 0.0, s.inertia[c][r], 1e-5 * want[0]);
+    CHECK_NEAR(8.0, s.mass, 1e-6);
+    sh_world_destroy(w);
+    sh_hull_free(box);
+}
+
 int main(void)
 {
     RUN(test_id_pool);
     RUN(test_arena);
     RUN(test_tree_against_brute_force);
     RUN(test_world_guards);
+    RUN(test_inertia_at_spawn);
     return CHECK_SUMMARY();
 }

@@ -30,7 +30,6 @@ local public = {
   ["recording.h"] = "rec",
   ["lua.h"] = "bindings",
   ["server.h"] = "net",
-  ["net.h"] = "net", -- compatibility: server.h + lua.h
 }
 
 local hull_files = { ["core/assets/hull.c"] = true, ["core/assets/hull.h"] = true, ["core/assets/mass.c"] = true }

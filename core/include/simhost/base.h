@@ -2,6 +2,7 @@
 // Shared basics of the core: the error line, counted allocation, the monotonic clock, asserts.
 // Every module includes this and nothing else from outside its own directory.
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,6 +35,13 @@ int64_t sh_alloc_bytes(void);
 // Seconds on the monotonic clock (CLOCK_MONOTONIC): the one clock for timers, deadlines, pacing and
 // timings in every layer (a session's set_timer, the step timings, the benches). Its zero is arbitrary.
 double sh_now(void);
+// Sleeps for `seconds` (<= 0: returns at once).
+void sh_sleep(double seconds);
+// A condition variable whose timed waits run on sh_now()'s clock, so a wall-clock jump neither cuts a
+// wait short nor stretches it. sh_cond_wait_until waits until signalled or sh_now() >= until, and
+// returns what pthread_cond_timedwait returns (ETIMEDOUT once `until` has passed).
+void sh_cond_init(pthread_cond_t* cond);
+int sh_cond_wait_until(pthread_cond_t* cond, pthread_mutex_t* lock, double until);
 
 // Writes s as a JSON string literal, quotes included, through put(ctx, bytes, n): '"' and '\\' are
 // backslash-escaped, control characters (< 0x20) written as \u00XX, every other byte (UTF-8 included)

@@ -77,7 +77,7 @@ void sh_l_host_push_session(lua_State* L, sh_session* s, const sh_session_ops* o
                             sh_asset_db* db);
 
 // ---------------------------------------------------------------------------------------------
-// The sandbox of a session's Lua state (bindings/l_sandbox.c; docs/session-api.md, "The sandbox").
+// The sandbox of a session's Lua state (the Lua module's l_sandbox.c; docs/session-api.md, "The sandbox").
 // Called by the bounded C loops below every SH_L_TICK_STEPS steps of their own work, with the state they
 // run in. The host passes the check its instruction-count hook makes (CPU time, memory, abort) so a long
 // pattern match or table sort is charged to the same budget as Lua code; it raises to stop the call.

@@ -70,7 +70,6 @@ typedef struct sh_body_def
     float restitution;     // [0, 1]
     float friction;        // >= 0
     bool start_asleep;     // dynamic only: spawn asleep (alone in its island) until touched or pushed
-    int asset_id;          // carried for reporting; 0 for custom hulls
     int cookie;            // written by sh_body_def_default(); never by hand
 } sh_body_def;
 
@@ -118,6 +117,26 @@ void sh_world_energy(const sh_world* world, sh_energy* out);
 
 // --- bodies ----------------------------------------------------------------------------------------
 bool sh_body_create(sh_world* world, const sh_body_def* def, sh_body_id* out, sh_error* err);
+
+// The one set of bounds on a body's scalars, checked by sh_body_create and asked for by every other way
+// a body is made (the Lua world's spawn, the protocol's configure validation in Lua), so they cannot
+// drift apart. The caps keep float sums finite: 1e9 kg × g × 1e5 m stays far below FLT_MAX.
+typedef enum sh_body_scalar
+{
+    SH_BODY_MASS,        // finite, 0 < m <= SH_BODY_MASS_MAX (kg; dynamic bodies only)
+    SH_BODY_RESTITUTION, // finite, 0 <= e <= 1
+    SH_BODY_FRICTION,    // finite, 0 <= mu <= SH_BODY_FRICTION_MAX
+    SH_BODY_SCALAR_COUNT
+} sh_body_scalar;
+
+#define SH_BODY_MASS_MAX     1e9
+#define SH_BODY_FRICTION_MAX 1e6
+
+// The scalar's field name ("mass", "restitution", "friction").
+const char* sh_body_scalar_name(sh_body_scalar which);
+// NULL when v is acceptable, else what it must be, to follow "<field> must be ": "a finite number > 0",
+// "at most 1000000000", "a finite number in 0 … 1", ... (a static string).
+const char* sh_body_scalar_check(sh_body_scalar which, double v);
 bool sh_body_is_valid(const sh_world* world, sh_body_id id);
 
 typedef struct sh_body_state
@@ -131,7 +150,6 @@ typedef struct sh_body_state
     mat3 inertia;          // about the centre of mass, body frame (kg·m², symmetric)
     float restitution, friction;
     bool is_static, sleeping;
-    int asset_id;
 } sh_body_state;
 
 bool sh_body_get_state(const sh_world* world, sh_body_id id, sh_body_state* out);

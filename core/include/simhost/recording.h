@@ -8,8 +8,8 @@
 #include "simhost/frame.h"
 #include "simhost/physics.h"
 
-// PRAGMA user_version of the files this build writes and reads.
-#define SH_REC_SCHEMA_VERSION 1
+// PRAGMA user_version of the files this build writes; it reads these and version 1 (no snapshots table).
+#define SH_REC_SCHEMA_VERSION 2
 // File name ending of a recording in the recordings directory; the id is the name without it.
 #define SH_REC_SUFFIX ".db"
 #define SH_REC_ID_MAX 128
@@ -31,12 +31,14 @@ typedef struct sh_rec_config
     const char* metadata_json;  // w:metadata_json(): {"bodies":[...],"assets":[...]}
     double timestep;            // s per frame
     int substeps;               // the world's sub-steps per step
-    int queue_frames;           // frames queued for the writer before the recording fails (default 256)
+    int queue_frames;           // frames queued for the writer before the recording fails (default 3600)
     size_t queue_bytes;         // ... or bytes of them (default 64 MiB)
     bool wait_when_full;        // headless runs: wait for the writer instead of failing the recording
-    // The asset name of a body's asset id, stored with the bodies (NULL: none).
-    const char* (*asset_name)(void* ud, int asset_id);
-    void* asset_name_ud;
+    int snapshot_every;         // a world snapshot every this many frames (frame K, 2K, ...; 0: none)
+    // The asset a body was made from, stored with the bodies (NULL: none). Physics does not know assets:
+    // the caller that spawned the body does (the Lua world). Returns its id and sets *name.
+    int (*body_asset)(void* ud, int64_t body_id, const char** name);
+    void* body_asset_ud;
     const char* retention_dir; // after closing, trim this directory ... (NULL: no retention)
     size_t retention_bytes;    // ... to this many bytes of finished recordings (0: no cap)
 } sh_rec_config;
@@ -131,6 +133,12 @@ bool sh_rec_frame(sh_rec_reader* r, int64_t frame_id, sh_frame_buf* out, bool* f
 bool sh_rec_frames(sh_rec_reader* r, int64_t start, int64_t count,
                    bool (*fn)(void* ud, const sh_rec_frame_row* row, const uint8_t* bytes, size_t len),
                    void* ud, sh_error* err);
+// The latest world snapshot at or before frame_id (simhost/world_snapshot.h) into out, its frame in *at;
+// *at = -1 (and true returned) when there is none (none taken yet, or a version 1 file).
+bool sh_rec_snapshot(sh_rec_reader* r, int64_t frame_id, sh_frame_buf* out, int64_t* at, sh_error* err);
+// The frames holding a snapshot, in order: fn returns false to stop.
+bool sh_rec_snapshot_frames(sh_rec_reader* r, bool (*fn)(void* ud, int64_t frame_id), void* ud,
+                            sh_error* err);
 // The messages that changed the world during the run, in order: after_frame and the JSON text.
 bool sh_rec_inputs(sh_rec_reader* r, bool (*fn)(void* ud, int64_t after_frame, const char* json), void* ud,
                    sh_error* err);

@@ -37,6 +37,7 @@ typedef struct sh_server_config
     bool record_all;            // record every run, not only those whose start says "record": true
     bool allow_delete;          // DELETE /api/v1/simulations/{id} is allowed
     double max_recordings_mb;   // retention cap of the directory (0: none)
+    int snapshot_every;         // recordings store a world snapshot every K frames (0: none)
 } sh_server_config;
 
 sh_server_config sh_server_config_default(void);

@@ -1,4 +1,6 @@
-// Control of live sessions from the REPL (sh_server_control, sh_server_sessions in server.h).
+// A session's other inbox: control of a live session from the REPL (sh_server_control,
+// sh_server_sessions in server.h). Part of the session actor (session.c), split off to keep each file
+// one job: session.c runs the script's callbacks, this runs the REPL's requests between them.
 //
 // A request is a message to the session's actor: the REPL's thread queues it on the session (under the
 // session's lock, like a client message), wakes the actor and waits on the request's condition variable.
@@ -9,14 +11,12 @@
 //
 // Lifetime: a request has two references, the waiter's and the queue's. The waiter gives up after its
 // timeout (the actor may be inside a long callback), the actor answers later and the last one out frees
-// it. A session that ends answers everything still queued with "ended" (sh_control_close), and refuses
-// new requests from then on, so no waiter is left hanging and nothing leaks.
+// it. A session that ends answers everything still queued with "ended" (sh_session_control_close), and
+// refuses new requests from then on, so no waiter is left hanging and nothing leaks.
 #include "net_internal.h"
 
 #include "simhost/lua.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
 #include <lauxlib.h>
 #include <math.h>
 #include <stdarg.h>
@@ -24,8 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 
 enum
 {
@@ -40,7 +38,7 @@ typedef struct sh_control_req
     struct sh_control_req* next; // in the session's queue (session lock)
     atomic_int refs;
     pthread_mutex_t lock; // guards done and, until done, nothing else: the actor writes the answer first
-    pthread_cond_t cond;  // CLOCK_MONOTONIC
+    pthread_cond_t cond;  // sh_cond_init: waits on sh_now()'s clock
     bool done;
 
     // The question, immutable once queued.
@@ -115,11 +113,7 @@ static sh_control_req* req_new(const sh_control* c)
     }
     atomic_init(&r->refs, 2);
     pthread_mutex_init(&r->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&r->cond, &attr);
-    pthread_condattr_destroy(&attr);
+    sh_cond_init(&r->cond);
     r->kind = c->kind;
     r->frames = c->frames;
     r->render = c->render;
@@ -367,22 +361,19 @@ static int control_trampoline(lua_State* L)
 static bool run_protected(sh_session* s, sh_control_req* r, lua_CFunction fn)
 {
     lua_State* L = s->L;
-    sh_session_arm_budget(s);
     lua_pushcfunction(L, fn);
     lua_pushlightuserdata(L, r);
     lua_pushlightuserdata(L, s);
-    int rc = lua_pcall(L, 2, 1, 0);
+    sh_call_end end = sh_session_call(s, 2, 1);
     lua_sethook(L, NULL, 0, 0); // the budget's stop hook must not outlive this call
-    sh_lua_budget* b = &s->budget;
-    bool cpu = b->cpu_exceeded, mem = b->mem_exceeded || rc == LUA_ERRMEM;
-    b->cpu_exceeded = b->mem_exceeded = false;
+    s->budget.cpu_exceeded = s->budget.mem_exceeded = false;
     if (atomic_load(&s->abort))
         set_textf(r, "session %u was closed while the request ran", s->id);
-    else if (cpu)
+    else if (end == SH_CALL_CPU)
         set_textf(r, "stopped: over the session's CPU limit (%d ms)", s->server->cfg.lua_cpu_ms);
-    else if (mem)
+    else if (end == SH_CALL_MEMORY)
         set_textf(r, "stopped: over the session's memory limit");
-    else if (rc != LUA_OK)
+    else if (end == SH_CALL_ERROR)
     {
         // Only a real string: converting a number here, outside a protected call, could allocate.
         size_t n;
@@ -503,7 +494,7 @@ static void run_request(sh_session* s, sh_control_req* r)
     req_finish(r, ok);
 }
 
-void sh_control_run_pending(sh_session* s)
+void sh_session_control_run(sh_session* s)
 {
     while (!s->ended && !atomic_load(&s->abort))
     {
@@ -523,7 +514,7 @@ void sh_control_run_pending(sh_session* s)
     }
 }
 
-void sh_control_close(sh_session* s)
+void sh_session_control_close(sh_session* s)
 {
     pthread_mutex_lock(&s->lock);
     s->ctl_closed = true;
@@ -538,31 +529,6 @@ void sh_control_close(sh_session* s)
         req_finish(r, false);
         r = next;
     }
-}
-
-void sh_control_set_peer(sh_session* s, struct lws* wsi)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    char ip[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
-    int fd = lws_get_socket_fd(wsi);
-    if (fd >= 0 && getpeername(fd, (struct sockaddr*)&ss, &len) == 0)
-    {
-        if (ss.ss_family == AF_INET)
-        {
-            const struct sockaddr_in* a = (const struct sockaddr_in*)&ss;
-            inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
-            port = ntohs(a->sin_port);
-        }
-        else if (ss.ss_family == AF_INET6)
-        {
-            const struct sockaddr_in6* a = (const struct sockaddr_in6*)&ss;
-            inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
-            port = ntohs(a->sin6_port);
-        }
-    }
-    snprintf(s->peer, sizeof s->peer, "%s:%d", ip, port);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -596,7 +562,7 @@ static bool post(sh_session* s, sh_control_req* r, char* why, size_t why_size)
     else if (full)
         snprintf(why, why_size, "session %u has %d requests waiting already", s->id, MAX_PENDING);
     else
-        sh_workers_wake(s->server->workers, s);
+        sh_workers_wake(s->server->workers, &s->actor);
     return !closed && !full;
 }
 
@@ -610,13 +576,7 @@ static bool wait_done(sh_server* server, sh_control_req* r, double deadline)
         double now = sh_now();
         if (now >= deadline)
             break;
-        double until = now + 0.1 < deadline ? now + 0.1 : deadline;
-        struct timespec ts;
-        ts.tv_sec = (time_t)until;
-        ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
-        if (ts.tv_nsec >= 1000000000L)
-            ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-        pthread_cond_timedwait(&r->cond, &r->lock, &ts);
+        sh_cond_wait_until(&r->cond, &r->lock, now + 0.1 < deadline ? now + 0.1 : deadline);
     }
     bool done = r->done;
     pthread_mutex_unlock(&r->lock);
@@ -648,12 +608,13 @@ bool sh_server_control(sh_server* server, unsigned id, const sh_control* req, sh
         reply_error(reply, "eval: code must be a string of at most %d bytes", MAX_CODE_BYTES);
         return false;
     }
-    sh_session* s = sh_workers_find(server->workers, id);
-    if (s == NULL)
+    sh_actor* a = sh_workers_find(server->workers, id);
+    if (a == NULL)
     {
         reply_error(reply, "no live session %u (host.sessions() lists them)", id);
         return false;
     }
+    sh_session* s = sh_session_of(a);
     sh_control_req* r = req_new(req);
     if (r == NULL)
     {
@@ -715,7 +676,7 @@ bool sh_server_sessions(sh_server* server, sh_session_info** out, int* count)
     *out = NULL;
     *count = 0;
     int n = 0;
-    sh_session** sessions = sh_workers_sessions(server->workers, &n);
+    sh_actor** actors = sh_workers_actors(server->workers, &n);
     if (n == 0)
         return true;
     // One status request to every session at once, then one wait: the listing takes as long as the
@@ -728,7 +689,7 @@ bool sh_server_sessions(sh_server* server, sh_session_info** out, int* count)
     {
         reqs[i] = req_new(&status);
         char why[128];
-        if (reqs[i] != NULL && !post(sessions[i], reqs[i], why, sizeof why))
+        if (reqs[i] != NULL && !post(sh_session_of(actors[i]), reqs[i], why, sizeof why))
         {
             req_unref(reqs[i]); // ended meanwhile: not listed
             req_unref(reqs[i]);
@@ -751,8 +712,9 @@ bool sh_server_sessions(sh_server* server, sh_session_info** out, int* count)
         {
             // The actor is inside a long callback; list it with what is known without it.
             sh_session_info* info = &infos[k++];
-            info->id = sessions[i]->id;
-            copy_field(info->peer, sizeof info->peer, sessions[i]->peer);
+            const sh_session* s = sh_session_of(actors[i]);
+            info->id = s->id;
+            copy_field(info->peer, sizeof info->peer, s->peer);
             copy_field(info->state, sizeof info->state, "busy");
             info->bodies = -1;
             info->frame = -1;
@@ -763,11 +725,11 @@ bool sh_server_sessions(sh_server* server, sh_session_info** out, int* count)
     {
         if (reqs != NULL && reqs[i] != NULL)
             req_unref(reqs[i]);
-        sh_session_unref(sessions[i]);
+        sh_session_unref(sh_session_of(actors[i]));
     }
     if (reqs != NULL)
         sh_free(reqs, (size_t)n * sizeof *reqs);
-    sh_free(sessions, (size_t)n * sizeof *sessions);
+    sh_free(actors, (size_t)n * sizeof *actors);
     if (!ok)
     {
         if (infos != NULL)
