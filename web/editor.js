@@ -3,9 +3,9 @@
 //
 // Numbers: every numeric field takes any finite decimal the user types, 0 included, and goes out
 // exactly as typed — an empty or non-numeric field is an inline error, never a silent default (a
-// `value || default` would turn a deliberate 0 into the default). Range rules (mass > 0,
-// restitution in [0, 1] …) are the server's (scripts/session.lua is their one source), so a
-// value out of range is sent and the server's error line is shown.
+// `value || default` would turn a deliberate 0 into the default). Range rules (mass in 0 … 1e9,
+// above 0; restitution in 0 … 1 …) are the host's (sh_body_scalar_check in core/physics/body.c is
+// their one source), so a value out of range is sent and the host's error line is shown.
 
 import { DEG } from "./math.js";
 

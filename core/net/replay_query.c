@@ -112,7 +112,7 @@ static void parse_range(sh_replay_query* q, const char* query)
     else if (n == NULL)
         bad(q, "'count' is required");
     else if (!parse_int(s, strlen(s), 0, UINT32_MAX, &q->frame))
-        bad(q, "'start' must be an integer 0 ... 4294967295, got '%s'", s);
+        bad(q, "'start' must be an integer in 0 … 4294967295, got '%s'", s);
     else if (!parse_int(n, strlen(n), 1, INT32_MAX, &q->count))
         bad(q, "'count' must be an integer >= 1, got '%s'", n);
     else
@@ -143,7 +143,7 @@ static void parse_route(sh_replay_query* q, const seg* s, int n, const char* que
     {
         q->kind = SH_REPLAY_STATE;
         if (!parse_int(s[2].p, s[2].n, 0, UINT32_MAX, &q->frame))
-            bad(q, "frame id must be an integer 0 ... 4294967295, got '%.*s'",
+            bad(q, "frame id must be an integer in 0 … 4294967295, got '%.*s'",
                 (int)(s[2].n < 40 ? s[2].n : 40), s[2].p);
     }
     else if (n == 3 && (is(what, "energy") || is(what, "velocity")))

@@ -167,9 +167,9 @@ bool sh_server_create(const sh_server_config* config, sh_server** out, sh_error*
 {
     *out = NULL;
     if (config->port < 1 || config->port > 65535)
-        return sh_error_set(err, "port must be 1 ... 65535, got %d", config->port);
+        return sh_error_set(err, "port must be an integer in 1 … 65535, got %d", config->port);
     if (config->agent_port < 0 || config->agent_port > 65535 || config->agent_port == config->port)
-        return sh_error_set(err, "agent port must be 1 ... 65535 and not the HTTP port, got %d",
+        return sh_error_set(err, "agent port must be an integer in 1 … 65535 and not the HTTP port, got %d",
                             config->agent_port);
     sh_server* server = sh_alloc_zeroed(sizeof *server);
     if (server == NULL)

@@ -34,7 +34,7 @@ bool sh_world_create(const sh_world_def* def, sh_world** out, sh_error* err)
     if (!isfinite(def->gravity[0]) || !isfinite(def->gravity[1]) || !isfinite(def->gravity[2]))
         return sh_error_set(err, "gravity must be finite");
     if (def->substeps < 1 || def->substeps > 64)
-        return sh_error_set(err, "substeps must be in 1 .. 64");
+        return sh_error_set(err, "substeps must be an integer in 1 … 64");
     if (!(def->contact_hertz >= 0.0f) || !(def->contact_damping_ratio >= 0.0f) ||
         !(def->contact_push_max >= 0.0f) || !(def->restitution_threshold >= 0.0f) ||
         !isfinite(def->contact_hertz + def->contact_damping_ratio + def->contact_push_max +
@@ -271,7 +271,7 @@ static void update_proxies(sh_world* w, float dt)
 bool sh_world_step(sh_world* w, float dt, sh_error* err)
 {
     if (!isfinite(dt) || dt <= 0.0f || dt > 1.0f)
-        return sh_error_set(err, "dt must be a finite number in (0, 1] seconds");
+        return sh_error_set(err, "dt must be a finite number of seconds in 0 … 1, above 0");
     double t0 = sh_now() * 1e3;
     sh_arena_reset(&w->arena);
     for (int i = 0; i < w->contacts.count; i++)

@@ -67,7 +67,7 @@ typedef struct sh_body_def
     vec3 velocity;         // centre of mass, world (m/s)
     vec3 angular_velocity; // world (rad/s)
     float mass;            // kg, > 0 (dynamic only)
-    float restitution;     // [0, 1]
+    float restitution;     // 0 … 1
     float friction;        // >= 0
     bool start_asleep;     // dynamic only: spawn asleep (alone in its island) until touched or pushed
     int cookie;            // written by sh_body_def_default(); never by hand
