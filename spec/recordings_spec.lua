@@ -362,14 +362,17 @@ describe("recordings", function()
       assert.is_string(got, "frame " .. n)
       assert.is_true(want == got, "frame " .. n .. " differs")
     end
+    local recorded, snapshots = a:info().frames, a:snapshot_frames()
     a:close()
     b:close()
     local out, err, rc = env.run(("%s recordings verify %s --dir %s"):format(env.q(env.bin), original,
       env.q(dir .. "/rec")))
     assert.equal(0, rc, err)
     assert.truthy(out:find("bit-identical", 1, true), out)
-    -- verify ran one segment from frame 0 and one from each of the 39 snapshots (8, 16, ... 312).
-    assert.truthy(out:find("313 frames re-simulated (40 segments)", 1, true), out)
+    -- verify ran one segment from frame 0 and one from each snapshot (8, 16, ...; all 313 frames have 39,
+    -- but a loaded machine can cut the recording when its writer falls behind the as-fast-as-possible run).
+    assert.is_true(#snapshots >= 2)
+    assert.truthy(out:find(("%d frames re-simulated (%d segments)"):format(recorded, #snapshots + 1), 1, true), out)
     -- The fork's own recording starts at f: resuming it points back to the original.
     local c = assert(ws.connect("ws://127.0.0.1:" .. srv.port .. "/api/v1/live"))
     c:send(cjson.encode { type = "configure", resume = { recording = done2.recording.id, frame = f + 1 } })

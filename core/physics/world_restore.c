@@ -381,7 +381,7 @@ static void read_shapes_bodies(reader* r, sh_world* w)
             NULL) // source NULL: no later body's source hull is ever this pointer (a spawn makes its own)
             w->shapes.data[w->shapes.count++] = (sh_shape){NULL, h};
     }
-    int bodies = get_count(r, 200);
+    int bodies = get_count(r, 213); // a body: 213 bytes
     if (r->bad == NULL && bodies < 1)
         fail(r, "snapshot has no body slot 0");
     if (r->bad != NULL || !SH_ARRAY_RESERVE(w->bodies, bodies))
@@ -406,13 +406,14 @@ static void read_shapes_bodies(reader* r, sh_world* w)
 
 static void read_contacts_pairs(reader* r, sh_world* w)
 {
-    int contacts = get_count(r, 100);
+    int contacts = get_count(r, 87); // a contact without points: 87 bytes
     if (r->bad != NULL || !SH_ARRAY_RESERVE(w->contacts, contacts))
     {
         fail(r, "out of memory");
         return;
     }
-    memset(w->contacts.data, 0, (size_t)contacts * sizeof *w->contacts.data);
+    if (contacts > 0) // none: data may be NULL
+        memset(w->contacts.data, 0, (size_t)contacts * sizeof *w->contacts.data);
     w->contacts.count = contacts;
     const int bodies = w->bodies.count;
     for (int i = 0; i < contacts && r->bad == NULL; i++)

@@ -78,6 +78,8 @@ struct sh_recorder
     size_t work_cap, zout_cap;
     z_stream z;
     bool z_ready;
+    z_stream zs; // snapshots' stream, made at the first snapshot
+    bool zs_ready;
 };
 
 static char* dup_or_null(const char* s)
@@ -396,15 +398,25 @@ static bool write_input(sh_recorder* r, const rec_job* j)
     return sql_ok(r, sqlite3_step(st), "cannot write an input");
 }
 
-// A snapshot row: zlib (level 1) of the blob. Its own deflate call, not the frames' Z_RLE stream: the
-// blob's floats, ints and hull arrays are not XOR deltas, and it comes once every K frames.
+// A snapshot row: zlib (level 1) of the blob. Its own stream, not the frames' Z_RLE one: the blob's
+// floats, ints and hull arrays are not XOR deltas. Kept for the run like the frames' (deflateInit allocates
+// and clears ~256 KiB, which under ASan made the writer fall behind a fast run).
 static bool write_snapshot(sh_recorder* r, const rec_job* j)
 {
-    uLongf zlen = compressBound((uLong)j->len);
-    if (!grow(&r->zout, &r->zout_cap, zlen))
+    if (!r->zs_ready && deflateInit2(&r->zs, 1, Z_DEFLATED, 15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return fail(r, "cannot start the compressor"), false;
+    r->zs_ready = true;
+    uLong bound = deflateBound(&r->zs, (uLong)j->len);
+    if (!grow(&r->zout, &r->zout_cap, bound))
         return fail(r, "out of memory"), false;
-    if (compress2(r->zout, &zlen, j->data, (uLong)j->len, 1) != Z_OK)
+    deflateReset(&r->zs);
+    r->zs.next_in = (Bytef*)j->data;
+    r->zs.avail_in = (uInt)j->len;
+    r->zs.next_out = r->zout;
+    r->zs.avail_out = (uInt)bound;
+    if (deflate(&r->zs, Z_FINISH) != Z_STREAM_END)
         return fail(r, "cannot compress a snapshot"), false;
+    uLong zlen = r->zs.total_out;
     sqlite3_stmt* st = r->put_snapshot;
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, j->frame_id);
@@ -508,6 +520,8 @@ static void* writer_main(void* arg)
     finalize(r);
     if (r->z_ready)
         deflateEnd(&r->z);
+    if (r->zs_ready)
+        deflateEnd(&r->zs);
     if (r->retention_dir != NULL && r->retention_bytes > 0)
         sh_rec_retain(r->retention_dir, r->retention_bytes, r->id);
     return NULL;
