@@ -58,12 +58,19 @@ async function addObject({ asset = "unit_cube", type = "inertial", pos = [0, 0, 
   await page.click("#add-object");
 }
 
+// Clicks Stop when a run is going, checked and clicked in one page task: a run that ends between a
+// separate isEnabled() and click() left the click waiting 30 s on the disabled button (seen on a loaded
+// machine). Returns whether it clicked.
+const stopIfRunning = (p) => p.evaluate(() => {
+  const b = document.querySelector("#stop");
+  if (b.disabled) return false;
+  b.click();
+  return true;
+});
+
 async function clearScene() {
   // A run left going by an earlier failure must not block this test's Start.
-  if (await page.isEnabled("#stop")) {
-    await page.click("#stop");
-    await waitState(["stopped", "complete", "error", "closed"]);
-  }
+  if (await stopIfRunning(page)) await waitState(["stopped", "complete", "error", "closed"]);
   await page.click("#clear-objects");
   await page.selectOption("#preset", "");
 }
@@ -523,9 +530,11 @@ describe("live view", { timeout: 900000 }, () => {
     assert.ok(m.fps > 0, `rendering stalled: ${m.fps} fps`);
 
     // Picking among 1000 (instance ids; through the hidden instanced mesh when the cubes are drawn
-    // as a CPU batch) and the highlight reaching what is drawn. Paused, so nothing moves.
-    await page.click("#pause");
-    await waitState("paused");
+    // as a CPU batch) and the highlight reaching what is drawn. Paused, so nothing moves. The click's
+    // deadline is long: drawing 1000 bodies in the software renderer on a loaded 2-core machine kept
+    // the page from answering for over 30 s once, so the default deadline failed the click.
+    await page.click("#pause", { timeout: 120000 });
+    await waitState("paused", 120000);
     await page.waitForTimeout(400);
     const target = await page.evaluate(() => {
       const { view } = window.simhost;

@@ -20,10 +20,19 @@ async function fill(id, value) {
   await page.fill(`#${id}`, String(value));
 }
 
+// Clicks Stop when a run is going, checked and clicked in one page task: a run that ends between a
+// separate isEnabled() and click() left the click waiting 30 s on the disabled button (seen on a loaded
+// machine). Returns whether it clicked.
+const stopIfRunning = (p) => p.evaluate(() => {
+  const b = document.querySelector("#stop");
+  if (b.disabled) return false;
+  b.click();
+  return true;
+});
+
 // One cube on the ground's top face, pushed along +x so it slides and then rests.
 async function slidingCube({ vx = 4, duration = 20, speed = 1, friction = 0.5, record = false } = {}) {
-  if (await page.isEnabled("#stop")) {
-    await page.click("#stop");
+  if (await stopIfRunning(page)) {
     await until(() => ["stopped", "complete", "error", "closed"].includes(window.simhost.state));
   }
   await page.click("#clear-objects");
@@ -235,7 +244,7 @@ describe("timeline and why-it-moves", { timeout: 600000 }, () => {
     assert.equal(await page.getAttribute("#timeline", "data-mode"), "live");
 
     // Stop the run: its history stays. Loop the last stretch.
-    if (await page.isEnabled("#stop")) await page.click("#stop");
+    await stopIfRunning(page);
     await until(() => ["stopped", "complete"].includes(window.simhost.state));
     await page.keyboard.press("End");
     await page.keyboard.press("Space"); // pause the view at the head
@@ -586,7 +595,7 @@ describe("recordings", { timeout: 600000 }, () => {
       assert.match(await page.textContent("#tl-span"), /still being written/);
       await until((n) => window.simhost.source.range().count > n + 10, n0, 30000); // it grows while watched
     } finally {
-      if (await writer.isEnabled("#stop")) await writer.click("#stop");
+      await stopIfRunning(writer);
       await writer.close();
     }
     await page.goto(`${host.url}/?recording=broken`);
