@@ -9,6 +9,8 @@
 
 #include "manifold.h"
 
+#include "vmath.h"
+
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -117,17 +119,6 @@ static inline v3 v3_cross(v3 a, v3 b)
 static inline float v3_len_sq(v3 a)
 {
     return v3_dot(a, a);
-}
-
-// fminf/fmaxf are library calls at -O2 (NaN rules); these compile to one instruction.
-static inline float min_f(float a, float b)
-{
-    return a < b ? a : b;
-}
-
-static inline float max_f(float a, float b)
-{
-    return a > b ? a : b;
 }
 
 static inline float clamp01(float x)
