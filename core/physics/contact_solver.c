@@ -42,11 +42,6 @@ static float make_row(const sh_solver_body* a, const sh_solver_body* b, const ve
     return k > 0.0f ? 1.0f / k : 0.0f;
 }
 
-SH_INLINE float dot3(const float* x, const float* y)
-{
-    return x[0] * y[0] + x[1] * y[1] + x[2] * y[2];
-}
-
 // Relative velocity of B's point against A's along the row's direction d.
 SH_INLINE float row_vel(const sh_solver_body* a, const sh_solver_body* b, const sh_jacobian_row* r,
                         const float* d)
@@ -66,18 +61,6 @@ SH_INLINE void row_apply(sh_solver_body* a, sh_solver_body* b, const sh_jacobian
         b->v[k] += pb * d[k];
         b->w[k] += p * r->kb[k];
     }
-}
-
-// Rotates v by the unit quaternion q (x, y, z, w) without re-normalising q (cglm's glm_quat_rotatev does,
-// a sqrt per call in the hottest loop): v' = v + w t + q×t, t = 2 q×v.
-SH_INLINE void quat_rotate(const float* q, const float* v, float* out)
-{
-    float tx = 2.0f * (q[1] * v[2] - q[2] * v[1]);
-    float ty = 2.0f * (q[2] * v[0] - q[0] * v[2]);
-    float tz = 2.0f * (q[0] * v[1] - q[1] * v[0]);
-    out[0] = v[0] + q[3] * tx + (q[1] * tz - q[2] * ty);
-    out[1] = v[1] + q[3] * ty + (q[2] * tx - q[0] * tz);
-    out[2] = v[2] + q[3] * tz + (q[0] * ty - q[1] * tx);
 }
 
 // The normal acceleration gravity gives the gap's closing (B towards A along n); positive closes it.

@@ -114,3 +114,24 @@ static inline m33 m33_from_quat(const float* q)
     m.c2 = (v3){xz + wy, yz - wx, 1.0f - xx - yy};
     return m;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The same on the stored arrays (cglm's vec3 / versor: float[3] / float[4]), const inputs taken as
+// const float*, so const data needs no cast. Output may alias an input only where noted.
+
+SH_INLINE float dot3(const float* x, const float* y)
+{
+    return x[0] * y[0] + x[1] * y[1] + x[2] * y[2];
+}
+
+// Rotates v by the unit quaternion q (x, y, z, w) without re-normalising q (cglm's glm_quat_rotatev does,
+// a sqrt per call in the hottest loop): v' = v + w t + q×t, t = 2 q×v. out may be v.
+SH_INLINE void quat_rotate(const float* q, const float* v, float* out)
+{
+    float tx = 2.0f * (q[1] * v[2] - q[2] * v[1]);
+    float ty = 2.0f * (q[2] * v[0] - q[0] * v[2]);
+    float tz = 2.0f * (q[0] * v[1] - q[1] * v[0]);
+    out[0] = v[0] + q[3] * tx + (q[1] * tz - q[2] * ty);
+    out[1] = v[1] + q[3] * ty + (q[2] * tx - q[0] * tz);
+    out[2] = v[2] + q[3] * tz + (q[0] * ty - q[1] * tx);
+}
