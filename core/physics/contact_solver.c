@@ -34,10 +34,10 @@ void sh_contact_tangents(const vec3 n, vec3 t1, vec3 t2)
 static float make_row(const sh_solver_body* a, const sh_solver_body* b, const vec3 ra, const vec3 rb,
                       const vec3 dir, sh_jacobian_row* row)
 {
-    glm_vec3_cross((float*)ra, (float*)dir, row->ja);
-    glm_vec3_cross((float*)rb, (float*)dir, row->jb);
-    glm_mat3_mulv((vec3*)a->inv_i, row->ja, row->ka);
-    glm_mat3_mulv((vec3*)b->inv_i, row->jb, row->kb);
+    cross3(ra, dir, row->ja);
+    cross3(rb, dir, row->jb);
+    mat3_mulv3(a->inv_i, row->ja, row->ka);
+    mat3_mulv3(b->inv_i, row->jb, row->kb);
     float k = a->inv_mass + b->inv_mass + glm_vec3_dot(row->ja, row->ka) + glm_vec3_dot(row->jb, row->kb);
     return k > 0.0f ? 1.0f / k : 0.0f;
 }
@@ -105,7 +105,7 @@ void sh_contact_solver_prepare_one(const sh_contact_solver* s, const sh_world* w
     c->soft = (a->inv_mass == 0.0f || b->inv_mass == 0.0f) ? static_soft : soft;
     c->friction = ct->friction;
     c->restitution = ct->restitution;
-    glm_vec3_copy((float*)ct->manifold.normal, c->normal);
+    copy3(ct->manifold.normal, c->normal);
     sh_contact_tangents(c->normal, c->t1, c->t2);
     c->point_count = ct->manifold.point_count;
     c->active = false;
@@ -115,10 +115,10 @@ void sh_contact_solver_prepare_one(const sh_contact_solver* s, const sh_world* w
         const sh_contact_point_state* st = &ct->state[j];
         sh_constraint_point* cp = &c->points[j];
         vec3 mid;
-        glm_vec3_add((float*)mp->point_a, (float*)mp->point_b, mid);
+        add3(mp->point_a, mp->point_b, mid);
         glm_vec3_scale(mid, 0.5f, mid);
-        glm_vec3_sub(mid, (float*)ba->xf.p, cp->ra);
-        glm_vec3_sub(mid, (float*)bb->xf.p, cp->rb);
+        sub3(mid, ba->xf.p, cp->ra);
+        sub3(mid, bb->xf.p, cp->rb);
         vec3 d;
         glm_vec3_sub(cp->rb, cp->ra, d);
         cp->base_separation = mp->separation - glm_vec3_dot(d, c->normal);

@@ -4,6 +4,8 @@
 // operations in the same order as the code it replaced, so results are bit-identical (the build is
 // ISO C11 without FMA flags: no contraction). cglm stays for the stored vec3/versor arrays.
 
+#include <math.h>
+
 // Hot helpers: fminf/fmaxf are libm calls without -ffinite-math-only (NaN rules), and GCC declines
 // to inline the solver's small vector helpers at -O2 (measured with perf: a third of the solve time).
 #define SH_INLINE static inline __attribute__((always_inline))
@@ -134,4 +136,66 @@ SH_INLINE void quat_rotate(const float* q, const float* v, float* out)
     out[0] = v[0] + q[3] * tx + (q[1] * tz - q[2] * ty);
     out[1] = v[1] + q[3] * ty + (q[2] * tx - q[0] * tz);
     out[2] = v[2] + q[3] * tz + (q[0] * ty - q[1] * tx);
+}
+
+// cglm's vec3 / mat3 operations with const inputs, each the same expression as cglm 0.8's (read from
+// its headers): glm_vec3_* take non-const arrays, which cost a (float*) cast on every const one.
+// Element-wise ones allow out to be an input; cross3 and mat3_mulv3 go through a temporary as cglm's do.
+
+SH_INLINE void copy3(const float* a, float* out)
+{
+    out[0] = a[0];
+    out[1] = a[1];
+    out[2] = a[2];
+}
+
+SH_INLINE void add3(const float* a, const float* b, float* out)
+{
+    out[0] = a[0] + b[0];
+    out[1] = a[1] + b[1];
+    out[2] = a[2] + b[2];
+}
+
+SH_INLINE void sub3(const float* a, const float* b, float* out)
+{
+    out[0] = a[0] - b[0];
+    out[1] = a[1] - b[1];
+    out[2] = a[2] - b[2];
+}
+
+SH_INLINE void scale3(const float* a, float s, float* out)
+{
+    out[0] = a[0] * s;
+    out[1] = a[1] * s;
+    out[2] = a[2] * s;
+}
+
+SH_INLINE void muladds3(const float* a, float s, float* out) // out += a·s
+{
+    out[0] += a[0] * s;
+    out[1] += a[1] * s;
+    out[2] += a[2] * s;
+}
+
+SH_INLINE float norm3(const float* a)
+{
+    return sqrtf(dot3(a, a));
+}
+
+SH_INLINE void cross3(const float* a, const float* b, float* out)
+{
+    float c[3];
+    c[0] = a[1] * b[2] - a[2] * b[1];
+    c[1] = a[2] * b[0] - a[0] * b[2];
+    c[2] = a[0] * b[1] - a[1] * b[0];
+    copy3(c, out);
+}
+
+SH_INLINE void mat3_mulv3(const float (*m)[3], const float* v, float* out) // m column-major (cglm mat3)
+{
+    float r[3];
+    r[0] = m[0][0] * v[0] + m[1][0] * v[1] + m[2][0] * v[2];
+    r[1] = m[0][1] * v[0] + m[1][1] * v[1] + m[2][1] * v[2];
+    r[2] = m[0][2] * v[0] + m[1][2] * v[1] + m[2][2] * v[2];
+    copy3(r, out);
 }
