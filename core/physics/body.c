@@ -147,10 +147,10 @@ bool sh_body_create(sh_world* w, const sh_body_def* def, sh_body_id* out, sh_err
     b->restitution = def->restitution;
     b->friction = def->friction;
     glm_quat_normalize_to((float*)def->orientation, b->xf.q);
-    glm_vec3_copy((float*)def->hull->mass.centroid, b->local_center);
+    copy3(def->hull->mass.centroid, b->local_center);
     vec3 rc;
     glm_quat_rotatev(b->xf.q, b->local_center, rc);
-    glm_vec3_add((float*)def->position, rc, b->xf.p);
+    add3(def->position, rc, b->xf.p);
     float extent2 = 0.0f;
     for (int i = 0; i < hull->vertex_count; i++)
     {
@@ -177,8 +177,8 @@ bool sh_body_create(sh_world* w, const sh_body_def* def, sh_body_id* out, sh_err
             for (int j = 0; j < 3; j++)
                 dev = fmaxf(dev, fabsf(b->inertia_local[i][j] - (i == j ? tr : 0.0f)));
         b->isotropic = dev <= 1e-6f * tr;
-        glm_vec3_copy((float*)def->velocity, b->v);
-        glm_vec3_copy((float*)def->angular_velocity, b->w);
+        copy3(def->velocity, b->v);
+        copy3(def->angular_velocity, b->w);
     }
     b->sleep_island = -1;
     b->island_next = -1;
@@ -260,11 +260,11 @@ bool sh_body_get_state(const sh_world* w, sh_body_id id, sh_body_state* out)
         return false;
     vec3 rc;
     glm_quat_rotatev((float*)b->xf.q, (float*)b->local_center, rc);
-    glm_vec3_sub((float*)b->xf.p, rc, out->position);
+    sub3(b->xf.p, rc, out->position);
     glm_quat_copy((float*)b->xf.q, out->orientation);
-    glm_vec3_copy((float*)b->xf.p, out->center);
-    glm_vec3_copy((float*)b->v, out->velocity);
-    glm_vec3_copy((float*)b->w, out->angular_velocity);
+    copy3(b->xf.p, out->center);
+    copy3(b->v, out->velocity);
+    copy3(b->w, out->angular_velocity);
     out->mass = b->mass;
     glm_mat3_copy((vec3*)b->inertia_local, out->inertia);
     out->restitution = b->restitution;
@@ -292,8 +292,8 @@ bool sh_body_set_velocity(sh_world* w, sh_body_id id, const vec3 v, const vec3 a
     if (!finite3(v) || !finite3(av))
         return sh_error_set(err, "velocities must be finite");
     sh_body_wake(w, id.index);
-    glm_vec3_copy((float*)v, b->v);
-    glm_vec3_copy((float*)av, b->w);
+    copy3(v, b->v);
+    copy3(av, b->w);
     return true;
 }
 
@@ -308,14 +308,14 @@ bool sh_body_apply_impulse(sh_world* w, sh_body_id id, const vec3 impulse, const
         return true; // an impulse on the environment changes nothing
     sh_body_wake(w, id.index);
     vec3 dv;
-    glm_vec3_scale((float*)impulse, b->inv_mass, dv);
+    scale3(impulse, b->inv_mass, dv);
     glm_vec3_add(b->v, dv, b->v);
     if (point != NULL)
     {
         vec3 r, torque, dw;
         mat3 inv_i;
-        glm_vec3_sub((float*)point, b->xf.p, r);
-        glm_vec3_cross(r, (float*)impulse, torque);
+        sub3(point, b->xf.p, r);
+        cross3(r, impulse, torque);
         sh_body_world_inv_inertia(b, inv_i);
         glm_mat3_mulv(inv_i, torque, dw);
         glm_vec3_add(b->w, dw, b->w);
