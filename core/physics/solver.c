@@ -26,7 +26,7 @@
 static void gyroscopic(const mat3 inertia, const versor q, float h, bool free, vec3 w, vec3 w_shift)
 {
     versor qc;
-    glm_quat_conjugate((float*)q, qc);
+    quat_conjugate(q, qc);
     vec3 w0, w1;
     glm_quat_rotatev(qc, w, w0);
     glm_vec3_copy(w0, w1);
@@ -92,8 +92,8 @@ static void gyroscopic(const mat3 inertia, const versor q, float h, bool free, v
     }
     if (!isfinite(dw[0] + dw[1] + dw[2] + shift[0] + shift[1] + shift[2]))
         return;
-    glm_quat_rotatev((float*)q, dw, dw);
-    glm_quat_rotatev((float*)q, shift, w_shift);
+    quat_rotate_normalised(q, dw, dw);
+    quat_rotate_normalised(q, shift, w_shift);
     glm_vec3_add(w, dw, w);
 }
 
@@ -122,7 +122,7 @@ static void integrate_velocities(sh_world* w, sh_solver_body* sb, const int* bod
         if (!b->isotropic) // ω × Iω vanishes for a spherical top (cubes, regular solids): skip the solve
         {
             versor q;
-            glm_quat_mul(s->dq, (float*)b->xf.q, q);
+            quat_mul(s->dq, b->xf.q, q);
             gyroscopic(b->inertia_local, q, h, s->unconstrained, s->w, s->w_shift);
         }
         float v2 = glm_vec3_norm2(s->v);
@@ -405,7 +405,7 @@ void sh_solver_step(sh_world* w, float dt)
         copy3(x->w, b->w);
         add3(b->xf.p, x->dp, b->xf.p);
         versor q;
-        glm_quat_mul((float*)x->dq, b->xf.q, q);
+        quat_mul(x->dq, b->xf.q, q);
         glm_quat_normalize_to(q, b->xf.q);
     }
     sh_penetration_project(w, sb, body_of, n);

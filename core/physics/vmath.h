@@ -4,6 +4,7 @@
 // operations in the same order as the code it replaced, so results are bit-identical (the build is
 // ISO C11 without FMA flags: no contraction). cglm stays for the stored vec3/versor arrays.
 
+#include <cglm/cglm.h>
 #include <math.h>
 
 // Hot helpers: fminf/fmaxf are libm calls without -ffinite-math-only (NaN rules), and GCC declines
@@ -198,4 +199,23 @@ SH_INLINE void mat3_mulv3(const float (*m)[3], const float* v, float* out) // m 
     r[1] = m[0][1] * v[0] + m[1][1] * v[1] + m[2][1] * v[2];
     r[2] = m[0][2] * v[0] + m[1][2] * v[1] + m[2][2] * v[2];
     copy3(r, out);
+}
+
+// cglm's quaternion operations with const inputs. These call cglm (its quaternion product takes an SSE
+// path), so the results stay bit for bit; the one cast on a const input lives here, not at each call.
+
+SH_INLINE void quat_conjugate(const float* q, float* out)
+{
+    glm_quat_conjugate((float*)q, out);
+}
+
+SH_INLINE void quat_mul(const float* p, const float* q, float* out) // p·q
+{
+    glm_quat_mul((float*)p, (float*)q, out);
+}
+
+// glm_quat_rotatev: normalises q first (a sqrt), unlike quat_rotate above.
+SH_INLINE void quat_rotate_normalised(const float* q, const float* v, float* out)
+{
+    glm_quat_rotatev((float*)q, (float*)v, out);
 }
