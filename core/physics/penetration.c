@@ -100,13 +100,13 @@ static void to_local(const sh_body* b, const float* point, float* out)
     versor qc;
     vec3 d;
     sub3(point, b->xf.p, d);
-    glm_quat_conjugate((float*)b->xf.q, qc);
+    quat_conjugate(b->xf.q, qc);
     glm_quat_rotatev(qc, d, out);
 }
 
 static void to_world(const sh_body* b, const float* local, float* out)
 {
-    glm_quat_rotatev((float*)b->xf.q, (float*)local, out);
+    quat_rotate_normalised(b->xf.q, local, out);
     add3(out, b->xf.p, out);
 }
 
@@ -313,7 +313,7 @@ static void carry_manifold(const sh_world* w, const sh_solver_body* sb, const sh
             vec3 start_p, r;
             sub3(ends[e]->xf.p, s->dp, start_p);
             glm_vec3_sub(points[e], start_p, r);
-            glm_quat_rotatev((float*)s->dq, r, r);
+            quat_rotate_normalised(s->dq, r, r);
             add3(ends[e]->xf.p, r, points[e]);
         }
         vec3 d;
@@ -342,7 +342,7 @@ static void carry_shift(const sh_world* w, const sh_contact* ct, const bool* shi
             versor q0 = {before[3], before[4], before[5], before[6]}, qc, rel; // aligned copy for cglm
             vec3 r;
             glm_quat_conjugate(q0, qc);
-            glm_quat_mul((float*)b->xf.q, qc, rel);
+            quat_mul(b->xf.q, qc, rel);
             sub3(points[e], before, r);
             glm_quat_rotatev(rel, r, r);
             add3(b->xf.p, r, points[e]);
@@ -399,7 +399,7 @@ static void make_locals(const sh_world* w, const sh_solver_body* sb, const int* 
                 vec3 start_p;
                 sub3(ends[e]->xf.p, s->dp, start_p);
                 glm_vec3_sub(now, start_p, r);
-                glm_quat_rotatev((float*)s->dq, r, r);
+                quat_rotate_normalised(s->dq, r, r);
                 add3(ends[e]->xf.p, r, now);
             }
             to_local(ends[e], now, locals[e]);
