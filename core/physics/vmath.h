@@ -201,7 +201,7 @@ SH_INLINE void mat3_mulv3(const float (*m)[3], const float* v, float* out) // m 
     copy3(r, out);
 }
 
-// cglm's quaternion operations with const inputs. These call cglm (its quaternion product takes an SSE
+// cglm's quaternion operations (and mat3 copy) with const inputs. These call cglm (its quaternion product takes an SSE
 // path), so the results stay bit for bit; the one cast on a const input lives here, not at each call.
 
 SH_INLINE void quat_conjugate(const float* q, float* out)
@@ -218,4 +218,29 @@ SH_INLINE void quat_mul(const float* p, const float* q, float* out) // p·q
 SH_INLINE void quat_rotate_normalised(const float* q, const float* v, float* out)
 {
     glm_quat_rotatev((float*)q, (float*)v, out);
+}
+
+SH_INLINE void quat_copy(const float* q, float* out)
+{
+    glm_quat_copy((float*)q, out);
+}
+
+SH_INLINE float quat_norm(const float* q)
+{
+    return glm_quat_norm((float*)q);
+}
+
+SH_INLINE void quat_normalize_to(const float* q, float* out)
+{
+    glm_quat_normalize_to((float*)q, out);
+}
+
+SH_INLINE void quat_to_mat3(const float* q, float (*out)[3])
+{
+    glm_quat_mat3((float*)q, out);
+}
+
+SH_INLINE void mat3_copy(const float (*m)[3], float (*out)[3])
+{
+    glm_mat3_copy((vec3*)m, out);
 }
