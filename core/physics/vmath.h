@@ -201,8 +201,8 @@ SH_INLINE void mat3_mulv3(const float (*m)[3], const float* v, float* out) // m 
     copy3(r, out);
 }
 
-// cglm's quaternion operations (and mat3 copy) with const inputs. These call cglm (its quaternion product takes an SSE
-// path), so the results stay bit for bit; the one cast on a const input lives here, not at each call.
+// cglm's quaternion operations (and mat3 copy) with const inputs. These call cglm (its quaternion
+// product takes an SSE path), so results stay bit for bit; the cast on a const input lives here only.
 
 SH_INLINE void quat_conjugate(const float* q, float* out)
 {
