@@ -27,7 +27,7 @@ void sh_body_world_inv_inertia(const sh_body* b, mat3 out)
 {
     // I_w⁻¹ = R I⁻¹ Rᵀ
     mat3 r, rt, tmp;
-    glm_quat_mat3((float*)b->xf.q, r);
+    quat_to_mat3(b->xf.q, r);
     glm_mat3_transpose_to(r, rt);
     glm_mat3_mul(r, (vec3*)b->inv_inertia_local, tmp);
     glm_mat3_mul(tmp, rt, out);
@@ -46,7 +46,7 @@ void sh_body_compute_aabb(const sh_body* b, float dt, sh_aabb* out)
         e[i] = 0.5f * (h->aabb_max[i] - h->aabb_min[i]);
     }
     mat3 r;
-    glm_quat_mat3((float*)b->xf.q, r);
+    quat_to_mat3(b->xf.q, r);
     vec3 wc;
     glm_mat3_mulv(r, c, wc);
     for (int i = 0; i < 3; i++)
@@ -113,7 +113,7 @@ bool sh_body_create(sh_world* w, const sh_body_def* def, sh_body_id* out, sh_err
         return sh_error_set(err, "body def has no hull");
     if (!finite3(def->position) || !finite3(def->velocity) || !finite3(def->angular_velocity))
         return sh_error_set(err, "position and velocities must be finite");
-    float qn = glm_quat_norm((float*)def->orientation);
+    float qn = quat_norm(def->orientation);
     if (!isfinite(qn) || qn < 1e-6f)
         return sh_error_set(err, "orientation must be a finite non-zero quaternion");
     if ((def->type == SH_BODY_DYNAMIC && !check_scalar(SH_BODY_MASS, def->mass, err)) ||
@@ -146,11 +146,11 @@ bool sh_body_create(sh_world* w, const sh_body_def* def, sh_body_id* out, sh_err
     b->is_static = def->type == SH_BODY_STATIC;
     b->restitution = def->restitution;
     b->friction = def->friction;
-    glm_quat_normalize_to((float*)def->orientation, b->xf.q);
-    glm_vec3_copy((float*)def->hull->mass.centroid, b->local_center);
+    quat_normalize_to(def->orientation, b->xf.q);
+    copy3(def->hull->mass.centroid, b->local_center);
     vec3 rc;
     glm_quat_rotatev(b->xf.q, b->local_center, rc);
-    glm_vec3_add((float*)def->position, rc, b->xf.p);
+    add3(def->position, rc, b->xf.p);
     float extent2 = 0.0f;
     for (int i = 0; i < hull->vertex_count; i++)
     {
@@ -163,7 +163,7 @@ bool sh_body_create(sh_world* w, const sh_body_def* def, sh_body_id* out, sh_err
         float density = def->mass / def->hull->mass.volume;
         b->mass = def->mass;
         b->inv_mass = 1.0f / def->mass;
-        glm_mat3_copy((vec3*)def->hull->mass.inertia, b->inertia_local);
+        mat3_copy(def->hull->mass.inertia, b->inertia_local);
         glm_mat3_scale(b->inertia_local, density);
         // Guard a degenerate (needle/sliver) inertia: floor each diagonal so the inverse stays finite.
         float floor_i = 1e-6f * def->mass * (b->extent * b->extent + 1e-6f);
@@ -177,8 +177,8 @@ bool sh_body_create(sh_world* w, const sh_body_def* def, sh_body_id* out, sh_err
             for (int j = 0; j < 3; j++)
                 dev = fmaxf(dev, fabsf(b->inertia_local[i][j] - (i == j ? tr : 0.0f)));
         b->isotropic = dev <= 1e-6f * tr;
-        glm_vec3_copy((float*)def->velocity, b->v);
-        glm_vec3_copy((float*)def->angular_velocity, b->w);
+        copy3(def->velocity, b->v);
+        copy3(def->angular_velocity, b->w);
     }
     b->sleep_island = -1;
     b->island_next = -1;
@@ -259,14 +259,14 @@ bool sh_body_get_state(const sh_world* w, sh_body_id id, sh_body_state* out)
     if (b == NULL)
         return false;
     vec3 rc;
-    glm_quat_rotatev((float*)b->xf.q, (float*)b->local_center, rc);
-    glm_vec3_sub((float*)b->xf.p, rc, out->position);
-    glm_quat_copy((float*)b->xf.q, out->orientation);
-    glm_vec3_copy((float*)b->xf.p, out->center);
-    glm_vec3_copy((float*)b->v, out->velocity);
-    glm_vec3_copy((float*)b->w, out->angular_velocity);
+    quat_rotate_normalised(b->xf.q, b->local_center, rc);
+    sub3(b->xf.p, rc, out->position);
+    quat_copy(b->xf.q, out->orientation);
+    copy3(b->xf.p, out->center);
+    copy3(b->v, out->velocity);
+    copy3(b->w, out->angular_velocity);
     out->mass = b->mass;
-    glm_mat3_copy((vec3*)b->inertia_local, out->inertia);
+    mat3_copy(b->inertia_local, out->inertia);
     out->restitution = b->restitution;
     out->friction = b->friction;
     out->is_static = b->is_static;
@@ -292,8 +292,8 @@ bool sh_body_set_velocity(sh_world* w, sh_body_id id, const vec3 v, const vec3 a
     if (!finite3(v) || !finite3(av))
         return sh_error_set(err, "velocities must be finite");
     sh_body_wake(w, id.index);
-    glm_vec3_copy((float*)v, b->v);
-    glm_vec3_copy((float*)av, b->w);
+    copy3(v, b->v);
+    copy3(av, b->w);
     return true;
 }
 
@@ -308,14 +308,14 @@ bool sh_body_apply_impulse(sh_world* w, sh_body_id id, const vec3 impulse, const
         return true; // an impulse on the environment changes nothing
     sh_body_wake(w, id.index);
     vec3 dv;
-    glm_vec3_scale((float*)impulse, b->inv_mass, dv);
+    scale3(impulse, b->inv_mass, dv);
     glm_vec3_add(b->v, dv, b->v);
     if (point != NULL)
     {
         vec3 r, torque, dw;
         mat3 inv_i;
-        glm_vec3_sub((float*)point, b->xf.p, r);
-        glm_vec3_cross(r, (float*)impulse, torque);
+        sub3(point, b->xf.p, r);
+        cross3(r, impulse, torque);
         sh_body_world_inv_inertia(b, inv_i);
         glm_mat3_mulv(inv_i, torque, dw);
         glm_vec3_add(b->w, dw, b->w);

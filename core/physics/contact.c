@@ -171,9 +171,8 @@ void sh_contact_update(sh_world* w, sh_contact* c, float dt)
     // Speculative distance: a margin plus how far the two can close in one step (relative linear speed and
     // each body's rim speed), so a contact exists before a fast body reaches a thin wall.
     vec3 dv;
-    glm_vec3_sub((float*)b->v, (float*)a->v, dv);
-    float closing =
-        glm_vec3_norm(dv) + glm_vec3_norm((float*)a->w) * a->extent + glm_vec3_norm((float*)b->w) * b->extent;
+    sub3(b->v, a->v, dv);
+    float closing = norm3(dv) + norm3(a->w) * a->extent + norm3(b->w) * b->extent;
     float spec = SH_SPECULATIVE + closing * dt;
     sh_manifold m;
     int n = sh_collide_hulls(a->hull, &a->xf, b->hull, &b->xf, spec, &c->cache, &m);

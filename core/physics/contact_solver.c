@@ -34,17 +34,12 @@ void sh_contact_tangents(const vec3 n, vec3 t1, vec3 t2)
 static float make_row(const sh_solver_body* a, const sh_solver_body* b, const vec3 ra, const vec3 rb,
                       const vec3 dir, sh_jacobian_row* row)
 {
-    glm_vec3_cross((float*)ra, (float*)dir, row->ja);
-    glm_vec3_cross((float*)rb, (float*)dir, row->jb);
-    glm_mat3_mulv((vec3*)a->inv_i, row->ja, row->ka);
-    glm_mat3_mulv((vec3*)b->inv_i, row->jb, row->kb);
+    cross3(ra, dir, row->ja);
+    cross3(rb, dir, row->jb);
+    mat3_mulv3(a->inv_i, row->ja, row->ka);
+    mat3_mulv3(b->inv_i, row->jb, row->kb);
     float k = a->inv_mass + b->inv_mass + glm_vec3_dot(row->ja, row->ka) + glm_vec3_dot(row->jb, row->kb);
     return k > 0.0f ? 1.0f / k : 0.0f;
-}
-
-SH_INLINE float dot3(const float* x, const float* y)
-{
-    return x[0] * y[0] + x[1] * y[1] + x[2] * y[2];
 }
 
 // Relative velocity of B's point against A's along the row's direction d.
@@ -66,18 +61,6 @@ SH_INLINE void row_apply(sh_solver_body* a, sh_solver_body* b, const sh_jacobian
         b->v[k] += pb * d[k];
         b->w[k] += p * r->kb[k];
     }
-}
-
-// Rotates v by the unit quaternion q (x, y, z, w) without re-normalising q (cglm's glm_quat_rotatev does,
-// a sqrt per call in the hottest loop): v' = v + w t + q×t, t = 2 q×v.
-SH_INLINE void quat_rotate(const float* q, const float* v, float* out)
-{
-    float tx = 2.0f * (q[1] * v[2] - q[2] * v[1]);
-    float ty = 2.0f * (q[2] * v[0] - q[0] * v[2]);
-    float tz = 2.0f * (q[0] * v[1] - q[1] * v[0]);
-    out[0] = v[0] + q[3] * tx + (q[1] * tz - q[2] * ty);
-    out[1] = v[1] + q[3] * ty + (q[2] * tx - q[0] * tz);
-    out[2] = v[2] + q[3] * tz + (q[0] * ty - q[1] * tx);
 }
 
 // The normal acceleration gravity gives the gap's closing (B towards A along n); positive closes it.
@@ -122,7 +105,7 @@ void sh_contact_solver_prepare_one(const sh_contact_solver* s, const sh_world* w
     c->soft = (a->inv_mass == 0.0f || b->inv_mass == 0.0f) ? static_soft : soft;
     c->friction = ct->friction;
     c->restitution = ct->restitution;
-    glm_vec3_copy((float*)ct->manifold.normal, c->normal);
+    copy3(ct->manifold.normal, c->normal);
     sh_contact_tangents(c->normal, c->t1, c->t2);
     c->point_count = ct->manifold.point_count;
     c->active = false;
@@ -132,10 +115,10 @@ void sh_contact_solver_prepare_one(const sh_contact_solver* s, const sh_world* w
         const sh_contact_point_state* st = &ct->state[j];
         sh_constraint_point* cp = &c->points[j];
         vec3 mid;
-        glm_vec3_add((float*)mp->point_a, (float*)mp->point_b, mid);
+        add3(mp->point_a, mp->point_b, mid);
         glm_vec3_scale(mid, 0.5f, mid);
-        glm_vec3_sub(mid, (float*)ba->xf.p, cp->ra);
-        glm_vec3_sub(mid, (float*)bb->xf.p, cp->rb);
+        sub3(mid, ba->xf.p, cp->ra);
+        sub3(mid, bb->xf.p, cp->rb);
         vec3 d;
         glm_vec3_sub(cp->rb, cp->ra, d);
         cp->base_separation = mp->separation - glm_vec3_dot(d, c->normal);

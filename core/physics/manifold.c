@@ -9,6 +9,8 @@
 
 #include "manifold.h"
 
+#include "vmath.h"
+
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -54,118 +56,10 @@ enum
     CACHE_EDGES = 3
 };
 
-// ---------------------------------------------------------------------------------------------
-// Small value-type vector math: lets the compiler keep everything in registers.
-
-typedef struct v3
-{
-    float x, y, z;
-} v3;
-
-typedef struct m33
-{
-    v3 c0, c1, c2; // columns
-} m33;
-
-static inline v3 v3_load(const float* v)
-{
-    return (v3){v[0], v[1], v[2]};
-}
-
-static inline void v3_store(v3 a, float* out)
-{
-    out[0] = a.x;
-    out[1] = a.y;
-    out[2] = a.z;
-}
-
-static inline v3 v3_add(v3 a, v3 b)
-{
-    return (v3){a.x + b.x, a.y + b.y, a.z + b.z};
-}
-
-static inline v3 v3_sub(v3 a, v3 b)
-{
-    return (v3){a.x - b.x, a.y - b.y, a.z - b.z};
-}
-
-static inline v3 v3_scale(v3 a, float s)
-{
-    return (v3){a.x * s, a.y * s, a.z * s};
-}
-
-static inline v3 v3_neg(v3 a)
-{
-    return (v3){-a.x, -a.y, -a.z};
-}
-
-static inline v3 v3_mad(v3 a, v3 b, float s) // a + b·s
-{
-    return (v3){a.x + b.x * s, a.y + b.y * s, a.z + b.z * s};
-}
-
-static inline float v3_dot(v3 a, v3 b)
-{
-    return a.x * b.x + a.y * b.y + a.z * b.z;
-}
-
-static inline v3 v3_cross(v3 a, v3 b)
-{
-    return (v3){a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x};
-}
-
-static inline float v3_len_sq(v3 a)
-{
-    return v3_dot(a, a);
-}
-
-// fminf/fmaxf are library calls at -O2 (NaN rules); these compile to one instruction.
-static inline float min_f(float a, float b)
-{
-    return a < b ? a : b;
-}
-
-static inline float max_f(float a, float b)
-{
-    return a > b ? a : b;
-}
-
-static inline float clamp01(float x)
-{
-    return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x);
-}
-
 // Preference tolerance: k·s generalised to both signs of s (see EDGE_REL_TOL).
 static inline float prefer(float s, float rel)
 {
     return s + rel * fabsf(s) + ABS_TOL;
-}
-
-static inline v3 m33_mul(const m33* m, v3 v)
-{
-    return v3_add(v3_add(v3_scale(m->c0, v.x), v3_scale(m->c1, v.y)), v3_scale(m->c2, v.z));
-}
-
-static inline v3 m33_mul_t(const m33* m, v3 v) // transpose(m)·v
-{
-    return (v3){v3_dot(m->c0, v), v3_dot(m->c1, v), v3_dot(m->c2, v)};
-}
-
-// Rotation matrix of a quaternion (x, y, z, w). Divides by |q|² so a slightly denormalised
-// quaternion still gives a rotation; a zero one gives the identity rather than NaN.
-static m33 m33_from_quat(const float* q)
-{
-    float x = q[0], y = q[1], z = q[2], w = q[3];
-    float n = x * x + y * y + z * z + w * w;
-    float s = n > 0.0f ? 2.0f / n : 0.0f;
-    float xx = s * x * x, yy = s * y * y, zz = s * z * z;
-    float xy = s * x * y, xz = s * x * z, yz = s * y * z;
-    float wx = s * w * x, wy = s * w * y, wz = s * w * z;
-    m33 m;
-    m.c0 = (v3){1.0f - yy - zz, xy + wz, xz - wy};
-    m.c1 = (v3){xy - wz, 1.0f - xx - zz, yz + wx};
-    m.c2 = (v3){xz + wy, yz - wx, 1.0f - xx - yy};
-    return m;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -49,10 +49,10 @@ static float separation_bound(float s0, const float* normal, const sh_solver_bod
         const sh_solver_body* s = ends[e];
         if (s == NULL)
             continue;
-        glm_vec3_muladds((float*)s->dp, e == 0 ? -1.0f : 1.0f, d);
+        muladds3(s->dp, e == 0 ? -1.0f : 1.0f, d);
         chord += 2.0f * reach[e] * sqrtf(s->dq[0] * s->dq[0] + s->dq[1] * s->dq[1] + s->dq[2] * s->dq[2]);
     }
-    float closing = normal != NULL ? -glm_vec3_dot(d, (float*)normal) : glm_vec3_norm(d);
+    float closing = normal != NULL ? -dot3(d, normal) : norm3(d);
     float m = closing + chord;
     *moved = isfinite(m) ? m : 0.0f;
     *turned = isfinite(chord) ? chord : 0.0f;
@@ -99,15 +99,15 @@ static void to_local(const sh_body* b, const float* point, float* out)
 {
     versor qc;
     vec3 d;
-    glm_vec3_sub((float*)point, (float*)b->xf.p, d);
-    glm_quat_conjugate((float*)b->xf.q, qc);
+    sub3(point, b->xf.p, d);
+    quat_conjugate(b->xf.q, qc);
     glm_quat_rotatev(qc, d, out);
 }
 
 static void to_world(const sh_body* b, const float* local, float* out)
 {
-    glm_quat_rotatev((float*)b->xf.q, (float*)local, out);
-    glm_vec3_add(out, (float*)b->xf.p, out);
+    quat_rotate_normalised(b->xf.q, local, out);
+    add3(out, b->xf.p, out);
 }
 
 // Moves b by the position impulse p (along n, at arm r): p·m⁻¹ and a turn by I⁻¹ (r × p), both times
@@ -118,9 +118,9 @@ static void shift(sh_body* b, const float* r, const float* n, float p, float sca
     mat3 inv_i;
     vec3 rn, theta;
     sh_body_world_inv_inertia(b, inv_i);
-    glm_vec3_cross((float*)r, (float*)n, rn);
+    cross3(r, n, rn);
     glm_mat3_mulv(inv_i, rn, theta);
-    glm_vec3_muladds((float*)n, p * b->inv_mass, b->xf.p);
+    muladds3(n, p * b->inv_mass, b->xf.p);
     glm_vec3_scale(theta, p, theta);
     versor wq = {theta[0], theta[1], theta[2], 0.0f}, d;
     glm_quat_mul(wq, b->xf.q, d);
@@ -134,7 +134,7 @@ static float response(const sh_body* b, const float* r, const float* n, float sc
     mat3 inv_i;
     vec3 rn, k;
     sh_body_world_inv_inertia(b, inv_i);
-    glm_vec3_cross((float*)r, (float*)n, rn);
+    cross3(r, n, rn);
     glm_mat3_mulv(inv_i, rn, k);
     return scale * (b->inv_mass + glm_vec3_dot(rn, k));
 }
@@ -162,7 +162,7 @@ static void project(sh_world* w, item* items, int count, bool* shifted)
                 to_world(a, it->local_a[j], pa);
                 to_world(b, it->local_b[j], pb);
                 glm_vec3_sub(pb, pa, d);
-                float c = max_f(glm_vec3_dot(d, (float*)nrm) + SH_DEEP_SLOP, -SH_MAX_CORRECTION);
+                float c = max_f(dot3(d, nrm) + SH_DEEP_SLOP, -SH_MAX_CORRECTION);
                 if (!(c < 0.0f))
                     continue;
                 it->pushed[j] = true;
@@ -201,8 +201,8 @@ static void project(sh_world* w, item* items, int count, bool* shifted)
 static float point_velocity(const sh_body* b, const float* r, const float* n)
 {
     vec3 wr;
-    glm_vec3_cross((float*)b->w, (float*)r, wr);
-    return glm_vec3_dot((float*)b->v, (float*)n) + glm_vec3_dot(wr, (float*)n);
+    cross3(b->w, r, wr);
+    return dot3(b->v, n) + dot3(wr, n);
 }
 
 static void kick(sh_body* b, const float* r, const float* n, float p)
@@ -210,9 +210,9 @@ static void kick(sh_body* b, const float* r, const float* n, float p)
     mat3 inv_i;
     vec3 rn, dw;
     sh_body_world_inv_inertia(b, inv_i);
-    glm_vec3_cross((float*)r, (float*)n, rn);
+    cross3(r, n, rn);
     glm_mat3_mulv(inv_i, rn, dw);
-    glm_vec3_muladds((float*)n, p * b->inv_mass, b->v);
+    muladds3(n, p * b->inv_mass, b->v);
     glm_vec3_muladds(dw, p, b->w);
 }
 
@@ -311,10 +311,10 @@ static void carry_manifold(const sh_world* w, const sh_solver_body* sb, const sh
                 continue;
             const sh_solver_body* s = &sb[ends[e]->solver_index];
             vec3 start_p, r;
-            glm_vec3_sub((float*)ends[e]->xf.p, (float*)s->dp, start_p);
+            sub3(ends[e]->xf.p, s->dp, start_p);
             glm_vec3_sub(points[e], start_p, r);
-            glm_quat_rotatev((float*)s->dq, r, r);
-            glm_vec3_add((float*)ends[e]->xf.p, r, points[e]);
+            quat_rotate_normalised(s->dq, r, r);
+            add3(ends[e]->xf.p, r, points[e]);
         }
         vec3 d;
         glm_vec3_sub(mp->point_b, mp->point_a, d);
@@ -342,10 +342,10 @@ static void carry_shift(const sh_world* w, const sh_contact* ct, const bool* shi
             versor q0 = {before[3], before[4], before[5], before[6]}, qc, rel; // aligned copy for cglm
             vec3 r;
             glm_quat_conjugate(q0, qc);
-            glm_quat_mul((float*)b->xf.q, qc, rel);
-            glm_vec3_sub(points[e], (float*)before, r);
+            quat_mul(b->xf.q, qc, rel);
+            sub3(points[e], before, r);
             glm_quat_rotatev(rel, r, r);
-            glm_vec3_add((float*)b->xf.p, r, points[e]);
+            add3(b->xf.p, r, points[e]);
         }
         vec3 d;
         glm_vec3_sub(mp->point_b, mp->point_a, d);
@@ -390,17 +390,17 @@ static void make_locals(const sh_world* w, const sh_solver_body* sb, const int* 
         for (int e = 0; e < 2; e++)
         {
             vec3 now, r;
-            glm_vec3_copy((float*)points[e], now);
+            copy3(points[e], now);
             if (fresh_of[contact] < 0 && ends[e]->solver_index >= 0)
             {
                 // Found at the step's start pose: carried through the step's motion (dp, dq) to the final
                 // one.
                 const sh_solver_body* s = &sb[ends[e]->solver_index];
                 vec3 start_p;
-                glm_vec3_sub((float*)ends[e]->xf.p, (float*)s->dp, start_p);
+                sub3(ends[e]->xf.p, s->dp, start_p);
                 glm_vec3_sub(now, start_p, r);
-                glm_quat_rotatev((float*)s->dq, r, r);
-                glm_vec3_add((float*)ends[e]->xf.p, r, now);
+                quat_rotate_normalised(s->dq, r, r);
+                add3(ends[e]->xf.p, r, now);
             }
             to_local(ends[e], now, locals[e]);
         }
@@ -457,7 +457,7 @@ int sh_penetration_project(sh_world* w, const sh_solver_body* sb, const int* bod
             hi = max_f(hi, s->inv_mass);
         }
         float q = sqrtf(s->dq[0] * s->dq[0] + s->dq[1] * s->dq[1] + s->dq[2] * s->dq[2]);
-        float m = glm_vec3_norm((float*)s->dp) + 4.0f * w->bodies.data[body_of[i]].extent * q;
+        float m = norm3(s->dp) + 4.0f * w->bodies.data[body_of[i]].extent * q;
         fastest = max_f(fastest, isfinite(m) ? m : 0.0f);
     }
     bool ratios = hi >= SH_DEEP_RATIO * lo;
@@ -671,7 +671,7 @@ int sh_penetration_project(sh_world* w, const sh_solver_body* sb, const int* bod
                 // body to the upper within 60° of up. Rank is distance in the graph, not height; across a
                 // side contact (a ball swung into a brick of the wall's bottom row) it would make the
                 // brick an immovable wall for the ball (measured: a 2000 kg ball stopped dead, 28 kJ).
-                float rise = glm_vec3_dot((float*)it->manifold->normal, up) * (ra < rb ? 1.0f : -1.0f);
+                float rise = dot3(it->manifold->normal, up) * (ra < rb ? 1.0f : -1.0f);
                 bool ordered = ra != rb && rise >= 0.5f;
                 it->stop_a = it->node_a != 0 && (!ordered || ra > rb);
                 it->stop_b = it->node_b != 0 && (!ordered || rb > ra);
@@ -682,7 +682,7 @@ int sh_penetration_project(sh_world* w, const sh_solver_body* sb, const int* bod
                 // body is what gets lifted, and 4 more of the 36 wrecking-ball runs above gain over 1e-3 of
                 // their energy in some step (none of the shipped scenarios do); with it, scenario 20 (16
                 // other seeds) ends within 5 mm on all, without it over 1 cm on 2 of 12.
-                float up_n = glm_vec3_dot((float*)it->manifold->normal, up); // > 0: B above A
+                float up_n = dot3(it->manifold->normal, up); // > 0: B above A
                 bool a_lower = ra < rb || (ra == rb && up_n >= 0.5f);
                 bool b_lower = rb < ra || (ra == rb && up_n <= -0.5f);
                 it->level = fabsf(up_n) < 0.3f;

@@ -26,7 +26,7 @@
 static void gyroscopic(const mat3 inertia, const versor q, float h, bool free, vec3 w, vec3 w_shift)
 {
     versor qc;
-    glm_quat_conjugate((float*)q, qc);
+    quat_conjugate(q, qc);
     vec3 w0, w1;
     glm_quat_rotatev(qc, w, w0);
     glm_vec3_copy(w0, w1);
@@ -38,8 +38,8 @@ static void gyroscopic(const mat3 inertia, const versor q, float h, bool free, v
             wm[k] = 0.5f * (w0[k] + w1[k]);
             dwi[k] = w1[k] - w0[k];
         }
-        glm_mat3_mulv((vec3*)inertia, wm, iwm);
-        glm_mat3_mulv((vec3*)inertia, dwi, g);
+        mat3_mulv3(inertia, wm, iwm);
+        mat3_mulv3(inertia, dwi, g);
         glm_vec3_cross(wm, iwm, c);
         glm_vec3_muladds(c, h, g);
         // J = I + h/2 (skew(ω_m) I − skew(I ω_m)), by columns (cglm is column-major).
@@ -48,7 +48,7 @@ static void gyroscopic(const mat3 inertia, const versor q, float h, bool free, v
         {
             vec3 e = {0, 0, 0}, c1, c2;
             e[k] = 1.0f;
-            glm_vec3_cross(wm, (float*)inertia[k], c1);
+            cross3(wm, inertia[k], c1);
             glm_vec3_cross(iwm, e, c2);
             for (int r = 0; r < 3; r++)
                 j[k][r] = inertia[k][r] + 0.5f * h * (c1[r] - c2[r]);
@@ -92,8 +92,8 @@ static void gyroscopic(const mat3 inertia, const versor q, float h, bool free, v
     }
     if (!isfinite(dw[0] + dw[1] + dw[2] + shift[0] + shift[1] + shift[2]))
         return;
-    glm_quat_rotatev((float*)q, dw, dw);
-    glm_quat_rotatev((float*)q, shift, w_shift);
+    quat_rotate_normalised(q, dw, dw);
+    quat_rotate_normalised(q, shift, w_shift);
     glm_vec3_add(w, dw, w);
 }
 
@@ -122,7 +122,7 @@ static void integrate_velocities(sh_world* w, sh_solver_body* sb, const int* bod
         if (!b->isotropic) // ω × Iω vanishes for a spherical top (cubes, regular solids): skip the solve
         {
             versor q;
-            glm_quat_mul(s->dq, (float*)b->xf.q, q);
+            quat_mul(s->dq, b->xf.q, q);
             gyroscopic(b->inertia_local, q, h, s->unconstrained, s->w, s->w_shift);
         }
         float v2 = glm_vec3_norm2(s->v);
@@ -146,7 +146,7 @@ static void integrate_velocities(sh_world* w, sh_solver_body* sb, const int* bod
 static void integrate_positions(sh_solver_body* sb, int n, float h, const float* g)
 {
     vec3 half_g;
-    glm_vec3_scale((float*)g, 0.5f * h * h, half_g);
+    scale3(g, 0.5f * h * h, half_g);
     for (int i = 0; i < n; i++)
     {
         sh_solver_body* s = &sb[i];
@@ -401,11 +401,11 @@ void sh_solver_step(sh_world* w, float dt)
             glm_vec3_zero(b->w);
             continue;
         }
-        glm_vec3_copy((float*)x->v, b->v);
-        glm_vec3_copy((float*)x->w, b->w);
-        glm_vec3_add(b->xf.p, (float*)x->dp, b->xf.p);
+        copy3(x->v, b->v);
+        copy3(x->w, b->w);
+        add3(b->xf.p, x->dp, b->xf.p);
         versor q;
-        glm_quat_mul((float*)x->dq, b->xf.q, q);
+        quat_mul(x->dq, b->xf.q, q);
         glm_quat_normalize_to(q, b->xf.q);
     }
     sh_penetration_project(w, sb, body_of, n);

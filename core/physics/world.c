@@ -99,7 +99,7 @@ bool sh_world_sleep_enabled(const sh_world* w)
 
 void sh_world_get_gravity(const sh_world* w, vec3 out)
 {
-    glm_vec3_copy((float*)w->def.gravity, out);
+    copy3(w->def.gravity, out);
 }
 
 int sh_world_body_count(const sh_world* w)
@@ -344,7 +344,7 @@ bool sh_world_contact_at(const sh_world* w, int i, sh_contact_info* out)
     const sh_contact* c = &w->contacts.data[w->touching.data[i]];
     out->body_a = (sh_body_id){c->body_a, w->bodies.data[c->body_a].generation};
     out->body_b = (sh_body_id){c->body_b, w->bodies.data[c->body_b].generation};
-    glm_vec3_copy((float*)c->manifold.normal, out->normal);
+    copy3(c->manifold.normal, out->normal);
     out->point_count = c->manifold.point_count;
     out->penetration_depth = 0.0f;
     // The step collides before it solves, so this normal is the one the solver used (its tangents too).
@@ -357,8 +357,8 @@ bool sh_world_contact_at(const sh_world* w, int i, sh_contact_info* out)
     {
         const sh_manifold_point* mp = &c->manifold.points[j];
         sh_contact_point_info* p = &out->points[j];
-        glm_vec3_copy((float*)mp->point_a, p->point_a);
-        glm_vec3_copy((float*)mp->point_b, p->point_b);
+        copy3(mp->point_a, p->point_a);
+        copy3(mp->point_b, p->point_b);
         p->depth = mp->separation < 0.0f ? -mp->separation : 0.0f;
         const float f1 = c->state[j].tangent_impulse[0] * per_step,
                     f2 = c->state[j].tangent_impulse[1] * per_step;
