@@ -16,6 +16,12 @@ bool sh_error_set(sh_error* err, const char* fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
+    // An error is one line wherever it goes (a log line, an HTTP body, a CLI message): text from outside
+    // can carry newlines, e.g. SQLite's "malformed database schema (...)" quotes the file's own schema,
+    // which fuzz_recording found splitting a refused recording's reason over two lines.
+    for (char* c = err->message; *c != '\0'; c++)
+        if ((unsigned char)*c < 0x20)
+            *c = ' ';
     return false;
 }
 

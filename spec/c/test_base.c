@@ -1,4 +1,4 @@
-// core/base: the JSON string escaper every JSON writer shares, and the monotonic clock.
+// core/base: the JSON string escaper every JSON writer shares, the monotonic clock, and errors as one line.
 #include "check.h"
 
 #include "simhost/base.h"
@@ -57,10 +57,20 @@ static void test_clock_never_goes_back(void)
     }
 }
 
+// Text quoted from outside (SQLite's schema errors quote the file) must not split an error over lines.
+static void test_error_is_one_line(void)
+{
+    sh_error err = {{0}};
+    CHECK(!sh_error_set(&err, "not a recording (%s)", "malformed database schema (\n)\r\tx"));
+    CHECK(strcmp(err.message, "not a recording (malformed database schema ( )  x)") == 0);
+    CHECK(strchr(err.message, '\n') == NULL);
+}
+
 int main(void)
 {
     RUN(test_json_plain_and_utf8_pass_through);
     RUN(test_json_escapes);
     RUN(test_clock_never_goes_back);
+    RUN(test_error_is_one_line);
     return CHECK_SUMMARY();
 }
