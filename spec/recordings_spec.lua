@@ -469,6 +469,25 @@ describe("recordings without a server", function()
     assert.truthy(out:find("cut", 1, true) and out:find("incomplete", 1, true), out)
   end)
 
+  it("removes at start the .part files a killed host left (older than a minute), keeps a fresh one", function()
+    local rec = dir .. "/parts"
+    os.execute("mkdir -p " .. env.q(rec))
+    -- A host killed between creating a recording and its first commit leaves ID.db.part (recorder.c).
+    for _, f in ipairs { "stale.db.part", "stale.db.part-wal", "stale.db.part-shm", "fresh.db.part" } do
+      write_file(rec .. "/" .. f, "")
+    end
+    os.execute("touch -d '2 hours ago' " .. env.q(rec .. "/stale.db.part"))
+    local srv = server.start { args = "--recordings " .. env.q(rec) }
+    srv:stop_clean()
+    local function exists(f) local h = io.open(rec .. "/" .. f, "rb"); if h then h:close() end; return h ~= nil end
+    for _, f in ipairs { "stale.db.part", "stale.db.part-wal", "stale.db.part-shm" } do
+      assert.is_false(exists(f), f .. " still there")
+    end
+    -- A neighbour host sharing the directory may be creating this one right now.
+    assert.is_true(exists("fresh.db.part"))
+    assert.truthy(srv.final_log:find("recordings: removed 1 unfinished file (ID.db.part)", 1, true), srv.final_log)
+  end)
+
   it("marks the recording failed when the directory is unwritable, and the session goes on", function()
     write_file(dir .. "/file", "x")
     local srv = server.start { args = "--recordings " .. env.q(dir .. "/file/rec") }

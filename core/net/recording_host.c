@@ -42,6 +42,11 @@ bool sh_replay_setup(sh_server* server, sh_error* err)
     if (server->recordings_dir == NULL)
         return sh_error_set(err, "out of memory");
     server->cfg.recordings_dir = server->recordings_dir;
+    int parts = sh_rec_sweep_parts(server->recordings_dir, 60);
+    if (parts > 0)
+        sh_log("recordings: removed %d unfinished file%s (ID.db.part) left by a host stopped while creating "
+               "a recording; none held a frame",
+               parts, parts == 1 ? "" : "s");
     server->replay_cache = sh_replay_cache_create();
     if (server->replay_cache == NULL)
         return sh_error_set(err, "out of memory");

@@ -218,3 +218,38 @@ int sh_rec_retain(const char* dir, size_t max_bytes, const char* keep_id)
     sh_rec_list_free(list, n);
     return removed;
 }
+
+// A .part lives for the milliseconds between a recording's creation and its first commit
+// (recorder.c), so one left for min_age_s (the host passes 60 s, so a neighbour host sharing the
+// directory keeps the file it is creating) was left by a killed host and holds nothing to replay.
+int sh_rec_sweep_parts(const char* dir, double min_age_s)
+{
+    static const char part_suffix[] = SH_REC_SUFFIX ".part";
+    DIR* d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    int removed = 0;
+    time_t now = time(NULL);
+    struct dirent* e;
+    while ((e = readdir(d)) != NULL)
+    {
+        size_t n = strlen(e->d_name), s = sizeof part_suffix - 1;
+        if (n <= s || strcmp(e->d_name + n - s, part_suffix) != 0)
+            continue;
+        char path[4096];
+        struct stat sb;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || difftime(now, sb.st_mtime) < min_age_s)
+            continue;
+        static const char* const tails[] = {"", "-wal", "-shm", "-journal"};
+        for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++)
+        {
+            char p[4200];
+            snprintf(p, sizeof p, "%s%s", path, tails[i]);
+            unlink(p);
+        }
+        removed++;
+    }
+    closedir(d);
+    return removed;
+}

@@ -169,5 +169,8 @@ bool sh_rec_path(const char* dir, const char* id, char* path, size_t size);
 // Never one still being written, nor keep_id (the one that just finished; NULL: none). Returns how many
 // were removed.
 int sh_rec_retain(const char* dir, size_t max_bytes, const char* keep_id);
+// Removes the ID.db.part files (and their -wal, -shm) last written more than min_age_s ago: a host killed
+// between creating a recording and its first commit leaves one; it holds no frame. Returns how many.
+int sh_rec_sweep_parts(const char* dir, double min_age_s);
 // A fresh id: UTC time, the scenario (or "live"), and a tag (session id, pid) so two never collide.
 void sh_rec_make_id(char* out, size_t size, const char* what, unsigned tag);
