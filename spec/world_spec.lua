@@ -363,6 +363,17 @@ describe("simhost bench", function()
     end
     assert.are.equal(4, rows, err)
     assert.is_truthy(err:match("probe step=30 tower points=%d+ side_points=%d+ churn=%d+\n"), err)
+    -- --lean K: after each of the first K steps one line, to stderr: how far the wall left its mirror symmetry.
+    out, err, rc = env.run(env.q(env.bin) .. " bench large_pyramid --base 4 --steps 5 --lean 3")
+    assert.are.equal(0, rc)
+    assert.is_truthy(out:match("^scene=large_pyramid bodies=11 steps=5 .* stands=yes\n$"), out)
+    local steps = {}
+    for step, dy, top in err:gmatch("lean step=(%d+) max_dy_m=([%d.e+-]+) max_tilt_x=[%d.e+-]+ "
+                                    .. "max_twist_z=[%d.e+-]+ top_y_m=([%d.e+-]+)\n") do
+      steps[#steps + 1] = tonumber(step)
+      assert(tonumber(dy) >= math.abs(tonumber(top)), err)
+    end
+    assert.are.same({1, 2, 3}, steps, err)
     -- Half-hertz contacts cannot hold a base-10 pyramid up: the top sinks well over 0.75 m.
     out, _, rc = env.run(env.q(env.bin) .. " bench large_pyramid --base 10 --hertz 0.5 --steps 120")
     assert.are.equal(0, rc)

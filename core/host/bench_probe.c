@@ -206,3 +206,28 @@ void sh_bench_probe_free(sh_bench_probe* p)
     free(p->points);
     free(p);
 }
+
+// The pyramid is one cube thick and mirror-symmetric across y = 0: every step it keeps that symmetry but
+// for rounding, and anything the solver does in a point order that is not mirror-symmetric shows here
+// (docs/physics.md, "What breaks the wall's symmetry").
+void sh_bench_probe_lean(const sh_world* w, const sh_body_id* ids, const float (*start)[3], int count,
+                         int top, int step, FILE* out)
+{
+    double dy = 0.0, tilt = 0.0, twist = 0.0, top_y = 0.0;
+    for (int i = 0; i < count; i++)
+    {
+        sh_body_state s;
+        if (!sh_body_get_state(w, ids[i], &s))
+            continue;
+        vec3 ex = {1, 0, 0}, ez = {0, 0, 1}, ax, az;
+        glm_quat_rotatev(s.orientation, ex, ax);
+        glm_quat_rotatev(s.orientation, ez, az);
+        dy = fmax(dy, fabs(s.position[1] - start[i][1]));
+        tilt = fmax(tilt, fabs(atan2(-az[1], az[2])));
+        twist = fmax(twist, fabs(atan2(ax[1], ax[0])));
+        if (i == top)
+            top_y = s.position[1] - start[i][1];
+    }
+    fprintf(out, "lean step=%d max_dy_m=%.3e max_tilt_x=%.3e max_twist_z=%.3e top_y_m=%.3e\n", step, dy, tilt,
+            twist, top_y);
+}

@@ -16,3 +16,7 @@ void sh_bench_probe_step(sh_bench_probe* p, const sh_world* w);
 // One line per watched row (bottom, second, quarters, top) and one for the whole tower, to out.
 void sh_bench_probe_print(sh_bench_probe* p, const sh_world* w, int step, FILE* out);
 void sh_bench_probe_free(sh_bench_probe* p);
+// simhost bench --lean K: one line after a step: over the count bodies (start positions), the largest
+// displacement across the wall (y), lean about x and twist about z, and body `top`'s y. Stateless.
+void sh_bench_probe_lean(const sh_world* w, const sh_body_id* ids, const float (*start)[3], int count,
+                         int top, int step, FILE* out);

@@ -6,7 +6,8 @@
 // the whole run: the top's sag never over 0.75 m nor, after step 300, over its step-300 value by more than
 // 1 cm; no bottom-row cube moved more than 5 cm; no cube on the ground that did not start there. A failed
 // rule is named in why=. --trace K prints the top's shift and sag every K steps (to stderr); --probe K
-// prints, every K steps, the tower row by row (bench_probe.h: motion, lean, contact load, churn).
+// prints, every K steps, the tower row by row (bench_probe.h: motion, lean, contact load, churn); --lean K
+// prints after each of the first K steps how far any cube left the wall's mirror symmetry.
 // With --hash the line ends in hash=H: FNV-1a 64 over the raw bits of every body's position,
 // orientation, velocity and angular velocity after the run, so a speed change that claims to keep the
 // simulation bit for bit can be checked by comparing one number before and after.
@@ -318,7 +319,7 @@ static uint64_t world_hash(const sh_world* world)
 
 typedef struct bench_opts
 {
-    int base, steps, trace, probe;
+    int base, steps, trace, probe, lean;
     float hertz;
     bool with_hash;
 } bench_opts;
@@ -356,6 +357,9 @@ static int run_scene(const char* scene, const bench_opts* o)
         if (!b.has_marked)
             continue;
         watch_step(&watch, &b, i + 1, &shift, &sag);
+        if (i < o->lean)
+            sh_bench_probe_lean(b.world, watch.ids, (const float(*)[3])watch.start, watch.count, watch.marked,
+                                i + 1, stderr);
         if (trace > 0 && (i + 1) % trace == 0)
             fprintf(stderr, "step=%d shift_m=%.4f sag_m=%.4f\n", i + 1, shift, sag);
         if (probe != NULL)
@@ -386,7 +390,8 @@ static int run_scene(const char* scene, const bench_opts* o)
 }
 
 static const char help[] =
-    "usage: simhost bench [SCENE ...] [--steps N] [--base N] [--hertz HZ] [--trace K] [--probe K] [--hash]\n"
+    "usage: simhost bench [SCENE ...] [--steps N] [--base N] [--hertz HZ] [--trace K] [--probe K]\n"
+    "                    [--lean K] [--hash]\n"
     "scenes: large_pyramid convex_pile many_pyramids cluster_drop sparse (default: all)\n"
     "  --steps N   override each scene's step count\n"
     "  --base N    base of large_pyramid (default 100)\n"
@@ -397,6 +402,9 @@ static const char help[] =
     "              and twist about z (rad), load (stored normal impulse under the row / weight above),\n"
     "              cop_y (where across the wall that impulse is centred, m), fy (friction across the\n"
     "              wall / load), and churn (bodies whose touching-point count changed since the last)\n"
+    "  --lean K    print, after each of the first K steps, to stderr: the largest displacement across\n"
+    "              the wall (max_dy_m), lean about x and twist about z (rad) of any tower cube, and the\n"
+    "              top's y: how fast the wall's mirror symmetry breaks\n"
     "  --hash      add hash= to each line: FNV-1a 64 of every body's position, orientation,\n"
     "              velocity and angular velocity bits after the run (same bits, same hash)\n"
     "prints one line per scene: scene= bodies= steps= ms_per_step= shift_m= sag_m=\n"
@@ -423,7 +431,8 @@ int sh_cmd_bench(int argc, char** argv)
             continue;
         }
         if (strcmp(argv[i], "--steps") == 0 || strcmp(argv[i], "--base") == 0 ||
-            strcmp(argv[i], "--trace") == 0 || strcmp(argv[i], "--probe") == 0)
+            strcmp(argv[i], "--trace") == 0 || strcmp(argv[i], "--probe") == 0 ||
+            strcmp(argv[i], "--lean") == 0)
         {
             bool is_base = argv[i][2] == 'b';
             int v;
@@ -435,7 +444,11 @@ int sh_cmd_bench(int argc, char** argv)
                 return SH_EXIT_USAGE;
             }
             char k = argv[i][2];
-            *(k == 's' ? &o.steps : k == 't' ? &o.trace : k == 'p' ? &o.probe : &o.base) = v;
+            *(k == 's'   ? &o.steps
+              : k == 't' ? &o.trace
+              : k == 'p' ? &o.probe
+              : k == 'l' ? &o.lean
+                         : &o.base) = v;
             i++;
             continue;
         }
