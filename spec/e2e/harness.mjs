@@ -52,7 +52,10 @@ export class Host {
     host.port = await freePort();
     host.url = `http://127.0.0.1:${host.port}`;
     host.stderr = "";
-    host.proc = spawn(BIN, ["serve", "--host", "127.0.0.1", "--port", String(host.port), "--assets", DB, "--web", WEB, ...extraArgs],
+    // No idle timeout unless a test asks: a page that configures and then waits on a loaded machine
+    // (live_view took 196 s at load 10) must not have its connection closed after the default 60 s.
+    const idle = extraArgs.includes("--idle-timeout") ? [] : ["--idle-timeout", "0"];
+    host.proc = spawn(BIN, ["serve", "--host", "127.0.0.1", "--port", String(host.port), "--assets", DB, "--web", WEB, ...idle, ...extraArgs],
       { stdio: ["ignore", "ignore", "pipe"] });
     host.proc.stderr.on("data", (d) => {
       host.stderr = (host.stderr + d).slice(-8000);
