@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -90,9 +91,31 @@ static double scan_timers(sh_workers* w, double now)
     return next;
 }
 
+// Under a real-time policy (the host started with chrt, as bench-live's measurements are) a worker
+// runs one priority level below the thread that created the pool (the lws service thread, which only
+// writes what the workers made), so that thread preempts them. At the same level a burst of ticks that
+// kept both cores busy (30 sessions' first contacts: about 60 ms of CPU due within one 16 ms period)
+// left every frame made during it unwritten for up to 38 ms after it was queued (issue 18,
+// docs/frames.md "Frame pacing"). The default policy is left alone: its fair scheduler already
+// favours a thread that mostly sleeps, as the service thread does, when it wakes.
+static void below_service_thread(void)
+{
+    struct sched_param sp;
+    int policy;
+    if (pthread_getschedparam(pthread_self(), &policy, &sp) != 0 ||
+        (policy != SCHED_FIFO && policy != SCHED_RR))
+        return;
+    if (sp.sched_priority > sched_get_priority_min(policy))
+    {
+        sp.sched_priority--;
+        pthread_setschedparam(pthread_self(), policy, &sp);
+    }
+}
+
 static void* worker_main(void* arg)
 {
     sh_workers* w = arg;
+    below_service_thread();
     pthread_mutex_lock(&w->lock);
     for (;;)
     {

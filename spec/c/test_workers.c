@@ -4,6 +4,7 @@
 #include "workers.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 typedef struct probe
@@ -209,11 +210,80 @@ static void test_destroy_waits_for_actors_and_runs_jobs(void)
     probe_destroy(&p);
 }
 
+// A worker asleep until a far timer is woken by an earlier one: the near actor runs while the far one has
+// not (counts, never a wall-clock bound: the far timer is 1000 s away).
+static void test_earlier_timer_wakes_a_sleeping_worker(void)
+{
+    sh_workers* w = new_pool(1);
+    probe far, near;
+    probe_init(&far, w, 1, 0);
+    probe_init(&near, w, 2, 1);
+    sh_workers_register(w, &far.actor);
+    sh_workers_register(w, &near.actor);
+    sh_workers_set_timer(w, &far.actor, sh_now() + 1000);
+    sh_workers_wake(w, &far.actor); // one run, so the worker has seen the far timer before it sleeps
+    CHECK(wait_runs(&far, 1) == 0);
+    sh_workers_set_timer(w, &near.actor, sh_now());
+    CHECK(wait_runs(&near, 1) == 1);
+    wait_released(&near);
+    CHECK(far.ticks == 0);
+    far.finish_at = 2; // the next run says done
+    sh_workers_wake(w, &far.actor);
+    wait_released(&far);
+    CHECK(far.ticks == 0);
+    sh_workers_destroy(w);
+    probe_destroy(&far);
+    probe_destroy(&near);
+}
+
+typedef struct sched_seen
+{
+    int policy;
+    struct sched_param param;
+} sched_seen;
+
+static void record_sched(void* arg)
+{
+    sched_seen* seen = arg;
+    pthread_getschedparam(pthread_self(), &seen->policy, &seen->param);
+}
+
+// What a one-worker pool made by this thread runs at, seen from a job on it.
+static sched_seen worker_sched(void)
+{
+    sched_seen seen = {.policy = -1};
+    sh_workers* w = new_pool(1);
+    CHECK(sh_workers_submit(w, record_sched, &seen));
+    sh_workers_destroy(w); // runs the job and joins the worker
+    return seen;
+}
+
+// Under a real-time policy a worker runs one level below the thread that made the pool (the lws service
+// thread, which must preempt the workers to write their frames); under the default policy it keeps it.
+static void test_workers_run_below_the_service_thread(void)
+{
+    int policy;
+    struct sched_param saved;
+    CHECK(pthread_getschedparam(pthread_self(), &policy, &saved) == 0);
+    sched_seen other = worker_sched();
+    CHECK(other.policy == policy);
+    struct sched_param rt = {.sched_priority = 2};
+    if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &rt) == 0) // needs CAP_SYS_NICE (CI runs as root)
+    {
+        sched_seen seen = worker_sched();
+        pthread_setschedparam(pthread_self(), policy, &saved);
+        CHECK(seen.policy == SCHED_FIFO);
+        CHECK(seen.param.sched_priority == 1);
+    }
+}
+
 int main(void)
 {
     RUN(test_wake_and_timer_run_the_actor);
     RUN(test_work_arriving_during_a_run_runs_it_again);
     RUN(test_one_run_at_a_time);
     RUN(test_destroy_waits_for_actors_and_runs_jobs);
+    RUN(test_earlier_timer_wakes_a_sleeping_worker);
+    RUN(test_workers_run_below_the_service_thread);
     return CHECK_SUMMARY();
 }
