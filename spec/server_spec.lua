@@ -688,7 +688,7 @@ describe("simhost bench-live", function()
     end
     assert.same({ 1, 2, 3 }, rounds)
     assert.truthy(out:find("max sessions: 3 of 5 bodies", 1, true), out)
-    assert.truthy(out:find("starts staggered over a period", 1, true), out)
+    assert.truthy(out:find("starts staggered (T + T/K apart)", 1, true), out)
   end)
 
   it("--aligned starts every session at once and says so", function()
