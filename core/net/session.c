@@ -460,9 +460,10 @@ static double tick_lead(const sh_session* s)
 static void arm(sh_session* s)
 {
     double t = s->tick_at >= 0 && !s->ended ? s->tick_at - tick_lead(s) : -1;
-    if (s->held_head != NULL && (t < 0 || s->hold_until < t))
-        t = s->hold_until;
-    sh_workers_set_timer(s->server->workers, &s->actor, t);
+    if (s->held_head != NULL && (t < 0 || s->hold_until <= t))
+        sh_workers_set_timer_ahead(s->server->workers, &s->actor, s->hold_until);
+    else
+        sh_workers_set_timer(s->server->workers, &s->actor, t);
 }
 
 static void release_held(sh_session* s)

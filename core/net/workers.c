@@ -46,6 +46,19 @@ static void push_ready(sh_workers* w, sh_actor* a)
     w->ready_tail = a;
 }
 
+// A due timer set with sh_workers_set_timer_ahead: the actor runs next, before the queue.
+static void push_due(sh_workers* w, sh_actor* a)
+{
+    if (!a->ahead || w->ready_head == NULL)
+    {
+        push_ready(w, a);
+        return;
+    }
+    a->state = SH_ACTOR_QUEUED;
+    a->ready_next = w->ready_head;
+    w->ready_head = a;
+}
+
 static sh_actor* pop_ready(sh_workers* w)
 {
     sh_actor* a = w->ready_head;
@@ -83,7 +96,7 @@ static double scan_timers(sh_workers* w, double now)
         if (a->due <= now)
         {
             if (a->state == SH_ACTOR_IDLE)
-                push_ready(w, a);
+                push_due(w, a);
         }
         else if (next < 0 || a->due < next)
             next = a->due;
@@ -164,10 +177,15 @@ static void* worker_main(void* arg)
                 pthread_cond_broadcast(&w->cond);
             continue;
         }
-        if (a->pending || (a->due >= 0 && a->due <= sh_now()))
+        // Another worker may be asleep; this one also loops, so one signal is enough.
+        if (a->due >= 0 && a->due <= sh_now())
+        {
+            push_due(w, a);
+            pthread_cond_signal(&w->cond);
+        }
+        else if (a->pending)
         {
             push_ready(w, a);
-            // Another worker may be asleep; this one also loops, so one signal is enough.
             pthread_cond_signal(&w->cond);
         }
         else
@@ -262,13 +280,24 @@ void sh_workers_wake(sh_workers* w, sh_actor* a)
     pthread_mutex_unlock(&w->lock);
 }
 
-void sh_workers_set_timer(sh_workers* w, sh_actor* a, double due)
+static void set_timer(sh_workers* w, sh_actor* a, double due, bool ahead)
 {
     pthread_mutex_lock(&w->lock);
     a->due = due;
+    a->ahead = ahead;
     // Sleeping workers computed their wake-up from the old timers.
     pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->lock);
+}
+
+void sh_workers_set_timer(sh_workers* w, sh_actor* a, double due)
+{
+    set_timer(w, a, due, false);
+}
+
+void sh_workers_set_timer_ahead(sh_workers* w, sh_actor* a, double due)
+{
+    set_timer(w, a, due, true);
 }
 
 bool sh_workers_submit(sh_workers* w, void (*fn)(void* arg), void* arg)

@@ -22,7 +22,10 @@ typedef struct probe
     atomic_bool inside;  // a run is in progress
     atomic_bool overlap; // two runs were in progress at once
     atomic_int refs;     // the test's own reference plus the pool's
+    int first_run;       // the pool-wide count of runs when this probe first ran (1 = the first)
 } probe;
+
+static atomic_int runs_seen; // runs of every probe, for first_run
 
 static bool probe_run(sh_actor* a, bool tick)
 {
@@ -34,7 +37,10 @@ static bool probe_run(sh_actor* a, bool tick)
         p->wake_in_run = false;
         sh_workers_wake(p->pool, a);
     }
+    int seen = atomic_fetch_add(&runs_seen, 1) + 1;
     pthread_mutex_lock(&p->lock);
+    if (p->runs == 0)
+        p->first_run = seen;
     p->runs++;
     p->ticks += tick;
     p->handled = atomic_load(&p->posted);
@@ -236,6 +242,67 @@ static void test_earlier_timer_wakes_a_sleeping_worker(void)
     probe_destroy(&near);
 }
 
+// A gate a job waits at, so the one worker is busy while the test queues work behind it.
+typedef struct gate
+{
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool entered, open;
+} gate;
+
+static void wait_at_gate(void* arg)
+{
+    gate* g = arg;
+    pthread_mutex_lock(&g->lock);
+    g->entered = true;
+    pthread_cond_broadcast(&g->cond);
+    while (!g->open)
+        pthread_cond_wait(&g->cond, &g->lock);
+    pthread_mutex_unlock(&g->lock);
+}
+
+// A due timer set with sh_workers_set_timer_ahead (a session releasing a held frame) runs before an
+// actor that was queued earlier; a plain due timer queues behind it.
+static void test_ahead_timer_runs_before_the_queue(void)
+{
+    for (int ahead = 0; ahead <= 1; ahead++)
+    {
+        sh_workers* w = new_pool(1);
+        gate g = {.entered = false, .open = false};
+        pthread_mutex_init(&g.lock, NULL);
+        pthread_cond_init(&g.cond, NULL);
+        probe queued, timed;
+        probe_init(&queued, w, 1, 1);
+        probe_init(&timed, w, 2, 1);
+        sh_workers_register(w, &queued.actor);
+        sh_workers_register(w, &timed.actor);
+        atomic_store(&runs_seen, 0);
+        CHECK(sh_workers_submit(w, wait_at_gate, &g));
+        pthread_mutex_lock(&g.lock);
+        while (!g.entered)
+            pthread_cond_wait(&g.cond, &g.lock);
+        pthread_mutex_unlock(&g.lock);
+        sh_workers_wake(w, &queued.actor); // queued while the worker is held at the gate
+        if (ahead)
+            sh_workers_set_timer_ahead(w, &timed.actor, sh_now());
+        else
+            sh_workers_set_timer(w, &timed.actor, sh_now());
+        pthread_mutex_lock(&g.lock);
+        g.open = true;
+        pthread_cond_broadcast(&g.cond);
+        pthread_mutex_unlock(&g.lock);
+        wait_released(&queued);
+        wait_released(&timed);
+        CHECK(timed.first_run == (ahead ? 1 : 2));
+        CHECK(queued.first_run == (ahead ? 2 : 1));
+        sh_workers_destroy(w);
+        probe_destroy(&queued);
+        probe_destroy(&timed);
+        pthread_cond_destroy(&g.cond);
+        pthread_mutex_destroy(&g.lock);
+    }
+}
+
 typedef struct sched_seen
 {
     int policy;
@@ -285,5 +352,6 @@ int main(void)
     RUN(test_destroy_waits_for_actors_and_runs_jobs);
     RUN(test_earlier_timer_wakes_a_sleeping_worker);
     RUN(test_workers_run_below_the_service_thread);
+    RUN(test_ahead_timer_runs_before_the_queue);
     return CHECK_SUMMARY();
 }
