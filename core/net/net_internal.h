@@ -120,6 +120,15 @@ struct sh_session
     lua_State* L;
     bool started, ended;
     sh_lua_budget budget;
+    // Ticks ahead of their due time (session.c): the script's timer, and what a tick sent before its
+    // due time, held until then.
+    double tick_at;    // the script's due time (session:schedule), < 0 when disarmed
+    double last_due;   // the due time of the last tick run, < 0 before the first
+    double hold_until; // when the held messages go to the outbox: their tick's due time
+    bool in_tick;      // on_tick is running
+    bool close_held;   // the script closed while messages were held: close once they are released
+    sh_msg *held_head, *held_tail;
+    size_t held_bytes;
 
     // session_control.c. Guarded by `lock`: requests from another thread (the REPL) waiting for the actor,
     // and ctl_closed once the actor is done with them (later ones fail at once instead of waiting).

@@ -18,6 +18,7 @@ enum
     RUN_BATCH = 16,
     INBOX_MAX_MESSAGES = 1024,
     CONTROL_QUEUE_MAX = 64 << 20, // bytes of control messages waiting for one client
+    HELD_MAX = 8 << 20,           // bytes a tick may hold back until its due time; past it they go at once
     // The hook runs every HOOK_COUNT VM instructions: about 10-50 µs of Lua, so the clock_gettime()
     // inside it costs well under 1 % while a runaway loop is still caught within a millisecond.
     HOOK_COUNT = 10000,
@@ -41,6 +42,7 @@ sh_session* sh_session_new(sh_server* server, unsigned id)
     s->out.frame_cap = server->cfg.outbox_frames > 0 ? server->cfg.outbox_frames : 64;
     s->out.byte_cap = server->cfg.outbox_bytes > 0 ? server->cfg.outbox_bytes : (size_t)16 << 20;
     s->actor = (sh_actor){.ops = &actor_ops, .id = id, .due = -1};
+    s->tick_at = s->last_due = -1;
     s->budget.cap = server->cfg.lua_memory_bytes;
     s->budget.cpu_budget = server->cfg.lua_cpu_ms / 1000.0;
     s->budget.abort = &s->abort;
@@ -65,12 +67,26 @@ static void clear_inbox(sh_session* s)
     s->in_bytes = 0;
 }
 
+// Messages a tick held back (worker, or the last reference).
+static void drop_held(sh_session* s)
+{
+    while (s->held_head != NULL)
+    {
+        sh_msg* m = s->held_head;
+        s->held_head = m->next;
+        sh_msg_free(m);
+    }
+    s->held_tail = NULL;
+    s->held_bytes = 0;
+}
+
 void sh_session_unref(sh_session* s)
 {
     if (atomic_fetch_sub(&s->refs, 1) != 1)
         return;
     SH_ASSERT(s->L == NULL);
     sh_session_control_close(s); // normally already done when the actor finished
+    drop_held(s);
     clear_inbox(s);
     sh_outbox_clear(&s->out);
     pthread_mutex_destroy(&s->lock);
@@ -120,7 +136,9 @@ void sh_session_client_gone(sh_session* s)
     sh_workers_wake(s->server->workers, &s->actor);
 }
 
-bool sh_session_send(sh_session* s, const char* data, size_t len, sh_send_kind kind)
+// The message as it goes to the client: a JSON frame's `data` wrapped in its envelope; NULL when out of
+// memory.
+static sh_msg* make_msg(const char* data, size_t len, sh_send_kind kind)
 {
     static const char prefix[] = "{\"type\":\"frame\",\"data\":";
     sh_msg* m;
@@ -129,17 +147,21 @@ bool sh_session_send(sh_session* s, const char* data, size_t len, sh_send_kind k
         size_t pre = sizeof prefix - 1;
         m = sh_msg_new(pre + len + 1);
         if (m == NULL)
-            return false;
+            return NULL;
         unsigned char* p = sh_msg_payload(m);
         memcpy(p, prefix, pre);
         memcpy(p + pre, data, len);
         p[pre + len] = '}';
         m->droppable = true;
     }
-    else if ((m = sh_msg_from(data, len)) == NULL)
-        return false;
-    else if (kind == SH_SEND_FRAME_BINARY)
+    else if ((m = sh_msg_from(data, len)) != NULL && kind == SH_SEND_FRAME_BINARY)
         m->droppable = m->binary = true;
+    return m;
+}
+
+// Queues m for the service thread and wakes it (takes m; false when it was refused and freed).
+static bool queue_msg(sh_session* s, sh_msg* m)
+{
     pthread_mutex_lock(&s->lock);
     bool open = !s->client_gone && !s->close_requested;
     // Control messages are never dropped, so a script that sends them in a loop to a client that
@@ -156,6 +178,12 @@ bool sh_session_send(sh_session* s, const char* data, size_t len, sh_send_kind k
     }
     sh_server_poke(s->server);
     return true;
+}
+
+bool sh_session_send(sh_session* s, const char* data, size_t len, sh_send_kind kind)
+{
+    sh_msg* m = make_msg(data, len, kind);
+    return m != NULL && queue_msg(s, m);
 }
 
 void sh_session_request_close(sh_session* s)
@@ -407,8 +435,81 @@ static lua_State* new_state(sh_server* server, sh_lua_budget* budget)
     return L;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Ticks ahead of their due time. A frame used to go out once its tick had stepped and encoded it, so
+// its interval grew by whatever that step cost more than the last one: 1.5-2.5 ms when the bench's
+// cubes first touch the ground against 0.1 ms in flight, which set a lone session's 99th percentile
+// interval (issue 18, docs/frames.md "Frame pacing"). A tick now runs up to TICK_LEAD_S before its
+// due time and what it sends is held until then, so a step that fits in the lead no longer shows in
+// the intervals. The lead is at most half the last period, so one tick's messages always go before
+// the next tick runs; it is the only delay it adds (an impulse shows up to that much later).
+
+// Above the bench scene's 2.5 ms contact steps; a quarter of a 60 Hz period.
+static const double TICK_LEAD_S = 0.004;
+
+static double tick_lead(const sh_session* s)
+{
+    if (s->last_due < 0 || s->tick_at <= s->last_due)
+        return 0;
+    double half = (s->tick_at - s->last_due) / 2;
+    return half < TICK_LEAD_S ? half : TICK_LEAD_S;
+}
+
+// Arms the pool's timer for whatever comes first: the next tick (early by the lead) or the release of
+// the held messages.
+static void arm(sh_session* s)
+{
+    double t = s->tick_at >= 0 && !s->ended ? s->tick_at - tick_lead(s) : -1;
+    if (s->held_head != NULL && (t < 0 || s->hold_until <= t))
+        sh_workers_set_timer_ahead(s->server->workers, &s->actor, s->hold_until);
+    else
+        sh_workers_set_timer(s->server->workers, &s->actor, t);
+}
+
+static void release_held(sh_session* s)
+{
+    while (s->held_head != NULL)
+    {
+        sh_msg* m = s->held_head;
+        s->held_head = m->next;
+        queue_msg(s, m);
+    }
+    s->held_tail = NULL;
+    s->held_bytes = 0;
+    if (s->close_held)
+    {
+        s->close_held = false;
+        sh_session_request_close(s);
+    }
+}
+
+// A message from the script: held while its tick's due time has not come, or behind held ones (order).
+static bool send_or_hold(sh_session* s, const char* data, size_t len, sh_send_kind kind)
+{
+    bool hold = s->held_head != NULL || (s->in_tick && sh_now() < s->hold_until);
+    if (hold && s->held_bytes + len > HELD_MAX)
+    {
+        release_held(s); // a tick that sends this much gains nothing from waiting
+        hold = false;
+    }
+    if (!hold)
+        return sh_session_send(s, data, len, kind);
+    sh_msg* m = make_msg(data, len, kind);
+    if (m == NULL)
+        return false;
+    m->next = NULL;
+    if (s->held_tail == NULL)
+        s->held_head = m;
+    else
+        s->held_tail->next = m;
+    s->held_tail = m;
+    s->held_bytes += m->len;
+    return true;
+}
+
 static void fail_session(sh_session* s, const char* message)
 {
+    release_held(s); // what went before the error, then the error
     sh_buf b = {0};
     sh_buf_puts(&b, "{\"type\":\"error\",\"message\":");
     sh_buf_json_string(&b, message);
@@ -429,19 +530,23 @@ static bool op_send(sh_session* s, const char* data, size_t len, sh_send_kind ki
     // error (pcall, a coroutine) has at most HOOK_COUNT instructions left, and they must not talk.
     if (s->budget.mem_exceeded || s->budget.cpu_exceeded)
         return false;
-    return sh_session_send(s, data, len, kind);
+    return send_or_hold(s, data, len, kind);
 }
 
 static void op_close(sh_session* s)
 {
-    if (!s->ended)
+    if (!s->ended && s->held_head != NULL)
+        s->close_held = true; // after the held messages, at their due time
+    else if (!s->ended)
         sh_session_request_close(s);
     s->ended = true;
 }
 
 static void op_set_timer(sh_session* s, double due)
 {
-    sh_workers_set_timer(s->server->workers, &s->actor, due);
+    s->tick_at = due >= 0 ? due : -1;
+    if (!s->in_tick) // a tick arms once it is done (run)
+        arm(s);
 }
 
 static uint64_t op_dropped(sh_session* s)
@@ -562,11 +667,24 @@ static void start(sh_session* s)
     call_handler(s, "on_open", NULL);
 }
 
-// Worker: runs whatever is pending (the REPL's requests, messages, a due timer); `tick` says the timer fired.
-static void run(sh_session* s, bool tick)
+// The tick, when its time (less the lead) has come: the previous tick's held messages go first (only
+// after a stall are they still held), then on_tick, whose sends wait for this tick's due time.
+static void run_tick(sh_session* s)
 {
-    if (s->ended || atomic_load(&s->abort))
+    if (s->tick_at < 0 || sh_now() < s->tick_at - tick_lead(s))
         return;
+    release_held(s);
+    s->last_due = s->hold_until = s->tick_at;
+    s->tick_at = -1;
+    s->in_tick = true;
+    call_handler(s, "on_tick", NULL);
+    s->in_tick = false;
+}
+
+// Worker: runs whatever is pending (the REPL's requests, messages, a due tick). The pool's `tick` only
+// says its timer fired; the session's own times (tick_at, hold_until) say for what.
+static void run_script(sh_session* s)
+{
     if (!s->started)
         start(s);
     sh_session_control_run(s); // the REPL's requests (session_control.c) go before client messages
@@ -591,8 +709,19 @@ static void run(sh_session* s, bool tick)
         if (more && i == RUN_BATCH - 1)
             sh_workers_wake(s->server->workers, &s->actor); // let others run, then come back
     }
-    if (tick && !s->ended && !atomic_load(&s->abort))
-        call_handler(s, "on_tick", NULL);
+    if (!s->ended && !atomic_load(&s->abort))
+        run_tick(s);
+}
+
+static void run(sh_session* s, bool tick)
+{
+    (void)tick;
+    if (s->held_head != NULL && sh_now() >= s->hold_until)
+        release_held(s);
+    if (!s->ended && !atomic_load(&s->abort))
+        run_script(s);
+    if (!atomic_load(&s->abort))
+        arm(s);
 }
 
 // Worker: true when the session is done with the workers (ended or client gone); frees the Lua state.
@@ -600,6 +729,10 @@ static bool finished(sh_session* s)
 {
     if (!s->ended && !atomic_load(&s->abort))
         return false;
+    if (atomic_load(&s->abort))
+        drop_held(s);
+    else if (s->held_head != NULL)
+        return false; // the last tick's messages (and the close) go at its due time: arm() set the timer
     if (s->L != NULL)
     {
         // Ended by the script or an error, the client still reads what was queued; gone, nothing.

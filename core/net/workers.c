@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,6 +44,19 @@ static void push_ready(sh_workers* w, sh_actor* a)
     else
         w->ready_tail->ready_next = a;
     w->ready_tail = a;
+}
+
+// A due timer set with sh_workers_set_timer_ahead: the actor runs next, before the queue.
+static void push_due(sh_workers* w, sh_actor* a)
+{
+    if (!a->ahead || w->ready_head == NULL)
+    {
+        push_ready(w, a);
+        return;
+    }
+    a->state = SH_ACTOR_QUEUED;
+    a->ready_next = w->ready_head;
+    w->ready_head = a;
 }
 
 static sh_actor* pop_ready(sh_workers* w)
@@ -82,7 +96,7 @@ static double scan_timers(sh_workers* w, double now)
         if (a->due <= now)
         {
             if (a->state == SH_ACTOR_IDLE)
-                push_ready(w, a);
+                push_due(w, a);
         }
         else if (next < 0 || a->due < next)
             next = a->due;
@@ -90,9 +104,31 @@ static double scan_timers(sh_workers* w, double now)
     return next;
 }
 
+// Under a real-time policy (the host started with chrt, as bench-live's measurements are) a worker
+// runs one priority level below the thread that created the pool (the lws service thread, which only
+// writes what the workers made), so that thread preempts them. At the same level a burst of ticks that
+// kept both cores busy (30 sessions' first contacts: about 60 ms of CPU due within one 16 ms period)
+// left every frame made during it unwritten for up to 38 ms after it was queued (issue 18,
+// docs/frames.md "Frame pacing"). The default policy is left alone: its fair scheduler already
+// favours a thread that mostly sleeps, as the service thread does, when it wakes.
+static void below_service_thread(void)
+{
+    struct sched_param sp;
+    int policy;
+    if (pthread_getschedparam(pthread_self(), &policy, &sp) != 0 ||
+        (policy != SCHED_FIFO && policy != SCHED_RR))
+        return;
+    if (sp.sched_priority > sched_get_priority_min(policy))
+    {
+        sp.sched_priority--;
+        pthread_setschedparam(pthread_self(), policy, &sp);
+    }
+}
+
 static void* worker_main(void* arg)
 {
     sh_workers* w = arg;
+    below_service_thread();
     pthread_mutex_lock(&w->lock);
     for (;;)
     {
@@ -141,10 +177,15 @@ static void* worker_main(void* arg)
                 pthread_cond_broadcast(&w->cond);
             continue;
         }
-        if (a->pending || (a->due >= 0 && a->due <= sh_now()))
+        // Another worker may be asleep; this one also loops, so one signal is enough.
+        if (a->due >= 0 && a->due <= sh_now())
+        {
+            push_due(w, a);
+            pthread_cond_signal(&w->cond);
+        }
+        else if (a->pending)
         {
             push_ready(w, a);
-            // Another worker may be asleep; this one also loops, so one signal is enough.
             pthread_cond_signal(&w->cond);
         }
         else
@@ -239,13 +280,24 @@ void sh_workers_wake(sh_workers* w, sh_actor* a)
     pthread_mutex_unlock(&w->lock);
 }
 
-void sh_workers_set_timer(sh_workers* w, sh_actor* a, double due)
+static void set_timer(sh_workers* w, sh_actor* a, double due, bool ahead)
 {
     pthread_mutex_lock(&w->lock);
     a->due = due;
+    a->ahead = ahead;
     // Sleeping workers computed their wake-up from the old timers.
     pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->lock);
+}
+
+void sh_workers_set_timer(sh_workers* w, sh_actor* a, double due)
+{
+    set_timer(w, a, due, false);
+}
+
+void sh_workers_set_timer_ahead(sh_workers* w, sh_actor* a, double due)
+{
+    set_timer(w, a, due, true);
 }
 
 bool sh_workers_submit(sh_workers* w, void (*fn)(void* arg), void* arg)

@@ -35,6 +35,7 @@ struct sh_actor
     sh_actor_state state;
     bool pending; // work arrived while queued or running
     double due;   // timer, sh_now() clock; < 0 when disarmed
+    bool ahead;   // when the timer fires the actor goes to the head of the ready queue
     sh_actor *ready_next, *all_next, *all_prev;
 };
 
@@ -47,6 +48,9 @@ void sh_workers_destroy(sh_workers* w);
 void sh_workers_register(sh_workers* w, sh_actor* a); // takes a reference; the timer starts disarmed
 void sh_workers_wake(sh_workers* w, sh_actor* a);     // a has new work
 void sh_workers_set_timer(sh_workers* w, sh_actor* a, double due);
+// The same for a run that is short and must not wait behind the queue (a session releasing the frame
+// its tick made ahead of time): when due, the actor is queued first.
+void sh_workers_set_timer_ahead(sh_workers* w, sh_actor* a, double due);
 // Runs fn(arg) on a worker (used for requests that must run Lua, e.g. the scenario list).
 bool sh_workers_submit(sh_workers* w, void (*fn)(void* arg), void* arg);
 // Any thread: the registered actor with this id (referenced; the caller releases it), or NULL.

@@ -4,6 +4,7 @@
 #include "workers.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 typedef struct probe
@@ -21,7 +22,10 @@ typedef struct probe
     atomic_bool inside;  // a run is in progress
     atomic_bool overlap; // two runs were in progress at once
     atomic_int refs;     // the test's own reference plus the pool's
+    int first_run;       // the pool-wide count of runs when this probe first ran (1 = the first)
 } probe;
+
+static atomic_int runs_seen; // runs of every probe, for first_run
 
 static bool probe_run(sh_actor* a, bool tick)
 {
@@ -33,7 +37,10 @@ static bool probe_run(sh_actor* a, bool tick)
         p->wake_in_run = false;
         sh_workers_wake(p->pool, a);
     }
+    int seen = atomic_fetch_add(&runs_seen, 1) + 1;
     pthread_mutex_lock(&p->lock);
+    if (p->runs == 0)
+        p->first_run = seen;
     p->runs++;
     p->ticks += tick;
     p->handled = atomic_load(&p->posted);
@@ -209,11 +216,142 @@ static void test_destroy_waits_for_actors_and_runs_jobs(void)
     probe_destroy(&p);
 }
 
+// A worker asleep until a far timer is woken by an earlier one: the near actor runs while the far one has
+// not (counts, never a wall-clock bound: the far timer is 1000 s away).
+static void test_earlier_timer_wakes_a_sleeping_worker(void)
+{
+    sh_workers* w = new_pool(1);
+    probe far, near;
+    probe_init(&far, w, 1, 0);
+    probe_init(&near, w, 2, 1);
+    sh_workers_register(w, &far.actor);
+    sh_workers_register(w, &near.actor);
+    sh_workers_set_timer(w, &far.actor, sh_now() + 1000);
+    sh_workers_wake(w, &far.actor); // one run, so the worker has seen the far timer before it sleeps
+    CHECK(wait_runs(&far, 1) == 0);
+    sh_workers_set_timer(w, &near.actor, sh_now());
+    CHECK(wait_runs(&near, 1) == 1);
+    wait_released(&near);
+    CHECK(far.ticks == 0);
+    far.finish_at = 2; // the next run says done
+    sh_workers_wake(w, &far.actor);
+    wait_released(&far);
+    CHECK(far.ticks == 0);
+    sh_workers_destroy(w);
+    probe_destroy(&far);
+    probe_destroy(&near);
+}
+
+// A gate a job waits at, so the one worker is busy while the test queues work behind it.
+typedef struct gate
+{
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool entered, open;
+} gate;
+
+static void wait_at_gate(void* arg)
+{
+    gate* g = arg;
+    pthread_mutex_lock(&g->lock);
+    g->entered = true;
+    pthread_cond_broadcast(&g->cond);
+    while (!g->open)
+        pthread_cond_wait(&g->cond, &g->lock);
+    pthread_mutex_unlock(&g->lock);
+}
+
+// A due timer set with sh_workers_set_timer_ahead (a session releasing a held frame) runs before an
+// actor that was queued earlier; a plain due timer queues behind it.
+static void test_ahead_timer_runs_before_the_queue(void)
+{
+    for (int ahead = 0; ahead <= 1; ahead++)
+    {
+        sh_workers* w = new_pool(1);
+        gate g = {.entered = false, .open = false};
+        pthread_mutex_init(&g.lock, NULL);
+        pthread_cond_init(&g.cond, NULL);
+        probe queued, timed;
+        probe_init(&queued, w, 1, 1);
+        probe_init(&timed, w, 2, 1);
+        sh_workers_register(w, &queued.actor);
+        sh_workers_register(w, &timed.actor);
+        atomic_store(&runs_seen, 0);
+        CHECK(sh_workers_submit(w, wait_at_gate, &g));
+        pthread_mutex_lock(&g.lock);
+        while (!g.entered)
+            pthread_cond_wait(&g.cond, &g.lock);
+        pthread_mutex_unlock(&g.lock);
+        sh_workers_wake(w, &queued.actor); // queued while the worker is held at the gate
+        if (ahead)
+            sh_workers_set_timer_ahead(w, &timed.actor, sh_now());
+        else
+            sh_workers_set_timer(w, &timed.actor, sh_now());
+        pthread_mutex_lock(&g.lock);
+        g.open = true;
+        pthread_cond_broadcast(&g.cond);
+        pthread_mutex_unlock(&g.lock);
+        wait_released(&queued);
+        wait_released(&timed);
+        CHECK(timed.first_run == (ahead ? 1 : 2));
+        CHECK(queued.first_run == (ahead ? 2 : 1));
+        sh_workers_destroy(w);
+        probe_destroy(&queued);
+        probe_destroy(&timed);
+        pthread_cond_destroy(&g.cond);
+        pthread_mutex_destroy(&g.lock);
+    }
+}
+
+typedef struct sched_seen
+{
+    int policy;
+    struct sched_param param;
+} sched_seen;
+
+static void record_sched(void* arg)
+{
+    sched_seen* seen = arg;
+    pthread_getschedparam(pthread_self(), &seen->policy, &seen->param);
+}
+
+// What a one-worker pool made by this thread runs at, seen from a job on it.
+static sched_seen worker_sched(void)
+{
+    sched_seen seen = {.policy = -1};
+    sh_workers* w = new_pool(1);
+    CHECK(sh_workers_submit(w, record_sched, &seen));
+    sh_workers_destroy(w); // runs the job and joins the worker
+    return seen;
+}
+
+// Under a real-time policy a worker runs one level below the thread that made the pool (the lws service
+// thread, which must preempt the workers to write their frames); under the default policy it keeps it.
+static void test_workers_run_below_the_service_thread(void)
+{
+    int policy;
+    struct sched_param saved;
+    CHECK(pthread_getschedparam(pthread_self(), &policy, &saved) == 0);
+    sched_seen other = worker_sched();
+    CHECK(other.policy == policy);
+    struct sched_param rt = {.sched_priority = 2};
+    if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &rt) == 0) // needs CAP_SYS_NICE (CI runs as root)
+    {
+        sched_seen seen = worker_sched();
+        pthread_setschedparam(pthread_self(), policy, &saved);
+        CHECK(seen.policy == SCHED_FIFO);
+        CHECK(seen.param.sched_priority == 1);
+    }
+}
+
 int main(void)
 {
     RUN(test_wake_and_timer_run_the_actor);
     RUN(test_work_arriving_during_a_run_runs_it_again);
     RUN(test_one_run_at_a_time);
     RUN(test_destroy_waits_for_actors_and_runs_jobs);
+    RUN(test_earlier_timer_wakes_a_sleeping_worker);
+    RUN(test_workers_run_below_the_service_thread);
+    RUN(test_ahead_timer_runs_before_the_queue);
     return CHECK_SUMMARY();
 }
