@@ -192,7 +192,7 @@ static bool simulated(const sh_body* b)
     return !b->is_static && !b->sleeping;
 }
 
-void sh_world_run(sh_world* w, sh_task_fn* fn, int count, int min_range, void* ctx)
+void sh_world_run(const sh_world* w, sh_task_fn* fn, int count, int min_range, void* ctx)
 {
     if (count <= 0)
         return;

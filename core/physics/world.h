@@ -173,10 +173,11 @@ bool sh_world_update_pairs(sh_world* w);
 // some 50 ns: a range is worth a thread's wake-up (about 10 µs) at these sizes.
 #define SH_TASK_MIN_CONTACTS 64
 #define SH_TASK_MIN_BODIES   512
+#define SH_TASK_MIN_BATCHES  16 // the wide solver's prepare: 8 constraints a batch, about 3 µs
 
 // Runs fn over items [0, count) through the world's task interface (def.enqueue_task), or inline when
 // there is none, one thread, or fewer than 2 · min_range items. Returns when every item has run.
-void sh_world_run(sh_world* w, sh_task_fn* fn, int count, int min_range, void* ctx);
+void sh_world_run(const sh_world* w, sh_task_fn* fn, int count, int min_range, void* ctx);
 
 // solver.c
 // The solve, the impact stage and the penetration pass (solver.c). False with "out of memory in <stage>"
