@@ -13,6 +13,7 @@
 
 #include "simhost/physics.h"
 #include "simhost/task_pool.h"
+#include "simhost/world_snapshot.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -235,6 +236,38 @@ static void compare(const hulls* hs, const char* name, bool pile, int steps)
     CHECK(split_tasks >= steps);
 }
 
+// A snapshot restored into a world keeps that world's threads and task interface (a restore swaps the whole
+// state in): the restored world's narrow phase still splits.
+static void restore_keeps_tasks(const hulls* hs)
+{
+    sh_task_pool* pool = NULL;
+    sh_error err;
+    CHECK(sh_task_pool_create(2, &pool, &err));
+    sh_world_def def = sh_world_def_default();
+    set_tasks(&def, POOL, 2, pool);
+    sh_world* w = NULL;
+    CHECK(sh_world_create(&def, &w, &err));
+    add(w, hs->ground, true, (float[]){0, 0, -1}, NULL, NULL, 0, 0);
+    for (int i = 0; i < 20; i++)
+        for (int j = i; j < 20; j++)
+            add(w, hs->cube, false,
+                (float[]){(float)(i + 1) * 0.5f + (float)(j - i) - 10.0f, 0, (float)i + 0.5f}, NULL, NULL,
+                100.0f, 0.0f);
+    for (int s = 0; s < 3; s++)
+        CHECK(sh_world_step(w, 1.0f / 60.0f, &err));
+    void* blob = NULL;
+    size_t bytes = 0;
+    CHECK(sh_world_snapshot(w, &blob, &bytes, &err));
+    CHECK(sh_world_restore(w, blob, bytes, &err));
+    split_tasks = 0;
+    CHECK(sh_world_step(w, 1.0f / 60.0f, &err));
+    printf("restored into a 2-thread world: %d tasks split in a step\n", split_tasks);
+    CHECK(split_tasks > 0);
+    sh_free(blob, bytes);
+    sh_world_destroy(w);
+    sh_task_pool_destroy(pool);
+}
+
 // ---- out of memory in the named stages ----
 
 // A light box under a heavy one that lands on it fast (impact stage, restitution, the penetration pass's
@@ -311,6 +344,7 @@ int main(void)
     hulls hs = {box_hull(50.0f, 50.0f, 1.0f), box_hull(0.5f, 0.5f, 0.5f), rock_hull(1.0f), rock_hull(0.8f)};
     compare(&hs, "pyramid 30 + 40 drops", false, 100);
     compare(&hs, "pile of 1100 hulls", true, 60);
+    restore_keeps_tasks(&hs);
     out_of_memory(&hs);
     sh_hull_free(hs.ground);
     sh_hull_free(hs.cube);
