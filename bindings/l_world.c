@@ -8,6 +8,7 @@
 #include "simhost/float_text.h"
 #include "simhost/frame.h"
 #include "simhost/physics.h"
+#include "simhost/task_pool.h"
 
 #include <cglm/cglm.h>
 #include <math.h>
@@ -43,7 +44,8 @@ typedef struct lworld
     sh_frame_buf frame; // SHF1 output (w:frame_bin), reused
     bool oom;
     char name_buf[32];
-    size_t charged; // bytes reported through SH_L_CHARGE_KEY so far
+    size_t charged;     // bytes reported through SH_L_CHARGE_KEY so far
+    sh_task_pool* pool; // threads > 1: the world's step tasks (freed after the world)
 } lworld;
 
 static lworld* check_world(lua_State* L)
@@ -86,6 +88,8 @@ static int world_close(lua_State* L)
     report_memory(L, lw, 0);
     sh_world_destroy(lw->world);
     lw->world = NULL;
+    sh_task_pool_destroy(lw->pool);
+    lw->pool = NULL;
     for (int i = 0; i < lw->custom_count; i++)
         sh_hull_free(lw->customs[i].hull);
     sh_free(lw->customs, (size_t)lw->custom_capacity * sizeof *lw->customs);
@@ -112,7 +116,8 @@ static int world_tostring(lua_State* L)
     return 1;
 }
 
-// simhost.world{ assets = db, gravity = {0,0,-9.81}, substeps = 4, sleeping = true, contact_hertz = 60 }
+// simhost.world{ assets = db, gravity = {0,0,-9.81}, substeps = 4, sleeping = true, contact_hertz = 60,
+//                threads = 1 }
 static int world_new(lua_State* L)
 {
     if (lua_isnoneornil(L, 1))
@@ -128,6 +133,10 @@ static int world_new(lua_State* L)
     // The one solver knob a scenario may want: softer contacts sag more and ring slower (docs/physics.md).
     def.contact_hertz = (float)sh_l_number_field_gt(L, 1, "contact_hertz", def.contact_hertz, 0, 1000,
                                                     "a number in 0 … 1000, above 0 (Hz)");
+    double threads = sh_l_number_field(L, 1, "threads", 1, 1, SH_WORLD_MAX_THREADS, "an integer in 1 … 64");
+    if (threads != floor(threads))
+        luaL_argerror(L, 1, "field 'threads' must be an integer in 1 … 64");
+    def.threads = (int)threads;
     sh_asset_db* db = NULL;
     if (lua_getfield(L, 1, "assets") != LUA_TNIL)
         db = sh_l_check_assets(L, lua_gettop(L));
@@ -138,6 +147,17 @@ static int world_new(lua_State* L)
     lua_pushvalue(L, db_index);
     lua_setiuservalue(L, -2, 1);
     sh_error err;
+    // The world's own pool, made once here (never per step), of at most as many threads as the machine
+    // has cores: more would only take turns on them, and the step's bits are the same for any count.
+    int pool_threads = def.threads < sh_cpu_count() ? def.threads : sh_cpu_count();
+    if (pool_threads > 1)
+    {
+        if (!sh_task_pool_create(pool_threads, &lw->pool, &err))
+            return luaL_error(L, "world: %s", err.message);
+        def.enqueue_task = sh_task_pool_enqueue;
+        def.finish_task = sh_task_pool_finish;
+        def.task_context = lw->pool;
+    }
     if (!sh_world_create(&def, &lw->world, &err))
         return luaL_error(L, "world: %s", err.message);
     lw->db = db;

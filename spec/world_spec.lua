@@ -308,6 +308,9 @@ describe("simhost.world", function()
       { "bad substeps", function() simhost.world{ substeps = 0 } end, "field 'substeps'" },
       { "zero contact_hertz", function() simhost.world{ contact_hertz = 0 } end, "field 'contact_hertz'" },
       { "NaN contact_hertz", function() simhost.world{ contact_hertz = 0 / 0 } end, "field 'contact_hertz'" },
+      { "zero threads", function() simhost.world{ threads = 0 } end, "field 'threads' must be an integer in 1 … 64" },
+      { "65 threads", function() simhost.world{ threads = 65 } end, "field 'threads' must be an integer in 1 … 64" },
+      { "half a thread", function() simhost.world{ threads = 1.5 } end, "field 'threads' must be an integer in 1 … 64" },
     }
     for _, case in ipairs(cases) do
       it(case[1], function()
@@ -316,6 +319,33 @@ describe("simhost.world", function()
         assert.is_truthy(tostring(err):find(case[3], 1, true), tostring(err))
       end)
     end
+  end)
+
+  it("steps to the same bits on 1, 2 and 8 threads (threads = N)", function()
+    -- A base-16 pyramid has 256 contacts, over twice SH_TASK_MIN_CONTACTS: its narrow phase splits.
+    local function run(threads)
+      local w = world{ threads = threads, sleeping = false }
+      ground(w)
+      for row = 0, 15 do
+        for i = 0, 15 - row do
+          w:spawn_box{ half_extents = { 0.5, 0.5, 0.5 }, position = { i - (15 - row) / 2, 0, row + 0.5 }, mass = 10 }
+        end
+      end
+      w:spawn_box{ half_extents = { 0.4, 0.4, 0.4 }, position = { 0.3, 0, 20 }, velocity = { 0, 0, -5 }, mass = 50 }
+      for _ = 1, 60 do w:step(1 / 60) end
+      local out = {}
+      for _, id in ipairs(w:bodies()) do
+        local b = w:body(id)
+        for _, v in ipairs{ b.position, b.velocity, b.orientation, b.angular_velocity } do
+          for k = 1, #v do out[#out + 1] = ("%a"):format(v[k]) end
+        end
+      end
+      w:close()
+      return table.concat(out, " ")
+    end
+    local one = run(1)
+    assert.are.equal(one, run(2))
+    assert.are.equal(one, run(8))
   end)
 
   it("survives being closed and collected", function()
@@ -335,7 +365,7 @@ describe("simhost bench", function()
     local lines = {}
     for line in out:gmatch("[^\n]+") do lines[#lines + 1] = line end
     assert.are.equal(2, #lines)
-    assert.is_truthy(lines[1]:match("^scene=cluster_drop bodies=33 steps=3 ms_per_step=[%d.]+ shift_m=[%d.-]+ sag_m=[%d.-]+$"),
+    assert.is_truthy(lines[1]:match("^scene=cluster_drop bodies=33 steps=3 threads=%d+ ms_per_step=[%d.]+ shift_m=[%d.-]+ sag_m=[%d.-]+$"),
                      lines[1])
     assert.is_truthy(lines[2]:match("^scene=sparse bodies=10001 steps=3 "), lines[2])
   end)
@@ -343,7 +373,7 @@ describe("simhost bench", function()
   it("judges a pyramid over the whole run: max_shift_m, max_sag_m and stands= after the final values", function()
     local out, err, rc = env.run(env.q(env.bin) .. " bench large_pyramid --base 4 --steps 20 --trace 10")
     assert.are.equal(0, rc)
-    assert.is_truthy(out:match("^scene=large_pyramid bodies=11 steps=20 ms_per_step=[%d.]+ shift_m=[%d.]+ sag_m=[%d.-]+"
+    assert.is_truthy(out:match("^scene=large_pyramid bodies=11 steps=20 threads=%d+ ms_per_step=[%d.]+ shift_m=[%d.]+ sag_m=[%d.-]+"
                                .. " max_shift_m=[%d.]+ max_sag_m=[%d.-]+ stands=yes\n$"), out)
     -- The trace goes to stderr, one line per K steps.
     assert.is_truthy(err:match("^step=10 shift_m=[%d.]+ sag_m=[%d.-]+\nstep=20 shift_m=[%d.]+ sag_m=[%d.-]+\n$"), err)
@@ -380,6 +410,25 @@ describe("simhost bench", function()
     local sag = tonumber(out:match(" why=sag:([%d.]+)\n$"))
     assert(sag and sag > 0.75, out)
     assert.are.equal(sag, tonumber(out:match("max_sag_m=([%d.]+)")))
+  end)
+
+  it("--threads N runs the step's tasks on N threads, prints threads=N, and gives the same bits", function()
+    local hashes = {}
+    for _, n in ipairs{ 1, 2, 8 } do
+      local out, _, rc = env.run(env.q(env.bin) .. " bench large_pyramid --base 20 --steps 30 --hash --threads " .. n)
+      assert.are.equal(0, rc)
+      assert.are.equal(tostring(n), out:match(" threads=(%d+) "), out)
+      hashes[#hashes + 1] = out:match(" hash=(%x+)\n$")
+    end
+    assert.is_truthy(hashes[1], "no hash")
+    assert.are.equal(hashes[1], hashes[2])
+    assert.are.equal(hashes[1], hashes[3])
+    for _, bad in ipairs{ "0", "65", "x" } do
+      local out, err, rc = env.run(env.q(env.bin) .. " bench cluster_drop --threads " .. bad)
+      assert.are.equal(2, rc)
+      assert.are.equal("", out)
+      assert.are.equal("simhost bench: --threads must be an integer in 1 … 64, got '" .. bad .. "'\n", err)
+    end
   end)
 
   it("rejects an unknown scene with one line and exit status 2", function()

@@ -1,6 +1,7 @@
 // simhost bench — the physics.md benchmark scenes, one line each:
-//   scene=NAME bodies=N steps=S ms_per_step=X shift_m=H sag_m=V
-// ms_per_step is the mean wall time of steps 2..S (the first step builds every pair), single thread.
+//   scene=NAME bodies=N steps=S threads=T ms_per_step=X shift_m=H sag_m=V
+// ms_per_step is the mean wall time of steps 2..S (the first step builds every pair), with the step's tasks
+// on T threads (--threads, default the number of cores; one task pool for the run, simhost/task_pool.h).
 // A scene with a marked body (large_pyramid) adds max_shift_m (largest horizontal shift of the top over
 // steps 101..S), max_sag_m (largest drop over the run) and stands=yes|no, physics.md's rule judged over
 // the whole run: the top's sag never over 0.75 m nor, after step 300, over its step-300 value by more than
@@ -16,6 +17,7 @@
 #include "cli.h"
 
 #include "simhost/physics.h"
+#include "simhost/task_pool.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -121,10 +123,14 @@ static void pyramid(bench* b, const sh_hull* cube, int base, float x0, float y0)
         }
 }
 
-static bool build(bench* b, const char* scene, int base, float hertz, int* steps)
+static bool build(bench* b, const char* scene, int base, float hertz, sh_task_pool* pool, int* steps)
 {
     sh_world_def def = sh_world_def_default();
     def.contact_hertz = hertz;
+    def.threads = sh_task_pool_threads(pool);
+    def.enqueue_task = sh_task_pool_enqueue;
+    def.finish_task = sh_task_pool_finish;
+    def.task_context = pool;
     def.enable_sleep = strcmp(scene, "sparse") == 0;
     sh_error err;
     if (!sh_world_create(&def, &b->world, &err))
@@ -319,7 +325,8 @@ static uint64_t world_hash(const sh_world* world)
 
 typedef struct bench_opts
 {
-    int base, steps, trace, probe, lean;
+    int base, steps, trace, probe, lean, threads;
+    sh_task_pool* pool;
     float hertz;
     bool with_hash;
 } bench_opts;
@@ -332,7 +339,7 @@ static int run_scene(const char* scene, const bench_opts* o)
     bench b;
     memset(&b, 0, sizeof b);
     int steps = 0;
-    if (!build(&b, scene, base, hertz, &steps))
+    if (!build(&b, scene, base, hertz, o->pool, &steps))
         return SH_EXIT_USAGE;
     if (steps_override > 0)
         steps = steps_override;
@@ -370,8 +377,8 @@ static int run_scene(const char* scene, const bench_opts* o)
         }
     }
     sh_bench_probe_free(probe);
-    printf("scene=%s bodies=%d steps=%d ms_per_step=%.3f shift_m=%.4f sag_m=%.4f", scene, b.bodies, steps,
-           steps > 1 ? total / (steps - 1) : 0.0, shift, sag);
+    printf("scene=%s bodies=%d steps=%d threads=%d ms_per_step=%.3f shift_m=%.4f sag_m=%.4f", scene, b.bodies,
+           steps, o->threads, steps > 1 ? total / (steps - 1) : 0.0, shift, sag);
     if (b.has_marked)
     {
         printf(" max_shift_m=%.4f max_sag_m=%.4f", watch.max_shift, watch.max_sag);
@@ -391,7 +398,7 @@ static int run_scene(const char* scene, const bench_opts* o)
 
 static const char help[] =
     "usage: simhost bench [SCENE ...] [--steps N] [--base N] [--hertz HZ] [--trace K] [--probe K]\n"
-    "                    [--lean K] [--hash]\n"
+    "                    [--lean K] [--threads N] [--hash]\n"
     "scenes: large_pyramid convex_pile many_pyramids cluster_drop sparse (default: all)\n"
     "  --steps N   override each scene's step count\n"
     "  --base N    base of large_pyramid (default 100)\n"
@@ -405,9 +412,11 @@ static const char help[] =
     "  --lean K    print, after each of the first K steps, to stderr: the largest displacement across\n"
     "              the wall (max_dy_m), lean about x and twist about z (rad) of any tower cube, and the\n"
     "              top's y: how fast the wall's mirror symmetry breaks\n"
+    "  --threads N threads that run the step's tasks, 1 … 64 (default: the number of cores); the\n"
+    "              result is the same bits for any N (compare --hash)\n"
     "  --hash      add hash= to each line: FNV-1a 64 of every body's position, orientation,\n"
     "              velocity and angular velocity bits after the run (same bits, same hash)\n"
-    "prints one line per scene: scene= bodies= steps= ms_per_step= shift_m= sag_m=\n"
+    "prints one line per scene: scene= bodies= steps= threads= ms_per_step= shift_m= sag_m=\n"
     "  [max_shift_m= max_sag_m= stands=yes|no [why=RULE:VALUE]] [hash=]\n"
     "  (large_pyramid: the top's largest shift after step 100 and largest sag, and whether the\n"
     "  pyramid stands by physics.md's rule over the whole run)\n";
@@ -416,7 +425,7 @@ int sh_cmd_bench(int argc, char** argv)
 {
     const char* chosen[16];
     int n = 0;
-    bench_opts o = {.base = 100, .hertz = sh_world_def_default().contact_hertz};
+    bench_opts o = {.base = 100, .hertz = sh_world_def_default().contact_hertz, .threads = sh_cpu_count()};
     sh_error bad;
     for (int i = 0; i < argc; i++)
     {
@@ -432,19 +441,21 @@ int sh_cmd_bench(int argc, char** argv)
         }
         if (strcmp(argv[i], "--steps") == 0 || strcmp(argv[i], "--base") == 0 ||
             strcmp(argv[i], "--trace") == 0 || strcmp(argv[i], "--probe") == 0 ||
-            strcmp(argv[i], "--lean") == 0)
+            strcmp(argv[i], "--lean") == 0 || strcmp(argv[i], "--threads") == 0)
         {
-            bool is_base = argv[i][2] == 'b';
+            bool is_base = argv[i][2] == 'b', is_threads = strcmp(argv[i], "--threads") == 0;
+            int hi = is_threads ? SH_TASK_POOL_MAX_THREADS : is_base ? 1000 : 1000000;
             int v;
             if (i + 1 >= argc)
                 sh_error_set(&bad, "%s needs a value", argv[i]);
-            if (i + 1 >= argc || !sh_cli_int(argv[i], argv[i + 1], 1, is_base ? 1000 : 1000000, &v, &bad))
+            if (i + 1 >= argc || !sh_cli_int(argv[i], argv[i + 1], 1, hi, &v, &bad))
             {
                 fprintf(stderr, "simhost bench: %s\n", bad.message);
                 return SH_EXIT_USAGE;
             }
             char k = argv[i][2];
-            *(k == 's'   ? &o.steps
+            *(is_threads ? &o.threads
+              : k == 's' ? &o.steps
               : k == 't' ? &o.trace
               : k == 'p' ? &o.probe
               : k == 'l' ? &o.lean
@@ -480,11 +491,15 @@ int sh_cmd_bench(int argc, char** argv)
     if (n == 0)
         for (size_t k = 0; k < sizeof scenes / sizeof scenes[0]; k++)
             chosen[n++] = scenes[k];
-    for (int i = 0; i < n; i++)
+    // One pool for the run: its threads are made once, not per scene or step.
+    if (!sh_task_pool_create(o.threads, &o.pool, &bad))
     {
-        int rc = run_scene(chosen[i], &o);
-        if (rc != SH_EXIT_OK)
-            return rc;
+        fprintf(stderr, "simhost bench: %s\n", bad.message);
+        return SH_EXIT_FAIL;
     }
-    return SH_EXIT_OK;
+    int rc = SH_EXIT_OK;
+    for (int i = 0; i < n && rc == SH_EXIT_OK; i++)
+        rc = run_scene(chosen[i], &o);
+    sh_task_pool_destroy(o.pool);
+    return rc;
 }

@@ -30,6 +30,8 @@ void* sh_arena_alloc(sh_arena* a, size_t size)
     size = (size + 15) & ~(size_t)15;
     if (size == 0)
         size = 16;
+    if (a->fail_above > 0 && a->used + size > a->fail_above)
+        return NULL;
     if (a->used + size <= a->capacity)
     {
         void* p = a->base + a->used;

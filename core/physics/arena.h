@@ -12,6 +12,9 @@ typedef struct sh_arena
     void** overflow; // heap blocks handed out past the capacity this step
     size_t* overflow_size;
     int overflow_count, overflow_capacity;
+    // Tests only (spec/c/test_threads.c): above 0, an allocation that would take `used` past it fails as
+    // out of memory does, so each stage's out-of-memory path can be reached on purpose.
+    size_t fail_above;
 } sh_arena;
 
 void sh_arena_init(sh_arena* a);

@@ -964,6 +964,68 @@ static void finish_range(sh_wide_solver* ws, int first, int count, const sh_cont
         finish_generic(ws->batches + first, count, s->bodies, w->def.gravity, dt);
 }
 
+typedef struct prepare_task
+{
+    sh_wide_solver* ws;
+    const sh_contact_solver* s;
+    const sh_world* w;
+    const sh_constraint_graph* g;
+    int* batch_pos; // [batch_count + 1]: a batch's first position in g->order
+    sh_softness soft, static_soft;
+} prepare_task;
+
+// Batches [begin, end): each batch's lanes are prepared, loaded and finished by one range, and a batch
+// reads only its constraints, their contacts and bodies (never written here), so ranges are independent.
+// Each constraint is prepared by the scalar code into one scratch constraint that stays in L1 (the step's
+// array of them, 800 bytes each, is never filled on this path: at 15 000 constraints its writes and reads
+// cost more than the prepare's arithmetic), then copied into its lane.
+static void prepare_batches(int begin, int end, int worker, void* ctx)
+{
+    (void)worker;
+    const prepare_task* t = ctx;
+    sh_wide_solver* ws = t->ws;
+    const sh_contact_solver* s = t->s;
+    const sh_world* w = t->w;
+    const sh_constraint_graph* g = t->g;
+    const int last = t->batch_pos[end];
+    sh_constraint scratch;
+    for (int batch = begin; batch < end; batch++)
+    {
+        open_batch(&ws->batches[batch], g->body_count);
+        for (int i = t->batch_pos[batch]; i < t->batch_pos[batch + 1]; i++)
+        {
+            // Levels visit the contacts out of index order: fetch ahead (measured: the prepare's loads of
+            // contacts and constraints missed the cache on most of the pyramid's 15 000).
+            if (i + 16 < last)
+            {
+                const sh_constraint* c = &s->constraints[g->order[i + 16]];
+                __builtin_prefetch(&c->a); // a, b and contact sit in different cache lines
+                __builtin_prefetch(&c->contact);
+            }
+            if (i + 8 < last)
+            {
+                const char* ahead = (const char*)&w->contacts.data[s->constraints[g->order[i + 8]].contact];
+                for (size_t off = 0; off < sizeof(sh_contact); off += 64)
+                    __builtin_prefetch(ahead + off);
+            }
+            const int index = g->order[i];
+            const sh_constraint* c = &s->constraints[index];
+            scratch.a = c->a;
+            scratch.b = c->b;
+            scratch.contact = c->contact;
+            sh_contact_solver_prepare_one(s, w, t->soft, t->static_soft, false, &scratch);
+            float separation[SH_MAX_MANIFOLD_POINTS];
+            const sh_manifold* m = &w->contacts.data[c->contact].manifold;
+            for (int j = 0; j < m->point_count; j++)
+                separation[j] = m->points[j].separation;
+            load_lane(&ws->batches[batch], ws->lane_of[index] % SH_WIDE, s, &scratch, index, separation);
+        }
+        // Finished while its lanes are still in the cache (a separate pass over all of them afterwards
+        // read 6.6 MB back on the 5050 pyramid).
+        finish_range(ws, batch, 1, s, w);
+    }
+}
+
 bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_world* w,
                      const sh_constraint_graph* g, sh_arena* arena)
 {
@@ -971,54 +1033,21 @@ bool sh_wide_prepare(sh_wide_solver* ws, const sh_contact_solver* s, const sh_wo
     if (forced_path == SH_WIDE_SCALAR)
         return false;
     ws->isa = choose_path();
+    ws->world = w;
     if (!alloc_batches(ws, s, g, arena))
         return false;
-    sh_softness soft, static_soft;
-    sh_contact_solver_softness(s, w, &soft, &static_soft);
-    // Each constraint is prepared by the scalar code into one scratch constraint that stays in L1 (the
-    // step's array of them, 800 bytes each, is never filled on this path: at 15 000 constraints its
-    // writes and reads cost more than the prepare's arithmetic), then copied into its lane.
-    sh_constraint scratch;
-    const int total = g->level_start[g->level_count];
-    for (int i = 0; i < total; i++)
-    {
-        // Levels visit the contacts out of index order: fetch ahead (measured: the prepare's loads of
-        // contacts and constraints missed the cache on most of the pyramid's 15 000).
-        if (i + 16 < total)
-        {
-            const sh_constraint* c = &s->constraints[g->order[i + 16]];
-            __builtin_prefetch(&c->a); // a, b and contact sit in different cache lines
-            __builtin_prefetch(&c->contact);
-        }
-        if (i + 8 < total)
-        {
-            const char* ahead = (const char*)&w->contacts.data[s->constraints[g->order[i + 8]].contact];
-            for (size_t off = 0; off < sizeof(sh_contact); off += 64)
-                __builtin_prefetch(ahead + off);
-        }
-        const int index = g->order[i];
-        const sh_constraint* c = &s->constraints[index];
-        scratch.a = c->a;
-        scratch.b = c->b;
-        scratch.contact = c->contact;
-        sh_contact_solver_prepare_one(s, w, soft, static_soft, false, &scratch);
-        float separation[SH_MAX_MANIFOLD_POINTS];
-        const sh_manifold* m = &w->contacts.data[c->contact].manifold;
-        for (int j = 0; j < m->point_count; j++)
-            separation[j] = m->points[j].separation;
-        const int batch = ws->lane_of[index] / SH_WIDE;
-        if (ws->lane_of[index] % SH_WIDE == 0)
-        {
-            // The lanes fill batch after batch: finish the last one while it is still in the cache (a
-            // separate pass over all of them afterwards read 6.6 MB back on the 5050 pyramid).
-            if (batch > 0)
-                finish_range(ws, batch - 1, 1, s, w);
-            open_batch(&ws->batches[batch], g->body_count);
-        }
-        load_lane(&ws->batches[batch], ws->lane_of[index] % SH_WIDE, s, &scratch, index, separation);
-    }
-    if (ws->batch_count > 0)
-        finish_range(ws, ws->batch_count - 1, 1, s, w);
+    prepare_task t = {ws,  s,  w, g, sh_arena_alloc(arena, ((size_t)ws->batch_count + 1) * sizeof(int)),
+                      {0}, {0}};
+    if (t.batch_pos == NULL)
+        return false;
+    sh_contact_solver_softness(s, w, &t.soft, &t.static_soft);
+    // Batch b holds order[batch_pos[b] .. batch_pos[b + 1]): a level's batches take eight positions each,
+    // its last the rest.
+    for (int l = 0; l < g->level_count; l++)
+        for (int b = ws->level_first[l]; b < ws->level_first[l + 1]; b++)
+            t.batch_pos[b] = g->level_start[l] + (b - ws->level_first[l]) * SH_WIDE;
+    t.batch_pos[ws->batch_count] = g->level_start[g->level_count];
+    sh_world_run(w, prepare_batches, ws->batch_count, SH_TASK_MIN_BATCHES, &t);
     if (!link_pairs(ws, g->body_count, arena))
         return false;
     cache_rows(ws, arena);
@@ -1042,6 +1071,7 @@ bool sh_wide_prepare_subset(sh_wide_solver* sub, const sh_wide_solver* ws, const
 {
     memset(sub, 0, sizeof *sub);
     sub->isa = ws->isa;
+    sub->world = ws->world;
     if (!alloc_batches(sub, s, g, arena))
         return false;
     const int total = g->level_start[g->level_count];
@@ -1058,36 +1088,120 @@ bool sh_wide_prepare_subset(sh_wide_solver* sub, const sh_wide_solver* ws, const
     return true;
 }
 
+// ---- the passes, level by level through the world's task interface ----
+
+typedef enum pass_kind
+{
+    PASS_APPROACH,
+    PASS_WARM_START,
+    PASS_SOLVE,
+} pass_kind;
+
+typedef struct pass_task
+{
+    const sh_wide_solver* ws;
+    sh_contact_solver* s;
+    pass_kind kind;
+    sh_wide_pass pass;
+    int first; // the range's batches are first + [begin, end)
+} pass_task;
+
+// One kind of pass over batches [first, first + count), in order, with the solver's instruction set.
+static void run_batches(const sh_wide_solver* ws, sh_contact_solver* s, pass_kind kind, sh_wide_pass pass,
+                        int first, int count)
+{
+    sh_wide_constraint* batches = ws->batches + first;
+    const sh_wide_row* rows = ws->rows ? ws->rows + (size_t)first * ROWS_PER_BATCH : NULL;
+    if (kind == PASS_APPROACH)
+    {
+        // Velocity reads only, once a sub-step: the AVX2 instantiation serves the AVX-512 CPUs too.
+        if (ws->isa >= SH_WIDE_AVX2)
+            approach_avx2(batches, count, s->bodies, rows);
+        else
+            approach_generic(batches, count, s->bodies, rows);
+    }
+    else if (kind == PASS_WARM_START)
+    {
+        if (ws->isa == SH_WIDE_AVX512)
+            warm_start_avx512(batches, count, s->bodies, rows);
+        else if (ws->isa == SH_WIDE_AVX2)
+            warm_start_avx2(batches, count, s->bodies, rows);
+        else
+            warm_start_generic(batches, count, s->bodies, rows);
+    }
+    else
+    {
+        const bool* pair_next = ws->pair_next + first;
+        if (ws->isa == SH_WIDE_AVX512)
+            solve_avx512(batches, count, pair_next, s->bodies, s->inv_h, s->push_max, pass, s->reverse, rows);
+        else if (ws->isa == SH_WIDE_AVX2)
+            solve_avx2(batches, count, pair_next, s->bodies, s->inv_h, s->push_max, pass, s->reverse, rows);
+        else
+            solve_generic(batches, count, pair_next, s->bodies, s->inv_h, s->push_max, pass, s->reverse,
+                          rows);
+    }
+}
+
+static void pass_range(int begin, int end, int worker, void* ctx)
+{
+    (void)worker;
+    const pass_task* t = ctx;
+    run_batches(t->ws, t->s, t->kind, t->pass, t->first + begin, end - begin);
+}
+
+// Levels of at least 2 · SH_TASK_MIN_LEVEL_BATCHES batches are handed to the task interface as ranges of
+// batches: a level's batches share no simulated body (constraint_graph.h), so each body row is written by
+// one range only and no batch reads another's, and the level gives the same bits in any split. (The
+// static dummy's row is rewritten with its own zeros by every batch that has it.) A run of smaller levels
+// goes as one sequential call: large_pyramid's 719 levels average 2.7 batches, and a wake-up per level
+// per pass would cost more than their work; many_pyramids' 59 levels hold about 60 batches each.
+// A pass kind that only reads bodies (approach) splits over all batches at once.
+#define SH_TASK_MIN_LEVEL_BATCHES 8
+
+static void run_levels(const sh_wide_solver* ws, sh_contact_solver* s, pass_kind kind, sh_wide_pass pass)
+{
+    const sh_world* w = ws->world;
+    const bool split = w != NULL && w->def.threads > 1 && w->def.enqueue_task != NULL;
+    if (!split)
+    {
+        run_batches(ws, s, kind, pass, 0, ws->batch_count);
+        return;
+    }
+    pass_task t = {ws, s, kind, pass, 0};
+    if (kind == PASS_APPROACH)
+    {
+        sh_world_run(w, pass_range, ws->batch_count, SH_TASK_MIN_LEVEL_BATCHES, &t);
+        return;
+    }
+    int pending = 0; // batches [pending, level_first[l]) not run yet: small levels
+    for (int l = 0; l < ws->level_count; l++)
+    {
+        const int first = ws->level_first[l], count = ws->level_first[l + 1] - first;
+        if (count < 2 * SH_TASK_MIN_LEVEL_BATCHES)
+            continue;
+        if (first > pending)
+            run_batches(ws, s, kind, pass, pending, first - pending);
+        t.first = first;
+        sh_world_run(w, pass_range, count, SH_TASK_MIN_LEVEL_BATCHES, &t);
+        pending = first + count;
+    }
+    if (ws->batch_count > pending)
+        run_batches(ws, s, kind, pass, pending, ws->batch_count - pending);
+}
+
 void sh_wide_approach(const sh_wide_solver* ws, sh_contact_solver* s)
 {
-    // Velocity reads only, once a sub-step: the AVX2 instantiation serves the AVX-512 CPUs too.
-    if (ws->isa >= SH_WIDE_AVX2)
-        approach_avx2(ws->batches, ws->batch_count, s->bodies, ws->rows);
-    else
-        approach_generic(ws->batches, ws->batch_count, s->bodies, ws->rows);
+    run_levels(ws, s, PASS_APPROACH, SH_WIDE_BIASED);
 }
 
 void sh_wide_warm_start(const sh_wide_solver* ws, sh_contact_solver* s)
 {
-    if (ws->isa == SH_WIDE_AVX512)
-        warm_start_avx512(ws->batches, ws->batch_count, s->bodies, ws->rows);
-    else if (ws->isa == SH_WIDE_AVX2)
-        warm_start_avx2(ws->batches, ws->batch_count, s->bodies, ws->rows);
-    else
-        warm_start_generic(ws->batches, ws->batch_count, s->bodies, ws->rows);
+    run_levels(ws, s, PASS_WARM_START, SH_WIDE_BIASED);
 }
 
 void sh_wide_solve(sh_wide_solver* ws, sh_contact_solver* s, sh_wide_pass pass)
 {
-    if (ws->isa == SH_WIDE_AVX512)
-        solve_avx512(ws->batches, ws->batch_count, ws->pair_next, s->bodies, s->inv_h, s->push_max, pass,
-                     s->reverse, ws->rows);
-    else if (ws->isa == SH_WIDE_AVX2)
-        solve_avx2(ws->batches, ws->batch_count, ws->pair_next, s->bodies, s->inv_h, s->push_max, pass,
-                   s->reverse, ws->rows);
-    else
-        solve_generic(ws->batches, ws->batch_count, ws->pair_next, s->bodies, s->inv_h, s->push_max, pass,
-                      s->reverse, ws->rows);
+    run_levels(ws, s, PASS_SOLVE, pass);
     s->reverse = !s->reverse;
 }
 

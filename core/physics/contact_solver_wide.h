@@ -72,9 +72,10 @@ typedef struct sh_wide_solver
     int* lane_of;     // [constraint]: batch * SH_WIDE + lane
     int* level_first; // [level_count + 1]: a level's first batch
     int level_count;
-    bool* pair_next;   // [batch_count + 1]: batch i and i + 1 share no simulated body
-    sh_wide_row* rows; // NULL, or per batch each point's three Jacobian rows (small steps only)
-    int isa;           // SH_WIDE_GENERIC, SH_WIDE_AVX2 or SH_WIDE_AVX512
+    bool* pair_next;       // [batch_count + 1]: batch i and i + 1 share no simulated body
+    sh_wide_row* rows;     // NULL, or per batch each point's three Jacobian rows (small steps only)
+    int isa;               // SH_WIDE_GENERIC, SH_WIDE_AVX2 or SH_WIDE_AVX512
+    const sh_world* world; // its task interface: a level's batches share no body, so they may split
 } sh_wide_solver;
 
 // Which path runs the contact solve. AUTO (the default) takes the widest the CPU has; the others exist so

@@ -34,7 +34,7 @@ void sh_island_wake(sh_world* w, int island)
     sh_id_pool_free(&w->island_pool, island);
 }
 
-void sh_island_update_sleep(sh_world* w, float dt)
+bool sh_island_update_sleep(sh_world* w, float dt)
 {
     int nb = w->bodies.count;
     // Per-body rest timers: max(|v|, |ω|·extent) is the fastest surface point's speed, roughly.
@@ -47,11 +47,11 @@ void sh_island_update_sleep(sh_world* w, float dt)
         b->sleep_time = speed > SH_SLEEP_VELOCITY ? 0.0f : b->sleep_time + dt;
     }
     if (!w->def.enable_sleep)
-        return;
+        return true;
     int* parent = sh_arena_alloc(&w->arena, (size_t)nb * sizeof *parent);
     float* min_time = sh_arena_alloc(&w->arena, (size_t)nb * sizeof *min_time);
     if (parent == NULL || min_time == NULL)
-        return;
+        return false;
     for (int i = 0; i < nb; i++)
         parent[i] = i;
     for (int i = 0; i < w->contacts.count; i++)
@@ -99,7 +99,7 @@ void sh_island_update_sleep(sh_world* w, float dt)
         {
             island = sh_id_pool_alloc(&w->island_pool);
             if (!SH_ARRAY_RESERVE(w->islands, island + 1))
-                return;
+                return false;
             while (w->islands.count <= island)
                 w->islands.data[w->islands.count++] = (sh_island){-1, 0};
             w->islands.data[island] = (sh_island){-1, 0};
@@ -115,4 +115,5 @@ void sh_island_update_sleep(sh_world* w, float dt)
         glm_vec3_zero(b->v);
         glm_vec3_zero(b->w);
     }
+    return true;
 }

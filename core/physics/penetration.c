@@ -467,7 +467,7 @@ int sh_penetration_project(sh_world* w, const sh_solver_body* sb, const int* bod
     // compare; an asleep one would have been woken by the touch).
     bool* outweighed = sh_arena_alloc(arena, (size_t)(n + 1) * sizeof *outweighed);
     if (outweighed == NULL)
-        return 0;
+        return -1;
     for (int i = 0; i < n; i++)
         outweighed[i] = false;
     for (int i = 0; ratios && i < contact_count; i++)
@@ -542,7 +542,7 @@ int sh_penetration_project(sh_world* w, const sh_solver_body* sb, const int* bod
                 fresh = sh_arena_alloc(arena, (size_t)contact_count * sizeof *fresh);
                 seed = sh_arena_alloc(arena, (size_t)contact_count * sizeof *seed);
                 if (fresh_of == NULL || fresh == NULL || seed == NULL)
-                    return swept;
+                    return -1;
                 for (int k = 0; k < contact_count; k++)
                 {
                     fresh_of[k] = -1;
@@ -594,7 +594,7 @@ int sh_penetration_project(sh_world* w, const sh_solver_body* sb, const int* bod
         bool* shifted = sh_arena_alloc(arena, (size_t)node_count * sizeof *shifted);
         int* hops = sh_arena_alloc(arena, (size_t)node_count * sizeof *hops);
         if (!items || !first || !edges || !rank || !queue || !in_group || !shifted || !hops)
-            return swept;
+            return -1;
         int item_count = 0;
         for (int i = 0; i < contact_count; i++)
         {
@@ -696,7 +696,7 @@ int sh_penetration_project(sh_world* w, const sh_solver_body* sb, const int* bod
         qsort(items, (size_t)work_count, sizeof *items, by_rank);
         snapshot = sh_arena_alloc(arena, (size_t)node_count * 7 * sizeof *snapshot);
         if (snapshot == NULL)
-            return swept;
+            return -1;
         for (int i = 1; i < node_count; i++)
             if (in_group[i])
             {

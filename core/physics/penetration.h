@@ -27,6 +27,7 @@
 // still hold the step's changes (dp, dq), from which it bounds how far each body moved. Moves simulated
 // bodies' poses (never a static or sleeping body) so that no touching point is left deeper than
 // SH_DEEP_SLOP, takes out the closing velocity at the points it moved and zeroes those contacts' stored
-// impulses. Scratch from w->arena. Returns
-// the number of contacts it swept (0 in a scene with nothing deep).
+// impulses. Scratch from w->arena. Returns the number of contacts it swept (0 in a scene with nothing deep),
+// or -1 out of scratch memory: the pass stopped there (a round already projected stays), and the step
+// reports "out of memory in the penetration pass".
 int sh_penetration_project(sh_world* w, const sh_solver_body* sb, const int* body_of, int n);

@@ -107,12 +107,28 @@ static void gyroscopic(const mat3 inertia, const versor q, float h, bool free, v
 #define SH_IMPACT_SPEED      0.1f // m/s closing speed at step start that marks an impact
 #define SH_IMPACT_ITERATIONS 32
 
-static void integrate_velocities(sh_world* w, sh_solver_body* sb, const int* body_of, int n, float h)
+// What the per-body stages below read, handed to each range of bodies (sh_world_run): every body's
+// integration reads and writes only its own solver body, so ranges run on any thread in any order.
+typedef struct body_task
 {
+    sh_world* w;
+    sh_solver_body* sb;
+    int* body_of;
+    float h;
+} body_task;
+
+static void integrate_velocities(int begin, int end, int worker, void* ctx)
+{
+    (void)worker;
+    const body_task* t = ctx;
+    sh_world* w = t->w;
+    sh_solver_body* sb = t->sb;
+    const int* body_of = t->body_of;
+    const float h = t->h;
     const float* g = w->def.gravity;
     const float max_v = SH_MAX_SPEED;
     const float max_rot = 0.25f * GLM_PIf / h; // at most an eighth turn per sub-step
-    for (int i = 0; i < n; i++)
+    for (int i = begin; i < end; i++)
     {
         sh_solver_body* s = &sb[i];
         const sh_body* b = &w->bodies.data[body_of[i]];
@@ -143,11 +159,15 @@ static void integrate_velocities(sh_world* w, sh_solver_body* sb, const int* bod
 // e = 1 bounce (each flight lands v·h early); with the exact parabola free fall has no integrator error
 // and a bounce keeps its energy. Bodies touching something keep plain Euler: there the contact, not the
 // free parabola, decides the motion within a sub-step (docs/physics.md).
-static void integrate_positions(sh_solver_body* sb, int n, float h, const float* g)
+static void integrate_positions(int begin, int end, int worker, void* ctx)
 {
+    (void)worker;
+    const body_task* t = ctx;
+    sh_solver_body* sb = t->sb;
+    const float h = t->h;
     vec3 half_g;
-    scale3(g, 0.5f * h * h, half_g);
-    for (int i = 0; i < n; i++)
+    scale3(t->w->def.gravity, 0.5f * h * h, half_g);
+    for (int i = begin; i < end; i++)
     {
         sh_solver_body* s = &sb[i];
         float f = s->free_flight ? 1.0f : 0.0f;
@@ -164,116 +184,68 @@ static void integrate_positions(sh_solver_body* sb, int n, float h, const float*
     }
 }
 
-void sh_solver_step(sh_world* w, float dt)
+// Solver bodies from the world's bodies (items: body indices; slot 0 and the unsimulated are skipped).
+static void load_bodies(int begin, int end, int worker, void* ctx)
 {
-    sh_arena* arena = &w->arena;
-    // Simulated set: awake dynamic bodies in index order (deterministic), plus a static dummy.
-    int n = 0;
-    for (int i = 1; i < w->bodies.count; i++)
+    (void)worker;
+    const body_task* t = ctx;
+    for (int i = begin > 1 ? begin : 1; i < end; i++)
     {
-        sh_body* b = &w->bodies.data[i];
-        b->solver_index = -1;
-        if (b->in_use && !b->is_static && !b->sleeping)
-            b->solver_index = n++;
-    }
-    // 32-byte aligned rows (see sh_solver_body); the arena gives 16.
-    char* sb_raw = sh_arena_alloc(arena, (size_t)(n + 1) * sizeof(sh_solver_body) + 32);
-    sh_solver_body* sb =
-        sb_raw == NULL ? NULL : (sh_solver_body*)(void*)(((uintptr_t)sb_raw + 31) & ~(uintptr_t)31);
-    int* body_of = sh_arena_alloc(arena, (size_t)(n + 1) * sizeof *body_of);
-    if (sb == NULL || body_of == NULL)
-        return;
-    for (int i = 1; i < w->bodies.count; i++)
-    {
-        sh_body* b = &w->bodies.data[i];
+        const sh_body* b = &t->w->bodies.data[i];
         if (b->solver_index < 0)
             continue;
-        sh_solver_body* s = &sb[b->solver_index];
-        body_of[b->solver_index] = i;
-        glm_vec3_copy(b->v, s->v);
-        glm_vec3_copy(b->w, s->w);
+        sh_solver_body* s = &t->sb[b->solver_index];
+        t->body_of[b->solver_index] = i;
+        copy3(b->v, s->v);
+        copy3(b->w, s->w);
         glm_vec3_zero(s->dp);
         glm_quat_identity(s->dq);
         s->inv_mass = b->inv_mass;
         sh_body_world_inv_inertia(b, s->inv_i);
     }
-    sh_solver_body* dummy = &sb[n];
-    memset(dummy, 0, sizeof *dummy);
-    glm_quat_identity(dummy->dq);
+}
 
-    // Constraints: contacts with points where at least one body is simulated, in contact index order.
-    int cc = 0;
-    for (int i = 0; i < w->contacts.count; i++)
+// The step's result back into the world's bodies (items: solver bodies).
+static void store_bodies(int begin, int end, int worker, void* ctx)
+{
+    (void)worker;
+    const body_task* t = ctx;
+    for (int i = begin; i < end; i++)
     {
-        sh_contact* c = &w->contacts.data[i];
-        c->constraint = -1;
-        if (c->in_use && c->manifold.point_count > 0 &&
-            (w->bodies.data[c->body_a].solver_index >= 0 || w->bodies.data[c->body_b].solver_index >= 0))
-            c->constraint = cc++;
-    }
-    sh_constraint* cons = sh_arena_alloc(arena, (size_t)(cc > 0 ? cc : 1) * sizeof *cons);
-    if (cons == NULL)
-        return;
-    // Bodies touching something at step start (a point within the touch tolerance) are not in free flight;
-    // found in the same walk over the contacts that links the constraints (one pass over a large array).
-    for (int i = 0; i < n; i++)
-        sb[i].free_flight = sb[i].unconstrained = true;
-    dummy->free_flight = false;
-    int points = 0;
-    for (int i = 0; i < w->contacts.count; i++)
-    {
-        sh_contact* c = &w->contacts.data[i];
-        if (c->constraint < 0)
+        sh_body* b = &t->w->bodies.data[t->body_of[i]];
+        const sh_solver_body* x = &t->sb[i];
+        // Never let a NaN in: a body whose state went non-finite (cannot happen with validated inputs) is
+        // stopped where it was.
+        bool ok = isfinite(x->v[0] + x->v[1] + x->v[2] + x->w[0] + x->w[1] + x->w[2] + x->dp[0] + x->dp[1] +
+                           x->dp[2] + x->dq[0] + x->dq[1] + x->dq[2] + x->dq[3]);
+        if (!ok)
+        {
+            glm_vec3_zero(b->v);
+            glm_vec3_zero(b->w);
             continue;
-        sh_constraint* k = &cons[c->constraint];
-        int ia = w->bodies.data[c->body_a].solver_index, ib = w->bodies.data[c->body_b].solver_index;
-        k->a = ia >= 0 ? ia : n;
-        k->b = ib >= 0 ? ib : n;
-        k->contact = i;
-        sb[k->a].unconstrained = sb[k->b].unconstrained = false;
-        points += c->manifold.point_count;
-        for (int j = 0; j < c->manifold.point_count; j++)
-            if (c->manifold.points[j].separation < SH_TOUCH_TOLERANCE)
-            {
-                sb[k->a].free_flight = false;
-                sb[k->b].free_flight = false;
-            }
-    }
-    int substeps = w->def.substeps;
-    float h = dt / (float)substeps;
-    sh_contact_solver s = {cons, cc, sb, h, 1.0f / h, w->def.contact_push_max, w->def.restitution_threshold};
-    // Constraints run eight at a time by levels (constraint_graph.h, contact_solver_wide.h), with the
-    // scalar sweep's exact result; if the arena cannot hold the levels, the scalar path runs instead.
-    sh_constraint_graph graph;
-    sh_wide_solver wide;
-    bool use_wide = sh_constraint_graph_build(&graph, cons, NULL, cc, n, arena) &&
-                    sh_wide_prepare(&wide, &s, w, &graph, arena);
-    if (!use_wide)
-        sh_contact_solver_prepare(&s, w);
-    for (int i = 0; i < substeps; i++)
-    {
-        integrate_velocities(w, sb, body_of, n, h);
-        if (use_wide)
-        {
-            sh_wide_approach(&wide, &s);
-            sh_wide_warm_start(&wide, &s);
-            for (int r = 0; r < SH_BIASED_PASSES; r++)
-                sh_wide_solve(&wide, &s, r == 0 ? SH_WIDE_BIASED : SH_WIDE_BIASED_AGAIN);
         }
-        else
-        {
-            sh_contact_solver_approach(&s);
-            sh_contact_solver_warm_start(&s);
-            for (int r = 0; r < SH_BIASED_PASSES; r++)
-                sh_contact_solver_solve(&s, true);
-        }
-        integrate_positions(sb, n, h, w->def.gravity);
-        for (int r = 0; r < SH_RELAX_PASSES; r++)
-            if (use_wide)
-                sh_wide_solve(&wide, &s, r == 0 ? SH_WIDE_RELAX_FIRST : SH_WIDE_RELAX_AGAIN);
-            else
-                sh_contact_solver_solve(&s, false);
+        copy3(x->v, b->v);
+        copy3(x->w, b->w);
+        add3(b->xf.p, x->dp, b->xf.p);
+        versor q;
+        quat_mul(x->dq, b->xf.q, q);
+        glm_quat_normalize_to(q, b->xf.q);
     }
+}
+
+// The impact stage, after the sub-steps: the impact set (constraints closing fast at step start, or freshly
+// loaded), its extra relax passes and iterated restitution, then every constraint's impulses stored into
+// its contact; *residual gets the step's solver residual. Out of scratch memory the impact set is left
+// empty (no extra passes, no restitution) but the impulses are still stored, so the world stays
+// consistent; it returns false so the step reports it ("out of memory in the impact stage").
+static bool impact_stage(sh_world* w, sh_contact_solver* sp, sh_wide_solver* wide_p, bool use_wide, int n,
+                         float* residual_out)
+{
+    sh_arena* arena = &w->arena;
+    sh_contact_solver s = *sp;
+    sh_wide_solver wide = *wide_p;
+    sh_constraint* cons = s.constraints;
+    const int cc = s.count;
     // Impact set: constraints closing fast at step start (few in a settled scene, so the extra passes cost
     // little where the pyramid's thousands of resting contacts are).
     int* impacts = sh_arena_alloc(arena, (size_t)(cc > 0 ? cc : 1) * sizeof *impacts);
@@ -387,32 +359,122 @@ void sh_solver_step(sh_world* w, float dt)
     else
         sh_contact_solver_store(&s, w);
 
-    for (int i = 0; i < n; i++)
+    *sp = s;
+    *wide_p = wide;
+    *residual_out = residual;
+    return impacts != NULL;
+}
+
+bool sh_solver_step(sh_world* w, float dt, sh_error* err)
+{
+    sh_arena* arena = &w->arena;
+    // Simulated set: awake dynamic bodies in index order (deterministic), plus a static dummy.
+    int n = 0;
+    for (int i = 1; i < w->bodies.count; i++)
     {
-        sh_body* b = &w->bodies.data[body_of[i]];
-        const sh_solver_body* x = &sb[i];
-        // Never let a NaN in: a body whose state went non-finite (cannot happen with validated inputs) is
-        // stopped where it was.
-        bool ok = isfinite(x->v[0] + x->v[1] + x->v[2] + x->w[0] + x->w[1] + x->w[2] + x->dp[0] + x->dp[1] +
-                           x->dp[2] + x->dq[0] + x->dq[1] + x->dq[2] + x->dq[3]);
-        if (!ok)
-        {
-            glm_vec3_zero(b->v);
-            glm_vec3_zero(b->w);
-            continue;
-        }
-        copy3(x->v, b->v);
-        copy3(x->w, b->w);
-        add3(b->xf.p, x->dp, b->xf.p);
-        versor q;
-        quat_mul(x->dq, b->xf.q, q);
-        glm_quat_normalize_to(q, b->xf.q);
+        sh_body* b = &w->bodies.data[i];
+        b->solver_index = -1;
+        if (b->in_use && !b->is_static && !b->sleeping)
+            b->solver_index = n++;
     }
-    sh_penetration_project(w, sb, body_of, n);
+    // 32-byte aligned rows (see sh_solver_body); the arena gives 16.
+    char* sb_raw = sh_arena_alloc(arena, (size_t)(n + 1) * sizeof(sh_solver_body) + 32);
+    sh_solver_body* sb =
+        sb_raw == NULL ? NULL : (sh_solver_body*)(void*)(((uintptr_t)sb_raw + 31) & ~(uintptr_t)31);
+    int* body_of = sh_arena_alloc(arena, (size_t)(n + 1) * sizeof *body_of);
+    if (sb == NULL || body_of == NULL)
+        return sh_error_set(err, "out of memory in the solver");
+    body_task bt = {w, sb, body_of, dt / (float)w->def.substeps};
+    sh_world_run(w, load_bodies, w->bodies.count, SH_TASK_MIN_BODIES, &bt);
+    sh_solver_body* dummy = &sb[n];
+    memset(dummy, 0, sizeof *dummy);
+    glm_quat_identity(dummy->dq);
+
+    // Constraints: contacts with points where at least one body is simulated, in contact index order.
+    int cc = 0;
+    for (int i = 0; i < w->contacts.count; i++)
+    {
+        sh_contact* c = &w->contacts.data[i];
+        c->constraint = -1;
+        if (c->in_use && c->manifold.point_count > 0 &&
+            (w->bodies.data[c->body_a].solver_index >= 0 || w->bodies.data[c->body_b].solver_index >= 0))
+            c->constraint = cc++;
+    }
+    sh_constraint* cons = sh_arena_alloc(arena, (size_t)(cc > 0 ? cc : 1) * sizeof *cons);
+    if (cons == NULL)
+        return sh_error_set(err, "out of memory in the solver");
+    // Bodies touching something at step start (a point within the touch tolerance) are not in free flight;
+    // found in the same walk over the contacts that links the constraints (one pass over a large array).
+    for (int i = 0; i < n; i++)
+        sb[i].free_flight = sb[i].unconstrained = true;
+    dummy->free_flight = false;
+    int points = 0;
+    for (int i = 0; i < w->contacts.count; i++)
+    {
+        sh_contact* c = &w->contacts.data[i];
+        if (c->constraint < 0)
+            continue;
+        sh_constraint* k = &cons[c->constraint];
+        int ia = w->bodies.data[c->body_a].solver_index, ib = w->bodies.data[c->body_b].solver_index;
+        k->a = ia >= 0 ? ia : n;
+        k->b = ib >= 0 ? ib : n;
+        k->contact = i;
+        sb[k->a].unconstrained = sb[k->b].unconstrained = false;
+        points += c->manifold.point_count;
+        for (int j = 0; j < c->manifold.point_count; j++)
+            if (c->manifold.points[j].separation < SH_TOUCH_TOLERANCE)
+            {
+                sb[k->a].free_flight = false;
+                sb[k->b].free_flight = false;
+            }
+    }
+    int substeps = w->def.substeps;
+    float h = dt / (float)substeps;
+    sh_contact_solver s = {cons, cc, sb, h, 1.0f / h, w->def.contact_push_max, w->def.restitution_threshold};
+    // Constraints run eight at a time by levels (constraint_graph.h, contact_solver_wide.h), with the
+    // scalar sweep's exact result; if the arena cannot hold the levels, the scalar path runs instead.
+    sh_constraint_graph graph;
+    sh_wide_solver wide;
+    bool use_wide = sh_constraint_graph_build(&graph, cons, NULL, cc, n, arena) &&
+                    sh_wide_prepare(&wide, &s, w, &graph, arena);
+    if (!use_wide)
+        sh_contact_solver_prepare(&s, w);
+    for (int i = 0; i < substeps; i++)
+    {
+        sh_world_run(w, integrate_velocities, n, SH_TASK_MIN_BODIES, &bt);
+        if (use_wide)
+        {
+            sh_wide_approach(&wide, &s);
+            sh_wide_warm_start(&wide, &s);
+            for (int r = 0; r < SH_BIASED_PASSES; r++)
+                sh_wide_solve(&wide, &s, r == 0 ? SH_WIDE_BIASED : SH_WIDE_BIASED_AGAIN);
+        }
+        else
+        {
+            sh_contact_solver_approach(&s);
+            sh_contact_solver_warm_start(&s);
+            for (int r = 0; r < SH_BIASED_PASSES; r++)
+                sh_contact_solver_solve(&s, true);
+        }
+        sh_world_run(w, integrate_positions, n, SH_TASK_MIN_BODIES, &bt);
+        for (int r = 0; r < SH_RELAX_PASSES; r++)
+            if (use_wide)
+                sh_wide_solve(&wide, &s, r == 0 ? SH_WIDE_RELAX_FIRST : SH_WIDE_RELAX_AGAIN);
+            else
+                sh_contact_solver_solve(&s, false);
+    }
+    float residual = 0.0f;
+    bool ok = impact_stage(w, &s, &wide, use_wide, n, &residual);
+    if (!ok)
+        sh_error_set(err, "out of memory in the impact stage");
+    sh_world_run(w, store_bodies, n, SH_TASK_MIN_BODIES, &bt);
+    if (sh_penetration_project(w, sb, body_of, n) < 0 && ok)
+        ok = sh_error_set(err, "out of memory in the penetration pass");
     w->stats.iterations = cc > 0 ? substeps * (SH_BIASED_PASSES + SH_RELAX_PASSES) : 0;
     w->stats.residual = residual;
     w->stats.converged = residual < SH_SOLVER_TOLERANCE;
     w->stats.num_constraints = cc;
     w->stats.num_points = points;
     w->stats.awake_bodies = n;
+    return ok;
 }

@@ -22,6 +22,7 @@ sh_world_def sh_world_def_default(void)
     d.contact_damping_ratio = 10.0f;
     d.contact_push_max = 3.0f;
     d.restitution_threshold = 1.0f;
+    d.threads = 1;
     d.cookie = SH_WORLD_COOKIE;
     return d;
 }
@@ -40,6 +41,10 @@ bool sh_world_create(const sh_world_def* def, sh_world** out, sh_error* err)
         !isfinite(def->contact_hertz + def->contact_damping_ratio + def->contact_push_max +
                   def->restitution_threshold))
         return sh_error_set(err, "contact parameters must be finite and >= 0");
+    if (def->threads < 1 || def->threads > SH_WORLD_MAX_THREADS)
+        return sh_error_set(err, "threads must be an integer in 1 … %d", SH_WORLD_MAX_THREADS);
+    if ((def->enqueue_task == NULL) != (def->finish_task == NULL))
+        return sh_error_set(err, "enqueue_task and finish_task are set together");
     sh_world* w = sh_alloc_zeroed(sizeof *w);
     if (w == NULL)
         return sh_error_set(err, "out of memory");
@@ -187,8 +192,60 @@ static bool simulated(const sh_body* b)
     return !b->is_static && !b->sleeping;
 }
 
+void sh_world_run(const sh_world* w, sh_task_fn* fn, int count, int min_range, void* ctx)
+{
+    if (count <= 0)
+        return;
+    if (w->def.enqueue_task == NULL || w->def.threads <= 1 || count < 2 * min_range)
+    {
+        fn(0, count, 0, ctx);
+        return;
+    }
+    void* task = w->def.enqueue_task(fn, count, min_range, ctx, w->def.task_context);
+    if (task != NULL)
+        w->def.finish_task(task, w->def.task_context);
+}
+
+typedef struct collide_task
+{
+    sh_world* w;
+    float dt;
+    bool* updated; // [contact]: its manifold was updated by the parallel part
+} collide_task;
+
+// The parallel part of the narrow phase: every contact whose bodies are simulated and whose fat boxes
+// overlap at the start of the stage gets its manifold. A contact reads its two bodies (never written here)
+// and writes only itself (manifold, impulses, SAT cache), so ranges are independent.
+static void collide_range(int begin, int end, int worker, void* ctx)
+{
+    (void)worker;
+    collide_task* t = ctx;
+    sh_world* w = t->w;
+    for (int i = begin; i < end; i++)
+    {
+        sh_contact* c = &w->contacts.data[i];
+        t->updated[i] = false;
+        if (!c->in_use)
+            continue;
+        const sh_body* a = &w->bodies.data[c->body_a];
+        const sh_body* b = &w->bodies.data[c->body_b];
+        if ((!simulated(a) && !simulated(b)) || !sh_aabb_overlap(&a->fat_box, &b->fat_box))
+            continue;
+        sh_contact_update(w, c, t->dt);
+        t->updated[i] = true;
+    }
+}
+
+// The narrow phase. Manifolds are found in parallel (collide_range); then, in contact index order on the
+// calling thread, pairs whose boxes parted are destroyed and sleeping bodies touched are woken, exactly
+// as the sequential loop did: a wake only changes sleep state, never a pose, so a manifold found before
+// it is the one the sequential loop found after it. A contact that became simulated by a wake earlier in
+// the order is updated there, as before. Out of scratch memory the whole stage runs sequentially.
 static void collide(sh_world* w, float dt)
 {
+    collide_task t = {w, dt, sh_arena_alloc(&w->arena, (size_t)(w->contacts.count + 1) * sizeof(bool))};
+    if (t.updated != NULL)
+        sh_world_run(w, collide_range, w->contacts.count, SH_TASK_MIN_CONTACTS, &t);
     bool woke = false;
     for (int i = 0; i < w->contacts.count; i++)
     {
@@ -204,7 +261,8 @@ static void collide(sh_world* w, float dt)
             sh_contact_destroy(w, i);
             continue;
         }
-        sh_contact_update(w, c, dt);
+        if (t.updated == NULL || !t.updated[i])
+            sh_contact_update(w, c, dt);
         c->constraint = 0; // marks "updated this step" until the solver rewrites it
         if (c->touching && (a->sleeping || b->sleeping))
         {
@@ -280,10 +338,13 @@ bool sh_world_step(sh_world* w, float dt, sh_error* err)
         return sh_error_set(err, "out of memory");
     collide(w, dt);
     double t1 = sh_now() * 1e3;
-    sh_solver_step(w, dt);
+    // Out of scratch memory in a stage: the stage says which and the step still runs to its end (the world
+    // stays consistent); the first such error is what the step returns.
+    bool ok = sh_solver_step(w, dt, err);
     update_proxies(w, dt);
     double t2 = sh_now() * 1e3;
-    sh_island_update_sleep(w, dt);
+    if (!sh_island_update_sleep(w, dt) && ok)
+        ok = sh_error_set(err, "out of memory in the sleep stage");
     // Touching contacts, for reporting and stats.
     w->touching.count = 0;
     int points = 0;
@@ -293,7 +354,11 @@ bool sh_world_step(sh_world* w, float dt, sh_error* err)
         if (!c->in_use || !c->touching)
             continue;
         if (!SH_ARRAY_RESERVE(w->touching, w->touching.count + 1))
+        {
+            if (ok)
+                ok = sh_error_set(err, "out of memory in the contact report");
             break;
+        }
         w->touching.data[w->touching.count++] = i;
         points += c->manifold.point_count;
     }
@@ -313,7 +378,7 @@ bool sh_world_step(sh_world* w, float dt, sh_error* err)
     for (int i = 1; i < w->bodies.count; i++)
         awake += w->bodies.data[i].in_use && simulated(&w->bodies.data[i]);
     s->awake_bodies = awake;
-    return true;
+    return ok;
 }
 
 void sh_world_get_stats(const sh_world* w, sh_world_stats* out)

@@ -167,12 +167,28 @@ void sh_body_wake(sh_world* w, int body);
 // broad phase driving (world.c)
 bool sh_world_update_pairs(sh_world* w);
 
+// Smallest ranges a stage hands to the task system (world.c's sh_world_run): below twice this many items
+// a stage runs inline, so small worlds (cluster_drop's 32 bodies, a base-20 pyramid's 210) pay nothing for
+// threads. A narrow-phase pair costs about 1 µs (cubes) to 30 µs (32-point hulls), a body's integration
+// some 50 ns: a range is worth a thread's wake-up (about 10 µs) at these sizes.
+#define SH_TASK_MIN_CONTACTS 64
+#define SH_TASK_MIN_BODIES   512
+#define SH_TASK_MIN_BATCHES  16 // the wide solver's prepare: 8 constraints a batch, about 3 µs
+
+// Runs fn over items [0, count) through the world's task interface (def.enqueue_task), or inline when
+// there is none, one thread, or fewer than 2 · min_range items. Returns when every item has run.
+void sh_world_run(const sh_world* w, sh_task_fn* fn, int count, int min_range, void* ctx);
+
 // solver.c
-void sh_solver_step(sh_world* w, float dt);
+// The solve, the impact stage and the penetration pass (solver.c). False with "out of memory in <stage>"
+// when scratch ran out: the solver (nothing moved), the impact stage or the penetration pass (skipped or
+// cut short; the rest of the step ran).
+bool sh_solver_step(sh_world* w, float dt, sh_error* err);
 
 // island.c
 void sh_island_wake(sh_world* w, int island);
-void sh_island_update_sleep(sh_world* w, float dt);
+// False out of scratch memory: rest timers ran, no island was put to sleep this step.
+bool sh_island_update_sleep(sh_world* w, float dt);
 
 // shape.c
 const sh_hull* sh_shape_get(sh_world* w, const sh_hull* source, sh_error* err);

@@ -557,6 +557,11 @@ bool sh_world_restore(sh_world* world, const void* blob, size_t bytes, sh_error*
         sh_world_destroy(w);
         return sh_error_set(err, "%s", r.bad);
     }
+    // How the world steps (its threads and task interface) is the caller's, not the snapshot's: it stays.
+    w->def.threads = world->def.threads;
+    w->def.enqueue_task = world->def.enqueue_task;
+    w->def.finish_task = world->def.finish_task;
+    w->def.task_context = world->def.task_context;
     // Swap: the caller's handle now holds the restored state, and the old state is freed with the shell.
     sh_world tmp = *world;
     *world = *w;

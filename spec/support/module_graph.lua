@@ -25,6 +25,7 @@ local public = {
   ["physics.h"] = "physics",
   ["float_text.h"] = "base", -- shortest round-trip float text
   ["json_buf.h"] = "base", -- the JSON text buffer
+  ["task_pool.h"] = "base", -- worker threads behind the task interface
   ["world_snapshot.h"] = "physics", -- a world's mass properties and energy split, for recordings
   ["frame.h"] = "frame",
   ["recording.h"] = "rec",

@@ -32,6 +32,15 @@ void* sh_realloc(void* p, size_t old_size, size_t new_size);
 void sh_free(void* p, size_t size);
 int64_t sh_alloc_bytes(void);
 
+// The task interface a parallel stage is handed (Box2D v3's b2EnqueueTaskCallback / b2FinishTaskCallback,
+// taken by the physics world in its def): a task runs items [begin, end) of a stage on worker 0 … threads-1
+// and writes only those items' outputs. enqueue splits [0, count) into ranges of at least min_range items
+// and starts them; it may run everything inline and return NULL. finish waits until every range of the
+// task it returned has run. The split never changes a result: each item's outputs are its own.
+typedef void sh_task_fn(int begin, int end, int worker, void* task_ctx);
+typedef void* sh_enqueue_task_fn(sh_task_fn* fn, int count, int min_range, void* task_ctx, void* user_ctx);
+typedef void sh_finish_task_fn(void* task, void* user_ctx);
+
 // Seconds on the monotonic clock (CLOCK_MONOTONIC): the one clock for timers, deadlines, pacing and
 // timings in every layer (a session's set_timer, the step timings, the benches). Its zero is arbitrary.
 double sh_now(void);

@@ -45,8 +45,19 @@ typedef struct sh_world_def
     float contact_damping_ratio; // soft contact damping (non-dimensional)
     float contact_push_max;      // max velocity used to push overlapping bodies apart (m/s)
     float restitution_threshold; // relative normal speeds below this do not bounce (m/s)
-    int cookie;                  // written by sh_world_def_default()
+    // Threads (docs/physics.md "Threads"): the step's per-item stages go through the task interface
+    // (base.h) as ranges; the result is the same bits for any thread count and any task system. threads
+    // (1 … 64, default 1) is how many the task system runs at once; with enqueue_task NULL (the default)
+    // every task runs inline on the calling thread. enqueue_task and finish_task are set together;
+    // task_context is their user_ctx (simhost/task_pool.h's pool, or a host's own).
+    int threads;
+    sh_enqueue_task_fn* enqueue_task;
+    sh_finish_task_fn* finish_task;
+    void* task_context;
+    int cookie; // written by sh_world_def_default()
 } sh_world_def;
+
+#define SH_WORLD_MAX_THREADS 64
 
 sh_world_def sh_world_def_default(void);
 
@@ -78,7 +89,9 @@ sh_body_def sh_body_def_default(void);
 bool sh_world_create(const sh_world_def* def, sh_world** out, sh_error* err);
 void sh_world_destroy(sh_world* world);
 
-// Advances dt seconds (0 < dt <= 1) in def.substeps sub-steps.
+// Advances dt seconds (0 < dt <= 1) in def.substeps sub-steps. False with err: a bad dt (nothing done), or
+// out of memory ("out of memory in <stage>"): the step ran to its end without that stage's work (the
+// world stays consistent and can step again), and the caller learns the step was not the full one.
 bool sh_world_step(sh_world* world, float dt, sh_error* err);
 double sh_world_time(const sh_world* world);
 void sh_world_enable_sleep(sh_world* world, bool enable);

@@ -25,7 +25,8 @@ void sh_world_energy_parts(const sh_world* world, sh_energy_parts* out);
 // trees and the move buffer, the last step's touching list and stats. A world restored from it steps
 // bit-identically to the one it was taken from. *out is freed with sh_free(*out, *bytes).
 bool sh_world_snapshot(const sh_world* world, void** out, size_t* bytes, sh_error* err);
-// Replaces world's whole state with the snapshot's (def included). The blob is checked before anything is
+// Replaces world's whole state with the snapshot's (def included, except how it steps: its threads and
+// task interface stay the caller's, docs/physics.md "Threads"). The blob is checked before anything is
 // changed: a truncated, corrupt (checksum), foreign or inconsistent blob (an index out of range, a
 // broken tree or island list) is an error naming what was wrong and leaves the world as it was. The
 // world's hulls afterwards are the snapshot's own copies, so it needs no asset DB.
