@@ -150,6 +150,13 @@ static int world_new(lua_State* L)
     // The world's own pool, made once here (never per step), of at most as many threads as the machine
     // has cores: more would only take turns on them, and the step's bits are the same for any count.
     int pool_threads = def.threads < sh_cpu_count() ? def.threads : sh_cpu_count();
+    // A state the host runs (it charges the state's memory: a live session) steps its worlds on the
+    // session's worker: the host's --workers already spread the sessions over the cores, and a pool per
+    // world would be threads that no session limit counts. The bits are the same for any count.
+    int host_state = lua_getfield(L, LUA_REGISTRYINDEX, SH_L_CHARGE_KEY) == LUA_TFUNCTION;
+    lua_pop(L, 1);
+    if (host_state)
+        pool_threads = 1;
     if (pool_threads > 1)
     {
         if (!sh_task_pool_create(pool_threads, &lw->pool, &err))

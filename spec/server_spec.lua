@@ -804,3 +804,42 @@ describe("simhost serve (ticks ahead of time)", function()
     for _, a in ipairs(answers) do assert.equal("on time", a) end
   end)
 end)
+
+-- A live session's worlds step on the session's worker (bindings/l_world.c): `threads` in a session's
+-- script makes no threads of its own, which no session limit would count.
+describe("simhost serve (a session's world and threads)", function()
+  it("gives a session's simhost.world{ threads = 8 } no threads of its own, and it steps", function()
+    local dir, scripts = scripts_dir.make { ["session.lua"] = [[
+local simhost = require "simhost"
+local M = {}
+function M.on_message(session, raw)
+  local w = simhost.world{ threads = 8 }
+  local id = w:spawn{ half_extents = {0.5, 0.5, 0.5}, position = {0, 0, 5} }
+  w:step(1 / 60)
+  session.w = w
+  session:send(("%.6f"):format(w:body(id).position.z))
+end
+return M
+]] }
+    local srv = server.start { scripts = scripts }
+    finally(function()
+      srv:stop()
+      env.rmtree(dir)
+    end)
+    local function threads()
+      local n = 0
+      for _ in io.popen("ls /proc/" .. srv.pid .. "/task"):lines() do n = n + 1 end
+      return n
+    end
+    local c = assert(ws.connect(srv.url))
+    assert(c:send("warm up")) -- the session's own start (its state, any lazy thread) happens here
+    local first = assert(c:receive(30))
+    assert.truthy(tonumber(first), first)
+    local before = threads()
+    assert(c:send("another world"))
+    local z = tonumber(assert(c:receive(30)))
+    assert.truthy(z and z < 5, tostring(z))
+    assert.equal(before, threads())
+    c:close()
+  end)
+end)
