@@ -530,10 +530,12 @@ describe("live view", { timeout: 900000 }, () => {
     assert.ok(m.fps > 0, `rendering stalled: ${m.fps} fps`);
 
     // Picking among 1000 (instance ids; through the hidden instanced mesh when the cubes are drawn
-    // as a CPU batch) and the highlight reaching what is drawn. Paused, so nothing moves. The click's
-    // deadline is long: drawing 1000 bodies in the software renderer on a loaded 2-core machine kept
-    // the page from answering for over 30 s once, so the default deadline failed the click.
-    await page.click("#pause", { timeout: 120000 });
+    // as a CPU batch) and the highlight reaching what is drawn. Paused, so nothing moves. Pause is
+    // pressed in a page task, not through page.click: the pointer's actionability checks (scroll into
+    // view, stable, hit target) wait on the page's animation frames, and drawing 1000 bodies in the
+    // software renderer on a loaded 2-core machine left them waiting past 30 s and then past 120 s while
+    // page.evaluate still ran; what is tested here is the pause, not the pointer.
+    await page.evaluate(() => document.getElementById("pause").click());
     await waitState("paused", 120000);
     await page.waitForTimeout(400);
     const target = await page.evaluate(() => {
