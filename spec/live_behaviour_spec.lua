@@ -320,21 +320,57 @@ describe("the live host (scripts/session.lua) over the wire", function()
 end)
 
 describe("the live host with a 4-frame outbox", function()
+  -- The frame the session has made last, asked through the host's REPL (posted to the session's worker, so
+  -- it answers after any step already queued there); -1 before the first frame.
+  local function last_frame(sock)
+    local dir = env.tmpdir()
+    local f = assert(io.open(dir .. "/in.lua", "wb"))
+    f:write("local s = host.sessions()[1] print(s and s.frame or -1)\n")
+    f:close()
+    local out, err, rc = env.run(env.q(env.bin) .. " attach " .. env.q(sock) .. " <" .. env.q(dir .. "/in.lua"))
+    env.rmtree(dir)
+    assert(rc == 0, "attach failed: " .. out .. err)
+    return assert(tonumber(out:match("(-?%d+)%s*$")), out)
+  end
+
   it("counts frames a slow client missed in complete's dropped_frames (total + dropped = made)", function()
-    local srv = server.start { args = "--outbox-frames 4" }
-    finally(function() srv:stop() end)
+    local sockdir = env.tmpdir()
+    local sock = sockdir .. "/repl.sock"
+    local srv = server.start { args = "--outbox-frames 4 --repl-socket " .. env.q(sock) }
+    finally(function()
+      srv:stop()
+      env.rmtree(sockdir)
+    end)
     local c = assert(ws.connect(srv.url, 60))
-    configure(c, { obj() })
-    -- Paused at once, then 300 frames made in one callback: far more than 4 queued plus what the
-    -- kernel buffers, whatever the machine's speed.
+    -- 200 cubes apart from each other (each falls as the old test's single cube did): a frame is ~46 kB of
+    -- JSON, the run's 301 ~14 MB. A client that reads nothing keeps its receive window at the initial
+    -- 128 kB (it grows only as the application reads) and the host's send buffer takes at most 4 MB, so at
+    -- most ~90 frames fit in the kernel (66 arrived when this was written) and the rest meet the 4-frame
+    -- outbox: frames are dropped however fast either side runs. (With one cube, 120 kB in all, the kernel
+    -- took every frame whenever the host's writer kept up with its step, as it once did under ASan, loaded.)
+    local cubes = {}
+    for i = 0, 199 do
+      cubes[#cubes + 1] = obj { position = { (i % 20) * 1.5 - 15, (i // 20) * 1.5 - 7.5, 2 } }
+    end
+    configure(c, cubes)
+    -- Paused at once, then 300 frames made in one callback, read only once the session has made them.
     assert(c:send_together { '{"type":"start","timestep_ms":1000,"duration_s":3600}', '{"type":"pause"}',
-                             '{"type":"step","frames":300}', '{"type":"stop"}' })
+                             '{"type":"step","frames":300}' })
+    local polls, made = 0, last_frame(sock)
+    while made < 300 do
+      polls = polls + 1
+      -- A hang guard (150 s and more), not a speed bound.
+      assert(polls < 3000, "the session made frames up to " .. made .. ", not 300")
+      socket.sleep(0.05)
+      made = last_frame(sock)
+    end
+    assert(c:send('{"type":"stop"}'))
     local frames, last = 0, -1
     local done
     while true do
       local m = recv_json(c)
       if m.type == "complete" then done = m break end
-      assert.equal("frame", m.type, cjson.encode(m))
+      assert.equal("frame", m.type, cjson.encode(m):sub(1, 300))
       assert.is_true(m.data.frame_id > last, "frames in order")
       last = m.data.frame_id
       frames = frames + 1
