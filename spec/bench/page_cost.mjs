@@ -10,17 +10,24 @@
 //            draw is most of it, and it is the same for both encodings); the page's automatic
 //            resolution is left on, as a user gets it, and the level it chose is printed (render)
 // Encodings alternate round by round so both see the same machine load. Nothing is asserted about speed;
-// the run fails only if the page cannot stream (no frames, a page error).
+// the run fails only if the page cannot stream (no frames, a page error). With --no-draw the page's
+// animation loop is stopped once the run streams (frames are still received, decoded, taken and
+// acknowledged; nothing is applied or drawn): what the decode costs without the software rasteriser
+// competing for the same two cores.
 //
-//   make build && node spec/bench/page_cost.mjs [--bodies 1000] [--rounds 2] [--samples 3]
+//   make build && node spec/bench/page_cost.mjs [--bodies 1000] [--rounds 2] [--samples 3] [--no-draw]
 import { BUILD, Host, launchBrowser } from "../e2e/harness.mjs";
 
-const USAGE = "usage: node spec/bench/page_cost.mjs [--bodies N (1000)] [--rounds R (2)] [--samples S (3)]";
+const USAGE = "usage: node spec/bench/page_cost.mjs [--bodies N (1000)] [--rounds R (2)] [--samples S (3)] [--no-draw]";
 
 function parseArgs(argv) {
-  const opts = { bodies: 1000, rounds: 2, samples: 3 };
+  const opts = { bodies: 1000, rounds: 2, samples: 3, noDraw: false };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i].replace(/^--/, "");
+    if (argv[i] === "--no-draw") {
+      opts.noDraw = true;
+      continue;
+    }
     if (argv[i] === "--help" || argv[i] === "-h") {
       console.log(USAGE);
       process.exit(0);
@@ -38,7 +45,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // One encoding, one round: a fresh page load, the cubes added through the page's own controls, a run
 // started, then the counters sampled. Returns the medians of the samples.
-async function measure(page, url, encoding, { bodies, samples }) {
+async function measure(page, url, encoding, { bodies, samples, noDraw }) {
   await page.goto(`${url}/live?encoding=${encoding}`);
   await page.waitForFunction(() => document.querySelectorAll("#asset-options option").length > 0, null, { timeout: 30000 });
   await page.click("#clear-objects"); // the page may bring back the last session's scene
@@ -52,6 +59,7 @@ async function measure(page, url, encoding, { bodies, samples }) {
   await page.click("#start");
   await page.waitForFunction((n) => window.simhost.lastFrame?.n >= n && window.simhost.framesReceived > 3, bodies, { timeout: 120000 });
   if (await page.evaluate(() => window.simhostStats.encoding) !== encoding) throw new Error(`the page did not stream ${encoding} frames`);
+  if (noDraw) await page.evaluate(() => { window.requestAnimationFrame = () => 0; });
   await sleep(6000); // past the first frames (JIT warm-up) and the quality governor's first steps
   const reads = [];
   for (let s = 0; s < samples; s++) {
@@ -77,7 +85,7 @@ async function main() {
   try {
     const page = browser.context.pages()[0] ?? (await browser.context.newPage());
     page.on("pageerror", (e) => errors.push(e.message));
-    console.log(`# page cost per frame, ${opts.bodies} bodies, headless Chromium with software GL; build ${BUILD}`);
+    console.log(`# page cost per frame, ${opts.bodies} bodies, headless Chromium with software GL${opts.noDraw ? ", animation loop stopped (--no-draw)" : ""}; build ${BUILD}`);
     console.log("round encoding   decode ms   take ms   apply ms   work ms/animation frame   frames/s   render");
     const all = { binary: [], json: [] };
     for (let round = 1; round <= opts.rounds; round++) {
@@ -86,14 +94,17 @@ async function main() {
         const m = await measure(page, host.url, enc, opts);
         if (errors.length) throw new Error(`page error: ${errors[0]}`);
         all[enc].push(m);
+        // Without the animation loop nothing is applied or drawn: those columns would be stale means.
+        const apply = opts.noDraw ? "-" : m.apply.toFixed(3), work = opts.noDraw ? "-" : m.work.toFixed(2);
         console.log(`${String(round).padStart(5)} ${enc.padEnd(8)} ${m.decode.toFixed(3).padStart(9)} ${m.take.toFixed(3).padStart(9)} ` +
-          `${m.apply.toFixed(3).padStart(10)} ${m.work.toFixed(2).padStart(25)} ${m.fps.toFixed(1).padStart(10)}   ${m.render}`);
+          `${apply.padStart(10)} ${work.padStart(25)} ${m.fps.toFixed(1).padStart(10)}   ${m.render}`);
       }
     }
     for (const enc of ["binary", "json"]) {
       const ms = all[enc];
       const span = (k, d) => `${Math.min(...ms.map((m) => m[k])).toFixed(d)}–${Math.max(...ms.map((m) => m[k])).toFixed(d)}`;
-      console.log(`# ${enc}: decode ${span("decode", 3)} ms, take + apply ${span("take", 3)} + ${span("apply", 3)} ms, work ${span("work", 2)} ms`);
+      console.log(opts.noDraw ? `# ${enc}: decode ${span("decode", 3)} ms, take ${span("take", 3)} ms`
+        : `# ${enc}: decode ${span("decode", 3)} ms, take + apply ${span("take", 3)} + ${span("apply", 3)} ms, work ${span("work", 2)} ms`);
     }
   } finally {
     await browser.close();
