@@ -32,7 +32,8 @@ function parseArgs(argv) {
       console.log(USAGE);
       process.exit(0);
     }
-    if (!(key in opts) || !argv[i].startsWith("--")) throw new Error(`unknown argument '${argv[i]}'\n${USAGE}`);
+    // The numeric options only (`--noDraw 5` is not a spelling of --no-draw).
+    if (!["bodies", "rounds", "samples"].includes(key) || !argv[i].startsWith("--")) throw new Error(`unknown argument '${argv[i]}'\n${USAGE}`);
     const v = Number(argv[++i]);
     if (!Number.isInteger(v) || v < 1 || v > 10000) throw new Error(`--${key} wants a whole number 1..10000, got '${argv[i]}'`);
     opts[key] = v;
