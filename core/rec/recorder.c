@@ -259,13 +259,7 @@ static bool drop_part(sh_recorder* r, const char* part)
 {
     sqlite3_close(r->db);
     r->db = NULL;
-    static const char* const tails[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++)
-    {
-        char p[4200];
-        snprintf(p, sizeof p, "%s%s", part, tails[i]);
-        unlink(p);
-    }
+    sh_rec_unlink_with_sidecars(part);
     return false;
 }
 

@@ -182,8 +182,7 @@ static int oldest_first(const void* a, const void* b)
     return -newest_first(a, b);
 }
 
-// A SQLite file and the files SQLite keeps beside it.
-static void unlink_with_sidecars(const char* path)
+void sh_rec_unlink_with_sidecars(const char* path)
 {
     static const char* const tails[] = {"", "-wal", "-shm", "-journal"};
     for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++)
@@ -198,7 +197,7 @@ static void remove_files(const char* dir, const char* id)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s%s", dir, id, SH_REC_SUFFIX);
-    unlink_with_sidecars(path);
+    sh_rec_unlink_with_sidecars(path);
 }
 
 int sh_rec_retain(const char* dir, size_t max_bytes, const char* keep_id)
@@ -249,7 +248,7 @@ int sh_rec_sweep_parts(const char* dir, double min_age_s)
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || difftime(now, sb.st_mtime) < min_age_s)
             continue;
-        unlink_with_sidecars(path);
+        sh_rec_unlink_with_sidecars(path);
         removed++;
     }
     closedir(d);
