@@ -541,11 +541,12 @@ function slipSpeed(frame, id, c) {
   for (const [body, sign] of [[id, 1], [c.other, -1]]) {
     const i = frame.indexOf(body);
     if (i < 0) continue;
-    const rx = c.point.x - frame.pos[3 * i], ry = c.point.y - frame.pos[3 * i + 1], rz = c.point.z - frame.pos[3 * i + 2];
-    const wx = frame.angvel[3 * i], wy = frame.angvel[3 * i + 1], wz = frame.angvel[3 * i + 2];
-    rel[0] += sign * (frame.vel[3 * i] + wy * rz - wz * ry);
-    rel[1] += sign * (frame.vel[3 * i + 1] + wz * rx - wx * rz);
-    rel[2] += sign * (frame.vel[3 * i + 2] + wx * ry - wy * rx);
+    const p = frame.pose, v = frame.velocity, o = 6 * i;
+    const rx = c.point.x - p[7 * i], ry = c.point.y - p[7 * i + 1], rz = c.point.z - p[7 * i + 2];
+    const wx = v[o + 3], wy = v[o + 4], wz = v[o + 5];
+    rel[0] += sign * (v[o] + wy * rz - wz * ry);
+    rel[1] += sign * (v[o + 1] + wz * rx - wx * rz);
+    rel[2] += sign * (v[o + 2] + wx * ry - wy * rx);
   }
   const n = c.normal;
   const vn = rel[0] * n.x + rel[1] * n.y + rel[2] * n.z;

@@ -5,90 +5,118 @@
 // transfer (no copy); the main thread only wraps them.
 //
 // With `start {"encoding": "binary"}` (what the page asks for) a frame is an SHF1 binary message
-// (docs/frames.md) instead: the worker reads it through typed-array views on the message's bytes and
-// copies the floats into the same packed arrays, with no JSON and no per-body object — a 1000-body frame
-// is ~60 KB and a few hundredths of a millisecond to read instead of 230–520 KB and 4–5 ms.
+// (docs/frames.md) instead, and the packed frame *is* the message: its arrays are typed-array views
+// on the message's own bytes (`wire`), in the wire's layout, handed to the page with the message by
+// transfer. Reading a frame is then the header check, a handful of views and the collisions'
+// grouping: 0.055 ms for 1000 bodies with 4000 contact points in Chromium's worker
+// (spec/bench/worker_decode.mjs). Copying it into arrays of the page's own layout, as this reader
+// did first, cost 0.35–0.57 ms, nearly all of it writing ~540 KB into memory new to each frame (the
+// same bytes into reused arrays: 0.015 ms); the message's bytes are already there.
 //
 // The packed frame has the fields of the wire frame (`frame_id`, `simulation_time`, `solver`) and
-// flat arrays for the hot paths (drawing, overlays, energy); `states` and `collisions` in the
-// wire's object form are built on first use (the inspector reads one body through stateOf).
+// flat arrays in the SHF1 layout for the hot paths (drawing, overlays, energy), the same for both
+// encodings (a JSON frame is packed into float64 arrays of that layout):
+//   ids[i], flags[i] (ENV, SLEEPING, SLEEP_KNOWN; `sleepKnown`: every body's is known), assets[i]
+//   pose[7i..7i+6]       px py pz qx qy qz qw
+//   velocity[6i..6i+5]   vx vy vz wx wy wz
+//   rec[12k..12k+11]     contact point k as the wire's 48-byte record, read as floats: point at
+//                        2..4, normal (of its collision) at 5..7, depth 8, normal_impulse 9,
+//                        friction_impulse 10 (NaN when the JSON point has none); words 0, 1
+//                        (the body ids) are read through colBodies instead
+//   friction[3k..3k+2]   the point's friction impulse vector on body B, or null (none on the wire)
+//   ncol, colBodies[2j..2j+1], colStart[j] (first point of collision j; colStart[ncol] = points)
+//   JSON only (SHF1 does not carry them): pointsAB[6k..6k+5] (point_a, point_b; rec's point is their
+//                        midpoint), colDepth[j] and colNormal[3j..3j+2] (a collision may have no points)
+// `states` and `collisions` in the wire's object form are built on first use (the inspector reads
+// one body through stateOf).
 
-// flags per body
+// flags per body: the SHF1 body flags' bits, and for JSON frames one of the page's own
 export const ENV = 1;
 export const SLEEPING = 2;
-export const SLEEP_KNOWN = 4; // the host sent `sleeping` (it is an extension)
+export const SLEEP_KNOWN = 4; // (JSON) the host sent this body's `sleeping` (an extension); SHF1 always has it
 
 const num = (v) => (typeof v === "number" ? v : NaN); // an absent optional number becomes NaN
 
-// One {x, y, z} into a packed array at slot i; xyz (below) reads it back.
-const put3 = (a, i, v) => {
-  a[3 * i] = v.x;
-  a[3 * i + 1] = v.y;
-  a[3 * i + 2] = v.z;
+// One {x, y, z} into a packed array at index o.
+const put3 = (a, o, v) => {
+  a[o] = v.x;
+  a[o + 1] = v.y;
+  a[o + 2] = v.z;
 };
 
-// Wire `frame.data` (parsed) -> a plain object of typed arrays; the buffers are listed for transfer.
+// Consecutive contact records of the same pair form one collision (the host writes a manifold's
+// points together): colBodies and colStart from the body ids in words 0 and 1 of each record.
+function groupRecords(words, c) {
+  const newPair = (k) => k === 0 || words[12 * k] !== words[12 * k - 12] || words[12 * k + 1] !== words[12 * k - 11];
+  let ncol = 0;
+  for (let k = 0; k < c; k++) if (newPair(k)) ncol++;
+  const colBodies = new Int32Array(2 * ncol), colStart = new Int32Array(ncol + 1);
+  for (let k = 0, j = 0; k < c; k++) {
+    if (!newPair(k)) continue;
+    colBodies[2 * j] = words[12 * k];
+    colBodies[2 * j + 1] = words[12 * k + 1];
+    colStart[j++] = k;
+  }
+  colStart[ncol] = c;
+  return { ncol, colBodies, colStart };
+}
+
+// Wire `frame.data` (parsed) -> the packed frame (float64 arrays in the SHF1 layout); the buffers are
+// listed for transfer.
 export function packFrame(d) {
   const states = Array.isArray(d.states) ? d.states : [];
   const n = states.length;
   const ids = new Int32Array(n), flags = new Uint8Array(n), assets = new Int32Array(n);
-  const pos = new Float64Array(3 * n), vel = new Float64Array(3 * n), angvel = new Float64Array(3 * n);
-  const quat = new Float64Array(4 * n); // w, x, y, z as on the wire
+  const pose = new Float64Array(7 * n), velocity = new Float64Array(6 * n);
   for (let i = 0; i < n; i++) {
     const s = states[i];
     ids[i] = s.body_id;
     assets[i] = s.asset_id;
     flags[i] = (s.is_environment ? ENV : 0) | (s.sleeping === true ? SLEEPING : 0) | (typeof s.sleeping === "boolean" ? SLEEP_KNOWN : 0);
     const p = s.position, v = s.velocity, w = s.angular_velocity, q = s.orientation;
-    put3(pos, i, p);
-    put3(vel, i, v);
-    put3(angvel, i, w);
-    quat[4 * i] = q.w;
-    quat[4 * i + 1] = q.x;
-    quat[4 * i + 2] = q.y;
-    quat[4 * i + 3] = q.z;
+    put3(pose, 7 * i, p);
+    put3(pose, 7 * i + 3, q);
+    pose[7 * i + 6] = q.w;
+    put3(velocity, 6 * i, v);
+    put3(velocity, 6 * i + 3, w);
   }
   const cols = Array.isArray(d.collisions) ? d.collisions : [];
-  let nc = 0;
-  for (const c of cols) nc += c.contacts.length;
-  const colBodies = new Int32Array(2 * cols.length), colNormal = new Float64Array(3 * cols.length);
-  const colDepth = new Float64Array(cols.length), colStart = new Int32Array(cols.length + 1);
-  const points = new Float64Array(6 * nc), depth = new Float64Array(nc);
-  const normalImpulse = new Float64Array(nc), frictionImpulse = new Float64Array(nc);
-  const frictionVector = new Float64Array(3 * nc); // (ext) the tangent impulse on body B, NaN when absent
+  let c = 0;
+  for (const col of cols) c += col.contacts.length;
+  // Grouped by collision, not by pair: two JSON collisions of the same pair stay two.
+  const ncol = cols.length, colBodies = new Int32Array(2 * ncol), colStart = new Int32Array(ncol + 1);
+  const colDepth = new Float64Array(ncol), colNormal = new Float64Array(3 * ncol);
+  const rec = new Float64Array(12 * c), pointsAB = new Float64Array(6 * c), friction = new Float64Array(3 * c);
   let k = 0;
-  cols.forEach((c, j) => {
-    colBodies[2 * j] = c.body_a_id;
-    colBodies[2 * j + 1] = c.body_b_id;
-    colNormal[3 * j] = c.normal.x;
-    colNormal[3 * j + 1] = c.normal.y;
-    colNormal[3 * j + 2] = c.normal.z;
-    colDepth[j] = c.penetration_depth;
+  cols.forEach((col, j) => {
+    colBodies[2 * j] = col.body_a_id;
+    colBodies[2 * j + 1] = col.body_b_id;
+    colDepth[j] = col.penetration_depth;
+    put3(colNormal, 3 * j, col.normal);
     colStart[j] = k;
-    for (const p of c.contacts) {
-      points[6 * k] = p.point_a.x;
-      points[6 * k + 1] = p.point_a.y;
-      points[6 * k + 2] = p.point_a.z;
-      points[6 * k + 3] = p.point_b.x;
-      points[6 * k + 4] = p.point_b.y;
-      points[6 * k + 5] = p.point_b.z;
-      depth[k] = p.depth;
-      normalImpulse[k] = num(p.normal_impulse);
-      frictionImpulse[k] = num(p.friction_impulse);
-      const fv = p.friction_impulse_vector;
-      frictionVector[3 * k] = num(fv?.x);
-      frictionVector[3 * k + 1] = num(fv?.y);
-      frictionVector[3 * k + 2] = num(fv?.z);
+    for (const p of col.contacts) {
+      const a = p.point_a, b = p.point_b, r = 12 * k, fv = p.friction_impulse_vector;
+      put3(pointsAB, 6 * k, a);
+      put3(pointsAB, 6 * k + 3, b);
+      rec[r + 2] = (a.x + b.x) / 2;
+      rec[r + 3] = (a.y + b.y) / 2;
+      rec[r + 4] = (a.z + b.z) / 2;
+      put3(rec, r + 5, col.normal);
+      rec[r + 8] = p.depth;
+      rec[r + 9] = num(p.normal_impulse);
+      rec[r + 10] = num(p.friction_impulse);
+      friction[3 * k] = num(fv?.x);
+      friction[3 * k + 1] = num(fv?.y);
+      friction[3 * k + 2] = num(fv?.z);
       k++;
     }
   });
-  colStart[cols.length] = k;
+  colStart[ncol] = c;
   const packed = {
     frame_id: d.frame_id, simulation_time: d.simulation_time, solver: d.solver ?? null,
-    n, ids, flags, assets, pos, vel, angvel, quat,
-    ncol: cols.length, colBodies, colNormal, colDepth, colStart, points, depth, normalImpulse, frictionImpulse, frictionVector,
+    n, ids, flags, sleepKnown: false, assets, pose, velocity, ncol, colBodies, colStart, colDepth, colNormal, rec, pointsAB, friction,
   };
-  const transfer = [ids, flags, assets, pos, vel, angvel, quat, colBodies, colNormal, colDepth, colStart, points, depth, normalImpulse, frictionImpulse, frictionVector].map((a) => a.buffer);
+  const transfer = [ids, flags, assets, pose, velocity, colBodies, colStart, colDepth, colNormal, rec, pointsAB, friction].map((a) => a.buffer);
   return { packed, transfer };
 }
 
@@ -116,6 +144,13 @@ export class BodyTable {
 
   assetAt(i, id) {
     return this.ids[i] === id ? this.assets[i] : this.byId.get(id) ?? 0;
+  }
+
+  // The asset id of each body of a frame's ids (0 for a body the metadata did not name).
+  assetsFor(ids) {
+    const out = new Int32Array(ids.length);
+    for (let i = 0; i < ids.length; i++) out[i] = this.assetAt(i, ids[i]);
+    return out;
   }
 }
 
@@ -155,42 +190,22 @@ function readHeader(buf) {
   return h;
 }
 
-// One SHF1 message (an ArrayBuffer) -> the packed frame (as packFrame), reading through typed-array
-// views; { error } when the bytes do not hold a frame.
+// One SHF1 message (an ArrayBuffer) -> the packed frame: views on the message's blocks (the packed
+// layout is the wire's), plus the few arrays a frame does not carry (asset ids, the collisions'
+// grouping); { error } when the bytes do not hold a frame. The message goes to the page with the
+// frame (it is in the transfer list), so nothing here may keep it.
 export function packBinary(buf, bodies = new BodyTable()) {
   const h = readHeader(buf);
   if (typeof h === "string") return { error: `the server sent a binary frame the page cannot read (${h})` };
-  const n = h.n;
-  const wireIds = new Uint32Array(buf, h.off[0], n), pose = new Float32Array(buf, h.off[1], 7 * n);
-  const bflags = new Uint8Array(buf, h.off[2], n);
-  const v6 = h.off[3] ? new Float32Array(buf, h.off[3], 6 * n) : null;
-  const ids = new Int32Array(n), flags = new Uint8Array(n), assets = new Int32Array(n);
-  const pos = new Float64Array(3 * n), vel = new Float64Array(3 * n), angvel = new Float64Array(3 * n);
-  const quat = new Float64Array(4 * n); // w, x, y, z as the JSON frames
-  for (let i = 0; i < n; i++) {
-    const id = wireIds[i];
-    ids[i] = id;
-    assets[i] = bodies.assetAt(i, id);
-    flags[i] = (bflags[i] & 1 ? ENV : 0) | (bflags[i] & 2 ? SLEEPING : 0) | SLEEP_KNOWN;
-    const p = 7 * i;
-    pos[3 * i] = pose[p];
-    pos[3 * i + 1] = pose[p + 1];
-    pos[3 * i + 2] = pose[p + 2];
-    quat[4 * i] = pose[p + 6];
-    quat[4 * i + 1] = pose[p + 3];
-    quat[4 * i + 2] = pose[p + 4];
-    quat[4 * i + 3] = pose[p + 5];
-    if (v6) {
-      const v = 6 * i;
-      vel[3 * i] = v6[v];
-      vel[3 * i + 1] = v6[v + 1];
-      vel[3 * i + 2] = v6[v + 2];
-      angvel[3 * i] = v6[v + 3];
-      angvel[3 * i + 1] = v6[v + 4];
-      angvel[3 * i + 2] = v6[v + 5];
-    }
-  }
-  const contacts = packContacts(buf, h);
+  const n = h.n, c = h.off[4] ? h.c : 0;
+  const ids = new Uint32Array(buf, h.off[0], n), pose = new Float32Array(buf, h.off[1], 7 * n);
+  const flags = new Uint8Array(buf, h.off[2], n);
+  // Live frames always carry velocities; a frame without them reads as at rest.
+  const velocity = h.off[3] ? new Float32Array(buf, h.off[3], 6 * n) : new Float32Array(6 * n);
+  const rec = new Float32Array(buf, h.off[4] || h.headerBytes, 12 * c);
+  const words = new Uint32Array(buf, h.off[4] || h.headerBytes, 12 * c);
+  const friction = h.off[6] ? new Float32Array(buf, h.off[6], 3 * c) : null;
+  const { ncol, colBodies, colStart } = groupRecords(words, c);
   let solver = null;
   if (h.off[5]) {
     const dv = new DataView(buf, h.off[5], 24);
@@ -199,53 +214,17 @@ export function packBinary(buf, bodies = new BodyTable()) {
       num_constraints: dv.getUint32(12, true), num_contacts: dv.getUint32(16, true),
     };
   }
-  const packed = { frame_id: h.frameId, simulation_time: h.time, solver, n, ids, flags, assets, pos, vel, angvel, quat, ...contacts };
-  const transfer = [ids, flags, assets, pos, vel, angvel, quat, contacts.colBodies, contacts.colNormal, contacts.colDepth,
-    contacts.colStart, contacts.points, contacts.depth, contacts.normalImpulse, contacts.frictionImpulse,
-    contacts.frictionVector].map((a) => a.buffer);
+  const assets = bodies.assetsFor(ids);
+  const packed = {
+    frame_id: h.frameId, simulation_time: h.time, solver, n, ids, flags, sleepKnown: true, assets, pose, velocity,
+    ncol, colBodies, colStart, rec, friction, wire: buf,
+  };
+  const transfer = [buf, assets.buffer, colBodies.buffer, colStart.buffer];
+  if (!h.off[3]) transfer.push(velocity.buffer);
   return { packed, transfer };
 }
 
-// The contact records (one per point) grouped back into collisions: consecutive points of the same
-// pair share one (the host writes a manifold's points together). A point's point_a and point_b are
-// both the record's point (the midpoint; the overlay draws the midpoint either way). frictionVector comes
-// from the friction block (flag bit 3), NaN in frames without it, as for a JSON point without the field.
-function packContacts(buf, h) {
-  const c = h.c;
-  const u = new Uint32Array(buf, h.off[4] || h.headerBytes, h.off[4] ? 12 * c : 0);
-  const f = new Float32Array(buf, h.off[4] || h.headerBytes, h.off[4] ? 12 * c : 0);
-  let ncol = 0;
-  for (let k = 0; k < c; k++) if (k === 0 || u[12 * k] !== u[12 * k - 12] || u[12 * k + 1] !== u[12 * k - 11]) ncol++;
-  const colBodies = new Int32Array(2 * ncol), colNormal = new Float64Array(3 * ncol);
-  const colDepth = new Float64Array(ncol), colStart = new Int32Array(ncol + 1);
-  const points = new Float64Array(6 * c), depth = new Float64Array(c);
-  const normalImpulse = new Float64Array(c), frictionImpulse = new Float64Array(c);
-  const frictionVector = new Float64Array(3 * c);
-  if (h.off[6]) frictionVector.set(new Float32Array(buf, h.off[6], 3 * c));
-  else frictionVector.fill(NaN);
-  let j = -1;
-  for (let k = 0; k < c; k++) {
-    const r = 12 * k;
-    if (k === 0 || u[r] !== u[r - 12] || u[r + 1] !== u[r - 11]) {
-      j++;
-      colBodies[2 * j] = u[r];
-      colBodies[2 * j + 1] = u[r + 1];
-      colNormal[3 * j] = f[r + 5];
-      colNormal[3 * j + 1] = f[r + 6];
-      colNormal[3 * j + 2] = f[r + 7];
-      colStart[j] = k;
-    }
-    for (let a = 0; a < 3; a++) points[6 * k + a] = points[6 * k + 3 + a] = f[r + 2 + a];
-    depth[k] = f[r + 8];
-    if (f[r + 8] > colDepth[j]) colDepth[j] = f[r + 8];
-    normalImpulse[k] = f[r + 9];
-    frictionImpulse[k] = f[r + 10];
-  }
-  colStart[ncol] = c;
-  return { ncol, colBodies, colNormal, colDepth, colStart, points, depth, normalImpulse, frictionImpulse, frictionVector };
-}
-
-const xyz = (a, i) => ({ x: a[3 * i], y: a[3 * i + 1], z: a[3 * i + 2] });
+const xyz = (a, o) => ({ x: a[o], y: a[o + 1], z: a[o + 2] });
 
 // A packed frame with the wire's object form on demand.
 export class Frame {
@@ -267,14 +246,14 @@ export class Frame {
   }
 
   stateAt(i) {
-    const f = this.flags[i];
+    const p = this.pose, v = this.velocity, o = 7 * i;
     const s = {
       body_id: this.ids[i], asset_id: this.assets[i],
-      position: xyz(this.pos, i), velocity: xyz(this.vel, i),
-      orientation: { w: this.quat[4 * i], x: this.quat[4 * i + 1], y: this.quat[4 * i + 2], z: this.quat[4 * i + 3] },
-      angular_velocity: xyz(this.angvel, i), is_environment: (f & ENV) !== 0,
+      position: xyz(p, o), velocity: xyz(v, 6 * i),
+      orientation: { w: p[o + 6], x: p[o + 3], y: p[o + 4], z: p[o + 5] },
+      angular_velocity: xyz(v, 6 * i + 3), is_environment: (this.flags[i] & ENV) !== 0,
     };
-    if (f & SLEEP_KNOWN) s.sleeping = (f & SLEEPING) !== 0;
+    if (this.sleepKnown || this.flags[i] & SLEEP_KNOWN) s.sleeping = (this.flags[i] & SLEEPING) !== 0;
     return s;
   }
 
@@ -288,21 +267,31 @@ export class Frame {
     return this._states;
   }
 
+  // A collision's penetration depth: the JSON's, or (binary) the deepest of its points.
+  depthOf(j) {
+    if (this.colDepth) return this.colDepth[j];
+    let d = 0;
+    for (let k = this.colStart[j]; k < this.colStart[j + 1]; k++) d = Math.max(d, this.rec[12 * k + 8]);
+    return d;
+  }
+
   get collisions() {
     if (!this._collisions) {
       this._collisions = [];
+      const r = this.rec, fv = this.friction;
       for (let j = 0; j < this.ncol; j++) {
         const contacts = [];
         for (let k = this.colStart[j]; k < this.colStart[j + 1]; k++) {
-          const c = { point_a: xyz(this.points, 2 * k), point_b: xyz(this.points, 2 * k + 1), depth: this.depth[k] };
-          if (!Number.isNaN(this.normalImpulse[k])) c.normal_impulse = this.normalImpulse[k];
-          if (!Number.isNaN(this.frictionImpulse[k])) c.friction_impulse = this.frictionImpulse[k];
-          if (this.frictionVector && !Number.isNaN(this.frictionVector[3 * k])) c.friction_impulse_vector = xyz(this.frictionVector, k);
+          const ab = this.pointsAB;
+          const c = { point_a: xyz(ab ?? r, ab ? 6 * k : 12 * k + 2), point_b: xyz(ab ?? r, ab ? 6 * k + 3 : 12 * k + 2), depth: r[12 * k + 8] };
+          if (!Number.isNaN(r[12 * k + 9])) c.normal_impulse = r[12 * k + 9];
+          if (!Number.isNaN(r[12 * k + 10])) c.friction_impulse = r[12 * k + 10];
+          if (fv && !Number.isNaN(fv[3 * k])) c.friction_impulse_vector = xyz(fv, 3 * k);
           contacts.push(c);
         }
         this._collisions.push({
           body_a_id: this.colBodies[2 * j], body_b_id: this.colBodies[2 * j + 1],
-          normal: xyz(this.colNormal, j), penetration_depth: this.colDepth[j], contacts,
+          normal: this.colNormal ? xyz(this.colNormal, 3 * j) : xyz(r, 12 * this.colStart[j] + 5), penetration_depth: this.depthOf(j), contacts,
         });
       }
     }
@@ -322,20 +311,20 @@ export class Frame {
   // (the wire's are on body B; a body that is A of its pair gets them negated), world N·s.
   contactsFor(bodyId) {
     const out = [];
+    const r = this.rec, fv = this.friction;
     for (let j = 0; j < this.ncol; j++) {
       const a = this.colBodies[2 * j], b = this.colBodies[2 * j + 1];
       if (a !== bodyId && b !== bodyId) continue;
       const sign = b === bodyId ? 1 : -1;
       for (let k = this.colStart[j]; k < this.colStart[j + 1]; k++) {
-        const p = this.points;
-        const fv = this.frictionVector;
+        const o = 12 * k;
         const hasVec = fv && !Number.isNaN(fv[3 * k]);
         out.push({
           other: b === bodyId ? a : b,
-          point: { x: (p[6 * k] + p[6 * k + 3]) / 2, y: (p[6 * k + 1] + p[6 * k + 4]) / 2, z: (p[6 * k + 2] + p[6 * k + 5]) / 2 },
-          normal: { x: sign * this.colNormal[3 * j], y: sign * this.colNormal[3 * j + 1], z: sign * this.colNormal[3 * j + 2] },
-          normalImpulse: this.normalImpulse[k],
-          frictionImpulse: this.frictionImpulse[k],
+          point: xyz(r, o + 2),
+          normal: { x: sign * r[o + 5], y: sign * r[o + 6], z: sign * r[o + 7] },
+          normalImpulse: r[o + 9],
+          frictionImpulse: r[o + 10],
           frictionVector: hasVec ? { x: sign * fv[3 * k], y: sign * fv[3 * k + 1], z: sign * fv[3 * k + 2] } : null,
         });
       }

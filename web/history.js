@@ -5,10 +5,10 @@
 // Bound: the newest frames up to HISTORY_BYTES (128 MiB) of stored arrays, and at most
 // HISTORY_FRAMES (36 000 = 10 minutes at 60 frames a second). Bytes, not seconds, because what a
 // frame costs varies 100-fold: a stored frame of 1000 bodies is about 60 KB (positions, rotations
-// and velocities kept as float32, the precision the binary wire frame has), so the budget holds
-// about 2 000 of them (35 s at 60 Hz, less when a pile adds contacts), while a 10-body run keeps
-// the whole 10 minutes in 6 MB. 128 MiB is a tab's worth that a laptop does not notice; the frame
-// cap keeps the frame-id index small for tiny scenes.
+// and velocities kept as float32, the precision the binary wire frame has; a binary frame is kept
+// as its message), so the budget holds about 2 000 of them (35 s at 60 Hz, less when a pile adds
+// contacts), while a 10-body run keeps the whole 10 minutes in 6 MB. 128 MiB is a tab's worth that a
+// laptop does not notice; the frame cap keeps the frame-id index small for tiny scenes.
 //
 // Queries find frames by frame_id or by simulation time (binary search: both grow with the index),
 // so the page never holds indices that shift when the oldest frames are dropped.
@@ -16,15 +16,25 @@
 export const HISTORY_BYTES = 128 * 1024 * 1024;
 export const HISTORY_FRAMES = 36000;
 
-const F32 = ["pos", "vel", "angvel", "quat", "colNormal", "colDepth", "points", "depth", "normalImpulse", "frictionImpulse", "frictionVector"];
+const F32 = ["pose", "velocity", "rec", "friction", "pointsAB", "colDepth", "colNormal"];
 
-// A stored copy of a packed frame (frames.js), with its float arrays narrowed to float32.
+// A stored copy of a packed frame (frames.js). A binary frame's arrays are views on its message
+// (`wire`): the copy is one copy of the message with the same views on it, its floats float32 as they
+// came (0.17 ms for a 1000-body frame with 4000 contact points in Chromium's worker, against 0.44 ms
+// for copying array by array; spec/bench/worker_decode.mjs). A JSON frame's float64 arrays are
+// narrowed to float32, the precision the binary frame has.
 export function compact(packed) {
   const out = { ...packed };
-  let bytes = 256;
+  const wire = packed.wire ?? null, copy = wire ? wire.slice(0) : null;
+  if (copy) out.wire = copy;
+  let bytes = 256 + (copy ? copy.byteLength : 0);
   for (const [k, v] of Object.entries(packed)) {
     if (!ArrayBuffer.isView(v)) continue;
-    out[k] = F32.includes(k) ? Float32Array.from(v) : v.slice();
+    if (copy && v.buffer === wire) {
+      out[k] = new v.constructor(copy, v.byteOffset, v.length);
+      continue;
+    }
+    out[k] = F32.includes(k) && v instanceof Float64Array ? new Float32Array(v) : v.slice();
     bytes += out[k].byteLength;
   }
   return { frame: out, bytes };
@@ -125,8 +135,8 @@ export class FrameHistory {
       let j = f.ids[bodyId] === bodyId ? bodyId : -1;
       if (j < 0) j = f.ids.indexOf(bodyId);
       if (j < 0) continue;
-      const vx = f.vel[3 * j], vy = f.vel[3 * j + 1], vz = f.vel[3 * j + 2];
-      const wx = f.angvel[3 * j], wy = f.angvel[3 * j + 1], wz = f.angvel[3 * j + 2];
+      const v = f.velocity, o = 6 * j;
+      const vx = v[o], vy = v[o + 1], vz = v[o + 2], wx = v[o + 3], wy = v[o + 4], wz = v[o + 5];
       t[m] = f.simulation_time;
       values.vx[m] = vx;
       values.vy[m] = vy;

@@ -34,18 +34,19 @@ export function rotationalEnergy(I, q, w) {
 export function frameEnergy(frame, masses, inertias = null) {
   let linear = 0, rotational = 0, potential = 0;
   const q = [0, 0, 0, 0], w = [0, 0, 0];
-  if (frame.vel) {
-    const { n, ids, flags, vel, pos, quat, angvel } = frame;
+  if (frame.velocity) {
+    const { n, ids, flags, velocity, pose } = frame;
     for (let i = 0; i < n; i++) {
       if (flags[i] & 1) continue; // environment (frames.js ENV)
       const m = masses.get(ids[i]) ?? 0;
-      const vx = vel[3 * i], vy = vel[3 * i + 1], vz = vel[3 * i + 2];
+      const vx = velocity[6 * i], vy = velocity[6 * i + 1], vz = velocity[6 * i + 2];
       linear += 0.5 * m * (vx * vx + vy * vy + vz * vz);
-      potential += m * G * pos[3 * i + 2];
+      potential += m * G * pose[7 * i + 2];
       const I = inertias?.get(ids[i]);
       if (I) {
-        for (let k = 0; k < 4; k++) q[k] = quat[4 * i + k];
-        for (let k = 0; k < 3; k++) w[k] = angvel[3 * i + k];
+        q[0] = pose[7 * i + 6]; // w, x, y, z
+        for (let k = 1; k < 4; k++) q[k] = pose[7 * i + 2 + k];
+        for (let k = 0; k < 3; k++) w[k] = velocity[6 * i + 3 + k];
         rotational += rotationalEnergy(I, q, w);
       }
     }
@@ -102,9 +103,8 @@ export const PLOTS = {
 export function bodySample(frame, bodyId) {
   const i = frame.indexOf(bodyId);
   if (i < 0) return null;
-  const v = frame.vel, w = frame.angvel;
-  const vx = v[3 * i], vy = v[3 * i + 1], vz = v[3 * i + 2];
-  const wx = w[3 * i], wy = w[3 * i + 1], wz = w[3 * i + 2];
+  const v = frame.velocity, o = 6 * i;
+  const vx = v[o], vy = v[o + 1], vz = v[o + 2], wx = v[o + 3], wy = v[o + 4], wz = v[o + 5];
   return { speed: Math.hypot(vx, vy, vz), vx, vy, vz, spin: Math.hypot(wx, wy, wz), wx, wy, wz };
 }
 

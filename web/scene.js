@@ -214,7 +214,7 @@ export class SceneView {
     const f = this.lastFrame;
     if (f) {
       const box = new THREE.Box3();
-      for (let i = 0; i < f.n; i++) if (!(f.flags[i] & ENV)) box.expandByPoint(_p.fromArray(f.pos, 3 * i));
+      for (let i = 0; i < f.n; i++) if (!(f.flags[i] & ENV)) box.expandByPoint(_p.fromArray(f.pose, 7 * i));
       if (!box.isEmpty()) {
         const center = box.getCenter(new THREE.Vector3());
         const r = Math.max(2, box.getSize(new THREE.Vector3()).length() / 2);
@@ -400,13 +400,13 @@ export class SceneView {
   applyFrame(frame) {
     const prevTarget = this.follow ? this.bodyPosition(this.selected, _delta) : null;
     this.lastFrame = frame;
-    const { n, ids, flags, pos, quat } = frame;
+    const { n, ids, flags, pose } = frame;
     for (let i = 0; i < n; i++) {
       const b = this.bodies.get(ids[i]);
       if (!b) continue;
-      // wire {w,x,y,z} is scalar first; three.js is (x, y, z, w)
-      _q.set(quat[4 * i + 1], quat[4 * i + 2], quat[4 * i + 3], quat[4 * i]);
-      _m.compose(_p.fromArray(pos, 3 * i), _q, _one);
+      // pose is px py pz qx qy qz qw: the quaternion in three.js's (x, y, z, w) order
+      _q.fromArray(pose, 7 * i + 3);
+      _m.compose(_p.fromArray(pose, 7 * i), _q, _one);
       b.mesh.setMatrixAt(b.index, _m);
       const sleeping = (flags[i] & SLEEPING) !== 0;
       if (sleeping !== b.sleeping) {
@@ -435,7 +435,7 @@ export class SceneView {
     const f = this.lastFrame;
     if (!f || bodyId < 0) return null;
     const i = f.indexOf(bodyId);
-    return i < 0 ? null : out.fromArray(f.pos, 3 * i);
+    return i < 0 ? null : out.fromArray(f.pose, 7 * i);
   }
 
   // The wire form of a body's state in the last frame, or null.
@@ -457,24 +457,22 @@ export class SceneView {
     if (this.overlays.contacts) {
       const pts = this.contactPoints.geometry.getAttribute("position");
       const nrm = this.contactNormals.geometry.getAttribute("position");
-      const { ncol, colStart, colNormal, points, normalImpulse } = frame;
+      const { ncol, colStart, rec } = frame;
       // Normal length ∝ normal impulse, scaled per frame so the largest is 1 m; without the
       // (ext) impulses every normal is drawn 0.3 m long.
       const total = colStart[ncol];
       let maxImpulse = 0;
-      for (let k = 0; k < total; k++) if (normalImpulse[k] > maxImpulse) maxImpulse = normalImpulse[k];
+      for (let k = 0; k < total; k++) if (rec[12 * k + 9] > maxImpulse) maxImpulse = rec[12 * k + 9];
       const max = MAX_CONTACTS / 2;
       let n = 0;
-      for (let j = 0; j < ncol && n < max; j++) {
-        const nx = colNormal[3 * j], ny = colNormal[3 * j + 1], nz = colNormal[3 * j + 2];
-        for (let k = colStart[j]; k < colStart[j + 1] && n < max; k++) {
-          const x = (points[6 * k] + points[6 * k + 3]) / 2, y = (points[6 * k + 1] + points[6 * k + 4]) / 2, z = (points[6 * k + 2] + points[6 * k + 5]) / 2;
-          const len = maxImpulse > 0 ? Math.max(0.02, (normalImpulse[k] || 0) / maxImpulse) : 0.3;
-          pts.setXYZ(n, x, y, z);
-          nrm.setXYZ(2 * n, x, y, z);
-          nrm.setXYZ(2 * n + 1, x + nx * len, y + ny * len, z + nz * len);
-          n++;
-        }
+      for (let k = 0; k < total && n < max; k++) {
+        const o = 12 * k;
+        const x = rec[o + 2], y = rec[o + 3], z = rec[o + 4], nx = rec[o + 5], ny = rec[o + 6], nz = rec[o + 7];
+        const len = maxImpulse > 0 ? Math.max(0.02, (rec[o + 9] || 0) / maxImpulse) : 0.3;
+        pts.setXYZ(n, x, y, z);
+        nrm.setXYZ(2 * n, x, y, z);
+        nrm.setXYZ(2 * n + 1, x + nx * len, y + ny * len, z + nz * len);
+        n++;
       }
       this.skippedContacts = total - n;
       this.contactPoints.geometry.setDrawRange(0, n);
@@ -488,20 +486,20 @@ export class SceneView {
       const vel = this.velocityLines.geometry.getAttribute("position");
       const ax = this.axesLines.geometry.getAttribute("position");
       const max = vel.count / 2;
-      const { n, ids, flags, pos, quat } = frame;
-      const v = frame.vel;
+      const { n, ids, flags, pose } = frame;
+      const v = frame.velocity;
       let nv = 0, na = 0;
       for (let i = 0; i < n && nv < max; i++) {
         if (flags[i] & ENV) continue;
-        const px = pos[3 * i], py = pos[3 * i + 1], pz = pos[3 * i + 2];
+        const px = pose[7 * i], py = pose[7 * i + 1], pz = pose[7 * i + 2];
         if (this.overlays.velocity) {
           vel.setXYZ(2 * nv, px, py, pz);
-          vel.setXYZ(2 * nv + 1, px + v[3 * i] * VELOCITY_SECONDS, py + v[3 * i + 1] * VELOCITY_SECONDS, pz + v[3 * i + 2] * VELOCITY_SECONDS);
+          vel.setXYZ(2 * nv + 1, px + v[6 * i] * VELOCITY_SECONDS, py + v[6 * i + 1] * VELOCITY_SECONDS, pz + v[6 * i + 2] * VELOCITY_SECONDS);
         }
         if (this.overlays.axes) {
           const b = this.bodies.get(ids[i]);
           const len = b ? b.radius * 1.1 : 0.5;
-          _q.set(quat[4 * i + 1], quat[4 * i + 2], quat[4 * i + 3], quat[4 * i]);
+          _q.fromArray(pose, 7 * i + 3);
           for (let k = 0; k < 3; k++) {
             _v.set(k === 0 ? len : 0, k === 1 ? len : 0, k === 2 ? len : 0).applyQuaternion(_q);
             ax.setXYZ(2 * na, px, py, pz);
@@ -523,18 +521,18 @@ export class SceneView {
   updateForceArrows(frame) {
     const nrm = this.normalArrows.geometry.getAttribute("position");
     const fri = this.frictionArrows.geometry.getAttribute("position");
-    const { ncol, colStart, colNormal, colBodies, points, normalImpulse, frictionVector } = frame;
+    const { ncol, colStart, colBodies, rec, friction } = frame;
     const perMetre = 1 / (this.forceScale * this.timestep); // metres of arrow per N·s
     let nn = 0, nf = 0;
     for (let j = 0; j < ncol; j++) {
       const sign = colBodies[2 * j] === this.selected ? -1 : 1;
-      const nx = colNormal[3 * j], ny = colNormal[3 * j + 1], nz = colNormal[3 * j + 2];
       for (let k = colStart[j]; k < colStart[j + 1]; k++) {
-        const x = (points[6 * k] + points[6 * k + 3]) / 2, y = (points[6 * k + 1] + points[6 * k + 4]) / 2, z = (points[6 * k + 2] + points[6 * k + 5]) / 2;
-        const len = (normalImpulse[k] || 0) * perMetre * sign;
+        const o = 12 * k;
+        const x = rec[o + 2], y = rec[o + 3], z = rec[o + 4], nx = rec[o + 5], ny = rec[o + 6], nz = rec[o + 7];
+        const len = (rec[o + 9] || 0) * perMetre * sign;
         if (nn < MAX_FORCE_ARROWS && Math.abs(len) > 1e-4) writeArrow(nrm, nn++, x, y, z, nx * len, ny * len, nz * len);
-        if (!frictionVector || Number.isNaN(frictionVector[3 * k]) || nf >= MAX_FORCE_ARROWS) continue;
-        const fx = frictionVector[3 * k] * perMetre * sign, fy = frictionVector[3 * k + 1] * perMetre * sign, fz = frictionVector[3 * k + 2] * perMetre * sign;
+        if (!friction || Number.isNaN(friction[3 * k]) || nf >= MAX_FORCE_ARROWS) continue;
+        const fx = friction[3 * k] * perMetre * sign, fy = friction[3 * k + 1] * perMetre * sign, fz = friction[3 * k + 2] * perMetre * sign;
         if (Math.hypot(fx, fy, fz) >= MIN_FRICTION_ARROW_M) writeArrow(fri, nf++, x, y, z, fx, fy, fz);
       }
     }
@@ -550,12 +548,12 @@ export class SceneView {
   updateGravityArrows(frame) {
     const attr = this.gravityArrows.geometry.getAttribute("position");
     const max = attr.count / (2 * ARROW_SEGMENTS);
-    const { n, ids, flags, pos } = frame;
+    const { n, ids, flags, pose } = frame;
     let na = 0;
     for (let i = 0; i < n && na < max; i++) {
       if (flags[i] & ENV) continue;
       const mass = this.bodies.get(ids[i])?.info.mass ?? 0;
-      writeArrow(attr, na++, pos[3 * i], pos[3 * i + 1], pos[3 * i + 2], 0, 0, (-mass * 9.81) / this.forceScale);
+      writeArrow(attr, na++, pose[7 * i], pose[7 * i + 1], pose[7 * i + 2], 0, 0, (-mass * 9.81) / this.forceScale);
     }
     this.gravityArrows.geometry.setDrawRange(0, na * ARROW_SEGMENTS * 2);
     uploadUsed(attr, na * ARROW_SEGMENTS * 2);

@@ -53,6 +53,25 @@ function hostFrames(steps) {
 
 const f32 = Math.fround;
 
+// Each contact point's record fields (frames.js `rec`) of a JSON-packed frame against a binary one:
+// normal, depth and impulses rounded to float32; the point is the midpoint of the JSON's point_a and
+// point_b, computed in float32 as the host writes it.
+function sameContacts(j, b, what) {
+  sameArray(j.colBodies, b.colBodies, `colBodies${what}`, (x) => x);
+  sameArray(j.colStart, b.colStart, `colStart${what}`, (x) => x);
+  const c = b.colStart[b.ncol];
+  for (let e = 5; e <= 10; e++) {
+    sameArray(Array.from({ length: c }, (_, k) => j.rec[12 * k + e]), Array.from({ length: c }, (_, k) => b.rec[12 * k + e]), `rec word ${e}${what}`);
+  }
+  if (!j.pointsAB) return;
+  for (let k = 0; k < c; k++) {
+    for (let a = 0; a < 3; a++) {
+      const mid = f32(f32(f32(j.pointsAB[6 * k + a]) + f32(j.pointsAB[6 * k + 3 + a])) * 0.5);
+      if (!Object.is(mid, b.rec[12 * k + 2 + a])) assert.fail(`point ${k}${what}: JSON midpoint ${mid}, binary ${b.rec[12 * k + 2 + a]}`);
+    }
+  }
+}
+
 function sameArray(json, bin, what, round = f32) {
   assert.equal(json.length, bin.length, `${what}: length`);
   for (let i = 0; i < json.length; i++) {
@@ -78,15 +97,16 @@ describe("binary frames in the page", () => {
       assert.equal(b.n, j.n);
       sameArray(j.ids, b.ids, "ids", (x) => x);
       sameArray(j.assets, b.assets, "assets", (x) => x);
-      sameArray(j.flags, b.flags, "flags", (x) => x);
-      for (const k of ["pos", "quat", "vel", "angvel", "colNormal", "depth", "normalImpulse", "frictionImpulse", "frictionVector"]) sameArray(j[k], b[k], k);
-      for (let k = 0; k < b.frictionVector.length; k++) sliding += b.frictionVector[k] !== 0 ? 1 : 0;
-      sameArray(j.colBodies, b.colBodies, "colBodies", (x) => x);
-      sameArray(j.colStart, b.colStart, "colStart", (x) => x);
-      sameArray(j.colDepth, b.colDepth, "colDepth");
-      // Binary contact points are the midpoints of the JSON's point_a and point_b, in float32.
-      const mid = j.points.map((_, i) => f32(f32(f32(j.points[i - (i % 6) + (i % 3)]) + f32(j.points[i - (i % 6) + (i % 3) + 3])) * 0.5));
-      sameArray(mid, b.points, "points", (x) => x);
+      // The host's JSON names every body's sleeping (SLEEP_KNOWN, bit 2); SHF1 always carries it.
+      sameArray(j.flags.map((f) => f & 3), b.flags, "flags", (x) => x);
+      assert.ok(j.flags.every((f) => f & 4) && b.sleepKnown);
+      for (const k of ["pose", "velocity", "friction"]) sameArray(j[k], b[k], k);
+      sameContacts(j, b, "");
+      for (let k = 0; k < b.friction.length; k++) sliding += b.friction[k] !== 0 ? 1 : 0;
+      // SHF1 carries no collision depth: the object form gives the deepest point's, as the host's JSON.
+      const jf = new Frame(j), bf = new Frame(b);
+      for (let c = 0; c < b.ncol; c++) assert.ok(Object.is(f32(jf.depthOf(c)), bf.depthOf(c)), `collision ${c}: depth ${jf.depthOf(c)} / ${bf.depthOf(c)}`);
+      assert.deepEqual(bf.collisions.map((c) => c.normal), jf.collisions.map((c) => ({ x: f32(c.normal.x), y: f32(c.normal.y), z: f32(c.normal.z) })));
       if (j.solver === null) assert.equal(b.solver, null);
       else {
         assert.deepEqual(Object.keys(b.solver).sort(), Object.keys(j.solver).sort());
@@ -121,13 +141,15 @@ describe("binary frames in the page", () => {
       [28, flags & ~8], [28, flags & ~2], [60, 0], [60, frictionAt + 4], [60, contactsAt], [60, bin.byteLength]]) {
       assert.ok(lie(at, v), `u32 at ${at} = ${v} accepted`);
     }
-    // A frame without the friction block (bit 3 clear, word 60 zero) reads NaN friction vectors.
+    // A frame without the friction block (bit 3 clear, word 60 zero) has no friction vectors.
     const old = bin.slice(0);
     new DataView(old).setUint32(28, flags & ~8, true);
     new DataView(old).setUint32(60, 0, true);
     const r = packBinary(old);
     assert.ok(r.packed, r.error);
-    assert.ok(r.packed.frictionVector.length > 0 && r.packed.frictionVector.every(Number.isNaN));
+    assert.equal(r.packed.friction, null);
+    const cols = new Frame(r.packed).collisions;
+    assert.ok(cols.length > 0 && cols.every((c) => c.contacts.every((p) => !("friction_impulse_vector" in p) && "friction_impulse" in p)));
   });
 
   it("coalesces binary frames like text ones and times their decoding", () => {
@@ -175,8 +197,8 @@ describe("frames.bin ranges in the page", () => {
         sameArray(j.ids, b.ids, "ids", (x) => x);
         // The replay API's states carry no asset_id: the binary frame's come from the metadata.
         sameArray(Int32Array.from(meta.bodies, (x) => x.asset_id), b.assets, "assets", (x) => x);
-        for (const key of ["pos", "quat", "vel", "angvel", "colNormal", "normalImpulse", "frictionImpulse"]) sameArray(j[key], b[key], `${key} of frame ${b.frame_id}`);
-        sameArray(j.colBodies, b.colBodies, "colBodies", (x) => x);
+        for (const key of ["pose", "velocity"]) sameArray(j[key], b[key], `${key} of frame ${b.frame_id}`);
+        sameContacts(j, b, ` of frame ${b.frame_id}`);
         contacts += b.ncol;
         compared++;
       }
@@ -233,7 +255,7 @@ describe("frames.bin ranges in the page", () => {
     assert.equal(urls.length, 3);
     // Each answer owns its arrays: handing one over leaves the kept range whole.
     structuredClone(a.packed, { transfer: a.transfer });
-    assert.equal((await reader.frame({ start: 0, count: 10, id: 3 })).packed.pos.length, 3 * meta.bodies.length);
+    assert.equal((await reader.frame({ start: 0, count: 10, id: 3 })).packed.pose.length, 7 * meta.bodies.length);
     await host.stop();
     rmSync(dir, { recursive: true, force: true });
   });

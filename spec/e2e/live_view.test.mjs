@@ -514,7 +514,7 @@ describe("live view", { timeout: 900000 }, () => {
       for (const [id, b] of view.bodies) {
         const i = f.indexOf(id);
         const e = b.mesh.instanceMatrix.array;
-        const d = Math.hypot(e[16 * b.index + 12] - f.pos[3 * i], e[16 * b.index + 13] - f.pos[3 * i + 1], e[16 * b.index + 14] - f.pos[3 * i + 2]);
+        const d = Math.hypot(e[16 * b.index + 12] - f.pose[7 * i], e[16 * b.index + 13] - f.pose[7 * i + 1], e[16 * b.index + 14] - f.pose[7 * i + 2]);
         worst = Math.max(worst, d);
         if (i >= 0 && d < 1e-4) ok++;
       }
@@ -546,9 +546,9 @@ describe("live view", { timeout: 900000 }, () => {
       const v = cam.clone();
       for (let i = 0; i < f.n; i++) {
         if (f.flags[i] & 1) continue; // environment
-        v.fromArray(f.pos, 3 * i).project(view.camera);
+        v.fromArray(f.pose, 7 * i).project(view.camera);
         if (Math.abs(v.x) > 0.7 || Math.abs(v.y) > 0.7 || v.z > 1) continue;
-        const d = Math.hypot(f.pos[3 * i] - cam.x, f.pos[3 * i + 1] - cam.y, f.pos[3 * i + 2] - cam.z);
+        const d = Math.hypot(f.pose[7 * i] - cam.x, f.pose[7 * i + 1] - cam.y, f.pose[7 * i + 2] - cam.z);
         if (d < bestD) [best, bestD] = [f.ids[i], d];
       }
       return best;

@@ -241,7 +241,7 @@ describe("FrameHistory", () => {
     assert.equal(h.get({ time: 99 }).frame_id, 49);
     assert.equal(h.get({ first: true }).frame_id, 0);
     assert.equal(h.get({ last: true }).frame_id, 49);
-    assert.ok(h.get({ id: 3 }).pos instanceof Float32Array);
+    assert.ok(h.get({ id: 3 }).pose instanceof Float32Array);
     assert.equal(new Frame(h.get({ id: 3 })).stateOf(1).position.z, 7);
     h.add(packedAt(20)); // out of order: ignored
     assert.equal(h.count, 50);
