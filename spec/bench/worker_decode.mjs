@@ -13,26 +13,35 @@
 //                   the message's own bytes over and keeps a copy for the history
 //   touch warm      the decode's output arrays copied (TypedArray.set) into arrays allocated once and
 //                   reused: the same bytes written, into memory that is not new
+// With --before COMMIT the page's reader as of that commit (its web/frames.js and web/history.js, read
+// with git) is measured in the same run, before the current one, on the same frame.
 // Nothing is asserted about speed.
 //
-//   make build && node spec/bench/worker_decode.mjs [--bodies 1000] [--batches 100]
+//   make build && node spec/bench/worker_decode.mjs [--bodies 1000] [--batches 100] [--before COMMIT]
 import { spawnSync } from "node:child_process";
 import { createServer } from "node:http";
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUILD, DB, WEB, launchBrowser } from "../e2e/harness.mjs";
+import { BUILD, DB, REPO, WEB, launchBrowser } from "../e2e/harness.mjs";
 
-const USAGE = "usage: node spec/bench/worker_decode.mjs [--bodies N (1000)] [--batches B (100)]";
+const USAGE = "usage: node spec/bench/worker_decode.mjs [--bodies N (1000)] [--batches B (100)] [--before COMMIT]";
+const READER = ["frames.js", "history.js"]; // the page's reader: what each measured version brings
 const BATCH = 20;
 
 function parseArgs(argv) {
-  const opts = { bodies: 1000, batches: 100 };
+  const opts = { bodies: 1000, batches: 100, before: null };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--help" || argv[i] === "-h") {
       console.log(USAGE);
       process.exit(0);
     }
     const key = argv[i].replace(/^--/, "");
+    if (argv[i] === "--before") {
+      opts.before = argv[++i];
+      if (!opts.before) throw new Error(`--before wants a commit\n${USAGE}`);
+      continue;
+    }
     if (!argv[i].startsWith("--") || !(key in opts)) throw new Error(`unknown argument '${argv[i]}'\n${USAGE}`);
     const v = Number(argv[++i]);
     if (!Number.isInteger(v) || v < 1 || v > 10000) throw new Error(`--${key} wants a whole number 1..10000, got '${argv[i]}'`);
@@ -97,9 +106,22 @@ function measure(m, meta, json, bin, batches, batch) {
   return out;
 }
 
-const WORKER = (src) => `
-import { packBinary, decode, BodyTable } from "/frames.js";
-import { compact } from "/history.js";
+// The reader's files of each measured version: { name, files: { "frames.js": text, ... } }.
+function readers(before) {
+  const now = { name: "now", files: Object.fromEntries(READER.map((f) => [f, readFileSync(join(WEB, f), "utf8")])) };
+  if (!before) return [now];
+  const files = {};
+  for (const f of READER) {
+    const r = spawnSync("git", ["-C", REPO, "show", `${before}:web/${f}`], { encoding: "utf8", maxBuffer: 1 << 26 });
+    if (r.status !== 0) throw new Error(`--before ${before}: git show web/${f}: ${r.stderr.trim()}`);
+    files[f] = r.stdout;
+  }
+  return [{ name: `before (${before})`, files }, now];
+}
+
+const WORKER = (dir, src) => `
+import { packBinary, decode, BodyTable } from "/${dir}/frames.js";
+import { compact } from "/${dir}/history.js";
 const measure = ${src};
 self.onmessage = async ({ data: d }) => {
   try {
@@ -111,10 +133,13 @@ self.onmessage = async ({ data: d }) => {
   }
 };`;
 
-function serve(frame) {
-  const files = { "/index.html": ["<!doctype html><title>worker decode</title>", "text/html"],
-    "/bench-worker.js": [WORKER(measure.toString()), "text/javascript"] };
-  for (const f of ["frames.js", "history.js"]) files[`/${f}`] = [readFileSync(join(WEB, f)), "text/javascript"];
+// Reader k's files under /r<k>/, with its worker; the frame once.
+function serve(frame, versions) {
+  const files = { "/index.html": ["<!doctype html><title>worker decode</title>", "text/html"] };
+  versions.forEach((v, k) => {
+    files[`/r${k}/bench-worker.js`] = [WORKER(`r${k}`, measure.toString()), "text/javascript"];
+    for (const f of READER) files[`/r${k}/${f}`] = [v.files[f], "text/javascript"];
+  });
   files["/meta.json"] = [frame.meta, "application/json"];
   files["/frame.json"] = [frame.json, "application/json"];
   files["/frame.bin"] = [Buffer.from(frame.bin), "application/octet-stream"];
@@ -127,35 +152,52 @@ function serve(frame) {
   });
 }
 
+// A version's modules for node: its files in a directory of their own, imported.
+async function importVersion(v, dir) {
+  for (const f of READER) writeFileSync(join(dir, f), v.files[f]);
+  writeFileSync(join(dir, "package.json"), '{ "type": "module" }');
+  const web = await import(join(dir, "frames.js"));
+  const { compact } = await import(join(dir, "history.js"));
+  return { ...web, compact };
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
+  const versions = readers(opts.before);
   const frame = hostFrame(opts.bodies);
-  const web = await import(join(WEB, "frames.js"));
-  const { compact } = await import(join(WEB, "history.js"));
-  const srv = await serve(frame);
+  const srv = await serve(frame, versions);
+  const tmp = mkdtempSync(join(tmpdir(), "simhost-reader-"));
   const browser = await launchBrowser();
   try {
     const page = browser.context.pages()[0] ?? (await browser.context.newPage());
     await page.goto(`${srv.url}/index.html`);
-    const run = () => page.evaluate((d) => new Promise((ok) => {
-      const w = new Worker("/bench-worker.js", { type: "module" });
-      w.onmessage = (e) => { w.terminate(); ok(e.data); };
-      w.onerror = (e) => { w.terminate(); ok({ error: e.message || "the worker did not start" }); };
-      w.postMessage(d);
-    }), { batches: opts.batches, batch: BATCH });
-    const inWorker = await run();
-    if (inWorker.error) throw new Error(`worker: ${inWorker.error}`);
-    const inNode = measure({ ...web, compact }, frame.meta, frame.json, frame.bin, opts.batches, BATCH);
-    console.log(`# one frame: ${inWorker.n} bodies, ${inWorker.points} contact points, SHF1 ${inWorker.bytes} bytes, JSON ${frame.json.length} bytes; ` +
-      `ms per frame, p10 / median / mean of ${opts.batches} batches of ${BATCH}`);
-    console.log("row             Chromium worker            node");
     const f = (r) => r.map((x) => x.toFixed(3)).join(" / ");
-    for (const row of ["decode SHF1", "decode JSON", "history keep", "copy message", "touch warm"]) {
-      console.log(`${row.padEnd(15)} ${f(inWorker[row]).padEnd(26)} ${f(inNode[row])}`);
+    const w = Math.max(...versions.map((v) => v.name.length));
+    let k = 0;
+    for (const v of versions) {
+      const inWorker = await page.evaluate((d) => new Promise((ok) => {
+        const w = new Worker(`/r${d.k}/bench-worker.js`, { type: "module" });
+        w.onmessage = (e) => { w.terminate(); ok(e.data); };
+        w.onerror = (e) => { w.terminate(); ok({ error: e.message || "the worker did not start" }); };
+        w.postMessage(d);
+      }), { k, batches: opts.batches, batch: BATCH });
+      if (inWorker.error) throw new Error(`${v.name}, worker: ${inWorker.error}`);
+      const dir = join(tmp, `r${k++}`);
+      mkdirSync(dir);
+      const inNode = measure(await importVersion(v, dir), frame.meta, frame.json, frame.bin, opts.batches, BATCH);
+      if (k === 1) {
+        console.log(`# one frame: ${inWorker.n} bodies, ${inWorker.points} contact points, SHF1 ${inWorker.bytes} bytes, JSON ${frame.json.length} bytes; ` +
+          `ms per frame, p10 / median / mean of ${opts.batches} batches of ${BATCH}`);
+        console.log(`${"reader".padEnd(w)} row             Chromium worker            node`);
+      }
+      for (const row of ["decode SHF1", "decode JSON", "history keep", "copy message", "touch warm"]) {
+        console.log(`${v.name.padEnd(w)} ${row.padEnd(15)} ${f(inWorker[row]).padEnd(26)} ${f(inNode[row])}`);
+      }
     }
   } finally {
     await browser.close();
     srv.close();
+    rmSync(tmp, { recursive: true, force: true });
   }
 }
 
